@@ -1,0 +1,74 @@
+"""A tiny stand-in for the Outfame API on loopback, so the monitor has something to watch offline.
+
+Serves HTTPS (TLS 1.3 only, certificate from a local trustme CA written to DIR/ca.pem)
+on 127.0.0.1 and [::1]:
+  /v1/health   always {"status":"ok"}
+  /v1/flaky    HTTP 503 about one time in three
+  /v1/search   HTTP 429 with Retry-After: 10 one time in five (counts as up by default)
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import socket
+import ssl
+import sys
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import trustme
+
+HOST_NAME = "demo.outfame.test"
+
+
+class Handler(BaseHTTPRequestHandler):
+    def do_GET(self) -> None:
+        if self.path == "/v1/flaky" and random.random() < 1 / 3:
+            self._send(503, b'{"status":"degraded"}')
+        elif self.path == "/v1/search" and random.random() < 1 / 5:
+            self._send(429, b'{"error":"rate limited"}', {"Retry-After": "10"})
+        elif self.path in {"/v1/health", "/v1/flaky", "/v1/search"}:
+            self._send(200, b'{"status":"ok"}')
+        else:
+            self._send(404, b'{"error":"not found"}')
+
+    def _send(self, status: int, body: bytes, headers: dict[str, str] | None = None) -> None:
+        self.send_response(status)
+        for name, value in {"Content-Type": "application/json", **(headers or {})}.items():
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *_args: object) -> None:
+        pass
+
+
+class V6Server(ThreadingHTTPServer):
+    address_family = socket.AF_INET6
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--dir", type=Path, default=Path("demo-data"))
+    parser.add_argument("--port", type=int, default=8443)
+    args = parser.parse_args()
+    args.dir.mkdir(parents=True, exist_ok=True)
+    ca = trustme.CA()
+    ca.cert_pem.write_to_path(str(args.dir / "ca.pem"))
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.minimum_version = ssl.TLSVersion.TLSv1_3
+    ca.issue_cert(HOST_NAME).configure_cert(context)
+    servers = [ThreadingHTTPServer(("127.0.0.1", args.port), Handler),
+               V6Server(("::1", args.port), Handler)]
+    for server in servers:
+        server.socket = context.wrap_socket(server.socket, server_side=True)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+    print(f"demo API on https://{HOST_NAME}:{args.port} (127.0.0.1 and [::1])", file=sys.stderr)
+    threading.Event().wait()
+
+
+if __name__ == "__main__":
+    main()

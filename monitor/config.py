@@ -1,0 +1,532 @@
+"""The config file: YAML in, validated frozen models out, every error naming its path.
+
+Validated once at start-up; the rest of the program trusts these models. Error
+messages never echo a value from the file, so a secret in a header cannot leak
+through a typo elsewhere.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import re
+from collections.abc import Iterable
+from datetime import UTC, date, datetime, time
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from monitor.errors import ConfigError
+
+Family = Literal["ipv4", "ipv6"]
+FAMILIES: tuple[Family, ...] = ("ipv4", "ipv6")
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
+_UNIT_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, None: 1}
+_ENV_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$")
+
+
+def parse_duration(value: Any) -> float:
+    """Accept `30s`, `5m`, `1h`, `250ms`, `1d` or a number of seconds."""
+    if isinstance(value, bool):
+        raise ValueError("must be a duration such as 30s, 5m, 1h or a number of seconds")
+    if isinstance(value, int | float):
+        seconds = float(value)
+    else:
+        match = _DURATION.match(str(value))
+        if not match:
+            raise ValueError("must be a duration such as 30s, 5m, 1h or a number of seconds")
+        seconds = float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
+    if seconds <= 0:
+        raise ValueError("must be a positive duration")
+    return seconds
+
+
+def parse_decimal(value: Any) -> Decimal:
+    """Money and percentages: a string or a number, read as a decimal (never kept as float)."""
+    if isinstance(value, bool) or value is None:
+        raise ValueError("must be a decimal number")
+    try:
+        number = Decimal(str(value).strip())
+    except InvalidOperation:
+        raise ValueError("must be a decimal number") from None
+    if not number.is_finite():
+        raise ValueError("must be a finite decimal number")
+    return number
+
+
+def _parse_status_range(value: Any) -> tuple[int, int]:
+    text = str(value).strip()
+    low, _, high = text.partition("-")
+    try:
+        lo, hi = int(low), int(high or low)
+    except ValueError:
+        raise ValueError("must be a status code or a range such as 200-299") from None
+    if not (100 <= lo <= hi <= 599):
+        raise ValueError("must be status codes between 100 and 599, low-high")
+    return lo, hi
+
+
+Duration = Annotated[float, BeforeValidator(parse_duration)]
+Money = Annotated[Decimal, BeforeValidator(parse_decimal)]
+StatusRange = Annotated[tuple[int, int], BeforeValidator(_parse_status_range)]
+Name = Annotated[str, Field(pattern=_NAME.pattern)]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ProbeSettings(_Model):
+    """What `defaults:` may set; every key can also be set on a target."""
+
+    interval: Duration = 30.0
+    timeout: Duration = 10.0
+    families: tuple[Family, ...] = FAMILIES
+    expect_status: tuple[StatusRange, ...] = ((200, 299),)
+    method: Literal["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"] = "GET"
+    headers: dict[str, str] = Field(default_factory=dict)
+    body: str | None = None
+    body_contains: str | None = None
+    tls_min_version: Literal["1.2", "1.3"] | None = None
+    ca_file: str | None = None
+    max_body_bytes: int = Field(default=1_048_576, gt=0)
+    resolve: dict[Family, tuple[str, ...]] = Field(default_factory=dict)
+
+    @field_validator("families")
+    @classmethod
+    def _families_not_empty(cls, value: tuple[Family, ...]) -> tuple[Family, ...]:
+        if not value:
+            raise ValueError("must name at least one of ipv4, ipv6")
+        if len(set(value)) != len(value):
+            raise ValueError("names a family twice")
+        return value
+
+    @field_validator("expect_status")
+    @classmethod
+    def _status_not_empty(cls, value: tuple[tuple[int, int], ...]) -> tuple[tuple[int, int], ...]:
+        if not value:
+            raise ValueError("must list at least one status code or range")
+        return value
+
+    @field_validator("resolve")
+    @classmethod
+    def _addresses_match_family(
+        cls, value: dict[Family, tuple[str, ...]]
+    ) -> dict[Family, tuple[str, ...]]:
+        for family, addresses in value.items():
+            version = 4 if family == "ipv4" else 6
+            for address in addresses:
+                try:
+                    parsed = ipaddress.ip_address(address)
+                except ValueError:
+                    raise ValueError(f"{family} entry is not an IP address") from None
+                if parsed.version != version:
+                    raise ValueError(f"{family} entry is not an IPv{version} address")
+        return value
+
+    @field_validator("tls_min_version", mode="before")
+    @classmethod
+    def _tls_as_text(cls, value: Any) -> Any:
+        return str(value) if isinstance(value, float) else value
+
+
+class Target(ProbeSettings):
+    """One API endpoint, with the defaults already folded in by `Config`."""
+
+    name: Name
+    url: str
+    service: Name | None = None
+
+    @field_validator("url")
+    @classmethod
+    def _https_only(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if parts.scheme != "https":
+            raise ValueError("must be an https:// URL (the API rejects plaintext HTTP)")
+        if not parts.hostname:
+            raise ValueError("has no host name")
+        return value
+
+    @property
+    def service_name(self) -> str:
+        """A target without `service` is a service of its own."""
+        return self.service or self.name
+
+    @property
+    def host(self) -> str:
+        return urlsplit(self.url).hostname or ""
+
+
+class StorageSettings(_Model):
+    url: str = "sqlite:///uptime-sla.db"
+    batch_interval: Duration = 1.0
+    buffer_limit: int = Field(default=100_000, gt=0)
+
+
+class MetricsSettings(_Model):
+    listen: str = "127.0.0.1:9464"
+    sla_refresh: Duration = 60.0
+
+    @field_validator("listen")
+    @classmethod
+    def _host_port(cls, value: str) -> str:
+        split_listen(value)
+        return value
+
+
+def split_listen(value: str) -> tuple[str, int]:
+    """`host:port` or `[v6]:port` into its parts."""
+    host, sep, port = value.rpartition(":")
+    if not sep or not port.isdigit() or not 0 <= int(port) <= 65535:
+        raise ValueError("must be host:port, e.g. 127.0.0.1:9464 or [::1]:9464")
+    return host.strip("[]") or "0.0.0.0", int(port)
+
+
+class SlaSettings(_Model):
+    timezone: str = "UTC"
+    slice: Duration = 60.0
+    bad_slice_ratio: Money = Decimal("0.5")
+    stale_after: Duration | None = None
+    min_outage_slices: int = Field(default=1, ge=1)
+    family_policy: Literal["any", "all"] = "any"
+    location_quorum: Literal["majority"] | Annotated[int, Field(ge=1)] = "majority"
+    no_data: Literal["exclude", "up", "down"] = "exclude"
+    rate_limited_counts_as: Literal["up", "down"] = "up"
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError("is not a known IANA time zone") from None
+        return value
+
+    @field_validator("slice")
+    @classmethod
+    def _whole_seconds(cls, value: float) -> float:
+        if value != int(value):
+            raise ValueError("must be a whole number of seconds")
+        return value
+
+    @field_validator("bad_slice_ratio")
+    @classmethod
+    def _ratio(cls, value: Decimal) -> Decimal:
+        if not Decimal(0) < value <= Decimal(1):
+            raise ValueError("must be above 0 and at most 1")
+        return value
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+
+class CreditEntry(_Model):
+    below: Money
+    percent: Money | None = None
+    amount: Money | None = None
+
+    @model_validator(mode="after")
+    def _percent_or_amount(self) -> CreditEntry:
+        if (self.percent is None) == (self.amount is None):
+            raise ValueError("needs exactly one of percent or amount")
+        if self.percent is not None and not Decimal(0) <= self.percent <= Decimal(100):
+            raise ValueError("percent must be between 0 and 100")
+        if self.amount is not None and self.amount < 0:
+            raise ValueError("amount must not be negative")
+        return self
+
+
+class PlanSettings(_Model):
+    objective: Money
+    credits: tuple[CreditEntry, ...] = ()
+    max_credit_percent: Money = Decimal(100)
+
+    @field_validator("objective")
+    @classmethod
+    def _objective(cls, value: Decimal) -> Decimal:
+        if not Decimal(0) < value <= Decimal(100):
+            raise ValueError("must be a percentage above 0 and at most 100")
+        return value
+
+
+Moment = date | datetime
+
+
+class ContractSettings(_Model):
+    customer: Name
+    plan: str
+    service: str
+    monthly_fee: Money
+    currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")] = "USD"
+    start: Moment
+    end: Moment | None = None
+    credits: tuple[CreditEntry, ...] | None = None
+
+    @field_validator("monthly_fee")
+    @classmethod
+    def _fee(cls, value: Decimal) -> Decimal:
+        if value < 0:
+            raise ValueError("must not be negative")
+        return value
+
+    @field_validator("start", "end")
+    @classmethod
+    def _aware(cls, value: Moment | None) -> Moment | None:
+        if isinstance(value, datetime) and value.tzinfo is None:
+            raise ValueError("must be a date or an RFC 3339 time with an offset")
+        return value
+
+
+class MaintenanceSettings(_Model):
+    start: datetime
+    end: datetime
+    targets: tuple[str, ...] = ()
+    services: tuple[str, ...] = ()
+    reason: str = ""
+
+    @model_validator(mode="after")
+    def _ordered(self) -> MaintenanceSettings:
+        if self.start.tzinfo is None or self.end.tzinfo is None:
+            raise ValueError("start and end must be RFC 3339 times with an offset")
+        if self.end <= self.start:
+            raise ValueError("end must be after start")
+        return self
+
+
+class Config(_Model):
+    """The whole file. Cross-references (plans, services, targets) are checked here."""
+
+    location: Name = "default"
+    storage: StorageSettings = StorageSettings()
+    metrics: MetricsSettings = MetricsSettings()
+    defaults: ProbeSettings = ProbeSettings()
+    targets: tuple[Target, ...] = ()
+    sla: SlaSettings = SlaSettings()
+    plans: dict[Name, PlanSettings] = Field(default_factory=dict)
+    contracts: tuple[ContractSettings, ...] = ()
+    maintenance: tuple[MaintenanceSettings, ...] = ()
+    runbook_url: str = "https://runbooks.example.invalid/uptime-sla"
+
+    @model_validator(mode="before")
+    @classmethod
+    def _fold_defaults(cls, data: Any) -> Any:
+        """Give each target the `defaults:` keys it does not set itself."""
+        if not isinstance(data, dict):
+            return data
+        defaults = data.get("defaults") or {}
+        targets = data.get("targets")
+        if isinstance(defaults, dict) and isinstance(targets, list):
+            data = dict(data)
+            data["targets"] = [
+                {**defaults, **target} if isinstance(target, dict) else target for target in targets
+            ]
+        return data
+
+    @model_validator(mode="after")
+    def _cross_references(self) -> Config:
+        _require_unique("targets", (t.name for t in self.targets))
+        names = {t.name for t in self.targets}
+        services = {t.service_name for t in self.targets}
+        for i, contract in enumerate(self.contracts):
+            where = f"contracts[{i}]"
+            if contract.plan not in self.plans:
+                raise _PathError(f"{where}.plan", "names a plan that `plans:` does not define")
+            if contract.service not in services:
+                raise _PathError(f"{where}.service", "names a service no target belongs to")
+            if contract.plan.lower() == "enterprise" and not contract.credits:
+                raise _PathError(
+                    f"{where}.credits", "an enterprise contract needs its own credit schedule"
+                )
+            if contract.end is not None and self.moment(contract.end) <= self.moment(
+                contract.start
+            ):
+                raise _PathError(f"{where}.end", "must be after start")
+        for i, window in enumerate(self.maintenance):
+            for j, target in enumerate(window.targets):
+                if target not in names:
+                    raise _PathError(f"maintenance[{i}].targets[{j}]", "names an unknown target")
+            for j, service in enumerate(window.services):
+                if service not in services:
+                    raise _PathError(f"maintenance[{i}].services[{j}]", "names an unknown service")
+        return self
+
+    def moment(self, value: Moment) -> datetime:
+        """A contract boundary as UTC: a date is midnight in `sla.timezone`."""
+        if not isinstance(value, datetime):
+            value = datetime.combine(value, time(0), tzinfo=self.sla.zone)
+        return value.astimezone(UTC)
+
+    def target(self, name: str) -> Target:
+        for target in self.targets:
+            if target.name == name:
+                return target
+        raise KeyError(name)
+
+
+class _PathError(ValueError):
+    """A cross-reference error that knows its config path (pydantic would say only `root`)."""
+
+    def __init__(self, path: str, message: str) -> None:
+        super().__init__(message)
+        self.path = path
+        self.message = message
+
+
+def _require_unique(section: str, names: Iterable[str]) -> None:
+    seen: set[str] = set()
+    for i, name in enumerate(names):
+        if name in seen:
+            raise _PathError(f"{section}[{i}].name", "repeats a name used earlier")
+        seen.add(name)
+
+
+# --- loading ---------------------------------------------------------------------------
+
+
+def config_path(cli_value: str | None) -> Path:
+    """`-c FILE`, else $UPTIME_SLA_CONFIG, else ./uptime-sla.yaml."""
+    return Path(cli_value or os.environ.get("UPTIME_SLA_CONFIG") or "uptime-sla.yaml")
+
+
+def load_config(path: Path, environ: dict[str, str] | None = None) -> Config:
+    """Read, substitute ${VAR}s and validate; raise ConfigError with file, path and line."""
+    environ = dict(os.environ) if environ is None else environ
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read config: {exc.strerror or exc}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: config is not UTF-8 text") from None
+    data, lines = _parse_yaml(path, text)
+    data = _substitute(path, data, environ, "", lines)
+    try:
+        return Config.model_validate(data if data is not None else {})
+    except ValidationError as exc:
+        raise ConfigError(_describe(path, exc, lines)) from None
+
+
+def _parse_yaml(path: Path, text: str) -> tuple[Any, dict[str, int]]:
+    """Build plain data from YAML, remembering the line of every config path."""
+    loader = yaml.SafeLoader(text)
+    lines: dict[str, int] = {}
+    try:
+        root = loader.get_single_node()
+
+        def build(node: yaml.Node, where: str) -> Any:
+            lines[where] = node.start_mark.line + 1
+            if isinstance(node, yaml.MappingNode):
+                result: dict[Any, Any] = {}
+                for key_node, value_node in node.value:
+                    key = loader.construct_object(key_node, deep=True)
+                    if not isinstance(key, str | int):
+                        raise ConfigError(
+                            f"{path}:{key_node.start_mark.line + 1}: keys must be plain names"
+                        )
+                    child = _join(where, str(key))
+                    if key in result:
+                        raise ConfigError(
+                            f"{path}:{key_node.start_mark.line + 1}: {child}: duplicate key"
+                        )
+                    result[key] = build(value_node, child)
+                return result
+            if isinstance(node, yaml.SequenceNode):
+                return [build(item, f"{where}[{i}]") for i, item in enumerate(node.value)]
+            return loader.construct_object(node, deep=True)
+
+        return (build(root, "") if root is not None else None), lines
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f":{mark.line + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or "invalid YAML"
+        raise ConfigError(f"{path}{where}: invalid YAML: {problem}") from None
+    finally:
+        loader.dispose()
+
+
+def _substitute(
+    path: Path, data: Any, environ: dict[str, str], where: str, lines: dict[str, int]
+) -> Any:
+    """Replace ${VAR} in every string; a missing variable is an error naming its path."""
+    if isinstance(data, dict):
+        return {
+            k: _substitute(path, v, environ, _join(where, str(k)), lines) for k, v in data.items()
+        }
+    if isinstance(data, list):
+        return [_substitute(path, v, environ, f"{where}[{i}]", lines) for i, v in enumerate(data)]
+    if isinstance(data, str):
+
+        def replace(match: re.Match[str]) -> str:
+            name = match.group(1)
+            if name not in environ:
+                raise ConfigError(
+                    _located(path, where, f"environment variable {name} is not set", lines)
+                )
+            return environ[name]
+
+        return _ENV_VAR.sub(replace, data)
+    return data
+
+
+def _join(where: str, key: str) -> str:
+    return f"{where}.{key}" if where else key
+
+
+def _dotted(loc: tuple[int | str, ...]) -> str:
+    where = ""
+    for part in loc:
+        where = f"{where}[{part}]" if isinstance(part, int) else _join(where, part)
+    return where
+
+
+def _describe(path: Path, exc: ValidationError, lines: dict[str, int]) -> str:
+    """The first error, one line: file, line, config path and what is wrong (never the value)."""
+    error = exc.errors(include_input=False, include_url=False)[0]
+    loc = tuple(
+        part
+        for part in error["loc"]
+        if not (
+            isinstance(part, str)
+            and (part.startswith(("function-", "literal[")) or part in {"int", "str", "tuple"})
+        )
+    )
+    message = str(error["msg"]).removeprefix("Value error, ")
+    if error["type"] == "extra_forbidden":
+        message = "unknown key"
+    elif error["type"] == "missing":
+        message = "is required"
+    cause = error.get("ctx", {}).get("error")
+    if isinstance(cause, _PathError):
+        return _located(path, cause.path, cause.message, lines)
+    return _located(path, _dotted(loc), message, lines)
+
+
+def _located(path: Path, where: str, message: str, lines: dict[str, int]) -> str:
+    line = _line_of(where, lines)
+    prefix = f"{path}:{line}" if line else str(path)
+    return f"{prefix}: {where or 'config'}: {message}" if where else f"{prefix}: {message}"
+
+
+def _line_of(where: str, lines: dict[str, int]) -> int | None:
+    """The line of `where`, or of its nearest ancestor that the file spells out."""
+    while where:
+        if where in lines:
+            return lines[where]
+        cut = max(where.rfind("."), where.rfind("["))
+        where = where[:cut] if cut > 0 else ""
+    return None

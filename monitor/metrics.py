@@ -1,0 +1,214 @@
+"""Every metric name and label of uptime-sla, and the collector that serves them.
+
+Probe metrics follow blackbox_exporter's names so existing dashboards and alerts work,
+with the labels `target`, `ip_family` and `location` (all from the config: bounded, and
+never a header or URL). The collector keeps the last result of each series and renders
+at scrape time, so a probe costs a dict update rather than a dozen label look-ups.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import defaultdict
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from prometheus_client import CollectorRegistry
+from prometheus_client.core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    HistogramMetricFamily,
+    Metric,
+)
+from prometheus_client.registry import Collector
+
+from monitor.results import PHASES, ProbeResult
+
+SERIES_LABELS = ("target", "ip_family", "location")
+
+PROBE_SUCCESS = "probe_success"
+PROBE_DURATION = "probe_duration_seconds"
+PROBE_HTTP_STATUS = "probe_http_status_code"
+PROBE_HTTP_PHASE = "probe_http_duration_seconds"
+PROBE_CERT_EXPIRY = "probe_ssl_earliest_cert_expiry"
+PROBE_TLS_VERSION = "probe_tls_version_info"
+PROBE_IP_PROTOCOL = "probe_ip_protocol"
+PROBE_TOTAL = "probe"  # exposed as probe_total
+PROBE_FAILURES = "probe_failures"  # exposed as probe_failures_total{reason}
+PROBE_LATENCY = "probe_latency_seconds"
+
+WRITER_BUFFERED = "uptime_sla_writer_buffered_results"
+WRITER_DROPPED = "uptime_sla_writer_dropped_results"  # _total
+WRITER_WRITTEN = "uptime_sla_writer_written_results"  # _total
+WRITER_ERRORS = "uptime_sla_writer_errors"  # _total
+SCHEDULE_LAG = "uptime_sla_schedule_lag_seconds"
+
+SLA_AVAILABILITY = "uptime_sla_availability_percent"
+SLA_OBJECTIVE = "uptime_sla_objective_percent"
+SLA_BUDGET_REMAINING = "uptime_sla_error_budget_remaining_ratio"
+SLA_CREDIT = "uptime_sla_projected_credit"
+SLA_REFRESHED = "uptime_sla_report_refreshed_timestamp_seconds"
+
+LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+LAG_BUCKETS = (0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0)
+
+
+class _Histogram:
+    """Bucket counts kept by hand: cheaper than a labelled prometheus Histogram per probe."""
+
+    def __init__(self, bounds: tuple[float, ...]) -> None:
+        self.bounds = bounds
+        self.counts = [0] * (len(bounds) + 1)
+        self.sum = 0.0
+
+    def observe(self, value: float) -> None:
+        for i, bound in enumerate(self.bounds):
+            if value <= bound:
+                self.counts[i] += 1
+                break
+        else:
+            self.counts[-1] += 1
+        self.sum += value
+
+    def buckets(self) -> list[tuple[str, float]]:
+        running, out = 0, []
+        for bound, count in zip((*self.bounds, float("inf")), self.counts, strict=True):
+            running += count
+            out.append(("+Inf" if bound == float("inf") else repr(bound), running))
+        return out
+
+
+@dataclass
+class _Series:
+    last: ProbeResult
+    total: int = 0
+    latency: _Histogram | None = None
+
+
+class ProbeMetrics(Collector):
+    """Probe and writer metrics; register it on an injected registry."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._series: dict[tuple[str, str, str], _Series] = {}
+        self._failures: dict[tuple[str, str, str, str], int] = defaultdict(int)
+        self._lag = _Histogram(LAG_BUCKETS)
+        self.buffered = 0
+        self.dropped = 0
+        self.written = 0
+        self.write_errors = 0
+
+    def observe(self, result: ProbeResult) -> None:
+        key = (result.target, result.family, result.location)
+        with self._lock:
+            series = self._series.get(key)
+            if series is None:
+                series = self._series[key] = _Series(result, latency=_Histogram(LATENCY_BUCKETS))
+            series.last = result
+            series.total += 1
+            if result.status_code is not None or result.success:
+                series.latency.observe(result.duration_seconds)  # type: ignore[union-attr]
+            if not result.success:
+                self._failures[(*key, str(result.reason))] += 1
+
+    def observe_lag(self, seconds: float) -> None:
+        with self._lock:
+            self._lag.observe(max(seconds, 0.0))
+
+    def collect(self) -> Iterator[Metric]:
+        with self._lock:
+            series = {
+                k: (s.last, s.total, s.latency.buckets(), s.latency.sum)  # type: ignore[union-attr]
+                for k, s in self._series.items()
+            }
+            failures = dict(self._failures)
+            lag = (self._lag.buckets(), self._lag.sum)
+        yield from _probe_families(series, failures)
+        yield _gauge(WRITER_BUFFERED, "Results waiting for the database.", self.buffered)
+        yield _counter(WRITER_DROPPED, "Results dropped because the buffer was full.", self.dropped)
+        yield _counter(WRITER_WRITTEN, "Results written to the database.", self.written)
+        yield _counter(WRITER_ERRORS, "Failed database writes (retried).", self.write_errors)
+        hist = HistogramMetricFamily(
+            SCHEDULE_LAG, "Delay between a probe's planned and real start."
+        )
+        hist.add_metric([], lag[0], lag[1])
+        yield hist
+
+
+def _gauge(name: str, doc: str, value: float) -> GaugeMetricFamily:
+    return GaugeMetricFamily(name, doc, value=value)
+
+
+def _counter(name: str, doc: str, value: float) -> CounterMetricFamily:
+    return CounterMetricFamily(name, doc, value=value)
+
+
+def _probe_families(
+    series: dict[tuple[str, str, str], tuple[ProbeResult, int, list[tuple[str, float]], float]],
+    failures: dict[tuple[str, str, str, str], int],
+) -> Iterator[Metric]:
+    success = GaugeMetricFamily(
+        PROBE_SUCCESS, "1 if the last probe succeeded.", labels=SERIES_LABELS
+    )
+    duration = GaugeMetricFamily(
+        PROBE_DURATION, "Duration of the last probe.", labels=SERIES_LABELS
+    )
+    status = GaugeMetricFamily(
+        PROBE_HTTP_STATUS, "HTTP status of the last probe (0: none).", labels=SERIES_LABELS
+    )
+    phases = GaugeMetricFamily(
+        PROBE_HTTP_PHASE, "Phase durations of the last probe.", labels=(*SERIES_LABELS, "phase")
+    )
+    expiry = GaugeMetricFamily(
+        PROBE_CERT_EXPIRY, "Leaf certificate expiry, unix seconds.", labels=SERIES_LABELS
+    )
+    tls = GaugeMetricFamily(
+        PROBE_TLS_VERSION, "TLS version of the last probe.", labels=(*SERIES_LABELS, "version")
+    )
+    protocol = GaugeMetricFamily(
+        PROBE_IP_PROTOCOL, "IP protocol of the last probe.", labels=SERIES_LABELS
+    )
+    total = CounterMetricFamily(PROBE_TOTAL, "Probes run.", labels=SERIES_LABELS)
+    failed = CounterMetricFamily(
+        PROBE_FAILURES, "Failed probes by reason.", labels=(*SERIES_LABELS, "reason")
+    )
+    latency = HistogramMetricFamily(
+        PROBE_LATENCY, "Probe latency (probes that got an answer).", labels=SERIES_LABELS
+    )
+    for (target, family, location), (last, count, buckets, latency_sum) in series.items():
+        labels = [target, family, location]
+        success.add_metric(labels, 1.0 if last.success else 0.0)
+        duration.add_metric(labels, last.duration_seconds)
+        status.add_metric(labels, float(last.status_code or 0))
+        for phase in PHASES:
+            phases.add_metric([*labels, phase], last.phases.get(phase, 0.0))
+        if last.cert_expiry is not None:
+            expiry.add_metric(labels, last.cert_expiry.timestamp())
+        if last.tls_version is not None:
+            tls.add_metric([*labels, f"TLS {last.tls_version}"], 1.0)
+        protocol.add_metric(labels, 6.0 if family == "ipv6" else 4.0)
+        total.add_metric(labels, count)
+        latency.add_metric(labels, buckets, latency_sum)
+    for (target, family, location, reason), count in failures.items():
+        failed.add_metric([target, family, location, reason], count)
+    yield from (success, duration, status, phases, expiry, tls, protocol, total, failed, latency)
+
+
+class SlaMetrics(Collector):
+    """Month-to-date SLA figures, replaced as a whole by the refresher (never per scrape)."""
+
+    def __init__(self) -> None:
+        self._families: list[Metric] = []
+
+    def publish(self, families: list[Metric]) -> None:
+        self._families = families
+
+    def collect(self) -> Iterator[Metric]:
+        yield from self._families
+
+
+def new_registry(*collectors: Collector) -> CollectorRegistry:
+    registry = CollectorRegistry(auto_describe=True)
+    for collector in collectors:
+        registry.register(collector)
+    return registry

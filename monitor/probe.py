@@ -1,0 +1,512 @@
+"""The prober: one HTTPS request of one target over one IP family, measured phase by phase.
+
+Why it is built this way:
+
+- Each family is probed on its own, so the request goes to an IP literal of that family
+  (resolved here, or taken from the target's `resolve:` map) while the real host name is
+  sent as Host and SNI and the certificate is checked against it, as a browser would.
+- Every probe opens a fresh connection, so connect and TLS are measured each time, but the
+  httpx client and its SSL context (the costly parts: loading the CA bundle) are made once
+  per (family, ca_file) and reused, which keeps the CPU per probe low.
+- A probe never raises and never outlives the target's timeout: any failure is a
+  `ProbeResult` with a `Reason`, so the scheduler, the store and the metrics never see an
+  exception (task cancellation by the caller is the one thing passed through).
+- Header values are secrets (API keys): no detail text ever contains one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import email.utils
+import errno
+import ipaddress
+import re
+import socket
+import ssl
+import time
+from collections.abc import Awaitable, Callable, Iterator
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+import certifi
+import httpx
+
+from monitor.config import Target
+from monitor.results import PHASES, ProbeResult, Reason
+
+Resolver = Callable[[str, int, int], Awaitable[list[str]]]
+"""`await resolver(host, port, socket.AF_INET | AF_INET6 | AF_UNSPEC)` -> IP address strings;
+raises `socket.gaierror` (or any OSError) when the name does not resolve."""
+
+USER_AGENT = "uptime-sla/0.1"
+
+_AF = {"ipv4": socket.AF_INET, "ipv6": socket.AF_INET6}
+_RECORD = {"ipv4": "A", "ipv6": "AAAA"}
+_TLS_VERSIONS = {"1.0": (1, 0), "1.1": (1, 1), "1.2": (1, 2), "1.3": (1, 3)}
+_DETAIL_LIMIT = 300
+_TOKEN = re.compile(r"[-!#$%&'*+.^_`|~0-9A-Za-z]+")
+_FIELD_VALUE = re.compile(rb"(?:[^\x00-\x20\x7f]+(?:[ \t]+[^\x00-\x20\x7f]+)*)?")
+_ERRNO_TEXT = {
+    errno.ECONNREFUSED: "connection refused",
+    errno.ECONNRESET: "connection reset by peer",
+    errno.ENETUNREACH: "network unreachable",
+    errno.EHOSTUNREACH: "host unreachable",
+    errno.ETIMEDOUT: "connection timed out",
+    errno.EADDRNOTAVAIL: "address not available",
+}
+
+
+async def system_resolver(host: str, port: int, family: int) -> list[str]:
+    """The default resolver: the OS's getaddrinfo, run off the event loop by asyncio."""
+    infos = await asyncio.get_running_loop().getaddrinfo(
+        host, port, family=family, type=socket.SOCK_STREAM
+    )
+    return [str(info[4][0]) for info in infos]
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class _TlsVersionTooLow(Exception):
+    """Raised from the trace hook before the request is sent, so no header leaves over TLS
+    that the target's policy rejects."""
+
+    def __init__(self, negotiated: str, required: str) -> None:
+        super().__init__(f"negotiated TLS {negotiated}, target requires TLS {required} or newer")
+
+
+class _Attempt:
+    """The state of one probe, filled in by httpcore's trace events as the request runs.
+
+    The stage tells where a failure or the timeout struck (a ConnectError is raised both
+    for TCP and for TLS failures; the trace events tell them apart).
+    """
+
+    __slots__ = (
+        "address",
+        "cert_expiry",
+        "mark",
+        "phases",
+        "required_tls",
+        "stage",
+        "tcp_stream",
+        "tls_done",
+        "tls_version",
+    )
+
+    def __init__(self, required_tls: str | None) -> None:
+        self.required_tls = required_tls
+        self.stage = "resolve"
+        self.mark = time.perf_counter()
+        self.phases: dict[str, float] = {}
+        self.address: str | None = None
+        self.tls_version: str | None = None
+        self.cert_expiry: datetime | None = None
+        self.tcp_stream: Any = None
+        self.tls_done = False
+
+    def lap(self, phase: str, next_stage: str) -> None:
+        """Close the phase that started at the last mark and start the next one."""
+        now = time.perf_counter()
+        self.phases[phase] = now - self.mark
+        self.mark = now
+        self.stage = next_stage
+
+    async def trace(self, event: str, info: dict[str, Any]) -> None:
+        """httpcore's `trace` extension: called at the start and end of every step."""
+        if event == "connection.connect_tcp.started":
+            self.mark = time.perf_counter()
+            self.stage = "connect"
+        elif event == "connection.connect_tcp.complete":
+            self.tcp_stream = info.get("return_value")
+            self.lap("connect", "tls")
+        elif event == "connection.start_tls.started":
+            self.mark = time.perf_counter()
+            self.stage = "tls"
+        elif event == "connection.start_tls.complete":
+            self.lap("tls", "request")
+            self.tls_done = True
+            stream = info.get("return_value")
+            if stream is not None:
+                self.read_tls(stream.get_extra_info("ssl_object"))
+        elif event == "http11.send_request_headers.started":
+            self.check_tls_version()
+        elif event == "http11.receive_response_headers.started":
+            self.mark = time.perf_counter()
+            self.stage = "processing"
+        elif event == "http11.receive_response_headers.complete":
+            self.lap("processing", "transfer")
+
+    def read_tls(self, ssl_object: ssl.SSLObject | None) -> None:
+        """Negotiated version and the leaf certificate's expiry, from the live connection."""
+        if ssl_object is None:
+            return
+        version = ssl_object.version() or ""
+        self.tls_version = version.removeprefix("TLSv") or None
+        cert = ssl_object.getpeercert()
+        not_after = cert.get("notAfter") if cert else None
+        if isinstance(not_after, str):
+            with contextlib.suppress(ValueError):
+                self.cert_expiry = datetime.fromtimestamp(ssl.cert_time_to_seconds(not_after), UTC)
+
+    def check_tls_version(self) -> None:
+        """Enforce tls_min_version after the handshake, before any header is sent."""
+        if self.required_tls is None or self.tls_version is None:
+            return
+        have = _TLS_VERSIONS.get(self.tls_version, (0, 0))
+        if have < _TLS_VERSIONS[self.required_tls]:
+            raise _TlsVersionTooLow(self.tls_version, self.required_tls)
+
+    def cut(self) -> None:
+        """On a failure, keep the time spent in the phase that was running."""
+        if self.stage in PHASES and self.stage not in self.phases:
+            self.phases[self.stage] = time.perf_counter() - self.mark
+
+    async def close_half_open(self) -> None:
+        """A TLS handshake cut short leaves its TCP stream unclosed in httpcore: close it."""
+        if self.tcp_stream is not None and not self.tls_done:
+            with contextlib.suppress(Exception):
+                await self.tcp_stream.aclose()
+        self.tcp_stream = None
+
+
+class Prober:
+    """Probes targets from one location; reuse one Prober for the life of the monitor.
+
+    `now` is the wall clock stamped on results (injectable for tests); `resolver` replaces
+    getaddrinfo (see `Resolver`), so tests need no DNS.
+    """
+
+    def __init__(
+        self,
+        location: str,
+        *,
+        now: Callable[[], datetime] = _utcnow,
+        resolver: Resolver = system_resolver,
+        user_agent: str = USER_AGENT,
+    ) -> None:
+        self.location = location
+        self._now = now
+        self._resolver = resolver
+        self._user_agent = user_agent
+        self._clients: dict[tuple[str, str | None], httpx.AsyncClient] = {}
+
+    async def __aenter__(self) -> Prober:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Close the shared clients (there are no idle connections to wait for)."""
+        clients, self._clients = list(self._clients.values()), {}
+        for client in clients:
+            with contextlib.suppress(Exception):
+                await client.aclose()
+
+    async def probe(self, target: Target, family: str) -> ProbeResult:
+        """One request of `target` over `family` ("ipv4"/"ipv6"); never raises, never takes
+        longer than target.timeout (plus the few milliseconds it takes to close a socket)."""
+        started = self._now()
+        attempt = _Attempt(target.tls_min_version)
+        t0 = attempt.mark
+        secrets = _secrets(target)
+
+        def result(
+            success: bool,
+            reason: Reason | None,
+            detail: str = "",
+            status_code: int | None = None,
+            retry_after: float | None = None,
+        ) -> ProbeResult:
+            return ProbeResult(
+                target=target.name,
+                family=family,
+                location=self.location,
+                started=started,
+                success=success,
+                reason=reason,
+                status_code=status_code,
+                duration_seconds=time.perf_counter() - t0,
+                phases=dict(attempt.phases),
+                tls_version=attempt.tls_version,
+                cert_expiry=attempt.cert_expiry,
+                address=attempt.address,
+                retry_after_seconds=retry_after,
+                detail=_redact(detail, secrets),
+            )
+
+        try:
+            async with asyncio.timeout(target.timeout):
+                return await self._run(target, family, attempt, result)
+        except TimeoutError:
+            attempt.cut()
+            return result(
+                False, Reason.TIMEOUT, f"no answer within {target.timeout:g} s ({attempt.stage})"
+            )
+        except _TlsVersionTooLow as exc:
+            return result(False, Reason.TLS_VERSION, str(exc))
+        except asyncio.CancelledError:
+            raise  # the caller is shutting down: not a probe failure
+        except Exception as exc:
+            attempt.cut()
+            reason, detail = _classify(exc, attempt.stage)
+            return result(False, reason, detail)
+        finally:
+            await attempt.close_half_open()
+
+    async def _run(
+        self,
+        target: Target,
+        family: str,
+        attempt: _Attempt,
+        result: Callable[..., ProbeResult],
+    ) -> ProbeResult:
+        parts = urlsplit(target.url)
+        host = parts.hostname or ""
+        port = parts.port or 443
+
+        address, failure = await self._address(target, family, host, port)
+        attempt.lap("resolve", "connect")
+        if failure is not None:
+            reason, detail = failure
+            return result(False, reason, detail)
+        attempt.address = address
+
+        problem = _header_problem(target.headers)
+        if problem:  # caught here, or httpcore's debug log would quote the value
+            return result(False, Reason.ERROR, problem)
+        client = self._client(family, target.ca_file)
+        url = httpx.URL(target.url).copy_with(host=address)
+        headers = dict(target.headers)
+        if not any(name.lower() == "host" for name in headers):
+            headers["Host"] = parts.netloc.rpartition("@")[2]
+        request = client.build_request(
+            target.method,
+            url,
+            headers=headers,
+            content=target.body.encode() if target.body is not None else None,
+            extensions={"sni_hostname": host, "trace": attempt.trace},
+        )
+        response = await client.send(request, stream=True)
+        try:
+            if attempt.tls_version is None:  # no trace event seen: read it off the stream
+                stream = response.extensions.get("network_stream")
+                if stream is not None:
+                    attempt.read_tls(stream.get_extra_info("ssl_object"))
+                attempt.check_tls_version()
+            status = response.status_code
+            if status == 429:
+                retry_after = _retry_after(response.headers.get("retry-after"), self._now())
+                when = f", retry after {retry_after:g} s" if retry_after is not None else ""
+                return result(
+                    True, Reason.RATE_LIMITED, f"rate limited (429){when}", status, retry_after
+                )
+            if not any(low <= status <= high for low, high in target.expect_status):
+                return result(False, Reason.STATUS, f"unexpected status {status}", status)
+            body_failure = await _read_body(response, target)
+            attempt.lap("transfer", "done")
+            if body_failure:
+                return result(False, Reason.BODY, body_failure, status)
+            return result(True, None, "", status)
+        finally:
+            await response.aclose()
+
+    async def _address(
+        self, target: Target, family: str, host: str, port: int
+    ) -> tuple[str, tuple[Reason, str] | None]:
+        """The address to connect to, or the failure that says why there is none."""
+        if target.resolve:
+            addresses = target.resolve.get(family)  # type: ignore[call-overload]
+            if not addresses:
+                return "", (Reason.NO_ADDRESS, f"resolve has no {family} address")
+            return addresses[0], None
+        try:
+            literal = ipaddress.ip_address(host)
+        except ValueError:
+            literal = None
+        if literal is not None:
+            if (literal.version == 4) != (family == "ipv4"):
+                return "", (Reason.NO_ADDRESS, f"URL names an IPv{literal.version} address")
+            return str(literal), None
+
+        wanted = _AF[family]
+        try:
+            found = [a for a in await self._resolver(host, port, wanted) if _family_of(a) == family]
+        except OSError:
+            found = []
+        if found:
+            return found[0], None
+        try:  # does the name exist at all, with the other family?
+            other = await self._resolver(host, port, socket.AF_UNSPEC)
+        except OSError as exc:
+            return "", (Reason.DNS, f"dns lookup failed: {_os_text(exc)}")
+        if other:
+            return "", (Reason.NO_ADDRESS, f"host has no {_RECORD[family]} record")
+        return "", (Reason.DNS, "dns lookup returned no address")
+
+    def _client(self, family: str, ca_file: str | None) -> httpx.AsyncClient:
+        """One client and SSL context per (family, ca_file); no keep-alive, so every probe
+        connects afresh, and no proxy from the environment (it would hide the family)."""
+        key = (family, ca_file)
+        client = self._clients.get(key)
+        if client is None:
+            context = ssl.create_default_context(cafile=ca_file or certifi.where())
+            context.set_alpn_protocols(["http/1.1"])
+            client = httpx.AsyncClient(
+                verify=context,
+                http1=True,
+                http2=False,
+                trust_env=False,
+                follow_redirects=False,
+                timeout=httpx.Timeout(None),  # asyncio.timeout bounds the whole probe
+                limits=httpx.Limits(max_connections=None, max_keepalive_connections=0),
+                headers={
+                    "User-Agent": self._user_agent,
+                    "Accept-Encoding": "identity",  # the body limit counts bytes on the wire
+                    "Connection": "close",
+                },
+            )
+            self._clients[key] = client
+        return client
+
+
+async def _read_body(response: httpx.Response, target: Target) -> str:
+    """Read at most max_body_bytes; return a failure detail, or "" when the body is fine."""
+    limit = target.max_body_bytes
+    too_large = f"body larger than {limit} bytes"
+    length = response.headers.get("content-length", "")
+    if length.isdigit() and int(length) > limit:
+        return too_large
+    keep = target.body_contains is not None
+    body = bytearray()
+    received = 0
+    async for chunk in response.aiter_bytes():
+        received += len(chunk)
+        if received > limit:
+            return too_large  # stop reading: the caller closes the connection
+        if keep:
+            body += chunk
+    if target.body_contains is not None and target.body_contains.encode() not in body:
+        return "body does not contain the expected text"
+    return ""
+
+
+def _retry_after(value: str | None, now: datetime) -> float | None:
+    """Retry-After as seconds: delta-seconds or an HTTP date; None when absent or invalid."""
+    if value is None:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when is None:
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - now).total_seconds())
+
+
+def _family_of(address: str) -> str:
+    return "ipv6" if ":" in address else "ipv4"
+
+
+def _chain(exc: BaseException) -> Iterator[BaseException]:
+    """The exception, its causes and contexts, and the members of exception groups."""
+    seen: set[int] = set()
+    todo = [exc]
+    while todo:
+        current = todo.pop(0)
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        yield current
+        if isinstance(current, BaseExceptionGroup):
+            todo.extend(current.exceptions)
+        for linked in (current.__cause__, current.__context__):
+            if linked is not None:
+                todo.append(linked)
+
+
+def _classify(exc: Exception, stage: str) -> tuple[Reason, str]:
+    """Map an exception raised while probing to a reason and a short message."""
+    chain = list(_chain(exc))
+    if any(isinstance(e, httpx.TimeoutException) for e in chain):
+        return Reason.TIMEOUT, f"timed out ({stage})"
+    if stage == "tls":
+        for e in chain:
+            if isinstance(e, ssl.SSLCertVerificationError):
+                return Reason.TLS, f"certificate verify failed: {e.verify_message}"
+        for e in chain:
+            if isinstance(e, ssl.SSLError):
+                what = (e.reason or str(e)).replace("_", " ").lower()
+                return Reason.TLS, f"tls handshake failed: {what}"
+        for e in chain:
+            if isinstance(e, OSError) and e.errno in _ERRNO_TEXT:
+                return Reason.TLS, f"tls handshake failed: {_ERRNO_TEXT[e.errno]}"
+        return Reason.TLS, "tls handshake failed: connection closed by the server"
+    if stage == "connect":
+        for e in chain:
+            if isinstance(e, OSError) and e.errno is not None:
+                return Reason.CONNECT, _os_text(e)
+        return Reason.CONNECT, f"connect failed: {_short(exc)}"
+    if isinstance(exc, httpx.RemoteProtocolError):
+        if stage in {"request", "processing"}:
+            return Reason.ERROR, "server closed the connection without a response"
+        return Reason.ERROR, f"protocol error: {_short(exc)}"
+    if isinstance(exc, httpx.ReadError | httpx.WriteError):
+        return Reason.ERROR, f"connection lost ({stage})"
+    if isinstance(exc, OSError) and stage == "connect":
+        return Reason.CONNECT, _os_text(exc)
+    return Reason.ERROR, f"{type(exc).__name__}: {_short(exc)}"
+
+
+def _os_text(exc: OSError) -> str:
+    if exc.errno in _ERRNO_TEXT:
+        return _ERRNO_TEXT[exc.errno]
+    return (exc.strerror or str(exc) or type(exc).__name__).lower()
+
+
+def _short(exc: BaseException) -> str:
+    return str(exc) or type(exc).__name__
+
+
+def _header_problem(headers: dict[str, str]) -> str:
+    """Why a header cannot be sent as configured (naming the header, never its value)."""
+    for name, value in headers.items():
+        if not _TOKEN.fullmatch(name):
+            return "a header name is not a valid HTTP token"
+        if not _FIELD_VALUE.fullmatch(value.encode("utf-8", "surrogateescape")):
+            return (
+                f"header {name} has a value HTTP does not allow (control character or edge space)"
+            )
+    return ""
+
+
+def _secrets(target: Target) -> list[str]:
+    """Every header value in the forms an exception message could quote it in."""
+    forms: set[str] = set()
+    for value in target.headers.values():
+        if value:
+            forms.update({value, repr(value)[1:-1], repr(value.encode("utf-8", "replace"))[2:-1]})
+    return sorted(forms, key=len, reverse=True)
+
+
+def _redact(detail: str, secrets: list[str]) -> str:
+    """Never let a header value through, and keep the message one short line."""
+    detail = " ".join(detail.split())
+    for secret in secrets:
+        if secret in detail:
+            detail = detail.replace(secret, "[redacted]")
+    if len(detail) > _DETAIL_LIMIT:
+        detail = detail[: _DETAIL_LIMIT - 3] + "..."
+    for secret in secrets:  # a cut could not create a secret, but be certain
+        if secret in detail:
+            detail = "detail withheld (it quoted a header value)"
+    return detail

@@ -1,0 +1,77 @@
+"""The bridge from config and store to the pure SLA engine (and back to files and gauges)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from monitor.config import Config, CreditEntry
+from monitor.store import Store
+from sla import model
+from sla.engine import MonthReport, evaluate_month, load_window
+from sla.report import render_csv, render_json
+
+RENDERERS = {"json": render_json, "csv": render_csv}
+
+
+def policy_of(config: Config) -> model.Policy:
+    sla = config.sla
+    return model.Policy(
+        slice_seconds=int(sla.slice),
+        bad_slice_ratio=sla.bad_slice_ratio,
+        stale_after_seconds=sla.stale_after,
+        min_outage_slices=sla.min_outage_slices,
+        family_policy=sla.family_policy,
+        location_quorum=sla.location_quorum,
+        no_data=sla.no_data,
+        rate_limited_counts_as=sla.rate_limited_counts_as,
+    )
+
+
+def _steps(entries: tuple[CreditEntry, ...]) -> tuple[model.CreditStep, ...]:
+    return tuple(model.CreditStep(e.below, e.percent, e.amount) for e in entries)
+
+
+def engine_inputs(config: Config) -> dict[str, object]:
+    """Everything evaluate_month needs from the config, as the engine's plain types."""
+    return {
+        "policy": policy_of(config),
+        "targets": [
+            model.TargetSpec(t.name, t.service_name, t.interval, t.families) for t in config.targets
+        ],
+        "plans": {
+            name: model.Plan(name, p.objective, _steps(p.credits), p.max_credit_percent)
+            for name, p in config.plans.items()
+        },
+        "contracts": [
+            model.Contract(
+                customer=c.customer,
+                plan=c.plan,
+                service=c.service,
+                monthly_fee=c.monthly_fee,
+                currency=c.currency,
+                start=config.moment(c.start),
+                end=None if c.end is None else config.moment(c.end),
+                credits=None if c.credits is None else _steps(c.credits),
+            )
+            for c in config.contracts
+        ],
+        "maintenance": [
+            model.MaintenanceWindow(m.start, m.end, m.targets, m.services, m.reason)
+            for m in config.maintenance
+        ],
+    }
+
+
+def month_report(config: Config, store: Store, year: int, month: int, now: datetime) -> MonthReport:
+    """Load exactly the slices the month needs from the rollups and evaluate them."""
+    inputs = engine_inputs(config)
+    first, end = load_window(year, month, config.sla.timezone, inputs["policy"], inputs["targets"])
+    series = store.load_slices(int(config.sla.slice), first, end, [t.name for t in config.targets])
+    return evaluate_month(
+        year,
+        month,
+        config.sla.timezone,
+        series=series,
+        now=now,
+        **inputs,  # type: ignore[arg-type]
+    )

@@ -1,0 +1,49 @@
+"""A probe's outcome: the one record that flows from the prober to the store and metrics."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+
+
+class Reason(StrEnum):
+    """Why a probe failed (spec section 1), plus `rate_limited` for a 429 that counts as up."""
+
+    TIMEOUT = "timeout"
+    DNS = "dns"
+    CONNECT = "connect"
+    TLS = "tls"
+    TLS_VERSION = "tls_version"
+    STATUS = "status"
+    BODY = "body"
+    NO_ADDRESS = "no_address"
+    ERROR = "error"
+    RATE_LIMITED = "rate_limited"
+
+
+PHASES = ("resolve", "connect", "tls", "processing", "transfer")
+
+
+@dataclass(frozen=True)
+class ProbeResult:
+    """One request of one target over one family from one location; failures are data."""
+
+    target: str
+    family: str
+    location: str
+    started: datetime  # timezone-aware UTC, when the probe began
+    success: bool
+    reason: Reason | None = None
+    status_code: int | None = None
+    duration_seconds: float = 0.0
+    phases: dict[str, float] = field(default_factory=dict)  # PHASES -> seconds
+    tls_version: str | None = None  # "1.2", "1.3"
+    cert_expiry: datetime | None = None  # the leaf certificate's notAfter
+    address: str | None = None  # the IP address connected to
+    retry_after_seconds: float | None = None  # from a 429's Retry-After
+    detail: str = ""  # short human explanation; never contains header values
+
+    @property
+    def latency_ms(self) -> float:
+        return self.duration_seconds * 1000.0

@@ -1,0 +1,110 @@
+"""Runs every target on its interval with APScheduler, both families at once.
+
+Each target is one job (max_instances=1: runs of a target never overlap); first runs
+are spread over the interval so 5,000 targets do not fire in the same second; a
+global semaphore bounds concurrent probes; each probe is bounded by its timeout, so
+a hung target only ever holds its own job. A 429's Retry-After pauses that series.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.interval import IntervalTrigger
+
+from monitor.config import Target
+from monitor.probe import Prober
+from monitor.results import ProbeResult
+
+log = logging.getLogger(__name__)
+
+Sink = Callable[[ProbeResult], None]
+
+
+class ProbeScheduler:
+    def __init__(
+        self,
+        targets: tuple[Target, ...],
+        prober: Prober,
+        sinks: list[Sink],
+        *,
+        clock: Callable[[], datetime],
+        concurrency: int = 512,
+        on_lag: Callable[[float], None] | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
+        self._targets = targets
+        self._prober = prober
+        self._sinks = sinks
+        self._clock = clock
+        self._limit = asyncio.Semaphore(concurrency)
+        self._on_lag = on_lag or (lambda _lag: None)
+        self._rng = rng or random.Random()
+        self._not_before: dict[tuple[str, str], datetime] = {}
+        self._scheduler = AsyncIOScheduler(timezone="UTC")
+        self._running: set[asyncio.Task[object]] = set()
+
+    def start(self) -> None:
+        now = self._clock()
+        for target in self._targets:
+            first = now + timedelta(seconds=self._rng.uniform(0, min(target.interval, 60.0)))
+            self._scheduler.add_job(
+                self.run_target,
+                IntervalTrigger(seconds=target.interval, start_date=first, timezone="UTC"),
+                args=(target, first),
+                id=target.name,
+                name=target.name,
+                max_instances=1,
+                coalesce=True,
+                misfire_grace_time=max(1, int(target.interval)),
+                next_run_time=first,
+            )
+        self._scheduler.start()
+
+    async def shutdown(self) -> None:
+        """Stop planning runs and cancel those in flight: an unfinished probe has no result."""
+        self._scheduler.shutdown(wait=False)
+        for task in self._running:
+            task.cancel()
+        await asyncio.gather(*self._running, return_exceptions=True)
+
+    async def run_target(self, target: Target, first: datetime) -> None:
+        planned = _planned_start(first, target.interval, self._clock())
+        self._on_lag((self._clock() - planned).total_seconds())
+        task = asyncio.current_task()
+        if task is not None:
+            self._running.add(task)
+        try:
+            await asyncio.gather(*(self.run_series(target, f) for f in target.families))
+        finally:
+            self._running.discard(task)  # type: ignore[arg-type]
+
+    async def run_series(self, target: Target, family: str) -> ProbeResult | None:
+        """Probe one series unless a Retry-After holds it back; hand the result to the sinks."""
+        hold = self._not_before.get((target.name, family))
+        if hold is not None and self._clock() < hold:
+            return None
+        async with self._limit:
+            result = await self._prober.probe(target, family)
+        if result.retry_after_seconds is not None:
+            self._not_before[(target.name, family)] = result.started + timedelta(
+                seconds=result.retry_after_seconds
+            )
+        for sink in self._sinks:
+            try:
+                sink(result)
+            except Exception:  # a sink bug must not kill the schedule
+                log.exception("result sink failed for %s/%s", target.name, family)
+        return result
+
+
+def _planned_start(first: datetime, interval: float, now: datetime) -> datetime:
+    """The latest run time the trigger planned at or before now."""
+    elapsed = (now - first).total_seconds()
+    runs = max(int(elapsed // interval), 0)
+    return first + timedelta(seconds=runs * interval)

@@ -1,0 +1,79 @@
+"""`uptime-sla run`: the long-running monitor, assembled from its parts.
+
+Order matters on the way down: stop planning probes, cancel the ones in flight
+(their results never finished), then let the writer flush every finished result.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from datetime import datetime
+
+from prometheus_client import start_http_server
+
+from monitor.config import Config, split_listen
+from monitor.errors import MonitorError
+from monitor.metrics import ProbeMetrics, SlaMetrics, new_registry
+from monitor.probe import Prober
+from monitor.scheduler import ProbeScheduler
+from monitor.sla_gauges import SlaRefresher
+from monitor.store import Store
+from monitor.writer import BatchWriter
+
+log = logging.getLogger("uptime-sla")
+
+
+async def run_service(
+    config: Config,
+    clock: Callable[[], datetime],
+    install_signals: Callable[[asyncio.Event], None],
+) -> int:
+    store = Store(config.storage.url, rollup_seconds=int(config.sla.slice))
+    probe_metrics, sla_metrics = ProbeMetrics(), SlaMetrics()
+    registry = new_registry(probe_metrics, sla_metrics)
+    host, port = split_listen(config.metrics.listen)
+    try:
+        server, _thread = start_http_server(port, addr=host, registry=registry)
+    except OSError as exc:
+        store.close()
+        raise MonitorError(
+            f"metrics.listen: cannot listen on {config.metrics.listen}: {exc.strerror}"
+        ) from None
+    writer = BatchWriter(
+        store, probe_metrics, config.storage.batch_interval, config.storage.buffer_limit
+    )
+    prober = Prober(location=config.location, now=clock)
+    scheduler = ProbeScheduler(
+        config.targets,
+        prober,
+        [probe_metrics.observe, writer.submit],
+        clock=clock,
+        on_lag=probe_metrics.observe_lag,
+    )
+    refresher = SlaRefresher(config, store, sla_metrics, clock)
+    stop = asyncio.Event()
+    install_signals(stop)
+    writer.start()
+    scheduler.start()
+    refresher_task = asyncio.create_task(refresher.run(stop))
+    log.info(
+        "monitoring %d targets from %s; metrics on http://%s/metrics; storage %s",
+        len(config.targets),
+        config.location,
+        config.metrics.listen,
+        store.describe(),
+    )
+    try:
+        await stop.wait()
+    finally:
+        log.info("stopping: finishing up")
+        await scheduler.shutdown()
+        await refresher_task
+        await prober.aclose()
+        writer.stop()
+        server.shutdown()
+        store.close()
+        log.info("stopped")
+    return 0

@@ -1,0 +1,447 @@
+"""Where probe results live: SQLite by default, PostgreSQL by URL.
+
+The SQLModel tables are defined here and nowhere else; callers see ProbeResult and
+SeriesSlices. Writes go in batches inside one transaction each, and every batch also
+updates the per-slice rollups (monitor.rollup) so a monthly report never has to read
+raw rows. A probe is identified by (series, start time): writing it twice stores it once.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import numpy as np
+from sqlalchemy import Column, LargeBinary, event, text
+from sqlalchemy.engine import Connection, Engine, make_url
+from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+from sqlalchemy.types import BigInteger
+from sqlmodel import Field, SQLModel, create_engine
+
+from monitor import rollup
+from monitor.errors import StoreError
+from monitor.results import PHASES, ProbeResult, Reason
+from sla.model import LastState, SeriesSlices
+
+
+class Series(SQLModel, table=True):
+    """One (target, family, location): probes refer to it by a small integer."""
+
+    __tablename__ = "series"
+    __table_args__ = ({"sqlite_autoincrement": True},)
+    id: int | None = Field(default=None, primary_key=True)
+    target: str = Field(index=True)
+    family: str
+    location: str
+
+
+class ProbeRow(SQLModel, table=True):
+    __tablename__ = "probe_result"
+    __table_args__ = ({"sqlite_with_rowid": False},)
+    series_id: int = Field(primary_key=True, foreign_key="series.id")
+    started_us: int = Field(sa_column=Column(BigInteger, primary_key=True))
+    success: bool
+    reason: str | None = None
+    status_code: int | None = None
+    latency_ms: float | None = None
+    resolve_ms: float | None = None
+    connect_ms: float | None = None
+    tls_ms: float | None = None
+    processing_ms: float | None = None
+    transfer_ms: float | None = None
+    tls_version: str | None = None
+    cert_expiry_us: int | None = Field(default=None, sa_column=Column(BigInteger))
+    address: str | None = None
+
+
+class RollupChunk(SQLModel, table=True):
+    __tablename__ = "slice_rollup"
+    series_id: int = Field(primary_key=True, foreign_key="series.id")
+    slice_seconds: int = Field(primary_key=True)
+    chunk: int = Field(primary_key=True)
+    data: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+
+
+class RollupLength(SQLModel, table=True):
+    """Slice lengths whose rollups are complete; every writer keeps all of them current."""
+
+    __tablename__ = "rollup_length"
+    slice_seconds: int = Field(primary_key=True)
+
+
+# Column order of a probe row as the bulk paths write it.
+COLUMNS = tuple(ProbeRow.model_fields)
+_UNIX_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def to_us(moment: datetime) -> int:
+    """Exact epoch microseconds (no float rounding)."""
+    delta = moment - _UNIX_EPOCH
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+
+
+def from_us(value: int) -> datetime:
+    return datetime.fromtimestamp(value // 1_000_000, UTC).replace(microsecond=value % 1_000_000)
+
+
+def outcome_state(success: bool, reason: str | None) -> LastState:
+    if reason == Reason.RATE_LIMITED:
+        return LastState.RATE_LIMITED
+    return LastState.OK if success else LastState.FAILED
+
+
+@dataclass(frozen=True)
+class Batch:
+    """Probe rows in columns, keyed by series id: the shape both writers and imports use."""
+
+    series_id: np.ndarray  # int64
+    started_us: np.ndarray  # int64
+    state: np.ndarray  # uint8 LastState
+    rows: list[tuple[Any, ...]]  # full rows in COLUMNS order, same order as the arrays
+
+
+def redact_url(url: str) -> str:
+    """The database URL without its password, for messages."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "<invalid database URL>"
+
+
+class Store:
+    """The database; safe to share between threads (SQLAlchemy pools the connections)."""
+
+    def __init__(self, url: str, rollup_seconds: int = 60) -> None:
+        self.url = url
+        self.rollup_seconds = rollup_seconds
+        self._series_ids: dict[tuple[str, str, str], int] = {}
+        try:
+            self.engine: Engine = create_engine(url, pool_pre_ping=True)
+        except (ArgumentError, ImportError) as exc:
+            raise StoreError(f"storage.url: cannot use {redact_url(url)}: {exc}") from None
+        self.is_sqlite = self.engine.dialect.name == "sqlite"
+        if self.is_sqlite:
+            event.listen(self.engine, "connect", _sqlite_pragmas)
+            # pysqlite opens transactions lazily; take the write lock up front instead.
+            event.listen(self.engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN IMMEDIATE"))
+        with self._errors("create the schema"):
+            SQLModel.metadata.create_all(self.engine)
+            with self.engine.begin() as conn:
+                self._register_length(conn, rollup_seconds)
+
+    def describe(self) -> str:
+        return redact_url(self.url)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    @contextmanager
+    def _errors(self, doing: str) -> Iterator[None]:
+        try:
+            yield
+        except SQLAlchemyError as exc:
+            detail = str(getattr(exc, "orig", exc)).splitlines()[0]
+            raise StoreError(f"{redact_url(self.url)}: cannot {doing}: {detail}") from None
+
+    # --- writing ---------------------------------------------------------------------
+
+    def write(self, results: Sequence[ProbeResult]) -> int:
+        """Store a batch from the prober in one transaction; returns rows newly stored."""
+        if not results:
+            return 0
+        with self._errors("write probe results"), self.engine.begin() as conn:
+            ids = [self.series_id(conn, r.target, r.family, r.location) for r in results]
+            rows = [_row(series_id, r) for series_id, r in zip(ids, results, strict=True)]
+            return self.write_rows(conn, batch_of(rows))
+
+    def transaction(self) -> Any:
+        """A write transaction for a caller that writes several batches atomically (import)."""
+        return self.engine.begin()
+
+    def series_id(self, conn: Connection, target: str, family: str, location: str) -> int:
+        key = (target, family, location)
+        if key not in self._series_ids:
+            found = conn.execute(
+                text("SELECT id FROM series WHERE target=:t AND family=:f AND location=:l"),
+                {"t": target, "f": family, "l": location},
+            ).scalar()
+            if found is None:
+                found = conn.execute(
+                    text(
+                        "INSERT INTO series (target, family, location) VALUES (:t, :f, :l)"
+                        " RETURNING id"
+                    ),
+                    {"t": target, "f": family, "l": location},
+                ).scalar_one()
+            self._series_ids[key] = found
+        return self._series_ids[key]
+
+    def forget_series_cache(self) -> None:
+        """After a rolled-back transaction the ids it created do not exist."""
+        self._series_ids.clear()
+
+    def write_rows(self, conn: Connection, batch: Batch) -> int:
+        """Insert the rows not stored yet and fold them into every kept rollup."""
+        fresh = self._new_only(conn, batch)
+        if not fresh.any():
+            return 0
+        keep = np.flatnonzero(fresh)
+        rows = [batch.rows[i] for i in keep]
+        self._bulk_insert(conn, rows)
+        lengths = conn.execute(text("SELECT slice_seconds FROM rollup_length")).scalars().all()
+        for slice_seconds in lengths:
+            self._merge_rollups(
+                conn,
+                slice_seconds,
+                batch.series_id[keep],
+                batch.started_us[keep],
+                batch.state[keep],
+            )
+        return len(rows)
+
+    def _new_only(self, conn: Connection, batch: Batch) -> np.ndarray:
+        """Mask of rows that are neither stored already nor repeated earlier in the batch."""
+        keys = batch.started_us
+        fresh = np.ones(len(keys), dtype=bool)
+        order = np.lexsort((batch.started_us, batch.series_id))
+        dup = (np.diff(batch.series_id[order]) == 0) & (np.diff(batch.started_us[order]) == 0)
+        fresh[order[1:][dup]] = False
+        for series_id in np.unique(batch.series_id):
+            mine = batch.series_id == series_id
+            low, high = int(keys[mine].min()), int(keys[mine].max())
+            stored = (
+                conn.execute(
+                    text(
+                        "SELECT started_us FROM probe_result"
+                        " WHERE series_id=:s AND started_us BETWEEN :lo AND :hi"
+                    ),
+                    {"s": int(series_id), "lo": low, "hi": high},
+                )
+                .scalars()
+                .all()
+            )
+            if stored:
+                fresh &= ~(mine & np.isin(keys, np.asarray(stored, dtype=np.int64)))
+        return fresh
+
+    def _bulk_insert(self, conn: Connection, rows: list[tuple[Any, ...]]) -> None:
+        raw = conn.connection.driver_connection
+        if self.is_sqlite:
+            marks = ",".join("?" * len(COLUMNS))
+            raw.executemany(
+                f"INSERT INTO probe_result ({','.join(COLUMNS)}) VALUES ({marks})", rows
+            )
+        else:
+            with (
+                raw.cursor() as cursor,
+                cursor.copy(f"COPY probe_result ({','.join(COLUMNS)}) FROM STDIN") as copy,
+            ):
+                for row in rows:
+                    copy.write_row(row)
+
+    def _merge_rollups(
+        self,
+        conn: Connection,
+        slice_seconds: int,
+        series_ids: np.ndarray,
+        started_us: np.ndarray,
+        states: np.ndarray,
+    ) -> None:
+        chunks = rollup.chunk_keys(started_us, slice_seconds)
+        groups: dict[tuple[int, int], list[int]] = defaultdict(list)
+        for i, key in enumerate(zip(series_ids.tolist(), chunks.tolist(), strict=True)):
+            groups[key].append(i)
+        for (series_id, chunk_no), members in groups.items():
+            index = np.asarray(members)
+            params = {"s": series_id, "n": slice_seconds, "c": chunk_no}
+            lock = "" if self.is_sqlite else " FOR UPDATE"
+            blob = conn.execute(
+                text(
+                    "SELECT data FROM slice_rollup"
+                    f" WHERE series_id=:s AND slice_seconds=:n AND chunk=:c{lock}"
+                ),
+                params,
+            ).scalar()
+            chunk = rollup.decode(blob) if blob is not None else rollup.empty_chunk()
+            rollup.merge(
+                chunk, chunk_no, rollup.Probes(started_us[index], states[index]), slice_seconds
+            )
+            params["d"] = rollup.encode(chunk)
+            conn.execute(
+                text(
+                    "INSERT INTO slice_rollup (series_id, slice_seconds, chunk, data)"
+                    " VALUES (:s, :n, :c, :d) ON CONFLICT (series_id, slice_seconds, chunk)"
+                    " DO UPDATE SET data = excluded.data"
+                ),
+                params,
+            )
+
+    def _register_length(self, conn: Connection, slice_seconds: int) -> None:
+        """Make sure rollups of this slice length exist, building them from raw rows once."""
+        known = conn.execute(
+            text("SELECT 1 FROM rollup_length WHERE slice_seconds=:n"), {"n": slice_seconds}
+        ).scalar()
+        if known:
+            return
+        conn.execute(text("DELETE FROM slice_rollup WHERE slice_seconds=:n"), {"n": slice_seconds})
+        for series_id, started_us, states in self._raw_by_series(conn):
+            self._merge_rollups(
+                conn, slice_seconds, np.full(len(started_us), series_id), started_us, states
+            )
+        conn.execute(
+            text("INSERT INTO rollup_length (slice_seconds) VALUES (:n)"), {"n": slice_seconds}
+        )
+
+    def _raw_by_series(self, conn: Connection) -> Iterator[tuple[int, np.ndarray, np.ndarray]]:
+        for series_id in conn.execute(text("SELECT id FROM series")).scalars().all():
+            rows = conn.execute(
+                text("SELECT started_us, success, reason FROM probe_result WHERE series_id=:s"),
+                {"s": series_id},
+            ).all()
+            if rows:
+                started = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+                states = np.fromiter(
+                    (outcome_state(bool(r[1]), r[2]) for r in rows), dtype=np.uint8, count=len(rows)
+                )
+                yield series_id, started, states
+
+    # --- reading ---------------------------------------------------------------------
+
+    def results(self, target: str | None = None) -> list[ProbeResult]:
+        """Stored probes as domain objects, oldest first (for tests and small tools)."""
+        query = (
+            "SELECT s.target, s.family, s.location, p.started_us, p.success, p.reason,"
+            " p.status_code, p.latency_ms, p.resolve_ms, p.connect_ms, p.tls_ms,"
+            " p.processing_ms, p.transfer_ms, p.tls_version, p.cert_expiry_us, p.address"
+            " FROM probe_result p JOIN series s ON s.id = p.series_id"
+        )
+        params: dict[str, Any] = {}
+        if target is not None:
+            query += " WHERE s.target = :t"
+            params["t"] = target
+        with self._errors("read probe results"), self.engine.connect() as conn:
+            rows = conn.execute(text(query + " ORDER BY p.started_us"), params).all()
+        return [_result(row) for row in rows]
+
+    def load_slices(
+        self, slice_seconds: int, first_slice: int, end_slice: int, targets: Iterable[str]
+    ) -> list[SeriesSlices]:
+        """Per-slice rollups of every series of these targets over [first_slice, end_slice)."""
+        wanted = set(targets)
+        length = end_slice - first_slice
+        with self._errors("read slice rollups"), self.engine.begin() as conn:
+            self._register_length(conn, slice_seconds)
+            series = conn.execute(text("SELECT id, target, family, location FROM series")).all()
+            out = []
+            for series_id, target, family, location in series:
+                if target not in wanted:
+                    continue
+                merged = np.zeros(length, dtype=rollup.DTYPE)
+                blobs = conn.execute(
+                    text(
+                        "SELECT chunk, data FROM slice_rollup WHERE series_id=:s"
+                        " AND slice_seconds=:n AND chunk BETWEEN :lo AND :hi"
+                    ),
+                    {
+                        "s": series_id,
+                        "n": slice_seconds,
+                        "lo": first_slice // rollup.CHUNK_SLICES,
+                        "hi": (end_slice - 1) // rollup.CHUNK_SLICES,
+                    },
+                ).all()
+                if not blobs:
+                    continue
+                for chunk_no, blob in blobs:
+                    _place(merged, first_slice, chunk_no, rollup.decode(blob))
+                out.append(_series_slices(target, family, location, first_slice, merged))
+            return out
+
+
+def _place(dest: np.ndarray, first_slice: int, chunk_no: int, chunk: np.ndarray) -> None:
+    start = chunk_no * rollup.CHUNK_SLICES - first_slice
+    lo, hi = max(start, 0), min(start + rollup.CHUNK_SLICES, len(dest))
+    if lo < hi:
+        dest[lo:hi] = chunk[lo - start : hi - start]
+
+
+def _series_slices(
+    target: str, family: str, location: str, first_slice: int, merged: np.ndarray
+) -> SeriesSlices:
+    offset = merged["last_offset_us"] / 1e6
+    offset[merged["total"] == 0] = np.nan
+    return SeriesSlices(
+        target=target,
+        family=family,  # type: ignore[arg-type]
+        location=location,
+        first_slice=first_slice,
+        total=merged["total"].astype(np.int64),
+        failed=merged["failed"].astype(np.int64),
+        rate_limited=merged["rate_limited"].astype(np.int64),
+        last_offset=offset,
+        last_state=merged["last_state"].astype(np.int8),
+    )
+
+
+def batch_of(rows: list[tuple[Any, ...]]) -> Batch:
+    """Columns for the rollup code from full rows (series_id, started_us, success, reason...)."""
+    return Batch(
+        series_id=np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows)),
+        started_us=np.fromiter((r[1] for r in rows), dtype=np.int64, count=len(rows)),
+        state=np.fromiter(
+            (outcome_state(r[2], r[3]) for r in rows), dtype=np.uint8, count=len(rows)
+        ),
+        rows=rows,
+    )
+
+
+def _ms(seconds: float | None) -> float | None:
+    return None if seconds is None else round(seconds * 1000.0, 3)
+
+
+def _row(series_id: int, r: ProbeResult) -> tuple[Any, ...]:
+    return (
+        series_id,
+        to_us(r.started),
+        r.success,
+        None if r.reason is None else str(r.reason),
+        r.status_code,
+        round(r.latency_ms, 3),
+        *(_ms(r.phases.get(phase)) for phase in PHASES),
+        r.tls_version,
+        None if r.cert_expiry is None else to_us(r.cert_expiry),
+        r.address,
+    )
+
+
+def _result(row: Sequence[Any]) -> ProbeResult:
+    (target, family, location, started, success, reason, status, latency, *phases) = row
+    phases, (tls_version, cert_expiry, address) = phases[:5], phases[5:]
+    return ProbeResult(
+        target=target,
+        family=family,
+        location=location,
+        started=from_us(started),
+        success=bool(success),
+        reason=None if reason is None else Reason(reason),
+        status_code=status,
+        duration_seconds=(latency or 0.0) / 1000.0,
+        phases={p: v / 1000.0 for p, v in zip(PHASES, phases, strict=True) if v is not None},
+        tls_version=tls_version,
+        cert_expiry=None if cert_expiry is None else from_us(cert_expiry),
+        address=address,
+    )
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    # WAL lets reports read while the writer writes; NORMAL is durable at checkpoints.
+    dbapi_connection.isolation_level = None  # SQLAlchemy's "begin" event issues BEGIN itself
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()

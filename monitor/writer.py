@@ -1,0 +1,82 @@
+"""One thread that writes results in batches, so probing never waits on the database.
+
+Results queue up in memory; every `interval` the thread writes what is there in one
+transaction. When the database is down the batch stays buffered (up to `limit`
+results, the oldest dropped first beyond that) and is retried on the next round.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import deque
+
+from monitor.errors import StoreError
+from monitor.metrics import ProbeMetrics
+from monitor.results import ProbeResult
+from monitor.store import Store
+
+log = logging.getLogger(__name__)
+
+
+class BatchWriter:
+    def __init__(
+        self, store: Store, metrics: ProbeMetrics, interval: float = 1.0, limit: int = 100_000
+    ) -> None:
+        self._store = store
+        self._metrics = metrics
+        self._interval = interval
+        self._limit = limit
+        self._pending: deque[ProbeResult] = deque()
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="batch-writer", daemon=True)
+        self._failing = False
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def submit(self, result: ProbeResult) -> None:
+        """Called from the event loop: O(1), never blocks on I/O."""
+        with self._lock:
+            if len(self._pending) >= self._limit:
+                self._pending.popleft()
+                self._metrics.dropped += 1
+            self._pending.append(result)
+            self._metrics.buffered = len(self._pending)
+
+    def stop(self) -> None:
+        """Write everything still pending (one last try), then end the thread."""
+        self._stop.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self._interval):
+            self.flush()
+        self.flush()
+
+    def flush(self) -> None:
+        with self._lock:
+            batch = list(self._pending)
+        if not batch:
+            return
+        try:
+            self._store.write(batch)
+        except StoreError as exc:
+            self._metrics.write_errors += 1
+            self._store.forget_series_cache()
+            if not self._failing:
+                log.error("database write failed, buffering %d results: %s", len(batch), exc)
+            self._failing = True
+            return
+        if self._failing:
+            log.warning("database writes recovered, %d buffered results written", len(batch))
+            self._failing = False
+        with self._lock:
+            # Drop exactly what was written; submit() may have appended (or evicted) meanwhile.
+            written = 0
+            while self._pending and written < len(batch) and self._pending[0] is batch[written]:
+                self._pending.popleft()
+                written += 1
+            self._metrics.buffered = len(self._pending)
+        self._metrics.written += len(batch)

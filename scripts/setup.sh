@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Installs what uptime-sla and its tests need on a fresh Debian machine: the Debian
+# packages (PostgreSQL, Prometheus, Alertmanager, Chromium for the HTML report test)
+# and a virtualenv in .venv with the project and its dev extras. Safe to run again.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+packages=(postgresql prometheus prometheus-alertmanager chromium fonts-dejavu-core)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  export DEBIAN_FRONTEND=noninteractive
+  $sudo apt-get update -qq
+  $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  # The package starts Debian's own services; the tests start their own servers.
+  $sudo systemctl disable --now prometheus prometheus-alertmanager postgresql >/dev/null 2>&1 || true
+fi
+
+python=${PYTHON:-python3}
+[ -x .venv/bin/python ] || "$python" -m venv .venv
+.venv/bin/python -m pip install -q --upgrade pip
+.venv/bin/python -m pip install -q -e ".[dev]"

@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# The test command: install what is missing, then run the whole suite.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+.venv/bin/ruff check monitor sla tests bench
+exec .venv/bin/pytest -q "$@"

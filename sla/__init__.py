@@ -1,0 +1,37 @@
+"""The SLA engine: from per-slice probe rollups to monthly availability and credits.
+
+Pure code (no database, network, clock or files); see SLA-SPEC sections 2 to 4 and 7.
+"""
+
+from __future__ import annotations
+
+from sla.engine import (
+    BurnDay,
+    ContractResult,
+    CustomerTotal,
+    FamilyResult,
+    Incident,
+    MonthReport,
+    TargetResult,
+    evaluate_month,
+)
+from sla.errors import SlaError
+from sla.report import render_csv, render_json
+from sla.slices import SliceState, load_window, month_bounds
+
+__all__ = [
+    "BurnDay",
+    "ContractResult",
+    "CustomerTotal",
+    "FamilyResult",
+    "Incident",
+    "MonthReport",
+    "SlaError",
+    "SliceState",
+    "TargetResult",
+    "evaluate_month",
+    "load_window",
+    "month_bounds",
+    "render_csv",
+    "render_json",
+]

@@ -1,0 +1,84 @@
+"""Spec section 3: slice counts, availability and error budget, all exact.
+
+Availability and budget are Fractions so that "below the objective" is decided on
+the exact value, never on a rounded or binary-float one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from fractions import Fraction
+
+import numpy as np
+
+from sla.slices import SliceState
+
+STATES = len(SliceState)
+
+
+def state_counts(states: np.ndarray, day_index: np.ndarray, days: int) -> np.ndarray:
+    """(days, states) matrix: how many slices of each day are in each state."""
+    flat = np.bincount(day_index * STATES + states, minlength=days * STATES)
+    return flat.reshape(days, STATES)
+
+
+@dataclass(frozen=True)
+class Figures:
+    """Slice counts of one target, family or service over a month, period or day.
+
+    `eligible` and `bad` have the `no_data` policy applied (NO_DATA dropped, or counted
+    GOOD or BAD); `no_data` is the raw count of NO_DATA slices, before that policy.
+    """
+
+    eligible: int
+    bad: int
+    no_data: int
+    excluded: int
+
+    @classmethod
+    def from_counts(cls, counts: np.ndarray, no_data_policy: str) -> Figures:
+        """Figures from one row of `state_counts` (or a sum of rows)."""
+        good, bad, no_data, excluded = (int(counts[state]) for state in SliceState)
+        eligible = good + bad + (0 if no_data_policy == "exclude" else no_data)
+        if no_data_policy == "down":
+            bad += no_data
+        return cls(eligible=eligible, bad=bad, no_data=no_data, excluded=excluded)
+
+    @property
+    def availability(self) -> Fraction | None:
+        """100 x (eligible - bad) / eligible; None when nothing is eligible."""
+        if self.eligible == 0:
+            return None
+        return Fraction(100 * (self.eligible - self.bad), self.eligible)
+
+    def breach(self, objective: Decimal) -> bool:
+        """Exactly below the objective; no availability is no breach."""
+        availability = self.availability
+        return availability is not None and availability < Fraction(objective)
+
+    def allowed_bad(self, objective: Decimal) -> Fraction:
+        """The error budget: (1 - objective/100) x eligible slices."""
+        return (1 - Fraction(objective) / 100) * self.eligible
+
+    def budget_remaining(self, objective: Decimal) -> Fraction:
+        """Allowed bad slices minus bad slices (negative once the budget is spent)."""
+        return self.allowed_bad(objective) - self.bad
+
+
+@dataclass(frozen=True)
+class DayFigures:
+    """Figures of one calendar day in the report's time zone."""
+
+    day: date
+    figures: Figures
+
+
+def daily_figures(
+    counts: np.ndarray, days: list[date], no_data_policy: str
+) -> tuple[DayFigures, ...]:
+    return tuple(
+        DayFigures(day, Figures.from_counts(row, no_data_policy))
+        for day, row in zip(days, counts, strict=True)
+    )

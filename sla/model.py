@@ -1,0 +1,106 @@
+"""Plain data that goes into the SLA engine.
+
+The engine never touches a database, the network or the clock: the caller (the
+command line) maps its config and the store's per-slice rollups onto these types.
+Times are timezone-aware UTC datetimes; money and objectives are Decimal.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from enum import IntEnum
+from typing import Literal
+
+import numpy as np
+
+Family = Literal["ipv4", "ipv6"]
+
+
+class LastState(IntEnum):
+    """Outcome of the last probe that started in a slice (for carry-forward)."""
+
+    NONE = 0
+    OK = 1
+    RATE_LIMITED = 2
+    FAILED = 3
+
+
+@dataclass(frozen=True)
+class Policy:
+    """The `sla:` section of the config, minus the time zone (passed with the month)."""
+
+    slice_seconds: int = 60
+    bad_slice_ratio: Decimal = Decimal("0.5")
+    stale_after_seconds: float | None = None  # None: 2 x the target's interval
+    min_outage_slices: int = 1
+    family_policy: Literal["any", "all"] = "any"
+    location_quorum: Literal["majority"] | int = "majority"
+    no_data: Literal["exclude", "up", "down"] = "exclude"
+    rate_limited_counts_as: Literal["up", "down"] = "up"
+
+
+@dataclass(frozen=True)
+class TargetSpec:
+    name: str
+    service: str
+    interval_seconds: float
+    families: tuple[Family, ...] = ("ipv4", "ipv6")
+
+
+@dataclass(frozen=True)
+class SeriesSlices:
+    """Per-slice rollup of one series (target, family, location).
+
+    Every array has the same length and index i is the slice that starts at
+    (first_slice + i) * slice_seconds seconds after the epoch.
+    """
+
+    target: str
+    family: Family
+    location: str
+    first_slice: int
+    total: np.ndarray  # int: probes that started in the slice
+    failed: np.ndarray  # int: failed probes, rate-limited ones not included
+    rate_limited: np.ndarray  # int: probes answered with 429
+    last_offset: np.ndarray  # float seconds from slice start to the last probe's start; NaN if none
+    last_state: np.ndarray  # int8 LastState of that last probe
+
+
+@dataclass(frozen=True)
+class CreditStep:
+    """One entry of a credit schedule: below `below` percent, `percent` of the fee or `amount`."""
+
+    below: Decimal
+    percent: Decimal | None = None
+    amount: Decimal | None = None
+
+
+@dataclass(frozen=True)
+class Plan:
+    name: str
+    objective: Decimal
+    credits: tuple[CreditStep, ...] = ()
+    max_credit_percent: Decimal = Decimal(100)
+
+
+@dataclass(frozen=True)
+class Contract:
+    customer: str
+    plan: str
+    service: str
+    monthly_fee: Decimal
+    currency: str
+    start: datetime
+    end: datetime | None = None
+    credits: tuple[CreditStep, ...] | None = None  # replaces the plan's schedule when set
+
+
+@dataclass(frozen=True)
+class MaintenanceWindow:
+    start: datetime
+    end: datetime
+    targets: tuple[str, ...] = ()
+    services: tuple[str, ...] = ()
+    reason: str = ""

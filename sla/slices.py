@@ -1,0 +1,253 @@
+"""Spec section 2: from per-slice probe rollups to target and service slice states.
+
+Every function works on whole numpy arrays of slices (a month is ~44,640 slices per
+series and there may be hundreds of series), never on one slice at a time. Slice k
+is [k * slice, (k + 1) * slice) seconds after the epoch, in UTC.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import UTC, date, datetime, time, timedelta
+from enum import IntEnum
+from fractions import Fraction
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import numpy as np
+
+from sla.errors import SlaError
+from sla.model import LastState, MaintenanceWindow, Policy, SeriesSlices, TargetSpec
+
+US = 1_000_000
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+class SliceState(IntEnum):
+    """State of one slice; stored as int8 in numpy arrays."""
+
+    GOOD = 0
+    BAD = 1
+    NO_DATA = 2
+    EXCLUDED = 3
+
+
+GOOD, BAD, NO_DATA, EXCLUDED = (np.int8(state) for state in SliceState)
+
+
+# --- time ------------------------------------------------------------------------------
+
+
+def epoch_us(moment: datetime) -> int:
+    """Exact microseconds since the epoch (floats would blur slice and stale boundaries)."""
+    if moment.utcoffset() is None:
+        raise SlaError(f"time {moment.isoformat()} has no time zone")
+    return (moment - EPOCH) // timedelta(microseconds=1)
+
+
+def slice_at_or_after(moment: datetime, slice_seconds: int) -> int:
+    """Index of the first slice that starts at or after `moment`."""
+    return -(-epoch_us(moment) // (slice_seconds * US))
+
+
+def slice_start(index: int, slice_seconds: int) -> datetime:
+    return EPOCH + timedelta(seconds=index * slice_seconds)
+
+
+def zone(tz_name: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(tz_name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise SlaError(f"unknown time zone {tz_name!r}") from exc
+
+
+def day_starts(year: int, month: int, tz_name: str) -> list[datetime]:
+    """UTC starts of the month's calendar days in `tz_name`, then the next month's start."""
+    if not 1 <= month <= 12:
+        raise SlaError(f"month {month} is not between 1 and 12")
+    tz = zone(tz_name)
+    first = date(year, month, 1)
+    following = date(year + month // 12, month % 12 + 1, 1)
+    days = (following - first).days
+    # A midnight skipped by a DST jump maps to the jump itself (fold=0).
+    midnights = (first + timedelta(days=n) for n in range(days + 1))
+    return [datetime.combine(day, time(), tz).astimezone(UTC) for day in midnights]
+
+
+def month_bounds(year: int, month: int, tz_name: str) -> tuple[datetime, datetime]:
+    """[start, end) of the calendar month in `tz_name`, as UTC datetimes."""
+    starts = day_starts(year, month, tz_name)
+    return starts[0], starts[-1]
+
+
+def month_slices(year: int, month: int, tz_name: str, slice_seconds: int) -> tuple[int, int]:
+    """[first, end) slice indexes of the month: slices whose start lies in the month.
+
+    Slices are aligned to the epoch, so when the zone's offset is not a multiple of the
+    slice the first slice starts after midnight (rounded up), and so does the end.
+    """
+    start, end = month_bounds(year, month, tz_name)
+    return slice_at_or_after(start, slice_seconds), slice_at_or_after(end, slice_seconds)
+
+
+def stale_after_us(policy: Policy, target: TargetSpec) -> int:
+    """How old a probe may be and still carry into an empty slice (default 2 x interval)."""
+    seconds = policy.stale_after_seconds
+    if seconds is None:
+        seconds = 2 * target.interval_seconds
+    return round(seconds * US)
+
+
+def load_window(
+    year: int, month: int, tz_name: str, policy: Policy, targets: Iterable[TargetSpec]
+) -> tuple[int, int]:
+    """[first, end) epoch slice indexes of the rollups needed to evaluate the month exactly.
+
+    Why the margins suffice. Before the month, with M = min_outage_slices and
+    C = ceil(max stale_after / slice):
+    - whether the month's first BAD slices are a blip depends on the run they belong
+      to; M - 1 earlier slices are enough to tell whether that run is at least M long;
+    - the earliest of those slices may be empty and carry the state of a probe started
+      less than stale_after before it, i.e. at most C slices earlier.
+    So M - 1 + C slices are needed; we load M + C + 1. After the month, a run that
+    reaches the last slice needs at most M - 1 later slices to reach length M, and
+    those later slices carry from within the month or from each other: M slices.
+    """
+    first, end = month_slices(year, month, tz_name, policy.slice_seconds)
+    slice_us = policy.slice_seconds * US
+    max_stale_us = max((stale_after_us(policy, target) for target in targets), default=0)
+    carry_slices = -(-max_stale_us // slice_us)
+    return (
+        first - (policy.min_outage_slices + carry_slices + 1),
+        end + policy.min_outage_slices,
+    )
+
+
+# --- step 1: series slices -------------------------------------------------------------
+
+
+def series_states(
+    series: SeriesSlices, policy: Policy, stale_us: int, known_slices: int
+) -> np.ndarray:
+    """Step 1: GOOD/BAD from the slice's own probes, else carried from the latest probe.
+
+    Only the first `known_slices` slices have ended; later ones are NO_DATA, so a
+    month-to-date report never carries a probe into the future.
+    """
+    rate_limited_down = policy.rate_limited_counts_as == "down"
+    total = np.asarray(series.total, np.int64)
+    failures = np.asarray(series.failed, np.int64)
+    if rate_limited_down:
+        failures = failures + series.rate_limited
+    ratio = Fraction(policy.bad_slice_ratio)
+    has_probes = total > 0
+    states = np.where(failures * ratio.denominator >= total * ratio.numerator, BAD, GOOD)
+    states[~has_probes] = NO_DATA
+
+    # An empty slice takes the state of the latest earlier probe, if recent enough.
+    index = np.arange(len(total), dtype=np.int32)
+    latest = np.maximum.accumulate(np.where(has_probes, index, -1))
+    empty = np.flatnonzero(~has_probes & (latest >= 0))
+    source = latest[empty]
+    offset_us = np.rint(series.last_offset[source] * US).astype(np.int64)
+    fresh = (empty - source) * (policy.slice_seconds * US) - offset_us < stale_us
+    # The state a probe carries, indexed by its LastState.
+    probe_state = np.full(len(LastState), NO_DATA, np.int8)
+    probe_state[LastState.OK] = GOOD
+    probe_state[LastState.RATE_LIMITED] = BAD if rate_limited_down else GOOD
+    probe_state[LastState.FAILED] = BAD
+    states[empty[fresh]] = probe_state[series.last_state[source[fresh]]]
+    states[known_slices:] = NO_DATA
+    return states
+
+
+# --- steps 2 and 3: families, locations ------------------------------------------------
+
+
+def combine_families(states: np.ndarray, family_policy: str) -> np.ndarray:
+    """Step 2 over axis 0 (families): `any` BAD family, or `all` families with data BAD."""
+    any_bad = (states == BAD).any(axis=0)
+    any_good = (states == GOOD).any(axis=0)
+    bad = any_bad if family_policy == "any" else any_bad & ~any_good
+    return np.select([bad, any_good], [BAD, GOOD], NO_DATA).astype(np.int8)
+
+
+def combine_locations(states: np.ndarray, quorum: str | int) -> np.ndarray:
+    """Step 3 over axis 0 (locations): BAD when at least `quorum` locations say BAD.
+
+    `majority` means more than half of the locations that have data in that slice.
+    """
+    bad = (states == BAD).sum(axis=0)
+    with_data = (states != NO_DATA).sum(axis=0)
+    needed = with_data // 2 + 1 if quorum == "majority" else quorum
+    return np.select(
+        [(with_data > 0) & (bad >= needed), with_data > 0], [BAD, GOOD], NO_DATA
+    ).astype(np.int8)
+
+
+# --- step 4: blips ---------------------------------------------------------------------
+
+
+def runs(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """[start, end) indexes of the maximal runs of True in a 1-D mask."""
+    edges = np.flatnonzero(np.diff(mask, prepend=False, append=False))  # starts and ends alternate
+    return edges[::2], edges[1::2]
+
+
+def drop_blips(states: np.ndarray, min_outage_slices: int) -> np.ndarray:
+    """Step 4: runs of BAD shorter than `min_outage_slices` become GOOD.
+
+    Runs are taken over the whole loaded window (see `load_window`), not the month.
+    """
+    starts, ends = runs(states == BAD)
+    short = ends - starts < min_outage_slices
+    # +1 where a short run starts, -1 where it ends: the running sum marks its slices.
+    marks = np.zeros(len(states) + 1, np.int64)
+    marks[starts[short]] = 1
+    marks[ends[short]] = -1
+    return np.where(np.cumsum(marks[:-1]) > 0, GOOD, states).astype(np.int8)
+
+
+# --- steps 5 and 6: maintenance, services ----------------------------------------------
+
+
+def covers_target(window: MaintenanceWindow, target: TargetSpec) -> bool:
+    return (
+        not (window.targets or window.services)
+        or target.name in window.targets
+        or target.service in window.services
+    )
+
+
+def covers_service(window: MaintenanceWindow, service: str) -> bool:
+    return not (window.targets or window.services) or service in window.services
+
+
+def maintenance_mask(
+    windows: Iterable[MaintenanceWindow], first_slice: int, length: int, slice_seconds: int
+) -> np.ndarray:
+    """Slices of [first_slice, first_slice + length) that overlap any part of a window.
+
+    Slice k overlaps [ws, we) when ws < (k + 1) * slice and we > k * slice, that is
+    floor(ws / slice) <= k < ceil(we / slice).
+    """
+    slice_us = slice_seconds * US
+    mask = np.zeros(length, bool)
+    for window in windows:
+        low = epoch_us(window.start) // slice_us - first_slice
+        high = -(-epoch_us(window.end) // slice_us) - first_slice
+        mask[max(low, 0) : max(high, 0)] = True
+    return mask
+
+
+def service_states(target_states: np.ndarray, excluded: np.ndarray) -> np.ndarray:
+    """Step 6 over axis 0 (the service's targets, already through step 5)."""
+    target_excluded = target_states == EXCLUDED
+    return np.select(
+        [
+            excluded | target_excluded.all(axis=0),
+            (target_states == BAD).any(axis=0),
+            ((target_states == NO_DATA) | target_excluded).all(axis=0),
+        ],
+        [EXCLUDED, BAD, NO_DATA],
+        GOOD,
+    ).astype(np.int8)

@@ -1,0 +1,42 @@
+"""Fixtures shared by every suite. Server code lives in tests/support/; this file only wires it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+import trustme
+from support.https import HttpsServer
+
+# --- HTTPS test servers ----------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def tls_ca() -> trustme.CA:
+    """One test certificate authority for the whole session."""
+    return trustme.CA()
+
+
+@pytest.fixture(scope="session")
+def ca_file(tls_ca: trustme.CA, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """The test CA as a PEM file, for a target's `ca_file`."""
+    path = tmp_path_factory.mktemp("tls") / "ca.pem"
+    tls_ca.cert_pem.write_to_path(str(path))
+    return str(path)
+
+
+@pytest.fixture
+def https_server(tls_ca: trustme.CA, ca_file: str) -> Iterator[Callable[..., HttpsServer]]:
+    """Factory: `https_server(**options)` starts a loopback HTTPS server (see
+    support.https.HttpsServer for the options); every server is closed at teardown."""
+    servers: list[HttpsServer] = []
+
+    def start(**options: Any) -> HttpsServer:
+        server = HttpsServer(ca=tls_ca, ca_file=ca_file, **options).start()
+        servers.append(server)
+        return server
+
+    yield start
+    for server in servers:
+        server.close()

@@ -1,0 +1,223 @@
+"""The config file: the spec's example loads, and every mistake is one clear line, exit 2."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from monitor.cli import main
+from monitor.config import load_config
+
+SECRET = "sk-live-4f9a0c7e1d"
+
+VALID = textwrap.dedent(
+    """\
+    location: us-west-2
+    storage:
+      url: sqlite:///uptime-sla.db
+    metrics:
+      listen: 127.0.0.1:9464
+    defaults:
+      interval: 30s
+      timeout: 10s
+      families: [ipv4, ipv6]
+      expect_status: ["200-299"]
+    targets:
+      - name: api-health
+        url: https://api.outfame.com/v1/health
+        service: public-api
+        headers: {Authorization: "Bearer ${OUTFAME_API_KEY}"}
+        tls_min_version: "1.3"
+        body_contains: '"status":"ok"'
+        resolve: {ipv4: ["127.0.0.1"], ipv6: ["::1"]}
+      - name: api-search
+        url: https://api.outfame.com/v1/search
+        interval: 1m
+    sla:
+      timezone: Europe/Berlin
+      slice: 60s
+      bad_slice_ratio: 0.5
+      stale_after: null
+      min_outage_slices: 1
+      family_policy: any
+      location_quorum: majority
+      no_data: exclude
+      rate_limited_counts_as: up
+    plans:
+      basic:      {objective: 99.5}
+      pro:        {objective: 99.9,  credits: [{below: 99.9, percent: 10}]}
+      turbo:      {objective: 99.95, credits: [{below: 99.95, percent: 25}]}
+      enterprise: {objective: 99.99, max_credit_percent: 100}
+    contracts:
+      - customer: acme
+        plan: enterprise
+        service: public-api
+        monthly_fee: "12000.00"
+        currency: USD
+        start: 2026-01-01
+        end: null
+        credits: [{below: 99.99, percent: 10}, {below: 99.9, percent: 25}, {below: 99.0, percent: 50}]
+    maintenance:
+      - start: 2026-02-10T02:00:00Z
+        end: 2026-02-10T03:00:00Z
+        targets: [api-health]
+        reason: database upgrade
+    """
+)
+
+
+@pytest.fixture
+def write_config(tmp_path: Path):
+    def write(text: str) -> Path:
+        path = tmp_path / "uptime-sla.yaml"
+        path.write_text(text)
+        return path
+
+    return write
+
+
+@pytest.fixture(autouse=True)
+def api_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OUTFAME_API_KEY", SECRET)
+
+
+def test_the_spec_example_loads_with_defaults_folded_into_targets(write_config) -> None:
+    config = load_config(write_config(VALID))
+    health, search = config.targets
+    assert health.headers == {"Authorization": f"Bearer {SECRET}"}
+    assert (health.interval, health.timeout, health.families) == (30.0, 10.0, ("ipv4", "ipv6"))
+    assert search.interval == 60.0
+    assert search.service_name == "api-search"  # no service: a service of its own
+    assert config.plans["turbo"].credits[0].percent == Decimal(25)
+    assert config.contracts[0].monthly_fee == Decimal("12000.00")
+
+
+def test_a_contract_date_is_midnight_in_the_sla_time_zone(write_config) -> None:
+    config = load_config(write_config(VALID))
+    assert config.moment(config.contracts[0].start).isoformat() == "2025-12-31T23:00:00+00:00"
+
+
+def test_check_config_accepts_a_good_file(write_config, capsys) -> None:
+    assert main(["-c", str(write_config(VALID)), "check-config"]) == 0
+    assert "ok (2 targets, 1 contracts" in capsys.readouterr().out
+
+
+BROKEN = [
+    # (what to change, text it becomes, the path the message must name)
+    ("interval: 30s", "interval: 30 seconds", "defaults.interval"),
+    (
+        "url: https://api.outfame.com/v1/health",
+        "url: http://api.outfame.com/v1/health",
+        "targets[0].url",
+    ),
+    ("plan: enterprise", "plan: gold", "contracts[0].plan"),
+    ("min_outage_slices: 1", "min_outage_slices: 0", "sla.min_outage_slices"),
+    ("location_quorum: majority", "location_quorum: most", "sla.location_quorum"),
+    ("timezone: Europe/Berlin", "timezone: Mars/Olympus", "sla.timezone"),
+    ("targets: [api-health]", "targets: [api-nowhere]", "maintenance[0].targets[0]"),
+    ('monthly_fee: "12000.00"', 'monthly_fee: "12k"', "contracts[0].monthly_fee"),
+    ("families: [ipv4, ipv6]", "families: [ipv4, ipx]", "defaults.families[1]"),
+    ("bad_slice_ratio: 0.5", "bad_slice_ratio: 1.5", "sla.bad_slice_ratio"),
+    (
+        "    credits: [{below: 99.99, percent: 10}, {below: 99.9, percent: 25}, "
+        "{below: 99.0, percent: 50}]\n",
+        "",
+        "contracts[0].credits",
+    ),
+    ('expect_status: ["200-299"]', 'expect_status: ["299-200"]', "defaults.expect_status[0]"),
+    ("no_data: exclude", "no_data: maybe", "sla.no_data"),
+    (
+        "reason: database upgrade",
+        "reason: database upgrade\n    colour: blue",
+        "maintenance[0].colour",
+    ),
+    ("end: 2026-02-10T03:00:00Z", "end: 2026-02-10T01:00:00Z", "maintenance[0]"),
+    ("  - name: api-search", "  - name: api-health", "targets[1].name"),
+    ('tls_min_version: "1.3"', 'tls_min_version: "1.0"', "targets[0].tls_min_version"),
+    (
+        'resolve: {ipv4: ["127.0.0.1"], ipv6: ["::1"]}',
+        'resolve: {ipv4: ["::1"]}',
+        "targets[0].resolve",
+    ),
+    ("currency: USD", "currency: dollars", "contracts[0].currency"),
+    ("listen: 127.0.0.1:9464", "listen: everywhere", "metrics.listen"),
+]
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "path"), BROKEN, ids=[b[2] + "-" + b[1][:12] for b in BROKEN]
+)
+def test_a_broken_config_exits_2_with_one_line_naming_the_path(
+    write_config, capsys, old: str, new: str, path: str
+) -> None:
+    assert old in VALID
+    config = write_config(VALID.replace(old, new, 1))
+    assert main(["-c", str(config), "check-config"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1, err
+    assert f"{config}:" in err
+    assert f" {path}" in err
+    assert SECRET not in err
+
+
+def test_a_missing_environment_variable_is_named_with_its_path(
+    write_config, capsys, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("OUTFAME_API_KEY")
+    assert main(["-c", str(write_config(VALID)), "check-config"]) == 2
+    assert "targets[0].headers.Authorization: environment variable OUTFAME_API_KEY is not set" in (
+        capsys.readouterr().err
+    )
+
+
+def test_invalid_yaml_names_the_line(write_config, capsys) -> None:
+    assert main(["-c", str(write_config("targets: [\n  - {name: a\n")), "check-config"]) == 2
+    err = capsys.readouterr().err
+    assert "invalid YAML" in err
+    assert ":3:" in err or ":2:" in err
+
+
+def test_a_duplicate_key_is_an_error_not_a_silent_override(write_config, capsys) -> None:
+    assert main(["-c", str(write_config("location: a\nlocation: b\n")), "check-config"]) == 2
+    assert "uptime-sla.yaml:2: location: duplicate key" in capsys.readouterr().err
+
+
+def test_a_missing_file_is_a_clear_error(tmp_path: Path, capsys) -> None:
+    assert main(["-c", str(tmp_path / "nope.yaml"), "check-config"]) == 2
+    assert "nope.yaml: cannot read config" in capsys.readouterr().err
+
+
+def test_a_bad_header_value_is_reported_without_echoing_any_value(write_config, capsys) -> None:
+    broken = VALID.replace('body_contains: \'"status":"ok"\'', "body_contains: [1, 2]")
+    assert main(["-c", str(write_config(broken)), "check-config"]) == 2
+    err = capsys.readouterr().err
+    assert "targets[0].body_contains" in err
+    assert SECRET not in err
+
+
+def test_the_command_line_fails_without_a_traceback(write_config) -> None:
+    config = write_config(VALID.replace("slice: 60s", "slice: soon"))
+    run = subprocess.run(
+        [sys.executable, "-m", "monitor", "-c", str(config), "check-config"],
+        capture_output=True,
+        text=True,
+        env={"OUTFAME_API_KEY": SECRET, "PATH": "/usr/bin:/bin"},
+        check=False,
+    )
+    assert run.returncode == 2
+    assert "Traceback" not in run.stderr
+    assert run.stderr.strip().endswith(
+        "sla.slice: must be a duration such as 30s, 5m, 1h or a number of seconds"
+    )
+
+
+def test_the_config_file_comes_from_the_environment_when_not_given(
+    write_config, capsys, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("UPTIME_SLA_CONFIG", str(write_config(VALID)))
+    assert main(["check-config"]) == 0

@@ -1,0 +1,129 @@
+"""The store, against a SQLite file and a real PostgreSQL server alike."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
+import pytest
+
+from monitor.errors import StoreError
+from monitor.metrics import ProbeMetrics
+from monitor.results import ProbeResult, Reason
+from monitor.store import Store
+from monitor.writer import BatchWriter
+from sla.model import LastState
+
+T0 = datetime(2026, 2, 1, tzinfo=UTC)
+MINUTE0 = int(T0.timestamp()) // 60
+
+
+def probe(
+    seconds: float,
+    ok: bool = True,
+    family: str = "ipv4",
+    reason: Reason | None = None,
+    target: str = "api",
+) -> ProbeResult:
+    return ProbeResult(
+        target=target,
+        family=family,
+        location="eu",
+        started=T0 + timedelta(seconds=seconds),
+        success=ok,
+        reason=reason if reason or ok else Reason.CONNECT,
+        status_code=200 if ok else None,
+        duration_seconds=0.0421,
+        phases={"connect": 0.001, "tls": 0.002},
+        tls_version="1.3",
+        cert_expiry=datetime(2027, 1, 1, tzinfo=UTC),
+        address="::1",
+    )
+
+
+def test_results_round_trip_as_domain_objects(store: Store) -> None:
+    original = probe(0.123456, ok=False)
+    store.write([original])
+    (stored,) = store.results()
+    assert stored.started == original.started  # microsecond exact
+    assert (stored.success, stored.reason, stored.tls_version) == (False, Reason.CONNECT, "1.3")
+    assert stored.phases == {"connect": 0.001, "tls": 0.002}
+    assert stored.cert_expiry == original.cert_expiry
+
+
+def test_writing_the_same_probe_twice_stores_it_once(store: Store) -> None:
+    batch = [probe(i * 20) for i in range(6)]
+    assert store.write(batch) == 6
+    assert store.write([*batch, probe(200)]) == 1
+    assert len(store.results()) == 7
+
+
+def test_rollups_count_probes_failures_and_the_last_outcome_per_slice(store: Store) -> None:
+    # Minute 0: ok at 0 s, fail at 30 s. Minute 1: 429 at 70 s. Minute 2: nothing.
+    store.write([probe(0), probe(30, ok=False), probe(70, reason=Reason.RATE_LIMITED)])
+    (series,) = store.load_slices(60, MINUTE0, MINUTE0 + 3, ["api"])
+    assert series.total.tolist() == [2, 1, 0]
+    assert series.failed.tolist() == [1, 0, 0]
+    assert series.rate_limited.tolist() == [0, 1, 0]
+    assert series.last_state.tolist() == [LastState.FAILED, LastState.RATE_LIMITED, LastState.NONE]
+    assert series.last_offset[:2].tolist() == [30.0, 10.0]
+    assert np.isnan(series.last_offset[2])
+
+
+def test_a_new_slice_length_is_built_from_the_raw_rows(store: Store) -> None:
+    store.write([probe(s, ok=s != 90) for s in range(0, 600, 30)])
+    (five_minutes,) = store.load_slices(300, MINUTE0 // 5, MINUTE0 // 5 + 2, ["api"])
+    assert five_minutes.total.tolist() == [10, 10]
+    assert five_minutes.failed.tolist() == [1, 0]
+    store.write([probe(610, ok=False)])  # kept current from now on
+    (again,) = store.load_slices(300, MINUTE0 // 5, MINUTE0 // 5 + 3, ["api"])
+    assert again.failed.tolist() == [1, 0, 1]
+
+
+def test_series_are_separate_per_family_and_only_requested_targets_load(store: Store) -> None:
+    store.write([probe(0), probe(0, family="ipv6", ok=False), probe(0, target="other")])
+    loaded = store.load_slices(60, MINUTE0, MINUTE0 + 1, ["api"])
+    assert sorted((s.family, int(s.failed[0])) for s in loaded) == [("ipv4", 0), ("ipv6", 1)]
+
+
+def test_the_batch_writer_stores_everything_submitted_before_stop(store: Store) -> None:
+    metrics = ProbeMetrics()
+    writer = BatchWriter(store, metrics, interval=0.05)
+    writer.start()
+    for i in range(250):
+        writer.submit(probe(i))
+    writer.stop()
+    assert len(store.results()) == 250
+    assert (metrics.written, metrics.buffered, metrics.dropped) == (250, 0, 0)
+
+
+def test_the_batch_writer_buffers_through_a_failing_database_and_drops_beyond_its_limit(
+    store: Store,
+) -> None:
+    metrics = ProbeMetrics()
+    writer = BatchWriter(DownStore(), metrics, interval=3600, limit=3)  # type: ignore[arg-type]
+    for i in range(5):
+        writer.submit(probe(i))
+    writer.flush()
+    assert (metrics.buffered, metrics.dropped, metrics.write_errors) == (3, 2, 1)
+    writer._store = store  # the database is back
+    writer.flush()
+    assert [r.started.second for r in store.results()] == [2, 3, 4]
+    assert metrics.buffered == 0
+
+
+class DownStore:
+    """A database that refuses every write."""
+
+    def write(self, _batch: object) -> int:
+        raise StoreError("database is down")
+
+    def forget_series_cache(self) -> None:
+        pass
+
+
+def test_a_bad_database_url_is_a_clear_error_without_the_password() -> None:
+    with pytest.raises(StoreError) as caught:
+        Store("postgresql+psycopg://app:hunter2@127.0.0.1:1/uptime")
+    assert "hunter2" not in str(caught.value)
+    assert "***" in str(caught.value)

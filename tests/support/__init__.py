@@ -1,0 +1,1 @@
+"""Test helpers shared by the suites (on the pytest pythonpath: `from support.https import ...`)."""
