@@ -15,6 +15,7 @@
 ARG BASE_IMAGE=python:3.11-slim
 
 # --- build: a wheel of this project, installed with its dependencies into /opt/uptime-sla ---
+# (pip and setuptools are removed from that virtualenv afterwards: the runtime installs nothing)
 FROM ${BASE_IMAGE} AS build
 
 # Extras of the wheel to install: postgres brings psycopg for a postgresql+psycopg:// URL.
@@ -32,6 +33,7 @@ RUN python3 -m venv /opt/uptime-sla \
     && /opt/uptime-sla/bin/python -m pip wheel --no-deps --wheel-dir /dist . \
     && set -- /dist/uptime_sla-*.whl \
     && /opt/uptime-sla/bin/python -m pip install "$1${EXTRAS:+[$EXTRAS]}" \
+    && /opt/uptime-sla/bin/python -m pip uninstall --yes pip setuptools \
     && /opt/uptime-sla/bin/uptime-sla --help >/dev/null
 
 # --- runtime: the interpreter of the base, the virtualenv, and nothing else of the build ---
@@ -52,7 +54,7 @@ LABEL org.opencontainers.image.title="uptime-sla" \
 
 # A fixed uid/gid, so a bind-mounted data directory can be chowned to it on the host.
 RUN groupadd --system --gid 10001 uptime-sla \
-    && useradd --system --uid 10001 --gid uptime-sla --no-create-home \
+    && useradd --no-log-init --uid 10001 --gid uptime-sla --no-create-home \
         --home-dir /var/lib/uptime-sla --shell /usr/sbin/nologin uptime-sla \
     && mkdir -p /etc/uptime-sla /var/lib/uptime-sla \
     && chown uptime-sla:uptime-sla /var/lib/uptime-sla \

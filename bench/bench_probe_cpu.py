@@ -17,13 +17,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
-from monitor.config import Target  # noqa: E402
-from monitor.probe import Prober  # noqa: E402
+from monitor.config import Target
+from monitor.probe import Prober
 
 
 def serve(pipe: Connection) -> None:
     """Child process: one loopback HTTPS server until the parent says stop."""
-    from support.https import HttpsServer  # noqa: PLC0415 (only the child needs it)
+    from support.https import HttpsServer
 
     with HttpsServer() as server:
         pipe.send((server.port, server.ca_file, server.target_fields("/v1/health")))

@@ -309,6 +309,21 @@ class MaintenanceSettings(_Model):
         return self
 
 
+class AlertingSettings(_Model):
+    """Where alerts go and where responders read what to do (rules, silences)."""
+
+    alertmanager_url: str = "http://127.0.0.1:9093"
+    runbook_url: str = "https://runbooks.example.invalid/uptime-sla"
+
+    @field_validator("alertmanager_url", "runbook_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError("must be an http:// or https:// URL")
+        return value
+
+
 class Config(_Model):
     """The whole file. Cross-references (plans, services, targets) are checked here."""
 
@@ -321,7 +336,7 @@ class Config(_Model):
     plans: dict[Name, PlanSettings] = Field(default_factory=dict)
     contracts: tuple[ContractSettings, ...] = ()
     maintenance: tuple[MaintenanceSettings, ...] = ()
-    runbook_url: str = "https://runbooks.example.invalid/uptime-sla"
+    alerting: AlertingSettings = AlertingSettings()
 
     @model_validator(mode="before")
     @classmethod

@@ -20,10 +20,12 @@ import asyncio
 import contextlib
 import email.utils
 import errno
+import importlib.util
 import ipaddress
 import re
 import socket
 import ssl
+import sys
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from datetime import UTC, datetime
@@ -35,6 +37,12 @@ import httpx
 
 from monitor.config import Target
 from monitor.results import PHASES, ProbeResult, Reason
+
+# httpcore asks `import sniffio` several times per request; when sniffio is not installed
+# (anyio 4 no longer needs it) every attempt searches sys.path again, which was a third of
+# the CPU of a probe. Recording the absence once makes those imports fail at once.
+if importlib.util.find_spec("sniffio") is None:
+    sys.modules.setdefault("sniffio", None)  # type: ignore[arg-type]
 
 Resolver = Callable[[str, int, int], Awaitable[list[str]]]
 """`await resolver(host, port, socket.AF_INET | AF_INET6 | AF_UNSPEC)` -> IP address strings;

@@ -6,7 +6,7 @@ from datetime import datetime
 
 from monitor.config import Config, CreditEntry
 from monitor.store import Store
-from sla import model
+from sla import model, month_bounds
 from sla.engine import MonthReport, evaluate_month, load_window
 from sla.report import render_csv, render_json
 
@@ -63,7 +63,14 @@ def engine_inputs(config: Config) -> dict[str, object]:
 
 
 def month_report(config: Config, store: Store, year: int, month: int, now: datetime) -> MonthReport:
-    """Load exactly the slices the month needs from the rollups and evaluate them."""
+    """Load exactly the slices the month needs from the rollups and evaluate them.
+
+    The running month is reported to date. A month that has not begun is evaluated
+    whole over whatever is stored (imported or synthetic history), not as empty.
+    """
+    start, end = month_bounds(year, month, config.sla.timezone)
+    if now < start:
+        now = end
     inputs = engine_inputs(config)
     first, end = load_window(year, month, config.sla.timezone, inputs["policy"], inputs["targets"])
     series = store.load_slices(int(config.sla.slice), first, end, [t.name for t in config.targets])

@@ -189,7 +189,9 @@ class Store:
         fresh = self._new_only(conn, batch)
         if not fresh.any():
             return 0
-        keep = np.flatnonzero(fresh)
+        # Key order turns B-tree inserts into appends: several times faster on big batches.
+        order = np.lexsort((batch.started_us, batch.series_id))
+        keep = order[fresh[order]]
         rows = [batch.rows[i] for i in keep]
         self._bulk_insert(conn, rows)
         lengths = conn.execute(text("SELECT slice_seconds FROM rollup_length")).scalars().all()
@@ -444,4 +446,5 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA busy_timeout=10000")
     cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA cache_size=-65536")  # 64 MiB: bulk imports touch many pages
     cursor.close()

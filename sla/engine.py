@@ -70,6 +70,15 @@ class TargetResult:
 
 
 @dataclass(frozen=True)
+class ServiceResult:
+    """A service's own month (step 6), for the month-to-date gauges and people's reports."""
+
+    name: str
+    figures: Figures
+    daily: tuple[DayFigures, ...]
+
+
+@dataclass(frozen=True)
 class BurnDay:
     """Error budget at the end of one day of a contract period."""
 
@@ -122,12 +131,13 @@ class MonthReport:
     month_end: datetime
     evaluated_until: datetime  # month_end, or `now` for a month still running
     targets: tuple[TargetResult, ...]
+    services: tuple[ServiceResult, ...]
     contracts: tuple[ContractResult, ...]
     customers: tuple[CustomerTotal, ...]
     incidents: tuple[Incident, ...]
 
 
-class _Month:
+class _Frame:
     """Where the month's counted slices sit in the loaded window, and their days."""
 
     def __init__(
@@ -158,6 +168,10 @@ class _Month:
         starts_us = np.array([epoch_us(start) for start in self.starts], np.int64)
         self.day_index = np.searchsorted(starts_us, counted, side="right") - 1
 
+    def maintenance(self, windows: Sequence[MaintenanceWindow]) -> np.ndarray:
+        """Which slices of the loaded window overlap one of these maintenance windows."""
+        return maintenance_mask(windows, self.first_slice, self.length, self.policy.slice_seconds)
+
     def at(self, index: int) -> int:
         """Position of epoch slice `index` in the loaded window's arrays."""
         return index - self.first_slice
@@ -181,7 +195,7 @@ class _Month:
 
 
 def _series_by_target(
-    targets: Sequence[TargetSpec], series: Sequence[SeriesSlices], month: _Month
+    targets: Sequence[TargetSpec], series: Sequence[SeriesSlices], frame: _Frame
 ) -> dict[str, list[SeriesSlices]]:
     """The series that count, grouped per target; each must cover the loaded window."""
     families = {target.name: target.families for target in targets}
@@ -195,26 +209,26 @@ def _series_by_target(
             raise SlaError(f"series {'/'.join(key)} is given twice")
         seen.add(key)
         arrays = (one.total, one.failed, one.rate_limited, one.last_offset, one.last_state)
-        if one.first_slice != month.first_slice or any(len(a) != month.length for a in arrays):
+        if one.first_slice != frame.first_slice or any(len(a) != frame.length for a in arrays):
             raise SlaError(
-                f"series {'/'.join(key)} must cover slices [{month.first_slice}, "
-                f"{month.first_slice + month.length}) exactly"
+                f"series {'/'.join(key)} must cover slices [{frame.first_slice}, "
+                f"{frame.first_slice + frame.length}) exactly"
             )
         grouped[one.target].append(one)
     return grouped
 
 
 def _target_states(
-    target: TargetSpec, series: list[SeriesSlices], month: _Month
+    target: TargetSpec, series: list[SeriesSlices], frame: _Frame
 ) -> tuple[np.ndarray, list[np.ndarray]]:
     """Steps 1-4 for a target: its combined states and each configured family's alone."""
-    policy = month.policy
+    policy = frame.policy
     locations = list(dict.fromkeys(one.location for one in series))
-    grid = np.full((len(target.families), len(locations), month.length), NO_DATA, np.int8)
+    grid = np.full((len(target.families), len(locations), frame.length), NO_DATA, np.int8)
     stale_us = stale_after_us(policy, target)
     for one in series:
         grid[target.families.index(one.family), locations.index(one.location)] = series_states(
-            one, policy, stale_us, month.known
+            one, policy, stale_us, frame.known
         )
 
     def locations_and_blips(states: np.ndarray) -> np.ndarray:
@@ -229,20 +243,18 @@ def _evaluate_target(
     target: TargetSpec,
     series: list[SeriesSlices],
     maintenance: Sequence[MaintenanceWindow],
-    month: _Month,
+    frame: _Frame,
 ) -> tuple[TargetResult, np.ndarray]:
     """The target's result and its slice states after step 5."""
-    combined, families = _target_states(target, series, month)
+    combined, families = _target_states(target, series, frame)
     windows = [window for window in maintenance if covers_target(window, target)]
-    excluded = maintenance_mask(
-        windows, month.first_slice, month.length, month.policy.slice_seconds
-    )
+    excluded = frame.maintenance(windows)
     combined = np.where(excluded, EXCLUDED, combined)
     family_results = []
     for family, states in zip(target.families, families, strict=True):
-        figures, daily = month.month_figures(np.where(excluded, EXCLUDED, states))
+        figures, daily = frame.month_figures(np.where(excluded, EXCLUDED, states))
         family_results.append(FamilyResult(family, figures, daily))
-    figures, daily = month.month_figures(combined)
+    figures, daily = frame.month_figures(combined)
     result = TargetResult(target.name, target.service, figures, daily, tuple(family_results))
     return result, combined
 
@@ -251,7 +263,7 @@ def _service_states(
     targets: Sequence[TargetSpec],
     target_states: list[np.ndarray],
     maintenance: Sequence[MaintenanceWindow],
-    month: _Month,
+    frame: _Frame,
 ) -> dict[str, np.ndarray]:
     """Step 6 for every service, in order of first appearance among the targets."""
     members: dict[str, list[np.ndarray]] = {}
@@ -260,19 +272,17 @@ def _service_states(
     result = {}
     for service, states in members.items():
         windows = [window for window in maintenance if covers_service(window, service)]
-        excluded = maintenance_mask(
-            windows, month.first_slice, month.length, month.policy.slice_seconds
-        )
+        excluded = frame.maintenance(windows)
         result[service] = service_states(np.stack(states), excluded)
     return result
 
 
 def _evaluate_contract(
-    contract: Contract, plans: dict[str, Plan], services: dict[str, np.ndarray], month: _Month
+    contract: Contract, plans: dict[str, Plan], services: dict[str, np.ndarray], frame: _Frame
 ) -> ContractResult | None:
     """The contract over its period (the month clipped to it); None if they do not meet."""
-    period_start = max(month.start, contract.start)
-    period_end = month.end if contract.end is None else min(month.end, contract.end)
+    period_start = max(frame.start, contract.start)
+    period_end = frame.end if contract.end is None else min(frame.end, contract.end)
     if period_start >= period_end:
         return None
     plan = plans.get(contract.plan)
@@ -284,11 +294,11 @@ def _evaluate_contract(
             f"contract of {contract.customer} names service {contract.service!r}, "
             "which no target belongs to"
         )
-    seconds = month.policy.slice_seconds
-    counts = month.counts(
+    seconds = frame.policy.slice_seconds
+    counts = frame.counts(
         states, slice_at_or_after(period_start, seconds), slice_at_or_after(period_end, seconds)
     )
-    no_data = month.policy.no_data
+    no_data = frame.policy.no_data
     figures = Figures.from_counts(counts.sum(axis=0), no_data)
     credit = contract_credit(
         schedule=plan.credits if contract.credits is None else contract.credits,
@@ -297,14 +307,14 @@ def _evaluate_contract(
         currency=contract.currency,
         max_credit_percent=plan.max_credit_percent,
         period_us=epoch_us(period_end) - epoch_us(period_start),
-        month_us=epoch_us(month.end) - epoch_us(month.start),
+        month_us=epoch_us(frame.end) - epoch_us(frame.start),
     )
     allowed = figures.allowed_bad(plan.objective)
-    bad_by_day = np.cumsum([day.figures.bad for day in daily_figures(counts, month.days, no_data)])
+    bad_by_day = np.cumsum([day.figures.bad for day in daily_figures(counts, frame.days, no_data)])
     burn = tuple(
         BurnDay(day, int(bad), allowed - int(bad))
         for day, (day_start, day_end), bad in zip(
-            month.days, pairwise(month.starts), bad_by_day, strict=True
+            frame.days, pairwise(frame.starts), bad_by_day, strict=True
         )
         if day_start < period_end and day_end > period_start
     )
@@ -341,11 +351,11 @@ def _customer_totals(contracts: Sequence[ContractResult]) -> tuple[CustomerTotal
 
 
 def _incidents(
-    targets: Sequence[TargetSpec], target_states: list[np.ndarray], month: _Month
+    targets: Sequence[TargetSpec], target_states: list[np.ndarray], frame: _Frame
 ) -> tuple[Incident, ...]:
     """Step 7 over the month's counted slices: runs that cross a month edge are clipped."""
-    window = slice(month.at(month.month_first), month.at(month.counted_end))
-    bad = np.zeros((len(targets), month.counted_end - month.month_first), bool)
+    window = slice(frame.at(frame.month_first), frame.at(frame.counted_end))
+    bad = np.zeros((len(targets), frame.counted_end - frame.month_first), bool)
     for row, states in zip(bad, target_states, strict=True):
         row[:] = states[window] == BAD
     starts, ends = runs(bad.any(axis=0))
@@ -354,11 +364,11 @@ def _incidents(
     # No target is BAD between two incidents, so each incident's targets are the ones BAD
     # somewhere from its start to the next incident's start.
     involved = np.logical_or.reduceat(bad, starts, axis=1).T  # (incidents, targets)
-    seconds = month.policy.slice_seconds
+    seconds = frame.policy.slice_seconds
     return tuple(
         Incident(
-            start=slice_start(month.month_first + start, seconds),
-            end=slice_start(month.month_first + end, seconds),
+            start=slice_start(frame.month_first + start, seconds),
+            end=slice_start(frame.month_first + end, seconds),
             slices=end - start,
             targets=tuple(targets[i].name for i in np.flatnonzero(row)),
         )
@@ -384,7 +394,7 @@ def evaluate_month(
     Targets, contracts and the report keep config order; series of targets or families
     not configured are ignored. Slices that have not ended by `now` are not counted.
     """
-    frame = _Month(year, month, tz_name, policy=policy, targets=targets, now=now)
+    frame = _Frame(year, month, tz_name, policy=policy, targets=targets, now=now)
     by_target = _series_by_target(targets, series, frame)
     target_results, target_states = [], []
     for target in targets:
@@ -403,6 +413,9 @@ def evaluate_month(
         month_end=frame.end,
         evaluated_until=frame.evaluated_until,
         targets=tuple(target_results),
+        services=tuple(
+            ServiceResult(name, *frame.month_figures(states)) for name, states in services.items()
+        ),
         contracts=contract_results,
         customers=_customer_totals(contract_results),
         incidents=_incidents(targets, target_states, frame),

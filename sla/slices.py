@@ -138,9 +138,18 @@ def series_states(
     failures = np.asarray(series.failed, np.int64)
     if rate_limited_down:
         failures = failures + series.rate_limited
+    # The fewest failures that make a slice of t probes BAD: ceil(t x ratio), computed in
+    # Python integers since t x numerator can overflow int64 for a ratio of many digits.
     ratio = Fraction(policy.bad_slice_ratio)
+    fewest_bad = np.array(
+        [
+            min(-(-probes * ratio.numerator // ratio.denominator), probes + 1)
+            for probes in range(int(total.max(initial=0)) + 1)
+        ],
+        np.int64,
+    )
     has_probes = total > 0
-    states = np.where(failures * ratio.denominator >= total * ratio.numerator, BAD, GOOD)
+    states = np.where(failures >= fewest_bad[total], BAD, GOOD)
     states[~has_probes] = NO_DATA
 
     # An empty slice takes the state of the latest earlier probe, if recent enough.

@@ -54,23 +54,22 @@ class MonthProbes:
         self.year, self.month, self.tz = year, month, tz
         self.policy = policy or Policy()
         self.targets = list(targets)
-        self.start, self.end = month_bounds(year, month, tz)
+        self.start = month_bounds(year, month, tz)[0]
         self.first_slice, self.end_slice = load_window(year, month, tz, self.policy, targets)
         self.probes: dict[tuple[str, str, str], tuple[np.ndarray, np.ndarray]] = {}
 
     # --- times ---
 
-    def at(self, minute: float) -> datetime:
-        return self.start + timedelta(minutes=minute)
-
-    def _us(self, minute: float) -> int:
-        return (self.at(minute) - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(microseconds=1)
+    def us_at(self, minute: float) -> int:
+        """Epoch microseconds of a time given in minutes from the month start."""
+        moment = self.start + timedelta(minutes=minute)
+        return (moment - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(microseconds=1)
 
     @property
     def window_minutes(self) -> tuple[float, float]:
         """The loaded window, in minutes from the month start."""
         slice_minutes = self.policy.slice_seconds / 60
-        offset = self._us(0) / US / 60
+        offset = self.us_at(0) / US / 60
         return (
             self.first_slice * slice_minutes - offset,
             self.end_slice * slice_minutes - offset,
@@ -91,8 +90,8 @@ class MonthProbes:
     ) -> MonthProbes:
         """A probe every `every` seconds in [start, end) minutes (default: the whole window)."""
         low, high = self.window_minutes
-        first_us = self._us(low if start is None else start)
-        end_us = self._us(high if end is None else end)
+        first_us = self.us_at(low if start is None else start)
+        end_us = self.us_at(high if end is None else end)
         times = np.arange(first_us, end_us, round(every * US), dtype=np.int64)
         self._merge((target, family, location), times, np.full(len(times), state, np.uint8))
         return self
@@ -108,7 +107,7 @@ class MonthProbes:
     ) -> MonthProbes:
         self._merge(
             (target, family, location),
-            np.array([self._us(minute)], np.int64),
+            np.array([self.us_at(minute)], np.int64),
             np.array([state], np.uint8),
         )
         return self
@@ -125,7 +124,7 @@ class MonthProbes:
     ) -> list[tuple[tuple[str, str, str], np.ndarray]]:
         """(key, mask of its probes started in [start, end) minutes) of matching series."""
         wanted = tuple(series.get(part) for part in ("target", "family", "location"))
-        first_us, end_us = self._us(start), self._us(end)
+        first_us, end_us = self.us_at(start), self.us_at(end)
         return [
             (key, (times >= first_us) & (times < end_us))
             for key, (times, _) in self.probes.items()
@@ -185,7 +184,6 @@ class MonthProbes:
         self,
         *,
         contracts: Sequence[Contract] = (),
-        plans: dict[str, Plan] | None = None,
         maintenance: Sequence[MaintenanceWindow] = (),
         now: datetime = LATER,
     ) -> MonthReport:
@@ -195,7 +193,7 @@ class MonthProbes:
             self.tz,
             policy=self.policy,
             targets=self.targets,
-            plans=PLANS if plans is None else plans,
+            plans=PLANS,
             contracts=contracts,
             maintenance=maintenance,
             series=self.series(),
@@ -226,8 +224,3 @@ def month_probes() -> type[MonthProbes]:
 @pytest.fixture(scope="session")
 def make_contract() -> Callable[..., Contract]:
     return contract
-
-
-@pytest.fixture(scope="session")
-def plans() -> dict[str, Plan]:
-    return PLANS
