@@ -6,20 +6,18 @@ The month is report_factory's (see test_render_md): four targets, one of them na
 
 from __future__ import annotations
 
-import importlib.util
 import re
 import shutil
 import struct
 import subprocess
-import sys
 import zlib
 from collections import Counter
 from html import escape
 from pathlib import Path
-from types import ModuleType
 from xml.etree import ElementTree
 
 import pytest
+from support import report_factory as factory
 
 from sla.engine import MonthReport
 from sla.render_html import (
@@ -29,21 +27,6 @@ from sla.render_html import (
     render_html,
 )
 
-
-def load_factory() -> ModuleType:
-    """report_factory.py sits next to this file, and --import-mode=importlib puts no test
-    folder on sys.path, so it is loaded by path (once, shared with test_render_md)."""
-    if "report_factory" not in sys.modules:
-        path = Path(__file__).with_name("report_factory.py")
-        spec = importlib.util.spec_from_file_location("report_factory", path)
-        if spec is None or spec.loader is None:
-            raise ImportError(f"cannot load {path}")
-        sys.modules["report_factory"] = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(sys.modules["report_factory"])
-    return sys.modules["report_factory"]
-
-
-factory = load_factory()
 SCRIPT, SMITH = factory.SCRIPT, factory.SMITH
 
 CHROMIUM = Path("/usr/bin/chromium")

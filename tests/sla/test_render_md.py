@@ -7,32 +7,14 @@ from the 15th (40.00 USD), globex and umbrella stay within their objectives.
 
 from __future__ import annotations
 
-import importlib.util
 import re
-import sys
 from dataclasses import replace
-from pathlib import Path
-from types import ModuleType
 
 import pytest
+from support import report_factory as factory
 
 from sla.render_md import render_md
 
-
-def load_factory() -> ModuleType:
-    """report_factory.py sits next to this file, and --import-mode=importlib puts no test
-    folder on sys.path, so it is loaded by path (once, shared with test_render_html)."""
-    if "report_factory" not in sys.modules:
-        path = Path(__file__).with_name("report_factory.py")
-        spec = importlib.util.spec_from_file_location("report_factory", path)
-        if spec is None or spec.loader is None:
-            raise ImportError(f"cannot load {path}")
-        sys.modules["report_factory"] = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(sys.modules["report_factory"])
-    return sys.modules["report_factory"]
-
-
-factory = load_factory()
 MID_MONTH, quiet_report, sample_report = (
     factory.MID_MONTH,
     factory.quiet_report,
