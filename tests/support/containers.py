@@ -146,9 +146,7 @@ def _unmount_below(directory: Path) -> None:
     """Unmount whatever is still mounted under `directory` (deepest first)."""
     prefix = str(directory.resolve()) + "/"
     with contextlib.suppress(OSError):
-        mounts = [
-            line.split()[4] for line in Path("/proc/self/mountinfo").read_text().splitlines()
-        ]
+        mounts = [line.split()[4] for line in Path("/proc/self/mountinfo").read_text().splitlines()]
         for target in sorted((m for m in mounts if m.startswith(prefix)), key=len, reverse=True):
             subprocess.run(["umount", "-l", target], check=False, capture_output=True)
 

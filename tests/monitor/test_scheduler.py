@@ -1,0 +1,68 @@
+"""The scheduler against real HTTPS servers: Retry-After holds, hung targets stay their own."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+
+from support.https import Route
+
+from monitor.config import Target
+from monitor.probe import Prober
+from monitor.results import ProbeResult, Reason
+from monitor.scheduler import ProbeScheduler
+
+
+def target(server, name: str, path: str, **settings) -> Target:
+    return Target(name=name, **server.target_fields(path), **settings)
+
+
+def run_for(seconds: float, targets: list[Target]) -> list[ProbeResult]:
+    """Run a real scheduler for a while and collect every result."""
+    results: list[ProbeResult] = []
+
+    async def main() -> None:
+        prober = Prober("lab")
+        scheduler = ProbeScheduler(
+            tuple(targets), prober, [results.append], clock=lambda: datetime.now(UTC)
+        )
+        scheduler.start()
+        await asyncio.sleep(seconds)
+        await scheduler.shutdown()
+        await prober.aclose()
+
+    asyncio.run(main())
+    return results
+
+
+def test_a_429_with_retry_after_holds_that_series_back(https_server):
+    server = https_server(routes={"/busy": Route(status=429, headers={"Retry-After": "5"})})
+    busy = target(server, "busy", "/busy", interval=1.0, timeout=2.0, families=("ipv4",))
+    results = run_for(7.5, [busy])
+    times = [r.at for r in server.requests]
+    assert results[0].reason == Reason.RATE_LIMITED
+    assert results[0].success
+    assert len(times) >= 2, "probing resumes once Retry-After has passed"
+    gaps = [(later - earlier).total_seconds() for earlier, later in zip(times, times[1:])]
+    assert min(gaps) >= 4.9  # never again within the 5 s it asked for (1 s interval otherwise)
+
+
+def test_a_hung_target_times_out_while_a_healthy_one_keeps_its_schedule(https_server):
+    server = https_server(routes={"/hang": Route(hang=True), "/ok": Route()})
+    hung = target(server, "hung", "/hang", interval=1.0, timeout=2.5)
+    healthy = target(server, "healthy", "/ok", interval=1.0, timeout=2.5)
+    results = run_for(6.0, [hung, healthy])
+    hung_results = [r for r in results if r.target == "hung"]
+    healthy_times = sorted(
+        r.started for r in results if r.target == "healthy" and r.family == "ipv4"
+    )
+    assert hung_results
+    assert all(r.reason == Reason.TIMEOUT for r in hung_results)
+    assert all(2.4 <= r.duration_seconds < 4.5 for r in hung_results)
+    # First run within the first second, then one a second: at least 5 in 6 s, none skipped.
+    assert len(healthy_times) >= 5
+    gaps = [(b - a).total_seconds() for a, b in zip(healthy_times, healthy_times[1:])]
+    assert max(gaps) < 1.9
+    # Runs of the hung target never overlap: one at a time, each ending at its timeout.
+    hung_v4 = sorted(r.started for r in hung_results if r.family == "ipv4")
+    assert all((b - a).total_seconds() >= 2.4 for a, b in zip(hung_v4, hung_v4[1:]))
