@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime
+from itertools import pairwise
 
 from support.https import Route
 
@@ -43,7 +44,7 @@ def test_a_429_with_retry_after_holds_that_series_back(https_server):
     assert results[0].reason == Reason.RATE_LIMITED
     assert results[0].success
     assert len(times) >= 2, "probing resumes once Retry-After has passed"
-    gaps = [(later - earlier).total_seconds() for earlier, later in zip(times, times[1:])]
+    gaps = [(later - earlier).total_seconds() for earlier, later in pairwise(times)]
     assert min(gaps) >= 4.9  # never again within the 5 s it asked for (1 s interval otherwise)
 
 
@@ -61,8 +62,8 @@ def test_a_hung_target_times_out_while_a_healthy_one_keeps_its_schedule(https_se
     assert all(2.4 <= r.duration_seconds < 4.5 for r in hung_results)
     # First run within the first second, then one a second: at least 5 in 6 s, none skipped.
     assert len(healthy_times) >= 5
-    gaps = [(b - a).total_seconds() for a, b in zip(healthy_times, healthy_times[1:])]
+    gaps = [(b - a).total_seconds() for a, b in pairwise(healthy_times)]
     assert max(gaps) < 1.9
     # Runs of the hung target never overlap: one at a time, each ending at its timeout.
     hung_v4 = sorted(r.started for r in hung_results if r.family == "ipv4")
-    assert all((b - a).total_seconds() >= 2.4 for a, b in zip(hung_v4, hung_v4[1:]))
+    assert all((b - a).total_seconds() >= 2.4 for a, b in pairwise(hung_v4))
