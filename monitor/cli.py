@@ -19,13 +19,17 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
+import httpx
+
 from monitor.config import Config, config_path, load_config
 from monitor.errors import InputError, MonitorError
 from monitor.importer import import_csv
 from monitor.probe import Prober
 from monitor.reporting import RENDERERS, month_report
 from monitor.results import ProbeResult
+from monitor.rules import render_rules
 from monitor.service import run_service
+from monitor.silences import sync_silences
 from monitor.store import Store
 from sla.errors import SlaError
 
@@ -60,6 +64,18 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--format", choices=("json", "csv", "md", "html"), default="json")
     report.add_argument("-o", "--output", type=Path, help="write here instead of stdout")
     commands.add_parser("check-config", help="validate the config (exit 0 or 2)")
+    rules = commands.add_parser("rules", help="write Prometheus recording and alerting rules")
+    rules.add_argument("-o", "--output", type=Path, help="write here instead of stdout")
+    silences = commands.add_parser("silences", help="maintenance windows as Alertmanager silences")
+    silence_commands = silences.add_subparsers(
+        dest="silences_command", required=True, parser_class=_Parser
+    )
+    sync = silence_commands.add_parser(
+        "sync", help="create, update and expire silences to match the config's windows"
+    )
+    sync.add_argument("--alertmanager", metavar="URL", help="default: alerting.alertmanager_url")
+    dashboards = commands.add_parser("dashboards", help="write the Grafana dashboards (JSON)")
+    dashboards.add_argument("-o", "--output", type=Path, required=True, metavar="DIR")
     return parser
 
 
@@ -190,10 +206,43 @@ def _install_signals(stop: asyncio.Event) -> None:
         loop.add_signal_handler(sig, stop.set)
 
 
+def _rules(args: argparse.Namespace, config: Config, clock: Clock) -> int:
+    _write_output(args.output, render_rules(config))
+    if args.output is not None:
+        args.output.chmod(0o644)  # Prometheus runs as its own user and must read it
+    return 0
+
+
+def _silences(args: argparse.Namespace, config: Config, clock: Clock) -> int:
+    url = args.alertmanager or config.alerting.alertmanager_url
+    with httpx.Client(base_url=url, timeout=10.0) as client:
+        result = sync_silences(config, client, clock())
+    print(f"{url}: silences {result}")
+    return 0
+
+
+def _dashboards(args: argparse.Namespace, config: Config, clock: Clock) -> int:
+    try:
+        from monitor.dashboards import write_dashboards  # noqa: PLC0415 (optional extra)
+    except ImportError:
+        raise InputError(
+            "dashboards: needs grafana-foundation-sdk (pip install 'uptime-sla[grafana]')"
+        ) from None
+    try:
+        written = write_dashboards(config, args.output)
+    except OSError as exc:
+        raise InputError(f"{args.output}: cannot write: {exc.strerror or exc}") from None
+    print("\n".join(str(path) for path in written))
+    return 0
+
+
 COMMANDS: dict[str, Callable[[argparse.Namespace, Config, Clock], int]] = {
     "run": _run,
     "probe": _probe,
     "import": _import,
     "report": _report,
     "check-config": _check_config,
+    "rules": _rules,
+    "silences": _silences,
+    "dashboards": _dashboards,
 }

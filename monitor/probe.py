@@ -6,11 +6,13 @@ Why it is built this way:
   (resolved here, or taken from the target's `resolve:` map) while the real host name is
   sent as Host and SNI and the certificate is checked against it, as a browser would.
 - Every probe opens a fresh connection, so connect and TLS are measured each time, but the
-  httpx client and its SSL context (loading a CA bundle is costly) are made once per
+  httpx transport and its SSL context (loading a CA bundle is costly) are made once per
   (family, ca_file) and reused. CPU per probe is held to blackbox_exporter's
-  (bench/bench_probe_cpu.py), hence three economies: httpcore runs on asyncio's own streams
-  instead of anyio's (`_AsyncioBackend`), what a target's request needs is prepared once
-  per target (`_Prepared`), and a missing sniffio is not searched for on every request.
+  (bench/bench_probe_cpu.py), hence four economies: requests go straight to the httpx
+  transport (the client layer has nothing to do for a probe), httpcore runs on asyncio's
+  own streams instead of anyio's (`_AsyncioBackend`), what a target's request needs is
+  prepared once per target (`_Prepared`), and a missing sniffio is not searched for on
+  every request.
 - A probe never raises and never outlives the target's timeout: any failure is a
   `ProbeResult` with a `Reason`, so the scheduler, the store and the metrics never see an
   exception (task cancellation by the caller is the one thing passed through).
@@ -92,6 +94,8 @@ class _AsyncioStream(httpcore.AsyncNetworkStream):
 
     async def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
         try:
+            if timeout is None:  # the probe's own asyncio.timeout bounds it: the common case
+                return await self._reader.read(max_bytes)
             async with asyncio.timeout(timeout):
                 return await self._reader.read(max_bytes)
         except TimeoutError as exc:
@@ -142,7 +146,7 @@ class _AsyncioStream(httpcore.AsyncNetworkStream):
         if info == "socket":
             return self._writer.get_extra_info("socket")
         if info == "is_readable":  # only asked of idle pooled connections; probes keep none
-            return self._reader.at_eof() or bool(self._reader._buffer)  # noqa: SLF001
+            return self._reader.at_eof() or bool(self._reader._buffer)
         return None
 
 
@@ -180,22 +184,29 @@ class _AsyncioBackend(httpcore.AsyncNetworkBackend):
 
 
 class _Prepared:
-    """What every probe of one target needs, worked out once: URL parts, headers, body,
-    and the header values to keep out of any message."""
+    """What every probe of one target needs, worked out once: URL parts, headers, body."""
 
-    __slots__ = ("body", "header_problem", "headers", "host", "port", "secrets", "target", "urls")
+    __slots__ = ("body", "header_problem", "headers", "host", "port", "target", "urls")
 
-    def __init__(self, target: Target) -> None:
+    def __init__(self, target: Target, user_agent: str) -> None:
         parts = urlsplit(target.url)
         self.target = weakref.ref(target)
         self.host = parts.hostname or ""
         self.port = parts.port or 443
-        self.headers = dict(target.headers)
-        if not any(name.lower() == "host" for name in self.headers):
-            self.headers["Host"] = parts.netloc.rpartition("@")[2]
-        self.body = target.body.encode() if target.body is not None else None
+        headers = httpx.Headers(
+            {
+                "Host": parts.netloc.rpartition("@")[2],  # the real name, not the IP literal
+                "User-Agent": user_agent,
+                "Accept": "*/*",
+                "Accept-Encoding": "identity",  # max_body_bytes counts bytes on the wire
+                "Connection": "close",
+            }
+        )
         self.header_problem = _header_problem(target.headers)
-        self.secrets = _secrets(target)
+        if not self.header_problem:  # the target's own headers win (case-insensitively)
+            headers.update({k: v.encode() for k, v in target.headers.items()})
+        self.headers = headers
+        self.body = target.body.encode() if target.body is not None else None
         self.urls: dict[str, httpx.URL] = {}
 
     def url(self, target: Target, address: str) -> httpx.URL:
@@ -328,7 +339,7 @@ class Prober:
         self._now = now
         self._resolver = resolver
         self._user_agent = user_agent
-        self._clients: dict[tuple[str, str | None], httpx.AsyncClient] = {}
+        self._transports: dict[tuple[str, str | None], httpx.AsyncHTTPTransport] = {}
         self._prepared: dict[int, _Prepared] = {}
 
     async def __aenter__(self) -> Prober:
@@ -338,11 +349,11 @@ class Prober:
         await self.aclose()
 
     async def aclose(self) -> None:
-        """Close the shared clients (there are no idle connections to wait for)."""
-        clients, self._clients = list(self._clients.values()), {}
-        for client in clients:
+        """Close the shared transports (there are no idle connections to wait for)."""
+        transports, self._transports = list(self._transports.values()), {}
+        for transport in transports:
             with contextlib.suppress(Exception):
-                await client.aclose()
+                await transport.aclose()
 
     async def probe(self, target: Target, family: str) -> ProbeResult:
         """One request of `target` over `family` ("ipv4"/"ipv6"); never raises, never takes
@@ -350,7 +361,6 @@ class Prober:
         started = self._now()
         attempt = _Attempt(target.tls_min_version)
         t0 = attempt.mark
-        prepared = self._prepare(target)
 
         def result(
             success: bool,
@@ -373,12 +383,12 @@ class Prober:
                 cert_expiry=attempt.cert_expiry,
                 address=attempt.address,
                 retry_after_seconds=retry_after,
-                detail=_redact(detail, prepared.secrets) if detail else "",
+                detail=_redact(detail, _secrets(target)) if detail else "",
             )
 
         try:
             async with asyncio.timeout(target.timeout):
-                return await self._run(target, prepared, family, attempt, result)
+                return await self._run(target, family, attempt, result)
         except TimeoutError:
             attempt.cut()
             return result(
@@ -398,11 +408,11 @@ class Prober:
     async def _run(
         self,
         target: Target,
-        prepared: _Prepared,
         family: str,
         attempt: _Attempt,
         result: Callable[..., ProbeResult],
     ) -> ProbeResult:
+        prepared = self._prepare(target)
         address, failure = await self._address(target, family, prepared.host, prepared.port)
         attempt.lap("resolve", "connect")
         if failure is not None:
@@ -412,15 +422,15 @@ class Prober:
         if prepared.header_problem:  # refused here, or httpcore's debug log would quote it
             return result(False, Reason.ERROR, prepared.header_problem)
 
-        client = self._client(family, target.ca_file)
-        request = client.build_request(
+        transport = self._transport(family, target.ca_file)
+        request = httpx.Request(
             target.method,
             prepared.url(target, address),
             headers=prepared.headers,
             content=prepared.body,
             extensions={"sni_hostname": prepared.host, "trace": attempt.trace},
         )
-        response = await client.send(request, stream=True)
+        response = await transport.handle_async_request(request)
         try:
             if attempt.tls_version is None:  # no trace event seen: read it off the stream
                 stream = response.extensions.get("network_stream")
@@ -483,15 +493,18 @@ class Prober:
         if prepared is None or prepared.target() is not target:
             if len(self._prepared) >= 1024:  # targets from an old config: forget the dead
                 self._prepared = {k: v for k, v in self._prepared.items() if v.target()}
-            prepared = self._prepared[id(target)] = _Prepared(target)
+            prepared = self._prepared[id(target)] = _Prepared(target, self._user_agent)
         return prepared
 
-    def _client(self, family: str, ca_file: str | None) -> httpx.AsyncClient:
-        """One client and SSL context per (family, ca_file); no keep-alive, so every probe
-        connects afresh, and no proxy from the environment (it would hide the family)."""
+    def _transport(self, family: str, ca_file: str | None) -> httpx.AsyncHTTPTransport:
+        """One transport (connection pool) and SSL context per (family, ca_file), kept for
+        the Prober's life. No keep-alive, so every probe connects afresh; no proxy from the
+        environment (it would hide the family). Requests go to the transport itself: the
+        AsyncClient layer (cookies, redirects, auth, hooks) has nothing to do for a probe
+        and cost about a tenth of its CPU."""
         key = (family, ca_file)
-        client = self._clients.get(key)
-        if client is None:
+        transport = self._transports.get(key)
+        if transport is None:
             context = ssl.create_default_context(cafile=ca_file or certifi.where())
             context.set_alpn_protocols(["http/1.1"])
             limits = httpx.Limits(max_connections=None, max_keepalive_connections=0)
@@ -499,8 +512,8 @@ class Prober:
                 verify=context, http1=True, http2=False, trust_env=False, limits=limits
             )
             if isinstance(getattr(transport, "_pool", None), httpcore.AsyncConnectionPool):
-                # Same pool httpx would build, on asyncio streams (see _AsyncioBackend).
-                transport._pool = httpcore.AsyncConnectionPool(  # noqa: SLF001
+                # The pool httpx would build, on asyncio streams (see _AsyncioBackend).
+                transport._pool = httpcore.AsyncConnectionPool(
                     ssl_context=context,
                     max_connections=None,
                     max_keepalive_connections=0,
@@ -508,19 +521,8 @@ class Prober:
                     http2=False,
                     network_backend=_AsyncioBackend(),
                 )
-            client = httpx.AsyncClient(
-                transport=transport,
-                trust_env=False,
-                follow_redirects=False,
-                timeout=httpx.Timeout(None),  # asyncio.timeout bounds the whole probe
-                headers={
-                    "User-Agent": self._user_agent,
-                    "Accept-Encoding": "identity",  # the body limit counts bytes on the wire
-                    "Connection": "close",
-                },
-            )
-            self._clients[key] = client
-        return client
+            self._transports[key] = transport
+        return transport
 
 
 async def _read_body(response: httpx.Response, target: Target) -> str:

@@ -127,10 +127,12 @@ class Store:
         if self.is_sqlite:
             event.listen(self.engine, "connect", _sqlite_pragmas)
             # pysqlite opens transactions lazily; take the write lock up front instead.
-            event.listen(self.engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN IMMEDIATE"))
+            event.listen(self.engine, "begin", _sqlite_begin)
+        # Writers take SQLite's write lock up front; readers never do (WAL lets them read on).
+        self._writing = self.engine.execution_options(write=True)
         with self._errors("create the schema"):
             SQLModel.metadata.create_all(self.engine)
-            with self.engine.begin() as conn:
+            with self._writing.begin() as conn:
                 self._register_length(conn, rollup_seconds)
 
     def describe(self) -> str:
@@ -153,14 +155,14 @@ class Store:
         """Store a batch from the prober in one transaction; returns rows newly stored."""
         if not results:
             return 0
-        with self._errors("write probe results"), self.engine.begin() as conn:
+        with self._errors("write probe results"), self._writing.begin() as conn:
             ids = [self.series_id(conn, r.target, r.family, r.location) for r in results]
             rows = [_row(series_id, r) for series_id, r in zip(ids, results, strict=True)]
             return self.write_rows(conn, batch_of(rows))
 
     def transaction(self) -> Any:
         """A write transaction for a caller that writes several batches atomically (import)."""
-        return self.engine.begin()
+        return self._writing.begin()
 
     def series_id(self, conn: Connection, target: str, family: str, location: str) -> int:
         key = (target, family, location)
@@ -284,9 +286,7 @@ class Store:
 
     def _register_length(self, conn: Connection, slice_seconds: int) -> None:
         """Make sure rollups of this slice length exist, building them from raw rows once."""
-        known = conn.execute(
-            text("SELECT 1 FROM rollup_length WHERE slice_seconds=:n"), {"n": slice_seconds}
-        ).scalar()
+        known = _length_known(conn, slice_seconds)
         if known:
             return
         conn.execute(text("DELETE FROM slice_rollup WHERE slice_seconds=:n"), {"n": slice_seconds})
@@ -335,8 +335,12 @@ class Store:
         """Per-slice rollups of every series of these targets over [first_slice, end_slice)."""
         wanted = set(targets)
         length = end_slice - first_slice
-        with self._errors("read slice rollups"), self.engine.begin() as conn:
-            self._register_length(conn, slice_seconds)
+        with self._errors("read slice rollups"), self.engine.connect() as conn:
+            known = _length_known(conn, slice_seconds)
+        if not known:
+            with self._errors("build slice rollups"), self._writing.begin() as conn:
+                self._register_length(conn, slice_seconds)
+        with self._errors("read slice rollups"), self.engine.connect() as conn:
             series = conn.execute(text("SELECT id, target, family, location FROM series")).all()
             out = []
             for series_id, target, family, location in series:
@@ -361,6 +365,14 @@ class Store:
                     _place(merged, first_slice, chunk_no, rollup.decode(blob))
                 out.append(_series_slices(target, family, location, first_slice, merged))
             return out
+
+
+def _length_known(conn: Connection, slice_seconds: int) -> bool:
+    return bool(
+        conn.execute(
+            text("SELECT 1 FROM rollup_length WHERE slice_seconds=:n"), {"n": slice_seconds}
+        ).scalar()
+    )
 
 
 def _place(dest: np.ndarray, first_slice: int, chunk_no: int, chunk: np.ndarray) -> None:
@@ -435,6 +447,13 @@ def _result(row: Sequence[Any]) -> ProbeResult:
         tls_version=tls_version,
         cert_expiry=None if cert_expiry is None else from_us(cert_expiry),
         address=address,
+    )
+
+
+def _sqlite_begin(conn: Connection) -> None:
+    # pysqlite's own transaction handling is off (see _sqlite_pragmas): begin here.
+    conn.exec_driver_sql(
+        "BEGIN IMMEDIATE" if conn.get_execution_options().get("write") else "BEGIN"
     )
 
 

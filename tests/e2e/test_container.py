@@ -49,6 +49,7 @@ COMPOSE_MOUNTS = {
     "prometheus/prometheus.yml",
     "prometheus/rules.yml",
     "alertmanager/alertmanager.yml",
+    "alertmanager/templates",
     "grafana/provisioning",
     "grafana/dashboards",
 }
@@ -105,6 +106,56 @@ def test_compose_mounts_exist_in_the_repo() -> None:
     assert not missing, f"deploy/compose.yaml mounts files the repo lacks: {missing}"
     build = compose["services"]["uptime-sla"]["build"]
     assert (DEPLOY / build["context"] / build["dockerfile"]).resolve() == DOCKERFILE
+
+
+def test_mounted_configs_address_the_compose_services() -> None:
+    """The configs the stack mounts talk to each other by service name on the compose network
+    (127.0.0.1 inside a container is that container), and name the paths the stack provides."""
+    prometheus = yaml.safe_load((ROOT / "prometheus/prometheus.yml").read_text(encoding="utf-8"))
+    scraped = {
+        target
+        for job in prometheus.get("scrape_configs", [])
+        for static in job.get("static_configs", [])
+        for target in static.get("targets", [])
+    }
+    assert "uptime-sla:9464" in scraped, f"prometheus.yml scrapes {sorted(scraped)}"
+    alertmanagers = {
+        target
+        for am in prometheus.get("alerting", {}).get("alertmanagers", [])
+        for static in am.get("static_configs", [])
+        for target in static.get("targets", [])
+    }
+    assert alertmanagers == {"alertmanager:9093"}, f"prometheus.yml alerts {alertmanagers}"
+    rule_files = {str(Path("/etc/prometheus", f)) for f in prometheus.get("rule_files", [])}
+    assert rule_files == {"/etc/prometheus/rules.yml"}
+
+    alertmanager = yaml.safe_load(
+        (ROOT / "alertmanager/alertmanager.yml").read_text(encoding="utf-8")
+    )
+    url_files = {
+        slack.get("api_url_file")
+        for receiver in alertmanager.get("receivers", [])
+        for slack in receiver.get("slack_configs", [])
+    } | ({alertmanager["global"]["slack_api_url_file"]} if "slack_api_url_file" in (
+        alertmanager.get("global") or {}) else set())  # fmt: skip
+    assert url_files == {"/etc/alertmanager/secrets/slack-webhook-url"}
+
+    datasources = list((ROOT / "grafana/provisioning/datasources").glob("*.y*ml"))
+    assert datasources, "grafana/provisioning/datasources has no datasource"
+    urls = {
+        source.get("url")
+        for path in datasources
+        for source in yaml.safe_load(path.read_text(encoding="utf-8")).get("datasources", [])
+        if source.get("type") == "prometheus"
+    }
+    assert urls == {"http://prometheus:9090"}, f"Grafana's Prometheus datasources: {urls}"
+    providers = [
+        provider
+        for path in (ROOT / "grafana/provisioning/dashboards").glob("*.y*ml")
+        for provider in yaml.safe_load(path.read_text(encoding="utf-8")).get("providers", [])
+    ]
+    assert providers, "grafana/provisioning/dashboards has no dashboard provider"
+    assert {p.get("options", {}).get("path") for p in providers} == {"/etc/grafana/dashboards"}
 
 
 def test_compose_config_is_valid() -> None:
@@ -274,7 +325,8 @@ def test_image_builds_runs_and_serves_probe_success(
     assert "UPTIME_SLA_CONFIG=/etc/uptime-sla/config.yaml" in config["Env"]
     assert "9464/tcp" in config["ExposedPorts"]
     assert "/var/lib/uptime-sla" in config["Volumes"]
-    assert config["Healthcheck"]["Test"][:2] == ["CMD", "python3"]
+    healthcheck = inspect.get("Healthcheck") or config.get("Healthcheck")  # podman or docker
+    assert healthcheck["Test"][:2] == ["CMD", "python3"]
     assert config["Labels"]["org.opencontainers.image.title"] == "uptime-sla"
     assert config["Labels"]["org.opencontainers.image.base.name"] == base
     # Nothing of the build stage but the virtualenv: no sources, no wheel, no pip.

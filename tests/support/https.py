@@ -389,15 +389,19 @@ class HttpsServer:
 
     @staticmethod
     async def _send_body(writer: asyncio.StreamWriter, route: Route, size: int) -> None:
+        """Stops as soon as the client has gone."""
         if route.body_size is not None:
             block = b"x" * _CHUNK
             left = size
-            while left > 0:
+            while left > 0 and not writer.transport.is_closing():
                 writer.write(block[: min(left, _CHUNK)])
                 left -= _CHUNK
                 await writer.drain()
+                await asyncio.sleep(0)  # let a lost connection be noticed (drain() may not yield)
         elif route.trickle is not None:
             for i in range(size):
+                if writer.transport.is_closing():
+                    return
                 writer.write(route.body_bytes[i : i + 1])
                 await writer.drain()
                 await asyncio.sleep(route.trickle)
