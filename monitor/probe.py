@@ -107,9 +107,12 @@ class _AsyncioStream(httpcore.AsyncNetworkStream):
         if not buffer:
             return
         try:
-            async with asyncio.timeout(timeout):
-                self._writer.write(buffer)
+            self._writer.write(buffer)
+            if timeout is None:
                 await self._writer.drain()
+            else:
+                async with asyncio.timeout(timeout):
+                    await self._writer.drain()
         except TimeoutError as exc:
             raise httpcore.WriteTimeout(str(exc)) from exc
         except OSError as exc:
@@ -217,6 +220,29 @@ class _Prepared:
         return url
 
 
+_EXPIRY_CACHE: dict[bytes, datetime | None] = {}
+
+
+def _cert_expiry(ssl_object: ssl.SSLObject) -> datetime | None:
+    """The leaf certificate's notAfter, as aware UTC. Decoding a certificate costs more than
+    fetching its DER bytes, and a target serves the same one probe after probe: cache it."""
+    der = ssl_object.getpeercert(binary_form=True)
+    if der is None:
+        return None
+    if der in _EXPIRY_CACHE:
+        return _EXPIRY_CACHE[der]
+    expiry = None
+    cert = ssl_object.getpeercert()
+    not_after = cert.get("notAfter") if cert else None
+    if isinstance(not_after, str):
+        with contextlib.suppress(ValueError):
+            expiry = datetime.fromtimestamp(ssl.cert_time_to_seconds(not_after), UTC)
+    if len(_EXPIRY_CACHE) >= 512:
+        _EXPIRY_CACHE.clear()
+    _EXPIRY_CACHE[der] = expiry
+    return expiry
+
+
 class _TlsVersionTooLow(Exception):
     """Raised from the trace hook before the request is sent, so no header leaves over TLS
     that the target's policy rejects."""
@@ -293,11 +319,7 @@ class _Attempt:
             return
         version = ssl_object.version() or ""
         self.tls_version = version.removeprefix("TLSv") or None
-        cert = ssl_object.getpeercert()
-        not_after = cert.get("notAfter") if cert else None
-        if isinstance(not_after, str):
-            with contextlib.suppress(ValueError):
-                self.cert_expiry = datetime.fromtimestamp(ssl.cert_time_to_seconds(not_after), UTC)
+        self.cert_expiry = _cert_expiry(ssl_object)
 
     def check_tls_version(self) -> None:
         """Enforce tls_min_version after the handshake, before any header is sent."""
@@ -530,7 +552,7 @@ async def _read_body(response: httpx.Response, target: Target) -> str:
     limit = target.max_body_bytes
     too_large = f"body larger than {limit} bytes"
     length = response.headers.get("content-length", "")
-    if length.isdigit() and int(length) > limit:
+    if length.isdigit() and int(length) > limit and target.method != "HEAD":
         return too_large
     keep = target.body_contains is not None
     body = bytearray()

@@ -488,28 +488,23 @@ def rule_groups(config: Config) -> dict[str, Any]:
             for t in config.targets
         ],
     }
-    all_slos = slos(config)
-    groups = [targets]
-    if all_slos:
-        groups.append(
-            {
-                "name": "uptime-sla-sli",
-                "rules": [r for slo in all_slos for r in _slo_recording_rules(slo)],
-            }
-        )
-    groups.append(
+    groups = [
+        targets,
         {
             "name": "uptime-sla-probes",
             "rules": [r for t in config.targets for r in _target_rules(ctx, t)],
-        }
-    )
-    groups.append(
+        },
+    ]
+    # One group per SLO: its SLIs are recorded before its alerts read them, in the same
+    # evaluation (groups run independently, so a split would lag by one interval).
+    groups += [
         {
-            "name": "uptime-sla-slo",
-            "rules": [r for slo in all_slos for r in _slo_alerts(ctx, slo)]
-            + [_exhausted_alert(ctx)],
+            "name": f"uptime-sla-slo:{slo.service}:{slo.objective_label}",
+            "rules": _slo_recording_rules(slo) + _slo_alerts(ctx, slo),
         }
-    )
+        for slo in slos(config)
+    ]
+    groups.append({"name": "uptime-sla-sla", "rules": [_exhausted_alert(ctx)]})
     return {"groups": [g for g in groups if g["rules"]]}
 
 

@@ -5,7 +5,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(postgresql prometheus prometheus-alertmanager chromium fonts-dejavu-core)
+# runc listed so apt does not pick crun (which fails here) for podman's "crun | runc".
+packages=(postgresql prometheus prometheus-alertmanager chromium fonts-dejavu-core
+          podman runc mmdebstrap)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -14,9 +16,10 @@ if ((${#missing[@]})); then
   sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
   export DEBIAN_FRONTEND=noninteractive
   $sudo apt-get update -qq
-  $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
   # The package starts Debian's own services; the tests start their own servers.
-  $sudo systemctl disable --now prometheus prometheus-alertmanager postgresql >/dev/null 2>&1 || true
+  $sudo systemctl disable --now prometheus prometheus-alertmanager postgresql \
+    podman.socket podman.service podman-restart.service >/dev/null 2>&1 || true
 fi
 
 python=${PYTHON:-python3}

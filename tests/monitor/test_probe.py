@@ -338,9 +338,13 @@ def test_method_and_body_are_sent_as_configured(https_server: ServerFactory) -> 
     server = https_server()
     target = target_for(server, "/v1/echo", method="POST", body='{"ping":1}')
 
+    head = target_for(server, "/v1/echo", method="HEAD", max_body_bytes=1)
+
     assert probe(target, "ipv6")["ipv6"].success
-    (request,) = server.requests
-    assert (request.method, request.path, request.body) == ("POST", "/v1/echo", b'{"ping":1}')
+    assert probe(head, "ipv4")["ipv4"].success  # Content-Length of a HEAD is not a body
+    post, head_request = server.requests
+    assert (post.method, post.path, post.body) == ("POST", "/v1/echo", b'{"ping":1}')
+    assert head_request.method == "HEAD"
 
 
 def test_every_probe_opens_a_fresh_connection(https_server: ServerFactory) -> None:
@@ -392,13 +396,14 @@ def test_a_header_value_never_appears_in_any_result_or_log(
 
     def with_key(srv: HttpsServer, path: str = "/", **settings: Any) -> Target:
         settings.setdefault("headers", secret_headers)
-        return target_for(srv, path, timeout=1, **settings)
+        settings.setdefault("timeout", 10)
+        return target_for(srv, path, **settings)
 
     targets = [
         with_key(server),
         with_key(server, "/down"),
         with_key(server, "/busy"),
-        with_key(server, "/hang"),
+        with_key(server, "/hang", timeout=1),
         with_key(server, "/huge", max_body_bytes=100),
         with_key(server, body_contains="absent"),
         with_key(wrong_host),

@@ -49,7 +49,11 @@ SCRAPE = 10  # seconds between samples in the probe tests
 CONFIG = Config.model_validate(
     {
         "location": "lab",
-        "defaults": {"interval": f"{INTERVAL}s", "timeout": f"{TIMEOUT}s", "tls_min_version": "1.3"},
+        "defaults": {
+            "interval": f"{INTERVAL}s",
+            "timeout": f"{TIMEOUT}s",
+            "tls_min_version": "1.3",
+        },
         "targets": [
             {"name": "api-health", "url": "https://api.test/v1/health", "service": "public-api"},
             {"name": "api-basic", "url": "https://api.test/v1/basic", "service": "basic-api"},
@@ -94,9 +98,7 @@ def series(metric: str, values: str, **labels: str) -> dict[str, str]:
 
 
 def probe(target: str, family: str, values: str, location: str = "lab") -> dict[str, str]:
-    return series(
-        metrics.PROBE_SUCCESS, values, target=target, ip_family=family, location=location
-    )
+    return series(metrics.PROBE_SUCCESS, values, target=target, ip_family=family, location=location)
 
 
 def firing(alertname: str, at: str, *alerts: dict[str, str]) -> dict[str, Any]:
@@ -124,6 +126,7 @@ def promtool_test(
     rules: str | None = None,
 ) -> None:
     """Run `promtool test rules` on one test case; fail with promtool's explanation."""
+    tmp_path.mkdir(parents=True, exist_ok=True)
     (tmp_path / "rules.yml").write_text(rules if rules is not None else without_annotations(CONFIG))
     (tmp_path / "test.yml").write_text(
         yaml.safe_dump(
@@ -200,6 +203,10 @@ def test_the_rules_command_writes_the_same_file(tmp_path: Path):
     assert out.read_text() == RULES_YML.read_text()
 
 
+# Alerts whose value is always 1: their descriptions give the duration or version instead.
+ALWAYS_ONE = {"ProbeDataMissing", "TLSVersionBelowMinimum"}
+
+
 def test_every_alert_carries_severity_service_runbook_and_a_description_with_numbers():
     alerts = [r for g in rule_groups(demo_config())["groups"] for r in g["rules"] if "alert" in r]
     assert {a["alert"] for a in alerts} >= {
@@ -216,7 +223,8 @@ def test_every_alert_carries_severity_service_runbook_and_a_description_with_num
         assert labels["severity"] in (CRITICAL, WARNING)
         assert "service" in labels or "$labels.service" in notes["summary"]
         assert notes["runbook_url"].startswith("https://runbooks.example.invalid/uptime-sla#")
-        assert "$value" in notes["description"] + notes["summary"] or "$labels" in notes["summary"]
+        if alert["alert"] not in ALWAYS_ONE:
+            assert "$value" in notes["description"]
         assert notes["budget_left"]
 
 
@@ -329,20 +337,18 @@ def test_a_target_is_down_when_a_majority_of_locations_say_so(tmp_path: Path):
 def test_missing_probe_data_alerts_after_the_sla_staleness_limit(tmp_path: Path):
     stale_after = 2 * INTERVAL  # sla.stale_after's default
     gone = FIRST_FAILURE  # the series ends (uptime-sla stopped, or its scrape fails)
-    healthy = [probe("api-health", f, "1x50") for f in ("ipv4", "ipv6")]
+    healthy = [probe(t, f, "1x50") for t in ("api-health", "api-basic") for f in ("ipv4", "ipv6")]
     promtool_test(
         tmp_path,
-        [*healthy[:1], probe("api-health", "ipv6", "1x30 stale"), probe("api-basic", "ipv4", "1x50")],
+        [*healthy[:1], probe("api-health", "ipv6", "1x30 stale"), *healthy[2:]],
         [
             firing("ProbeDataMissing", seconds(gone + stale_after - SCRAPE)),
             firing(
                 "ProbeDataMissing",
                 seconds(gone + stale_after),
                 down_labels("api-health", "ipv6", WARNING),
-                down_labels("api-basic", "ipv6", WARNING),
             ),
         ],
-        every=f"{SCRAPE}s",
     )
 
 
@@ -354,7 +360,7 @@ def test_tls_below_the_targets_minimum_alerts_and_tls_1_3_does_not(tmp_path: Pat
         tmp_path,
         [
             series(version, "1x50", ip_family="ipv4", version="TLS 1.3", **labels),
-            series(version, "_x30 1x20", ip_family="ipv6", version="TLS 1.2", **labels),
+            series(version, "_x31 1x20", ip_family="ipv6", version="TLS 1.2", **labels),
         ],
         [
             firing("TLSVersionBelowMinimum", seconds(CONFIRMED - SCRAPE)),
@@ -539,7 +545,7 @@ def test_a_burn_rate_page_says_how_fast_the_budget_burns(tmp_path: Path):
     burn_rate = (1 / (60 + 1)) / 0.0001  # one bad minute in the hour, over a 0.01 % budget
     promtool_test(
         tmp_path,
-        [*outage("api-health", 1), *outage("api-basic", 1)[:0]],
+        outage("api-health", 1),
         [
             firing(
                 "ErrorBudgetBurn",
@@ -562,7 +568,11 @@ def test_a_burn_rate_page_says_how_fast_the_budget_burns(tmp_path: Path):
                     }
                     for severity, value, thresholds in (
                         (CRITICAL, burn_rate, "14.4x over 1h and 5m or 6x over 6h and 30m"),
-                        (WARNING, (1 / (24 * 60 + 1)) / 0.0001, "3x over 1d and 2h or 1x over 3d and 6h"),
+                        (
+                            WARNING,
+                            (1 / (24 * 60 + 1)) / 0.0001,
+                            "3x over 1d and 2h or 1x over 3d and 6h",
+                        ),
                     )
                 ),
             )

@@ -24,6 +24,7 @@ from typing import Any
 
 import httpx
 import yaml
+
 from support.processes import free_port, wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
