@@ -1,7 +1,10 @@
 """CPU time per probe of the prober against a local HTTPS server (full TCP + TLS 1.3 each time).
 
 The server runs in a child process, so time.process_time() counts only the prober's work.
-Figures: sequential probes, then the same number in batches of concurrent probes.
+Figures: sequential probes, then the same number in batches of concurrent probes. When a
+blackbox_exporter binary is found ($BLACKBOX_EXPORTER, or prometheus-blackbox-exporter /
+blackbox_exporter on PATH), it probes the same server the same number of times, driven
+through its /probe endpoint as Prometheus would, and its CPU (from /proc) is printed too.
 
 Run: .venv/bin/python bench/bench_probe_cpu.py [PROBES] [CONCURRENCY]   (default 500 50)
 """
@@ -10,20 +13,29 @@ from __future__ import annotations
 
 import asyncio
 import multiprocessing
+import os
+import shutil
+import socket
+import subprocess
 import sys
+import tempfile
 import time
+import urllib.request
 from multiprocessing.connection import Connection
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
-from monitor.config import Target
-from monitor.probe import Prober
+from monitor.config import Target  # noqa: E402
+from monitor.probe import Prober  # noqa: E402
+from monitor.results import ProbeResult  # noqa: E402
+
+WARM_UP = 20
 
 
 def serve(pipe: Connection) -> None:
     """Child process: one loopback HTTPS server until the parent says stop."""
-    from support.https import HttpsServer
+    from support.https import HttpsServer  # noqa: PLC0415 (only the child needs it)
 
     with HttpsServer() as server:
         pipe.send((server.port, server.ca_file, server.target_fields("/v1/health")))
@@ -32,29 +44,109 @@ def serve(pipe: Connection) -> None:
 
 async def measure(target: Target, family: str, probes: int, concurrency: int) -> None:
     async with Prober("bench") as prober:
-        for _ in range(20):  # warm up: client, SSL context, imports
+        for _ in range(WARM_UP):  # client, SSL context, imports
             await prober.probe(target, family)
 
         cpu0, wall0 = time.process_time(), time.perf_counter()
         results = [await prober.probe(target, family) for _ in range(probes)]
-        cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
-        report(f"{family} sequential", results, probes, cpu, wall)
+        report(f"{family} sequential", results, time.process_time() - cpu0, wall0)
 
         cpu0, wall0 = time.process_time(), time.perf_counter()
         results = []
-        for _ in range(probes // concurrency):
+        for _ in range(max(1, probes // concurrency)):
             batch = [prober.probe(target, family) for _ in range(concurrency)]
             results += await asyncio.gather(*batch)
-        cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
-        report(f"{family} {concurrency} at a time", results, len(results), cpu, wall)
+        report(f"{family} {concurrency} at a time", results, time.process_time() - cpu0, wall0)
 
 
-def report(label: str, results: list, probes: int, cpu: float, wall: float) -> None:
+def report(label: str, results: list[ProbeResult], cpu: float, wall0: float) -> None:
+    n = len(results)
     failed = sum(not r.success for r in results)
+    wall = time.perf_counter() - wall0
     print(
-        f"{label:>22}: {probes} probes, {failed} failed, "
-        f"CPU {cpu * 1000 / probes:.2f} ms/probe, wall {wall * 1000 / probes:.2f} ms/probe"
+        f"{label:>32}: {n} probes, {failed} failed, "
+        f"CPU {cpu * 1000 / n:.2f} ms/probe, wall {wall * 1000 / n:.2f} ms/probe"
     )
+
+
+def blackbox(port: int, ca_file: str, probes: int) -> None:
+    """The same probes by blackbox_exporter, for comparison (skipped when not installed)."""
+    binary = (
+        os.environ.get("BLACKBOX_EXPORTER")
+        or shutil.which("prometheus-blackbox-exporter")
+        or shutil.which("blackbox_exporter")
+    )
+    if not binary:
+        print("blackbox_exporter not found: set BLACKBOX_EXPORTER to compare")
+        return
+    body_check = 'fail_if_body_not_matches_regexp: [\'"status":"ok"\']'
+    modules = "".join(
+        f"""  {name}:
+    prober: http
+    timeout: 10s
+    http:
+      preferred_ip_protocol: {ip}
+      ip_protocol_fallback: false
+      {body_check}
+      tls_config: {{ca_file: "{ca_file}", server_name: api.test}}
+"""
+        for name, ip in (("ipv4", "ip4"), ("ipv6", "ip6"))
+    )
+    with tempfile.TemporaryDirectory() as tmp:
+        config = Path(tmp) / "blackbox.yml"
+        config.write_text("modules:\n" + modules)
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            listen = f"127.0.0.1:{s.getsockname()[1]}"
+        process = subprocess.Popen(
+            [binary, f"--config.file={config}", f"--web.listen-address={listen}"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+            wait_until_up(f"http://{listen}/metrics")
+            for family, address in (("ipv4", "127.0.0.1"), ("ipv6", "[::1]")):
+                url = (
+                    f"http://{listen}/probe?module={family}"
+                    f"&target=https://{address}:{port}/v1/health"
+                )
+                for _ in range(WARM_UP):
+                    fetch(url)
+                cpu0, wall0 = process_cpu(process.pid), time.perf_counter()
+                ok = sum("probe_success 1" in fetch(url) for _ in range(probes))
+                cpu = process_cpu(process.pid) - cpu0
+                wall = time.perf_counter() - wall0
+                print(
+                    f"{'blackbox_exporter ' + family + ' sequential':>32}: {probes} probes, "
+                    f"{probes - ok} failed, CPU {cpu * 1000 / probes:.2f} ms/probe, "
+                    f"wall {wall * 1000 / probes:.2f} ms/probe"
+                )
+        finally:
+            process.terminate()
+            process.wait(timeout=10)
+
+
+def fetch(url: str) -> str:
+    with urllib.request.urlopen(url, timeout=15) as response:
+        return response.read().decode()
+
+
+def wait_until_up(url: str) -> None:
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            fetch(url)
+            return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)
+
+
+def process_cpu(pid: int) -> float:
+    """User + system CPU seconds of a process, from /proc (Linux)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def main() -> None:
@@ -64,11 +156,12 @@ def main() -> None:
     server = multiprocessing.get_context("spawn").Process(target=serve, args=(child,))
     server.start()
     try:
-        _port, _ca_file, fields = parent.recv()
+        port, ca_file, fields = parent.recv()
         target = Target(name="bench", timeout=10, body_contains='"status":"ok"', **fields)
-        print(f"command: {' '.join([Path(sys.executable).name, *sys.argv])}")
+        print(f"command: .venv/bin/python bench/bench_probe_cpu.py {probes} {concurrency}")
         for family in ("ipv4", "ipv6"):
             asyncio.run(measure(target, family, probes, concurrency))
+        blackbox(port, ca_file, probes)
     finally:
         parent.send("stop")
         server.join(timeout=10)

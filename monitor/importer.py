@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 from collections.abc import Iterator
 from datetime import datetime
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -66,17 +67,24 @@ def _batches(path: Path, handle: Any, targets: dict[str, Any]) -> Iterator[list[
         yield batch
 
 
-def _parse(fields: list[str], targets: dict[str, Any]) -> tuple[Any, ...]:
-    """One row to (target, family, location, started_us, success, reason, status, latency...)."""
-    if len(fields) != len(HEADER):
-        raise ValueError(f"expected {len(HEADER)} columns, found {len(fields)}")
-    when, target, family, location, success_text, status_text, latency_text, reason = fields
+@lru_cache(maxsize=4096)
+def _epoch_us(when: str) -> int:
+    """Cached: every series probed in one round shares the same time text."""
     try:
         started = datetime.fromisoformat(when)
     except ValueError:
         raise ValueError("time: not an RFC 3339 time") from None
     if started.tzinfo is None:
         raise ValueError("time: needs a UTC offset (e.g. Z or +00:00)")
+    return to_us(started)
+
+
+def _parse(fields: list[str], targets: dict[str, Any]) -> tuple[Any, ...]:
+    """One row to (target, family, location, started_us, success, reason, status, latency...)."""
+    if len(fields) != len(HEADER):
+        raise ValueError(f"expected {len(HEADER)} columns, found {len(fields)}")
+    when, target, family, location, success_text, status_text, latency_text, reason = fields
+    started_us = _epoch_us(when)
     if target not in targets:
         raise ValueError("target: not defined in the config")
     if family not in FAMILIES:
@@ -90,7 +98,7 @@ def _parse(fields: list[str], targets: dict[str, Any]) -> tuple[Any, ...]:
         target,
         family,
         location,
-        to_us(started),
+        started_us,
         success,
         _reason(reason, success),
         _status(status_text),
@@ -110,12 +118,14 @@ def _reason(text: str, success: bool) -> str | None:
     return reason
 
 
+_STATUS: dict[str, int | None] = {"": None, **{str(code): code for code in range(100, 600)}}
+
+
 def _status(text: str) -> int | None:
-    if not text:
-        return None
-    if not text.isdigit() or not 100 <= int(text) <= 599:
-        raise ValueError("status_code: must be empty or an HTTP status code")
-    return int(text)
+    try:
+        return _STATUS[text]
+    except KeyError:
+        raise ValueError("status_code: must be empty or an HTTP status code") from None
 
 
 def _latency(text: str) -> float | None:
