@@ -26,16 +26,16 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
-from monitor.config import Target  # noqa: E402
-from monitor.probe import Prober  # noqa: E402
-from monitor.results import ProbeResult  # noqa: E402
+from monitor.config import Target
+from monitor.probe import Prober
+from monitor.results import ProbeResult
 
 WARM_UP = 20
 
 
 def serve(pipe: Connection) -> None:
     """Child process: one loopback HTTPS server until the parent says stop."""
-    from support.https import HttpsServer  # noqa: PLC0415 (only the child needs it)
+    from support.https import HttpsServer  # tests/ is on sys.path; only the child serves
 
     with HttpsServer() as server:
         pipe.send((server.port, server.ca_file, server.target_fields("/v1/health")))

@@ -8,11 +8,11 @@ Why it is built this way:
 - Every probe opens a fresh connection, so connect and TLS are measured each time, but the
   httpx transport and its SSL context (loading a CA bundle is costly) are made once per
   (family, ca_file) and reused. CPU per probe is held to blackbox_exporter's
-  (bench/bench_probe_cpu.py), hence four economies: requests go straight to the httpx
+  (bench/bench_probe_cpu.py), hence three economies: requests go straight to the httpx
   transport (the client layer has nothing to do for a probe), httpcore runs on asyncio's
   own streams instead of anyio's (`_AsyncioBackend`), what a target's request needs is
-  prepared once per target (`_Prepared`), and a missing sniffio is not searched for on
-  every request.
+  prepared once per target (`_Prepared`) (sniffio is a dependency: without it httpcore
+  searches sys.path for it on every request).
 - A probe never raises and never outlives the target's timeout: any failure is a
   `ProbeResult` with a `Reason`, so the scheduler, the store and the metrics never see an
   exception (task cancellation by the caller is the one thing passed through).
@@ -25,12 +25,10 @@ import asyncio
 import contextlib
 import email.utils
 import errno
-import importlib.util
 import ipaddress
 import re
 import socket
 import ssl
-import sys
 import time
 import weakref
 from collections.abc import Awaitable, Callable, Iterator
@@ -44,12 +42,6 @@ import httpx
 
 from monitor.config import Target
 from monitor.results import PHASES, ProbeResult, Reason
-
-# httpcore asks `import sniffio` several times per request; when sniffio is not installed
-# (anyio 4 no longer needs it) every attempt searches sys.path again, which was a third of
-# the CPU of a probe. Recording the absence once makes those imports fail at once.
-if importlib.util.find_spec("sniffio") is None:
-    sys.modules.setdefault("sniffio", None)  # type: ignore[arg-type]
 
 Resolver = Callable[[str, int, int], Awaitable[list[str]]]
 """`await resolver(host, port, socket.AF_INET | AF_INET6 | AF_UNSPEC)` -> IP address strings;
@@ -667,16 +659,19 @@ def _secrets(target: Target) -> list[str]:
     forms: set[str] = set()
     for value in target.headers.values():
         if value:
-            forms.update({value, repr(value)[1:-1], repr(value.encode("utf-8", "replace"))[2:-1]})
-    return sorted(forms, key=len, reverse=True)
+            quoted = {value, repr(value)[1:-1], repr(value.encode("utf-8", "replace"))[2:-1]}
+            forms.update(quoted, {" ".join(form.split()) for form in quoted})
+    return sorted(forms - {""}, key=len, reverse=True)
 
 
 def _redact(detail: str, secrets: list[str]) -> str:
     """Never let a header value through, and keep the message one short line."""
-    detail = " ".join(detail.split())
-    for secret in secrets:
-        if secret in detail:
-            detail = detail.replace(secret, "[redacted]")
+    for step in range(2):  # as quoted, then again once whitespace is folded
+        if step:
+            detail = " ".join(detail.split())
+        for secret in secrets:
+            if secret in detail:
+                detail = detail.replace(secret, "[redacted]")
     if len(detail) > _DETAIL_LIMIT:
         detail = detail[: _DETAIL_LIMIT - 3] + "..."
     for secret in secrets:  # a cut could not create a secret, but be certain

@@ -464,9 +464,10 @@ def _exhausted_alert(ctx: _Context) -> dict[str, Any]:
             " for this month"
         ),
         description=(
-            f"Month to date, {{{{ $labels.service }}}} is at {availability} availability,"
-            " below the {{ $labels.objective }} % of plan {{ $labels.plan }}: the month's"
-            " credits are due if it ends like this."
+            f"Month to date, {{{{ $labels.service }}}} is at {availability} availability"
+            " against the {{ $labels.objective }} % of plan {{ $labels.plan }}, with"
+            " {{ $value | humanizePercentage }} of its error budget left: credits are due"
+            " if the month ends like this."
         ),
         budget_left=(
             "{{ $labels.plan }} ({{ $labels.objective }} %): {{ $value | humanizePercentage }}"

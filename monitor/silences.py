@@ -163,9 +163,11 @@ def _differs(have: dict[str, Any], want: Silence, now: datetime) -> bool:
     matchers = {(m["name"], m["value"], m["isRegex"]) for m in have["matchers"]}
     if any(not m.get("isEqual", True) for m in have["matchers"]):
         return True
-    starts = _parse(have["startsAt"])
-    # Alertmanager starts a silence created for a window under way at its creation time.
-    same_start = _ms(starts) == _ms(want.starts_at) or (starts <= now and want.starts_at <= now)
+    # Alertmanager starts a silence created for a window under way at its creation time:
+    # for such a window, being active is what matters.
+    same_start = _ms(_parse(have["startsAt"])) == _ms(want.starts_at) or (
+        want.starts_at <= now and have["status"]["state"] == "active"
+    )
     return (
         matchers != set(want.matchers)
         or not same_start
