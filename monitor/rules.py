@@ -79,6 +79,10 @@ BURN_WINDOWS = (
     BurnWindow(Fraction(10, 100), 3 * DAY, 6 * 3600, WARNING),  # 1x
 )
 
+# ProbeDataMissing waits for the SLA's stale limit, and at least this long: a restarted
+# Prometheus discovers its targets up to 5 s late and then scrapes them, which must not page.
+MISSING_FLOOR = 60.0
+
 CERT_EXPIRY_DAYS = ((WARNING, 14), (CRITICAL, 3))
 TLS_VERSIONS = ("1.0", "1.1", "1.2", "1.3")  # what the prober can report, oldest first
 
@@ -308,7 +312,7 @@ def _target_rules(ctx: _Context, target: Target) -> list[dict[str, Any]]:
                 service=service,
             )
         )
-    missing_after = config.sla.stale_after or 2 * target.interval
+    missing_after = max(config.sla.stale_after or 2 * target.interval, MISSING_FLOOR)
     for family in target.families:
         rules.append(
             ctx.alert(

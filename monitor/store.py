@@ -124,6 +124,11 @@ class Store:
         except (ArgumentError, ImportError) as exc:
             raise StoreError(f"storage.url: cannot use {redact_url(url)}: {exc}") from None
         self.is_sqlite = self.engine.dialect.name == "sqlite"
+        mark = "?" if self.is_sqlite else "%s"  # the driver's own parameter marker
+        self._stored_keys_sql = (
+            "SELECT started_us FROM probe_result"
+            f" WHERE series_id={mark} AND started_us BETWEEN {mark} AND {mark}"
+        )
         if self.is_sqlite:
             event.listen(self.engine, "connect", _sqlite_pragmas)
             # pysqlite opens transactions lazily; take the write lock up front instead.
@@ -188,11 +193,11 @@ class Store:
 
     def write_rows(self, conn: Connection, batch: Batch) -> int:
         """Insert the rows not stored yet and fold them into every kept rollup."""
-        fresh = self._new_only(conn, batch)
+        # Key order also turns B-tree inserts into appends.
+        order = np.lexsort((batch.started_us, batch.series_id))
+        fresh = self._new_only(conn, batch, order)
         if not fresh.any():
             return 0
-        # Key order turns B-tree inserts into appends: several times faster on big batches.
-        order = np.lexsort((batch.started_us, batch.series_id))
         keep = order[fresh[order]]
         rows = [batch.rows[i] for i in keep]
         self._bulk_insert(conn, rows)
@@ -207,30 +212,29 @@ class Store:
             )
         return len(rows)
 
-    def _new_only(self, conn: Connection, batch: Batch) -> np.ndarray:
-        """Mask of rows that are neither stored already nor repeated earlier in the batch."""
-        keys = batch.started_us
-        fresh = np.ones(len(keys), dtype=bool)
-        order = np.lexsort((batch.started_us, batch.series_id))
-        dup = (np.diff(batch.series_id[order]) == 0) & (np.diff(batch.started_us[order]) == 0)
-        fresh[order[1:][dup]] = False
-        for series_id in np.unique(batch.series_id):
-            mine = batch.series_id == series_id
-            low, high = int(keys[mine].min()), int(keys[mine].max())
-            stored = (
-                conn.execute(
-                    text(
-                        "SELECT started_us FROM probe_result"
-                        " WHERE series_id=:s AND started_us BETWEEN :lo AND :hi"
-                    ),
-                    {"s": int(series_id), "lo": low, "hi": high},
-                )
-                .scalars()
-                .all()
+    def _new_only(self, conn: Connection, batch: Batch, order: np.ndarray) -> np.ndarray:
+        """Mask of rows that are neither stored already nor repeated earlier in the batch.
+
+        `order` sorts the batch by (series, start): each series is then one slice of it,
+        checked against the stored keys of its own time range only.
+        """
+        series, started = batch.series_id[order], batch.started_us[order]
+        fresh = np.ones(len(order), dtype=bool)
+        fresh[1:] = (np.diff(series) != 0) | (np.diff(started) != 0)
+        cursor = conn.connection.driver_connection.cursor()
+        bounds = np.flatnonzero(np.diff(series)) + 1
+        for first, end in zip(np.r_[0, bounds], np.r_[bounds, len(order)], strict=True):
+            cursor.execute(
+                self._stored_keys_sql,
+                (int(series[first]), int(started[first]), int(started[end - 1])),
             )
-            if stored:
-                fresh &= ~(mine & np.isin(keys, np.asarray(stored, dtype=np.int64)))
-        return fresh
+            stored = np.fromiter((row[0] for row in cursor.fetchall()), dtype=np.int64)
+            if len(stored):
+                fresh[first:end] &= ~np.isin(started[first:end], stored)
+        cursor.close()
+        mask = np.empty_like(fresh)
+        mask[order] = fresh
+        return mask
 
     def _bulk_insert(self, conn: Connection, rows: list[tuple[Any, ...]]) -> None:
         raw = conn.connection.driver_connection

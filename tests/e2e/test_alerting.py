@@ -73,6 +73,9 @@ def write_config(path: Path, server: Any, metrics_port: int, alertmanager_url: s
           tls_min_version: "1.3"
         targets:
           - {{name: api-health, url: "{server.url("/v1/health")}", service: public-api}}
+        # 5 s slices: the SLA gauges count ended slices only, so they (and the panels that
+        # show them) have data within seconds instead of after the first whole minute.
+        sla: {{slice: 5s}}
         # A loose objective: with one family of two down the error ratio is at most 0.5, under
         # the 6x page threshold (0.6), so the only pages here come from the probe alerts.
         plans: {{lab: {{objective: 90, credits: [{{below: 90, percent: 10}}]}}}}

@@ -9,8 +9,6 @@ annotations); two compare the full text a person reads in Slack.
 from __future__ import annotations
 
 import math
-import subprocess
-import sys
 from decimal import Decimal
 from fractions import Fraction
 from pathlib import Path
@@ -25,6 +23,7 @@ from support.prom import (
     PROMTOOL,
     ROOT,
     RULES_YML,
+    generate_monitoring,
     run_tool,
 )
 
@@ -34,7 +33,6 @@ from monitor.rules import (
     BURN_WINDOWS,
     CRITICAL,
     WARNING,
-    render_rules,
     rule_groups,
     sli_error_name,
 )
@@ -184,32 +182,15 @@ def test_burn_rate_factors_follow_from_budget_share_and_window():
 
 
 def demo_config() -> Config:
+    """The demo config has every kind of alert (both families, a TLS minimum, two SLOs)."""
     return load_config(ROOT / "examples" / "demo.yaml", environ={"OUTFAME_API_KEY": "unused"})
 
 
-def test_committed_rules_are_what_the_demo_config_generates():
-    assert RULES_YML.read_text() == render_rules(demo_config()), (
-        "prometheus/rules.yml is stale: run"
-        " `OUTFAME_API_KEY=unused uptime-sla -c examples/demo.yaml rules -o prometheus/rules.yml`"
+def test_committed_rules_are_what_the_deploy_config_generates(tmp_path: Path):
+    generated = generate_monitoring(tmp_path) / "prometheus" / "rules.yml"
+    assert RULES_YML.read_text() == generated.read_text(), (
+        "prometheus/rules.yml is stale: run scripts/generate-monitoring.sh"
     )
-
-
-def test_the_rules_command_writes_the_same_file(tmp_path: Path):
-    out = tmp_path / "rules.yml"
-    result = subprocess.run(
-        [sys.executable, "-m", "monitor", "-c", "examples/demo.yaml", "rules", "-o", str(out)],
-        cwd=ROOT,
-        env={"OUTFAME_API_KEY": "unused", "PATH": "/usr/bin:/bin"},
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr
-    assert out.read_text() == RULES_YML.read_text()
-
-
-# Alerts whose value is always 1: their descriptions give the duration or version instead.
-ALWAYS_ONE = {"ProbeDataMissing", "TLSVersionBelowMinimum"}
 
 
 def test_every_alert_carries_severity_service_runbook_and_a_description_with_numbers():
@@ -355,6 +336,19 @@ def test_missing_probe_data_alerts_after_the_sla_staleness_limit(tmp_path: Path)
             ),
         ],
     )
+
+
+def test_missing_data_waits_at_least_a_minute_so_a_prometheus_restart_never_pages():
+    fast = CONFIG.model_copy(
+        update={"targets": (CONFIG.targets[0].model_copy(update={"interval": 5.0}),)}
+    )
+    (missing, *_) = [
+        r
+        for g in rule_groups(fast)["groups"]
+        for r in g["rules"]
+        if r.get("alert") == "ProbeDataMissing"
+    ]
+    assert missing["for"] == "1m"
 
 
 @needs_promtool

@@ -13,8 +13,10 @@ only addresses, timings and the secret Slack URL replaced, so what is tested is 
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -47,6 +49,20 @@ PROMTOOL = binary("promtool")
 AMTOOL = binary("amtool")
 PROMETHEUS = binary("prometheus")
 ALERTMANAGER = binary("alertmanager", "prometheus-alertmanager")
+
+
+def generate_monitoring(out: Path) -> Path:
+    """Run scripts/generate-monitoring.sh into `out`: what the committed files must equal."""
+    result = subprocess.run(
+        ["bash", str(ROOT / "scripts" / "generate-monitoring.sh"), str(out)],
+        env={"PATH": os.environ["PATH"], "PYTHON": sys.executable},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    return out
 
 
 def run_tool(*argv: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
@@ -166,6 +182,7 @@ class Prometheus(_Server):
             f"--config.file={self.config_file}",
             f"--storage.tsdb.path={self.workdir / 'data'}",
             f"--web.listen-address={self.address}",
+            f"--web.external-url={self.url}",  # links in alerts point to loopback too
             "--rules.alert.resend-delay=1s",
             "--log.level=warn",
         ]
@@ -198,6 +215,7 @@ class Alertmanager(_Server):
             f"--config.file={self.config_file}",
             f"--storage.path={self.workdir / 'data'}",
             f"--web.listen-address={self.address}",
+            f"--web.external-url={self.url}",
             "--cluster.listen-address=",
             "--log.level=warn",
         ]
