@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
 import os
 import re
@@ -95,10 +96,15 @@ def main(argv: Sequence[str] | None = None, clock: Clock = utc_now) -> int:
         config = load_config(config_path(args.config))
         return COMMANDS[args.command](args, config, clock)
     except (MonitorError, SlaError) as exc:
-        print(f"uptime-sla: error: {exc}", file=sys.stderr)
+        print(f"uptime-sla: error: {_one_line(str(exc))}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130
+
+
+def _one_line(text: str) -> str:
+    """A file name, key or argument may hold a newline: escape it, keep the message one line."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
 def _check_config(args: argparse.Namespace, config: Config, clock: Clock) -> int:
@@ -165,13 +171,15 @@ def _import(args: argparse.Namespace, config: Config, clock: Clock) -> int:
     return 0
 
 
-_MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
+_MONTH = re.compile(r"(\d{4})-(0[1-9]|1[0-2])", re.ASCII)
 
 
 def _report(args: argparse.Namespace, config: Config, clock: Clock) -> int:
-    match = _MONTH.match(args.month)
+    match = _MONTH.fullmatch(args.month)
     if not match:
         raise InputError(f"--month: {args.month!r} is not YYYY-MM")
+    if not 1970 <= int(match[1]) <= 9998:  # slices count from 1970; 9999-12 ends in year 10000
+        raise InputError(f"--month: {args.month!r} is not between 1970-01 and 9998-12")
     store = _open_store(config)
     try:
         report = month_report(config, store, int(match[1]), int(match[2]), clock())
@@ -187,12 +195,16 @@ def _write_output(path: Path | None, content: str) -> None:
         sys.stdout.write(content)
         return
     directory = path.parent if str(path.parent) else Path(".")
+    temp = None
     try:
         fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", dir=directory)
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(content)
         os.replace(temp, path)
     except OSError as exc:
+        if temp is not None:  # e.g. the path is a directory: leave nothing behind
+            with contextlib.suppress(OSError):
+                os.unlink(temp)
         raise InputError(f"{path}: cannot write: {exc.strerror or exc}") from None
 
 

@@ -8,6 +8,7 @@ through a typo elsewhere.
 from __future__ import annotations
 
 import ipaddress
+import math
 import os
 import re
 from collections.abc import Iterable
@@ -51,7 +52,7 @@ def parse_duration(value: Any) -> float:
         if not match:
             raise ValueError("must be a duration such as 30s, 5m, 1h or a number of seconds")
         seconds = float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
-    if seconds <= 0:
+    if not 0 < seconds < math.inf:  # also rejects NaN
         raise ValueError("must be a positive duration")
     return seconds
 
@@ -360,6 +361,11 @@ class Config(_Model):
         services = {t.service_name for t in self.targets}
         for i, contract in enumerate(self.contracts):
             where = f"contracts[{i}]"
+            for key in ("start", "end"):
+                try:
+                    self.moment(getattr(contract, key) or contract.start)
+                except OverflowError:  # year 1 east of UTC, 9999 west of it
+                    raise _PathError(f"{where}.{key}", "is out of range") from None
             if contract.plan not in self.plans:
                 raise _PathError(f"{where}.plan", "names a plan that `plans:` does not define")
             if contract.service not in services:
@@ -436,19 +442,39 @@ def load_config(path: Path, environ: dict[str, str] | None = None) -> Config:
         raise ConfigError(_describe(path, exc, lines)) from None
 
 
+_MAX_DEPTH = 64  # a config nests a handful of levels; a cyclic alias nests forever
+_MAX_NODES = 1_000_000  # aliases can multiply a small file into billions of values
+
+
 def _parse_yaml(path: Path, text: str) -> tuple[Any, dict[str, int]]:
     """Build plain data from YAML, remembering the line of every config path."""
     loader = yaml.SafeLoader(text)
     lines: dict[str, int] = {}
+    budget = [_MAX_NODES]
+
+    def construct(node: yaml.Node) -> Any:
+        try:
+            return loader.construct_object(node, deep=True)
+        except (ValueError, TypeError, AttributeError, OverflowError):
+            # SafeConstructor trusts a tag's text: `!!int abc`, `!!timestamp x`, 5,000 digits
+            line = node.start_mark.line + 1
+            raise ConfigError(
+                f"{path}:{line}: invalid YAML: a value does not match its type"
+            ) from None
+
     try:
         root = loader.get_single_node()
 
-        def build(node: yaml.Node, where: str) -> Any:
+        def build(node: yaml.Node, where: str, depth: int = 0) -> Any:
+            budget[0] -= 1
+            if depth > _MAX_DEPTH or budget[0] < 0:
+                line = node.start_mark.line + 1
+                raise ConfigError(f"{path}:{line}: nested too deeply or too large (aliases?)")
             lines[where] = node.start_mark.line + 1
             if isinstance(node, yaml.MappingNode):
                 result: dict[Any, Any] = {}
                 for key_node, value_node in node.value:
-                    key = loader.construct_object(key_node, deep=True)
+                    key = construct(key_node)
                     if not isinstance(key, str | int):
                         raise ConfigError(
                             f"{path}:{key_node.start_mark.line + 1}: keys must be plain names"
@@ -458,13 +484,17 @@ def _parse_yaml(path: Path, text: str) -> tuple[Any, dict[str, int]]:
                         raise ConfigError(
                             f"{path}:{key_node.start_mark.line + 1}: {child}: duplicate key"
                         )
-                    result[key] = build(value_node, child)
+                    result[key] = build(value_node, child, depth + 1)
                 return result
             if isinstance(node, yaml.SequenceNode):
-                return [build(item, f"{where}[{i}]") for i, item in enumerate(node.value)]
-            return loader.construct_object(node, deep=True)
+                return [
+                    build(item, f"{where}[{i}]", depth + 1) for i, item in enumerate(node.value)
+                ]
+            return construct(node)
 
         return (build(root, "") if root is not None else None), lines
+    except RecursionError:  # the parser itself recurses: `[[[[...` thousands deep
+        raise ConfigError(f"{path}: invalid YAML: nested too deeply") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f":{mark.line + 1}" if mark is not None else ""

@@ -102,6 +102,10 @@ def _panel(
         panel = panel.reduce_options(
             common.ReduceDataOptions().calcs(["lastNotNull"]).values(False)
         )
+    elif isinstance(builder, timeseries.Panel):
+        panel = panel.legend(_legend())
+    elif isinstance(builder, table.Panel):
+        panel = panel.show_header(True)
     return panel
 
 
@@ -113,13 +117,15 @@ def _thresholds(*steps: tuple[float | None, str]) -> Builder[models.ThresholdsCo
     )
 
 
-def _legend_table() -> Builder[common_models.VizLegendOptions]:
-    return (
-        common.VizLegendOptions()
-        .display_mode(common_models.LegendDisplayMode.TABLE)
-        .placement(common_models.LegendPlacement.RIGHT)
-        .show_legend(True)
+def _legend(as_table: bool = False) -> Builder[common_models.VizLegendOptions]:
+    """A list under the graph, or a table on its right for many series."""
+    mode = (
+        common_models.LegendDisplayMode.TABLE if as_table else common_models.LegendDisplayMode.LIST
     )
+    place = (
+        common_models.LegendPlacement.RIGHT if as_table else common_models.LegendPlacement.BOTTOM
+    )
+    return common.VizLegendOptions().display_mode(mode).placement(place).show_legend(True)
 
 
 def _variable(name: str, label: str, metric: str) -> Builder[models.VariableModel]:
@@ -271,7 +277,7 @@ def uptime_dashboard(config: Config) -> dict[str, Any]:
                 ],
             )
             .unit("s")
-            .legend(_legend_table())
+            .legend(_legend(as_table=True))
         )
         .with_row(dashboard.Row("Answers"))
         .with_panel(
@@ -289,7 +295,7 @@ def uptime_dashboard(config: Config) -> dict[str, Any]:
             )
             .unit("none")
             .line_interpolation(common_models.LineInterpolation.STEP_AFTER)
-            .legend(_legend_table())
+            .legend(_legend(as_table=True))
         )
         .with_panel(
             _panel(
@@ -495,7 +501,7 @@ def sla_dashboard(config: Config) -> dict[str, Any]:
             )
             .unit("percent")
             .decimals(3)
-            .legend(_legend_table())
+            .legend(_legend(as_table=True))
         )
         .with_panel(
             _panel(
@@ -625,7 +631,10 @@ DASHBOARDS = {"uptime.json": uptime_dashboard, "sla.json": sla_dashboard}
 
 
 def _to_dict(board: dashboard.Dashboard) -> dict[str, Any]:
-    return json.loads(json.dumps(board.build(), cls=JSONEncoder))
+    built = json.loads(json.dumps(board.build(), cls=JSONEncoder))
+    for number, panel in enumerate(built["panels"], start=1):
+        panel["id"] = number  # the SDK leaves every id at 0; links to a panel need its own
+    return built
 
 
 def render_dashboards(config: Config) -> dict[str, str]:

@@ -8,6 +8,7 @@ row on line 3,000,000 leaves the database exactly as it was.
 from __future__ import annotations
 
 import csv
+import math
 from collections.abc import Iterator
 from datetime import datetime
 from functools import lru_cache
@@ -41,21 +42,45 @@ def import_csv(path: Path, config: Config, store: Store) -> tuple[int, int]:
                 stored += store.write_rows(conn, batch_of(keyed))
     except OSError as exc:
         raise InputError(f"{path}: cannot read: {exc.strerror or exc}") from None
-    except UnicodeDecodeError as exc:
-        raise InputError(f"{path}: not UTF-8 text near byte {exc.start}") from None
+    except UnicodeDecodeError:
+        raise InputError(f"{path}:{_first_non_utf8_line(path)}: not UTF-8 text") from None
     except BaseException:
         store.forget_series_cache()  # ids created in the rolled-back transaction are gone
         raise
     return read, stored
 
 
+def _first_non_utf8_line(path: Path) -> int:
+    """The decoder's offset is within its chunk, not the file: find the line again."""
+    with path.open("rb") as raw:
+        for number, line in enumerate(raw, 1):  # b"\n" never occurs inside a UTF-8 sequence
+            try:
+                line.decode("utf-8")
+            except UnicodeDecodeError:
+                return number
+    return 1
+
+
+def _rows(path: Path, reader: Any) -> Iterator[list[str]]:
+    """csv.reader's own errors (a field over the size limit...) with their line."""
+    while True:
+        try:
+            fields = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            raise InputError(f"{path}:{reader.line_num}: {exc}") from None
+        yield fields
+
+
 def _batches(path: Path, handle: Any, targets: dict[str, Any]) -> Iterator[list[tuple[Any, ...]]]:
     reader = csv.reader(handle)
-    header = next(reader, None)
+    rows = _rows(path, reader)
+    header = next(rows, None)
     if header != HEADER:
         raise InputError(f"{path}:1: header must be {','.join(HEADER)}")
     batch: list[tuple[Any, ...]] = []
-    for fields in reader:
+    for fields in rows:
         try:
             batch.append(_parse(fields, targets))
         except ValueError as exc:
@@ -135,6 +160,6 @@ def _latency(text: str) -> float | None:
         value = float(text)
     except ValueError:
         raise ValueError("latency_ms: must be empty or a number") from None
-    if not value >= 0:  # also rejects NaN
-        raise ValueError("latency_ms: must not be negative")
+    if not 0 <= value < math.inf:  # also rejects NaN
+        raise ValueError("latency_ms: must be a finite number, not negative")
     return value

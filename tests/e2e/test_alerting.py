@@ -163,7 +163,8 @@ def test_an_ipv6_outage_reaches_slack_resolves_and_every_dashboard_query_has_dat
                 assert silence["status"]["state"] == "pending"
                 assert silence["comment"].startswith("certificate rotation [uptime-sla window ")
 
-                # Everything up and evaluated: no alert has been sent.
+                # Five seconds of everything up, scraped and evaluated: no alert was sent.
+                wait_for(lambda: prom.query("count_over_time(probe_success[1m]) >= 5"))
                 wait_for(lambda: prom.query('slo:sli_error:ratio_rate5m{service="public-api"}'))
                 wait_for(lambda: prom.query("uptime_sla_error_budget_remaining_ratio"))
                 assert slack.received() == []

@@ -10,12 +10,11 @@ import json
 from pathlib import Path
 
 import yaml
-from support.prom import ROOT, generate_monitoring, iter_exprs
+from support.prom import ROOT, demo_config, generate_monitoring, iter_exprs
 
 from monitor import metrics
 from monitor.dashboards import render_dashboards
 from monitor.rules import BURN_WINDOWS
-from tests.monitor.test_rules import demo_config
 
 GRAFANA = ROOT / "grafana"
 

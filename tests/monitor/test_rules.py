@@ -21,14 +21,14 @@ from support.prom import (
     AMTOOL,
     PROMETHEUS_YML,
     PROMTOOL,
-    ROOT,
     RULES_YML,
+    demo_config,
     generate_monitoring,
     run_tool,
 )
 
 from monitor import metrics
-from monitor.config import Config, load_config
+from monitor.config import Config
 from monitor.rules import (
     BURN_WINDOWS,
     CRITICAL,
@@ -88,9 +88,9 @@ def rules_of(config: Config, *, annotations: bool = False, only_slo_of: str | No
     groups = rule_groups(config)["groups"]
     if only_slo_of is not None:
         groups = [g for g in groups if g["name"].startswith(f"uptime-sla-slo:{only_slo_of}:")]
-    for group in groups:
-        for rule in group["rules"]:
-            if not annotations:
+    if not annotations:
+        for group in groups:
+            for rule in group["rules"]:
                 rule.pop("annotations", None)
     return yaml.safe_dump({"groups": groups}, sort_keys=False)
 
@@ -151,7 +151,8 @@ def seconds(value: float) -> str:
     return f"{round(value)}s"
 
 
-# The probe series below are 31 good samples (0 s to 300 s), then failures from 310 s on.
+# Probe series: 31 good samples (0 s to 300 s), then failures from 310 s on; or always good.
+UP_THEN_DOWN, ALWAYS_UP = "1x30 0x20", "1x50"
 FIRST_FAILURE = 31 * SCRAPE
 CONFIRMED = FIRST_FAILURE + INTERVAL + TIMEOUT  # the next probe ran and had its whole timeout
 
@@ -181,16 +182,15 @@ def test_burn_rate_factors_follow_from_budget_share_and_window():
 # --- the committed deployment files -----------------------------------------------------------
 
 
-def demo_config() -> Config:
-    """The demo config has every kind of alert (both families, a TLS minimum, two SLOs)."""
-    return load_config(ROOT / "examples" / "demo.yaml", environ={"OUTFAME_API_KEY": "unused"})
-
-
 def test_committed_rules_are_what_the_deploy_config_generates(tmp_path: Path):
     generated = generate_monitoring(tmp_path) / "prometheus" / "rules.yml"
     assert RULES_YML.read_text() == generated.read_text(), (
         "prometheus/rules.yml is stale: run scripts/generate-monitoring.sh"
     )
+
+
+# Alerts whose value is always 1: their descriptions give the duration or version instead.
+ALWAYS_ONE = {"ProbeDataMissing", "TLSVersionBelowMinimum"}
 
 
 def test_every_alert_carries_severity_service_runbook_and_a_description_with_numbers():
@@ -265,7 +265,7 @@ def test_no_slack_secret_is_committed():
 def test_probe_down_fires_once_the_second_probe_in_a_row_has_failed(tmp_path: Path):
     promtool_test(
         tmp_path,
-        [probe("api-health", "ipv4", "1x30 0x20"), probe("api-health", "ipv6", "1x30 0x20")],
+        [probe("api-health", "ipv4", UP_THEN_DOWN), probe("api-health", "ipv6", UP_THEN_DOWN)],
         [
             firing("ProbeDown", seconds(FIRST_FAILURE)),
             firing("ProbeDown", seconds(CONFIRMED - SCRAPE)),
@@ -294,7 +294,7 @@ def test_one_failed_probe_never_pages(tmp_path: Path):
 def test_one_family_down_is_a_broken_dual_stack(tmp_path: Path):
     promtool_test(
         tmp_path,
-        [probe("api-health", "ipv4", "1x50"), probe("api-health", "ipv6", "1x30 0x20")],
+        [probe("api-health", "ipv4", ALWAYS_UP), probe("api-health", "ipv6", UP_THEN_DOWN)],
         [
             firing("ProbeFamilyDown", seconds(CONFIRMED - SCRAPE)),
             firing("ProbeFamilyDown", seconds(CONFIRMED), down_labels("api-health", "ipv6")),
@@ -307,7 +307,7 @@ def test_one_family_down_is_a_broken_dual_stack(tmp_path: Path):
 def test_a_target_is_down_when_a_majority_of_locations_say_so(tmp_path: Path):
     def locations(failing: int) -> list[dict[str, str]]:
         return [
-            probe("api-health", "ipv4", "1x30 0x20" if i < failing else "1x50", f"loc{i}")
+            probe("api-health", "ipv4", UP_THEN_DOWN if i < failing else ALWAYS_UP, f"loc{i}")
             for i in range(3)
         ]
 
@@ -323,7 +323,9 @@ def test_a_target_is_down_when_a_majority_of_locations_say_so(tmp_path: Path):
 def test_missing_probe_data_alerts_after_the_sla_staleness_limit(tmp_path: Path):
     stale_after = 2 * INTERVAL  # sla.stale_after's default
     gone = FIRST_FAILURE  # the series ends (uptime-sla stopped, or its scrape fails)
-    healthy = [probe(t, f, "1x50") for t in ("api-health", "api-basic") for f in ("ipv4", "ipv6")]
+    healthy = [
+        probe(t, f, ALWAYS_UP) for t in ("api-health", "api-basic") for f in ("ipv4", "ipv6")
+    ]
     promtool_test(
         tmp_path,
         [*healthy[:1], probe("api-health", "ipv6", "1x30 stale"), *healthy[2:]],
@@ -358,7 +360,7 @@ def test_tls_below_the_targets_minimum_alerts_and_tls_1_3_does_not(tmp_path: Pat
     promtool_test(
         tmp_path,
         [
-            series(version, "1x50", ip_family="ipv4", version="TLS 1.3", **labels),
+            series(version, ALWAYS_UP, ip_family="ipv4", version="TLS 1.3", **labels),
             series(version, "_x31 1x20", ip_family="ipv6", version="TLS 1.2", **labels),
         ],
         [
@@ -513,8 +515,8 @@ def test_a_broken_dual_stack_reads_well(tmp_path: Path):
     promtool_test(
         tmp_path,
         [
-            probe("api-health", "ipv4", "1x50"),
-            probe("api-health", "ipv6", "1x30 0x20"),
+            probe("api-health", "ipv4", ALWAYS_UP),
+            probe("api-health", "ipv6", UP_THEN_DOWN),
             series(metrics.SLA_BUDGET_REMAINING, "0.75x50", **budget),
         ],
         [

@@ -7,7 +7,7 @@ only addresses, timings and the secret Slack URL replaced, so what is tested is 
 
     with SlackReceiver() as slack, Alertmanager(alertmanager_config(slack.url), tmp) as am:
         ...
-        slack.wait_for(lambda message: "ipv6" in text_of(message))
+        slack.wait_for(lambda message: "ipv6" in slack_text(message))
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from typing import Any
 import httpx
 import yaml
 
+from monitor.config import Config, load_config
 from support.processes import free_port, wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -49,6 +50,11 @@ PROMTOOL = binary("promtool")
 AMTOOL = binary("amtool")
 PROMETHEUS = binary("prometheus")
 ALERTMANAGER = binary("alertmanager", "prometheus-alertmanager")
+
+
+def demo_config() -> Config:
+    """The demo config has every kind of alert (both families, a TLS minimum, two SLOs)."""
+    return load_config(ROOT / "examples" / "demo.yaml", environ={"OUTFAME_API_KEY": "unused"})
 
 
 def generate_monitoring(out: Path) -> Path:
