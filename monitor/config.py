@@ -448,15 +448,22 @@ _MAX_NODES = 1_000_000  # aliases can multiply a small file into billions of val
 
 def _parse_yaml(path: Path, text: str) -> tuple[Any, dict[str, int]]:
     """Build plain data from YAML, remembering the line of every config path."""
-    loader = yaml.SafeLoader(text)
+    try:
+        loader = yaml.SafeLoader(text)
+    except yaml.reader.ReaderError as exc:  # a control character: checked before parsing
+        line = text.count("\n", 0, exc.position) + 1
+        raise ConfigError(f"{path}:{line}: invalid YAML: {exc.reason}") from None
     lines: dict[str, int] = {}
     budget = [_MAX_NODES]
 
     def construct(node: yaml.Node) -> Any:
         try:
             return loader.construct_object(node, deep=True)
-        except (ValueError, TypeError, AttributeError, OverflowError):
-            # SafeConstructor trusts a tag's text: `!!int abc`, `!!timestamp x`, 5,000 digits
+        except yaml.YAMLError:
+            raise
+        except Exception:
+            # SafeConstructor trusts a tag's text: `!!int abc`, `!!int ''`, `!!timestamp x`,
+            # 5,000 digits: ValueError, IndexError, AttributeError...
             line = node.start_mark.line + 1
             raise ConfigError(
                 f"{path}:{line}: invalid YAML: a value does not match its type"

@@ -116,6 +116,8 @@ def _parse(fields: list[str], targets: dict[str, Any]) -> tuple[Any, ...]:
         raise ValueError("family: must be ipv4 or ipv6")
     if not location:
         raise ValueError("location: is empty")
+    if "\x00" in location:  # PostgreSQL text cannot hold it: refuse it on every database
+        raise ValueError("location: contains a NUL character")
     success = _BOOLS.get(success_text.lower())
     if success is None:
         raise ValueError("success: must be true or false")

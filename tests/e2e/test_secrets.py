@@ -76,7 +76,7 @@ targets:
     url: "{up}"
     service: api
     headers: {{Authorization: "Bearer ${{OUTFAME_API_KEY}}\\n"}}
-sla: {{slice: 1s}}
+sla: {{slice: {slice}}}
 {extra}plans: {{pro: {{objective: 99.9, credits: [{{below: 99.9, percent: 10}}]}}}}
 contracts:
   - {{customer: acme, plan: pro, service: api, monthly_fee: "100.00", start: 2026-01-01}}
@@ -102,7 +102,7 @@ def lab(https_server, tmp_path: Path) -> Lab:
     return lab
 
 
-def config_text(lab: Lab, url: str | None = None, extra: str = "") -> str:
+def config_text(lab: Lab, url: str | None = None, extra: str = "", slice: str = "1s") -> str:
     server = lab.server
     return CONFIG.format(
         url=url or f"sqlite:///{lab.database}",
@@ -114,6 +114,7 @@ def config_text(lab: Lab, url: str | None = None, extra: str = "") -> str:
         echo_body=server.url("/echo-body"),
         refused_port=free_port(),
         extra=extra,
+        slice=slice,
     )
 
 
@@ -163,7 +164,7 @@ def test_a_running_monitor_never_logs_exports_or_stores_the_api_key(lab: Lab):
     log = monitor.output()
     assert exit_code == 0, log
 
-    assert "DEBUG" in log or "INFO" in log
+    assert " DEBUG " in log  # -v really logged at debug level
     assert_no_key("the -v log", log)
     assert_no_key("/metrics", metrics)
     assert 'reason="status"' in metrics
@@ -173,6 +174,7 @@ def test_a_running_monitor_never_logs_exports_or_stores_the_api_key(lab: Lab):
 
 
 def test_imports_and_reports_in_every_format_never_show_the_api_key(lab: Lab):
+    lab.config.write_text(config_text(lab, slice="60s"))  # a whole month of 1 s slices is slow
     good = lab.tmp / "history.csv"
     good.write_text(
         HEADER
