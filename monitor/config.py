@@ -266,7 +266,23 @@ class PlanSettings(_Model):
         return value
 
 
-Moment = date | datetime
+def parse_moment(value: Any) -> Any:
+    """A date means midnight in sla.timezone, a time means that instant: never mix them up.
+
+    (Pydantic alone reads "2026-02-15T00:00:00Z" as a date, losing its offset.)
+    """
+    if isinstance(value, str):
+        text = value.strip()
+        try:
+            if "T" in text or " " in text or "t" in text:
+                return datetime.fromisoformat(text.replace("z", "Z"))
+            return date.fromisoformat(text)
+        except ValueError:
+            raise ValueError("must be a date (YYYY-MM-DD) or an RFC 3339 time") from None
+    return value
+
+
+Moment = Annotated[date | datetime, BeforeValidator(parse_moment)]
 
 
 class ContractSettings(_Model):

@@ -221,3 +221,13 @@ def test_the_config_file_comes_from_the_environment_when_not_given(
 ) -> None:
     monkeypatch.setenv("UPTIME_SLA_CONFIG", str(write_config(VALID)))
     assert main(["check-config"]) == 0
+
+
+def test_a_quoted_midnight_time_stays_an_instant_and_a_date_is_local_midnight(write_config) -> None:
+    text = VALID.replace("start: 2026-01-01", 'start: "2026-02-15T00:00:00Z"').replace(
+        "end: null", 'end: "2026-03-10"'
+    )
+    config = load_config(write_config(text))
+    contract = config.contracts[0]
+    assert config.moment(contract.start).isoformat() == "2026-02-15T00:00:00+00:00"
+    assert config.moment(contract.end).isoformat() == "2026-03-09T23:00:00+00:00"  # Berlin
