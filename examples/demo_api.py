@@ -57,12 +57,13 @@ def main() -> None:
     args = parser.parse_args()
     args.dir.mkdir(parents=True, exist_ok=True)
     ca = trustme.CA()
-    ca.cert_pem.write_to_path(str(args.dir / "ca.pem"))
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.minimum_version = ssl.TLSVersion.TLSv1_3
     ca.issue_cert(HOST_NAME).configure_cert(context)
     servers = [ThreadingHTTPServer(("127.0.0.1", args.port), Handler),
                V6Server(("::1", args.port), Handler)]
+    # Written once both ports are bound: its presence tells scripts/demo.sh the API is up.
+    ca.cert_pem.write_to_path(str(args.dir / "ca.pem"))
     for server in servers:
         server.socket = context.wrap_socket(server.socket, server_side=True)
         threading.Thread(target=server.serve_forever, daemon=True).start()

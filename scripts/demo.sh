@@ -9,5 +9,9 @@ rm -f demo-data/ca.pem
 .venv/bin/python examples/demo_api.py --dir demo-data &
 api=$!
 trap 'kill $api 2>/dev/null || true' EXIT
-for _ in $(seq 50); do [ -s demo-data/ca.pem ] && break; sleep 0.1; done
+for _ in $(seq 100); do
+  [ -s demo-data/ca.pem ] && break
+  kill -0 $api 2>/dev/null || { echo "demo API did not start (is port 8443 taken?)" >&2; exit 1; }
+  sleep 0.1
+done
 .venv/bin/uptime-sla -c examples/demo.yaml run
