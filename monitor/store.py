@@ -76,6 +76,8 @@ class RollupLength(SQLModel, table=True):
 # Column order of a probe row as the bulk paths write it.
 COLUMNS = tuple(ProbeRow.model_fields)
 _UNIX_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_EMPTY_CHUNK = rollup.encode(rollup.empty_chunk())
+_SCHEMA_LOCK_KEY = 0x75707469_6D65  # any constant bigint, the same in every uptime-sla
 
 
 def to_us(moment: datetime) -> int:
@@ -135,10 +137,11 @@ class Store:
             event.listen(self.engine, "begin", _sqlite_begin)
         # Writers take SQLite's write lock up front; readers never do (WAL lets them read on).
         self._writing = self.engine.execution_options(write=True)
-        with self._errors("create the schema"):
-            SQLModel.metadata.create_all(self.engine)
-            with self._writing.begin() as conn:
-                self._register_length(conn, rollup_seconds)
+        # One transaction, serialized: several monitors may start at once on a fresh database.
+        with self._errors("create the schema"), self._writing.begin() as conn:
+            self._lock_schema(conn)
+            SQLModel.metadata.create_all(conn)
+            self._register_length(conn, rollup_seconds)
 
     def describe(self) -> str:
         return redact_url(self.url)
@@ -266,7 +269,18 @@ class Store:
         for (series_id, chunk_no), members in groups.items():
             index = np.asarray(members)
             params = {"s": series_id, "n": slice_seconds, "c": chunk_no}
-            lock = "" if self.is_sqlite else " FOR UPDATE"
+            lock = ""
+            if not self.is_sqlite:
+                # A row to lock even for a new chunk, so two writers of one series queue up
+                # here instead of both merging into an empty chunk (SQLite: BEGIN IMMEDIATE).
+                conn.execute(
+                    text(
+                        "INSERT INTO slice_rollup (series_id, slice_seconds, chunk, data)"
+                        " VALUES (:s, :n, :c, :e) ON CONFLICT DO NOTHING"
+                    ),
+                    {**params, "e": _EMPTY_CHUNK},
+                )
+                lock = " FOR UPDATE"
             blob = conn.execute(
                 text(
                     "SELECT data FROM slice_rollup"
@@ -287,6 +301,15 @@ class Store:
                 ),
                 params,
             )
+
+    def _lock_schema(self, conn: Connection) -> None:
+        """Until this transaction ends, no other process changes the schema or rollup lengths.
+
+        SQLite's BEGIN IMMEDIATE already serializes writers; PostgreSQL needs a lock, or two
+        monitors starting together both try to CREATE TABLE (or register a slice length).
+        """
+        if not self.is_sqlite:
+            conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _SCHEMA_LOCK_KEY})
 
     def _register_length(self, conn: Connection, slice_seconds: int) -> None:
         """Make sure rollups of this slice length exist, building them from raw rows once."""
@@ -343,6 +366,7 @@ class Store:
             known = _length_known(conn, slice_seconds)
         if not known:
             with self._errors("build slice rollups"), self._writing.begin() as conn:
+                self._lock_schema(conn)
                 self._register_length(conn, slice_seconds)
         with self._errors("read slice rollups"), self.engine.connect() as conn:
             series = conn.execute(text("SELECT id, target, family, location FROM series")).all()

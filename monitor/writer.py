@@ -32,6 +32,7 @@ class BatchWriter:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="batch-writer", daemon=True)
         self._failing = False
+        self._dropped_since_write = 0  # results dropped since the last successful write
 
     def start(self) -> None:
         self._thread.start()
@@ -39,11 +40,19 @@ class BatchWriter:
     def submit(self, result: ProbeResult) -> None:
         """Called from the event loop: O(1), never blocks on I/O."""
         with self._lock:
+            first_drop = False
             if len(self._pending) >= self._limit:
                 self._pending.popleft()
                 self._metrics.dropped += 1
+                first_drop = self._dropped_since_write == 0
+                self._dropped_since_write += 1
             self._pending.append(result)
             self._metrics.buffered = len(self._pending)
+        if first_drop:  # once per episode, not once per dropped result
+            log.error(
+                "write buffer full (storage.buffer_limit %d): dropping the oldest results",
+                self._limit,
+            )
 
     def stop(self) -> None:
         """Write everything still pending (one last try), then end the thread."""
@@ -69,8 +78,14 @@ class BatchWriter:
                 log.error("database write failed, buffering %d results: %s", len(batch), exc)
             self._failing = True
             return
+        with self._lock:
+            dropped, self._dropped_since_write = self._dropped_since_write, 0
         if self._failing:
-            log.warning("database writes recovered, %d buffered results written", len(batch))
+            log.warning(
+                "database writes recovered, %d buffered results written, %d dropped",
+                len(batch),
+                dropped,
+            )
             self._failing = False
         with self._lock:
             # Drop exactly what was written; submit() may have appended (or evicted) meanwhile.
