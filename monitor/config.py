@@ -177,6 +177,7 @@ class StorageSettings(_Model):
     url: str = "sqlite:///uptime-sla.db"
     batch_interval: Duration = 1.0
     buffer_limit: int = Field(default=100_000, gt=0)
+    raw_retention: Duration | None = None  # None: keep raw probe rows forever
 
 
 class MetricsSettings(_Model):

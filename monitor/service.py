@@ -7,9 +7,10 @@ Order matters on the way down: stop planning probes, cancel the ones in flight
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from prometheus_client import start_http_server
 
@@ -58,6 +59,7 @@ async def run_service(
     writer.start()
     scheduler.start()
     refresher_task = asyncio.create_task(refresher.run(stop))
+    pruner_task = asyncio.create_task(_prune_raw_rows(config, store, clock, stop))
     log.info(
         "monitoring %d targets from %s; metrics on http://%s/metrics; storage %s",
         len(config.targets),
@@ -71,9 +73,30 @@ async def run_service(
         log.info("stopping: finishing up")
         await scheduler.shutdown()
         await refresher_task
+        await pruner_task
         await prober.aclose()
         writer.stop()
         server.shutdown()
         store.close()
         log.info("stopped")
     return 0
+
+
+async def _prune_raw_rows(
+    config: Config, store: Store, clock: Callable[[], datetime], stop: asyncio.Event
+) -> None:
+    """Apply storage.raw_retention now and then (hourly, or more often for short ones)."""
+    retention = config.storage.raw_retention
+    if retention is None:
+        return
+    while not stop.is_set():
+        try:
+            deleted = await asyncio.to_thread(
+                store.prune_raw, clock() - timedelta(seconds=retention)
+            )
+            if deleted:
+                log.info("pruned %d raw probe results older than %s s", deleted, retention)
+        except MonitorError as exc:
+            log.warning("raw probe results not pruned: %s", exc)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=min(3600.0, max(retention / 10, 1.0)))

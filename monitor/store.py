@@ -338,6 +338,18 @@ class Store:
                 )
                 yield series_id, started, states
 
+    def prune_raw(self, before: datetime) -> int:
+        """Delete raw probe rows that started before `before`; the slice rollups stay.
+
+        Reports read only rollups, so old months keep their figures. What is lost: the
+        rows themselves, and rebuilding rollups for a new `sla.slice` over pruned time.
+        """
+        with self._errors("prune old probe results"), self._writing.begin() as conn:
+            deleted = conn.execute(
+                text("DELETE FROM probe_result WHERE started_us < :t"), {"t": to_us(before)}
+            )
+            return deleted.rowcount
+
     # --- reading ---------------------------------------------------------------------
 
     def results(self, target: str | None = None) -> list[ProbeResult]:
