@@ -88,10 +88,10 @@ class BatchWriter:
             )
             self._failing = False
         with self._lock:
-            # Drop exactly what was written; submit() may have appended (or evicted) meanwhile.
-            written = 0
-            while self._pending and written < len(batch) and self._pending[0] is batch[written]:
+            # Drop exactly what was written: submit() may have appended, and evicted some of
+            # the batch, meanwhile. What was written is still at the front, in order.
+            written = {id(result) for result in batch}
+            while self._pending and id(self._pending[0]) in written:
                 self._pending.popleft()
-                written += 1
             self._metrics.buffered = len(self._pending)
         self._metrics.written += len(batch)
