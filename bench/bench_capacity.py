@@ -32,7 +32,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from benchlib import (  # noqa: E402
+from benchlib import (
     PYTHON,
     ROOT,
     Nginx,
@@ -84,22 +84,35 @@ def quantile(q: float, buckets: dict[float, float]) -> str:
     return "n/a"
 
 
-def run_uptime_sla(n: int, nginx: Nginx, ca_file: Path, work: Path, warmup: float,
-                   duration: float, profile: float) -> dict[str, object]:
+def run_uptime_sla(
+    n: int,
+    nginx: Nginx,
+    ca_file: Path,
+    work: Path,
+    *,
+    warmup: float,
+    duration: float,
+    profile: float,
+    sla_refresh: str,
+) -> dict[str, object]:
     port = free_port()
     config = work / f"uptime-sla-{n}.yaml"
     lines = [
         f'storage: {{url: "sqlite:///{work}/uptime-{n}.db"}}',
-        f'metrics: {{listen: "127.0.0.1:{port}"}}',
-        f"defaults: {{interval: {INTERVAL}s, timeout: {TIMEOUT}s, ca_file: \"{ca_file}\","
+        f'metrics: {{listen: "127.0.0.1:{port}", sla_refresh: {sla_refresh}}}',
+        f'defaults: {{interval: {INTERVAL}s, timeout: {TIMEOUT}s, ca_file: "{ca_file}",'
         ' resolve: {ipv4: ["127.0.0.1"], ipv6: ["::1"]}}',
         "targets:",
         *(f'  - {{name: t{i:05d}, url: "https://api.test:{nginx.port}/t/{i}"}}' for i in range(n)),
     ]
     config.write_text("\n".join(lines) + "\n")
     log = (work / f"uptime-sla-{n}.log").open("wb")
-    process = subprocess.Popen([PYTHON, "-m", "monitor", "-c", str(config), "run"],
-                               cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+    process = subprocess.Popen(
+        [PYTHON, "-m", "monitor", "-c", str(config), "run"],
+        cwd=ROOT,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     try:
         wait_for(lambda: metric_sums(port), timeout=60)
         time.sleep(warmup)
@@ -142,9 +155,23 @@ def start_profile(pid: int, seconds: float, out: Path) -> subprocess.Popen | Non
         print("py-spy not installed (.venv/bin/pip install py-spy): no profile")
         return None
     return subprocess.Popen(
-        [spy, "record", "--pid", str(pid), "--duration", str(int(seconds)), "--format", "raw",
-         "--rate", "50", "--output", f"{out}.txt", "--nonblocking"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [
+            spy,
+            "record",
+            "--pid",
+            str(pid),
+            "--duration",
+            str(int(seconds)),
+            "--format",
+            "raw",
+            "--rate",
+            "50",
+            "--output",
+            f"{out}.txt",
+            "--nonblocking",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
 
 
@@ -161,18 +188,49 @@ def summarise_profile(path: Path, top: int = 15) -> str:
             continue
         n = int(count)
         total += n
-        frames = [f.split(" (")[0] + " (" + f.split(" (")[-1].rsplit(":", 1)[0].split("/")[-1] + ")"
-                  if " (" in f else f for f in stack.split(";")]
+        frames = [
+            f.split(" (")[0] + " (" + f.split(" (")[-1].rsplit(":", 1)[0].split("/")[-1] + ")"
+            if " (" in f
+            else f
+            for f in stack.split(";")
+        ]
         own[frames[-1]] = own.get(frames[-1], 0) + n
         for frame in set(frames):
             incl[frame] = incl.get(frame, 0) + n
-    rows = [[f"{c / total:.1%}", f"{incl[f] / total:.1%}", f"`{f}`"]
-            for f, c in sorted(own.items(), key=lambda kv: -kv[1])[:top]]
-    return f"{total} samples\n" + table(["self", "inclusive", "frame"], rows)
+    rows = [
+        [f"{c / total:.1%}", f"{incl[f] / total:.1%}", f"`{f}`"]
+        for f, c in sorted(own.items(), key=lambda kv: -kv[1])[:top]
+    ]
+    parts = [
+        [f"{incl[f] / total:.1%}", f"`{f}`"]
+        for f in sorted(incl, key=lambda f: -incl[f])
+        if f.split(" (")[0] in SUBSYSTEMS
+    ]
+    return (
+        f"{total} samples (non-idle, all threads)\n"
+        + table(["self", "inclusive", "frame"], rows)
+        + "\n\nby part of the service:\n"
+        + table(["inclusive", "frame"], parts)
+    )
 
 
-def run_blackbox(n: int, nginx: Nginx, ca_file: Path, work: Path, warmup: float,
-                 duration: float) -> dict[str, object]:
+SUBSYSTEMS = {
+    "SlaRefresher.refresh",
+    "BatchWriter._run",
+    "Prober.probe",
+    "ProbeScheduler.run_target",
+    "ProbeMetrics.collect",
+    "AsyncIOScheduler._process_jobs",
+    "BaseScheduler._process_jobs",
+    "Store.write",
+    "month_report",
+    "ProbeMetrics.observe",
+}
+
+
+def run_blackbox(
+    n: int, nginx: Nginx, ca_file: Path, work: Path, *, warmup: float, duration: float
+) -> dict[str, object]:
     exporter_bin = binary("prometheus-blackbox-exporter", "blackbox_exporter")
     prometheus_bin = binary("prometheus")
     if not exporter_bin or not prometheus_bin:
@@ -195,31 +253,46 @@ def run_blackbox(n: int, nginx: Nginx, ca_file: Path, work: Path, warmup: float,
     jobs = []
     for family, ip, host in (("ipv4", "ip4", "127.0.0.1"), ("ipv6", "ip6", "[::1]")):
         targets = [f"https://{host}:{nginx.port}/t/{i}" for i in range(n)]
-        jobs.append({
-            "job_name": f"blackbox_{family}",
-            "metrics_path": "/probe",
-            "params": {"module": [f"https_{ip}"]},
-            "scrape_interval": f"{INTERVAL}s",
-            "scrape_timeout": f"{TIMEOUT + 1}s",
-            "static_configs": [{"targets": targets}],
-            "relabel_configs": [
-                {"source_labels": ["__address__"], "target_label": "__param_target"},
-                {"source_labels": ["__param_target"], "target_label": "instance"},
-                {"target_label": "__address__", "replacement": f"127.0.0.1:{bb_port}"},
-            ],
-        })
+        jobs.append(
+            {
+                "job_name": f"blackbox_{family}",
+                "metrics_path": "/probe",
+                "params": {"module": [f"https_{ip}"]},
+                "scrape_interval": f"{INTERVAL}s",
+                "scrape_timeout": f"{TIMEOUT + 1}s",
+                "static_configs": [{"targets": targets}],
+                "relabel_configs": [
+                    {"source_labels": ["__address__"], "target_label": "__param_target"},
+                    {"source_labels": ["__param_target"], "target_label": "instance"},
+                    {"target_label": "__address__", "replacement": f"127.0.0.1:{bb_port}"},
+                ],
+            }
+        )
     prom_yml = work / f"prometheus-{n}.yml"
-    prom_yml.write_text(json.dumps({"global": {"scrape_interval": f"{INTERVAL}s"},
-                                    "scrape_configs": jobs}))  # JSON is YAML
+    prom_yml.write_text(
+        json.dumps({"global": {"scrape_interval": f"{INTERVAL}s"}, "scrape_configs": jobs})
+    )  # JSON is YAML
     bb_log = (work / "blackbox.log").open("wb")
     exporter = subprocess.Popen(
-        [exporter_bin, f"--config.file={work / 'blackbox.yml'}",
-         f"--web.listen-address=127.0.0.1:{bb_port}"], stdout=bb_log, stderr=subprocess.STDOUT)
+        [
+            exporter_bin,
+            f"--config.file={work / 'blackbox.yml'}",
+            f"--web.listen-address=127.0.0.1:{bb_port}",
+        ],
+        stdout=bb_log,
+        stderr=subprocess.STDOUT,
+    )
     prom_log = (work / f"prometheus-{n}.log").open("wb")
     prometheus = subprocess.Popen(
-        [prometheus_bin, f"--config.file={prom_yml}", f"--storage.tsdb.path={work}/prom-{n}",
-         f"--web.listen-address=127.0.0.1:{prom_port}"],
-        stdout=prom_log, stderr=subprocess.STDOUT)
+        [
+            prometheus_bin,
+            f"--config.file={prom_yml}",
+            f"--storage.tsdb.path={work}/prom-{n}",
+            f"--web.listen-address=127.0.0.1:{prom_port}",
+        ],
+        stdout=prom_log,
+        stderr=subprocess.STDOUT,
+    )
     try:
         wait_for(lambda: fetch(f"http://127.0.0.1:{bb_port}/metrics"), timeout=30)
         wait_for(lambda: fetch(f"http://127.0.0.1:{prom_port}/-/ready"), timeout=60)
@@ -232,8 +305,9 @@ def run_blackbox(n: int, nginx: Nginx, ca_file: Path, work: Path, warmup: float,
         window = f"{int(t1 - t0)}s"
 
         def query(expr: str) -> float:
-            url = (f"http://127.0.0.1:{prom_port}/api/v1/query?"
-                   + urllib.parse.urlencode({"query": expr, "time": f"{t1:.3f}"}))
+            url = f"http://127.0.0.1:{prom_port}/api/v1/query?" + urllib.parse.urlencode(
+                {"query": expr, "time": f"{t1:.3f}"}
+            )
             result = json.loads(fetch(url))["data"]["result"]
             return float(result[0]["value"][1]) if result else 0.0
 
@@ -261,9 +335,19 @@ def main() -> None:
     parser.add_argument("--targets", type=int, nargs="+", default=[1000, 5000])
     parser.add_argument("--warmup", type=float, default=30)
     parser.add_argument("--duration", type=float, default=90)
-    parser.add_argument("--profile", type=float, default=0,
-                        help="py-spy the uptime-sla process for this many seconds at the largest N")
+    parser.add_argument(
+        "--profile",
+        type=float,
+        default=0,
+        help="py-spy the uptime-sla process for this many seconds at the largest N",
+    )
     parser.add_argument("--skip-blackbox", action="store_true")
+    parser.add_argument(
+        "--sla-refresh",
+        default="60s",
+        help="metrics.sla_refresh of uptime-sla (60s is the default; 24h leaves"
+        " only the refresh at start, on an empty database: probing alone)",
+    )
     parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args()
     raise_nofile()
@@ -275,41 +359,83 @@ def main() -> None:
     try:
         for n in args.targets:
             profile = args.profile if n == max(args.targets) else 0
-            figures[n] = {"uptime-sla": run_uptime_sla(n, nginx, ca_file, work, args.warmup,
-                                                       args.duration, profile)}
+            figures[n] = {
+                "uptime-sla": run_uptime_sla(
+                    n,
+                    nginx,
+                    ca_file,
+                    work,
+                    warmup=args.warmup,
+                    duration=args.duration,
+                    profile=profile,
+                    sla_refresh=args.sla_refresh,
+                )
+            }
             print(f"N={n} uptime-sla: {figures[n]['uptime-sla']}", flush=True)
             if not args.skip_blackbox:
-                figures[n]["blackbox"] = run_blackbox(n, nginx, ca_file, work, args.warmup,
-                                                      args.duration)
+                figures[n]["blackbox"] = run_blackbox(
+                    n, nginx, ca_file, work, warmup=args.warmup, duration=args.duration
+                )
                 print(f"N={n} blackbox: {figures[n]['blackbox']}", flush=True)
     finally:
         nginx.close()
     print(f"\ncommand: {command_line()}")
     print(f"machine: {machine()}; commit {commit()}")
-    print(f"window: {args.warmup:g} s warm-up, {args.duration:g} s measured; interval {INTERVAL} s,"
-          f" timeout {TIMEOUT} s, nginx 1 worker, TLS 1.3, fresh connection per probe\n")
+    print(
+        f"window: {args.warmup:g} s warm-up, {args.duration:g} s measured; interval {INTERVAL} s,"
+        f" timeout {TIMEOUT} s, uptime-sla metrics.sla_refresh {args.sla_refresh}, nginx 1 worker, TLS 1.3, fresh connection per probe\n"
+    )
     rows = []
     for n, by_tool in figures.items():
         u, b = by_tool["uptime-sla"], by_tool.get("blackbox")
-        ratio = (f"{u['cpu_per_1000'] / b['cpu_per_1000']:.2f}x" if b and b["cpu_per_1000"]
-                 else "not measured")
-        rows.append([f"{n:,} x 2", f"{u['expected_rate']:.0f}", f"{u['rate']:.1f}",
-                     f"{u['failures_total']:.0f}", f"{u['cpu_per_1000']:.2f}",
-                     u["lag_p50"], u["lag_p99"], f"{u['rss']:.0f}",
-                     f"{b['rate']:.1f}" if b else "-",
-                     f"{b['cpu_per_1000']:.2f}" if b else "not measured",
-                     f"{b['rss']:.0f}" if b else "-", ratio])
-    print(table(["targets x families", "due probes/s", "uptime-sla probes/s",
-                 "uptime-sla failed (cumulative)", "uptime-sla CPU s / 1k probes",
-                 "lag p50", "lag p99", "uptime-sla peak RSS MiB", "blackbox probes/s",
-                 "blackbox CPU s / 1k probes", "blackbox peak RSS MiB",
-                 "ratio uptime-sla / blackbox"], rows))
+        ratio = (
+            f"{u['cpu_per_1000'] / b['cpu_per_1000']:.2f}x"
+            if b and b["cpu_per_1000"]
+            else "not measured"
+        )
+        rows.append(
+            [
+                f"{n:,} x 2",
+                f"{u['expected_rate']:.0f}",
+                f"{u['rate']:.1f}",
+                f"{u['failures_total']:.0f}",
+                f"{u['cpu_per_1000']:.2f}",
+                u["lag_p50"],
+                u["lag_p99"],
+                f"{u['rss']:.0f}",
+                f"{b['rate']:.1f}" if b else "-",
+                f"{b['cpu_per_1000']:.2f}" if b else "not measured",
+                f"{b['rss']:.0f}" if b else "-",
+                ratio,
+            ]
+        )
+    print(
+        table(
+            [
+                "targets x families",
+                "due probes/s",
+                "uptime-sla probes/s",
+                "uptime-sla failed (cumulative)",
+                "uptime-sla CPU s / 1k probes",
+                "lag p50",
+                "lag p99",
+                "uptime-sla peak RSS MiB",
+                "blackbox probes/s",
+                "blackbox CPU s / 1k probes",
+                "blackbox peak RSS MiB",
+                "ratio uptime-sla / blackbox",
+            ],
+            rows,
+        )
+    )
     if args.profile:
         n = max(args.targets)
         print(f"\npy-spy of uptime-sla at N={n} ({args.profile:g} s, top frames by own samples):")
         print(summarise_profile(work / f"py-spy-{n}.txt"))
     if args.json:
         args.json.write_text(json.dumps(figures, indent=1, default=str))
+        for raw in work.glob("py-spy-*.txt"):
+            shutil.copy(raw, args.json.with_name(args.json.stem + "-" + raw.name))
     shutil.rmtree(work, ignore_errors=True)
 
 

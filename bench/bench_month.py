@@ -32,12 +32,17 @@ def write_config(path: Path, db: Path, targets: int) -> None:
         f'storage: {{url: "sqlite:///{db}"}}',
         f"defaults: {{interval: {INTERVAL}s}}",
         "targets:",
-        *(f'  - {{name: t{i:03d}, url: "https://api.test/{i}", service: s{i % 10}}}'
-          for i in range(targets)),
+        *(
+            f'  - {{name: t{i:03d}, url: "https://api.test/{i}", service: s{i % 10}}}'
+            for i in range(targets)
+        ),
         "plans: {pro: {objective: 99.9, credits: [{below: 99.9, percent: 10}]}}",
         "contracts:",
-        *(f'  - {{customer: c{i}, plan: pro, service: s{i}, monthly_fee: "1000.00", '
-          f"start: 2026-01-01}}" for i in range(min(targets, 10))),
+        *(
+            f'  - {{customer: c{i}, plan: pro, service: s{i}, monthly_fee: "1000.00", '
+            f"start: 2026-01-01}}"
+            for i in range(min(targets, 10))
+        ),
     ]
     path.write_text("\n".join(lines) + "\n")
 
@@ -47,8 +52,12 @@ def write_csv(path: Path, targets: int, locations: int, days: int, seed: int = 7
     rng = np.random.default_rng(seed)
     steps = days * 86400 // INTERVAL
     start = int(MONTH.timestamp())
-    series = [(f"t{t:03d}", fam, f"loc{loc}") for t in range(targets)
-              for fam in ("ipv4", "ipv6") for loc in range(locations)]
+    series = [
+        (f"t{t:03d}", fam, f"loc{loc}")
+        for t in range(targets)
+        for fam in ("ipv4", "ipv6")
+        for loc in range(locations)
+    ]
     rows = 0
     with path.open("w") as out:
         out.write("time,target,family,location,success,status_code,latency_ms,reason\n")
@@ -101,8 +110,12 @@ def main() -> None:
     print(f"command: {' '.join([sys.executable, *sys.argv])}")
     print(f"machine: {os.cpu_count()} cores")
     print("| figure | value |\n|---|---|")
-    print(f"| probes generated | {rows:,} ({history.stat().st_size / 2**20:,.0f} MiB CSV, {generated:.0f} s) |")
-    print(f"| import into SQLite | {import_s:.1f} s = {rows / import_s:,.0f} rows/s, peak RSS {import_rss} MiB |")
+    print(
+        f"| probes generated | {rows:,} ({history.stat().st_size / 2**20:,.0f} MiB CSV, {generated:.0f} s) |"
+    )
+    print(
+        f"| import into SQLite | {import_s:.1f} s = {rows / import_s:,.0f} rows/s, peak RSS {import_rss} MiB |"
+    )
     print(f"| re-import (stores nothing) | {reimport_s:.1f} s; {reimport_out.strip()} |")
     print(f"| report --format json | {report_s:.2f} s, peak RSS {report_rss} MiB |")
     print(f"| database size | {db.stat().st_size / 2**20:,.0f} MiB |")

@@ -38,8 +38,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_month import INTERVAL, MONTH, write_config, write_csv  # noqa: E402
-from benchlib import (  # noqa: E402
+from bench_month import INTERVAL, MONTH, write_config, write_csv
+from benchlib import (
     PYTHON,
     binary,
     command_line,
@@ -75,8 +75,12 @@ def failures(targets: int, locations: int, days: int, seed: int = 7) -> tuple[np
     """The fail matrix (steps x series) that bench_month.write_csv draws from the same seed."""
     rng = np.random.default_rng(seed)
     steps = days * 86400 // INTERVAL
-    series = [(f"t{t:03d}", fam, f"loc{loc}") for t in range(targets)
-              for fam in ("ipv4", "ipv6") for loc in range(locations)]
+    series = [
+        (f"t{t:03d}", fam, f"loc{loc}")
+        for t in range(targets)
+        for fam in ("ipv4", "ipv6")
+        for loc in range(locations)
+    ]
     blocks = []
     for first in range(0, steps, 2880):
         blocks.append(rng.random((min(first + 2880, steps) - first, len(series))) < 0.002)
@@ -98,7 +102,9 @@ def write_openmetrics(directory: Path, fail: np.ndarray, series: list) -> int:
         with (directory / f"{files:04d}.om").open("w") as out:
             out.write("# TYPE probe_success gauge\n")
             for j, (target, family, location) in enumerate(series):
-                prefix = f'probe_success{{target="{target}",ip_family="{family}",location="{location}"}}'
+                prefix = (
+                    f'probe_success{{target="{target}",ip_family="{family}",location="{location}"}}'
+                )
                 lines = np.where(fail[first:end, j], bad[first:end], ok[first:end]).tolist()
                 out.write(prefix + ("\n" + prefix).join(lines) + "\n")
             out.write("# EOF\n")
@@ -109,8 +115,11 @@ def write_openmetrics(directory: Path, fail: np.ndarray, series: list) -> int:
 def build_blocks(promtool: str, om_dir: Path, tsdb: Path) -> None:
     tsdb.mkdir(parents=True, exist_ok=True)
     for path in sorted(om_dir.glob("*.om")):
-        subprocess.run([promtool, "tsdb", "create-blocks-from", "openmetrics", "-q", str(path),
-                        str(tsdb)], check=True, capture_output=True)
+        subprocess.run(
+            [promtool, "tsdb", "create-blocks-from", "openmetrics", "-q", str(path), str(tsdb)],
+            check=True,
+            capture_output=True,
+        )
         path.unlink()
 
 
@@ -124,10 +133,18 @@ def promql(prometheus: str, tsdb: Path, work: Path, expected_series: int) -> dic
     config.write_text("global: {scrape_interval: 1m}\n")
     log = (work / "prometheus.log").open("wb")
     process = subprocess.Popen(
-        [prometheus, f"--config.file={config}", f"--storage.tsdb.path={tsdb}",
-         "--storage.tsdb.retention.time=100y", f"--web.listen-address=127.0.0.1:{port}",
-         "--query.max-samples=1000000000", "--query.timeout=20m"],
-        stdout=log, stderr=subprocess.STDOUT)
+        [
+            prometheus,
+            f"--config.file={config}",
+            f"--storage.tsdb.path={tsdb}",
+            "--storage.tsdb.retention.time=100y",
+            f"--web.listen-address=127.0.0.1:{port}",
+            "--query.max-samples=1000000000",
+            "--query.timeout=20m",
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     try:
         wait_for(lambda: fetch(f"http://127.0.0.1:{port}/-/ready"), timeout=300)
         # Prometheus compacts the 2 h blocks into bigger ones on its own: let it settle.
@@ -139,18 +156,30 @@ def promql(prometheus: str, tsdb: Path, work: Path, expected_series: int) -> dic
                 before, stable_since = now_blocks, time.monotonic()
         end = int(MONTH.timestamp()) + DAYS * 86400
         expr = "avg by (target) (avg_over_time(probe_success[31d]))"
-        url = (f"http://127.0.0.1:{port}/api/v1/query?"
-               + urllib.parse.urlencode({"query": expr, "time": str(end)}))
+        url = f"http://127.0.0.1:{port}/api/v1/query?" + urllib.parse.urlencode(
+            {"query": expr, "time": str(end)}
+        )
         times = []
         for _ in range(4):
             started = time.perf_counter()
             answer = json.loads(fetch(url, timeout=1800))
             times.append(time.perf_counter() - started)
         count = len(answer["data"]["result"])
-        check = json.loads(fetch(f"http://127.0.0.1:{port}/api/v1/query?" + urllib.parse.urlencode(
-            {"query": "count(count_over_time(probe_success[31d]))", "time": str(end)})))
-        return {"first": times[0], "best": min(times[1:]), "targets": count,
-                "series": float(check["data"]["result"][0]["value"][1]), "blocks": before}
+        check = json.loads(
+            fetch(
+                f"http://127.0.0.1:{port}/api/v1/query?"
+                + urllib.parse.urlencode(
+                    {"query": "count(count_over_time(probe_success[31d]))", "time": str(end)}
+                )
+            )
+        )
+        return {
+            "first": times[0],
+            "best": min(times[1:]),
+            "targets": count,
+            "series": float(check["data"]["result"][0]["value"][1]),
+            "blocks": before,
+        }
     finally:
         stop(process)
         log.close()
@@ -177,15 +206,26 @@ def run_scale(targets: int, locations: int, work: Path, tools: tuple[str, str]) 
     blocks_s = time.perf_counter() - started
     query = promql(tools[1], work / "tsdb", work, len(series))
     shutil.rmtree(work, ignore_errors=True)
-    return {"targets": targets, "series": len(series), "rows": rows, "import_s": import_s,
-            "import_rss": import_rss, "report_s": report_s, "report_rss": report_rss,
-            "om_files": files, "om_s": om_s, "blocks_s": blocks_s, "promql": query}
+    return {
+        "targets": targets,
+        "series": len(series),
+        "rows": rows,
+        "import_s": import_s,
+        "import_rss": import_rss,
+        "report_s": report_s,
+        "report_rss": report_rss,
+        "om_files": files,
+        "om_s": om_s,
+        "blocks_s": blocks_s,
+        "promql": query,
+    }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--targets", type=int, nargs=2, default=[25, 100],
-                        help="the 1x and the 4x scale")
+    parser.add_argument(
+        "--targets", type=int, nargs=2, default=[25, 100], help="the 1x and the 4x scale"
+    )
     parser.add_argument("--locations", type=int, default=2)
     parser.add_argument("--quick", action="store_true", help="--targets 2 8")
     parser.add_argument("--workdir", type=Path, default=None)
@@ -198,25 +238,52 @@ def main() -> None:
     work = args.workdir or Path(tempfile.mkdtemp(prefix="bench-promql-"))
     results = []
     for targets in args.targets:
-        results.append(run_scale(targets, args.locations, work / f"t{targets}",
-                                 (promtool, prometheus)))
+        results.append(
+            run_scale(targets, args.locations, work / f"t{targets}", (promtool, prometheus))
+        )
         print(json.dumps(results[-1]), flush=True)
     print(f"\ncommand: {command_line()}")
     print(f"machine: {machine()}; commit {commit()}")
     rows = []
     for r in results:
         q = r["promql"]
-        rows.append([f"{r['targets']} x 2 x {args.locations} = {r['series']} series",
-                     f"{r['rows']:,}", f"{r['import_s']:.1f} s ({r['rows'] / r['import_s']:,.0f}/s)",
-                     f"{r['report_s']:.2f} s", f"{r['report_rss']} MiB",
-                     f"{q['first']:.2f} s", f"{q['best']:.2f} s", q["blocks"],
-                     f"{q['best'] / r['report_s']:.1f}x"])
-    print(table(["scale", "probes", "import", "report (best of 3)", "report peak RSS",
-                 "PromQL first", "PromQL best of 3", "TSDB blocks", "PromQL best / report"], rows))
+        rows.append(
+            [
+                f"{r['targets']} x 2 x {args.locations} = {r['series']} series",
+                f"{r['rows']:,}",
+                f"{r['import_s']:.1f} s ({r['rows'] / r['import_s']:,.0f}/s)",
+                f"{r['report_s']:.2f} s",
+                f"{r['report_rss']} MiB",
+                f"{q['first']:.2f} s",
+                f"{q['best']:.2f} s",
+                q["blocks"],
+                f"{q['best'] / r['report_s']:.1f}x",
+            ]
+        )
+    print(
+        table(
+            [
+                "scale",
+                "probes",
+                "import",
+                "report (best of 3)",
+                "report peak RSS",
+                "PromQL first",
+                "PromQL best of 3",
+                "TSDB blocks",
+                "PromQL best / report",
+            ],
+            rows,
+        )
+    )
+    if args.workdir is None:
+        shutil.rmtree(work, ignore_errors=True)
     small, large = results
-    print(f"\ndata x{large['rows'] / small['rows']:.1f}: report x"
-          f"{large['report_s'] / small['report_s']:.2f}, PromQL x"
-          f"{large['promql']['best'] / small['promql']['best']:.2f}")
+    print(
+        f"\ndata x{large['rows'] / small['rows']:.1f}: report x"
+        f"{large['report_s'] / small['report_s']:.2f}, PromQL x"
+        f"{large['promql']['best'] / small['promql']['best']:.2f}"
+    )
     print("PromQL query: avg by (target) (avg_over_time(probe_success[31d])) at 2026-04-01T00:00Z")
 
 

@@ -27,11 +27,11 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
-from bench_month import write_csv  # noqa: E402
-from benchlib import PYTHON, ROOT, command_line, commit, machine, table  # noqa: E402
+from bench_month import write_csv
+from benchlib import PYTHON, ROOT, command_line, commit, machine, table
 
-from monitor.results import ProbeResult, Reason  # noqa: E402
-from monitor.store import Store  # noqa: E402
+from monitor.results import ProbeResult, Reason
+from monitor.store import Store
 
 START = datetime(2026, 3, 1, tzinfo=UTC)
 
@@ -45,16 +45,30 @@ def results(batches: int, size: int) -> list[list[ProbeResult]]:
         batch = []
         for i in range(size):
             ok = (i * 7 + b) % 500 != 0
-            batch.append(ProbeResult(
-                target=f"t{i // 2:05d}", family=("ipv4", "ipv6")[i % 2], location="bench",
-                started=at + timedelta(microseconds=i * 997), success=ok,
-                reason=None if ok else Reason.TIMEOUT, status_code=200 if ok else None,
-                duration_seconds=0.0123,
-                phases={"resolve": 0.00001, "connect": 0.0002, "tls": 0.004,
-                        "processing": 0.001, "transfer": 0.0001} if ok else {},
-                tls_version="1.3" if ok else None, cert_expiry=expiry if ok else None,
-                address="127.0.0.1" if i % 2 == 0 else "::1",
-            ))
+            batch.append(
+                ProbeResult(
+                    target=f"t{i // 2:05d}",
+                    family=("ipv4", "ipv6")[i % 2],
+                    location="bench",
+                    started=at + timedelta(microseconds=i * 997),
+                    success=ok,
+                    reason=None if ok else Reason.TIMEOUT,
+                    status_code=200 if ok else None,
+                    duration_seconds=0.0123,
+                    phases={
+                        "resolve": 0.00001,
+                        "connect": 0.0002,
+                        "tls": 0.004,
+                        "processing": 0.001,
+                        "transfer": 0.0001,
+                    }
+                    if ok
+                    else {},
+                    tls_version="1.3" if ok else None,
+                    cert_expiry=expiry if ok else None,
+                    address="127.0.0.1" if i % 2 == 0 else "::1",
+                )
+            )
         out.append(batch)
     return out
 
@@ -71,15 +85,24 @@ def time_writer(url: str, data: list[list[ProbeResult]]) -> tuple[int, float]:
 
 
 def write_config(path: Path, url: str, targets: int) -> None:
-    lines = [f'storage: {{url: "{url}"}}', "defaults: {interval: 30s}", "targets:",
-             *(f'  - {{name: t{i:03d}, url: "https://api.test/{i}"}}' for i in range(targets))]
+    lines = [
+        f'storage: {{url: "{url}"}}',
+        "defaults: {interval: 30s}",
+        "targets:",
+        *(f'  - {{name: t{i:03d}, url: "https://api.test/{i}"}}' for i in range(targets)),
+    ]
     path.write_text("\n".join(lines) + "\n")
 
 
 def time_import(config: Path, csv_path: Path) -> tuple[float, str]:
     started = time.perf_counter()
-    done = subprocess.run([PYTHON, "-m", "monitor", "-c", str(config), "import", str(csv_path)],
-                          cwd=ROOT, capture_output=True, text=True)
+    done = subprocess.run(
+        [PYTHON, "-m", "monitor", "-c", str(config), "import", str(csv_path)],
+        cwd=ROOT,
+        check=False,
+        capture_output=True,
+        text=True,
+    )
     seconds = time.perf_counter() - started
     if done.returncode != 0:
         raise SystemExit(f"import failed: {done.stderr.strip()}")
@@ -89,17 +112,20 @@ def time_import(config: Path, csv_path: Path) -> tuple[float, str]:
 def time_copy(server, database: str, csv_path: Path) -> float:
     import psycopg
 
-    with psycopg.connect(host="127.0.0.1", port=server.port, user=server.user,
-                         dbname=database) as conn:
+    with psycopg.connect(
+        host="127.0.0.1", port=server.port, user=server.user, dbname=database
+    ) as conn:
         conn.execute(
             "CREATE TABLE copy_probe (time timestamptz, target text, family text, location text,"
             " success boolean, status_code integer, latency_ms double precision, reason text)"
         )
         conn.commit()
         started = time.perf_counter()
-        with conn.cursor() as cursor, cursor.copy(
-            "COPY copy_probe FROM STDIN (FORMAT csv, HEADER true)"
-        ) as copy, csv_path.open("rb") as source:
+        with (
+            conn.cursor() as cursor,
+            cursor.copy("COPY copy_probe FROM STDIN (FORMAT csv, HEADER true)") as copy,
+            csv_path.open("rb") as source,
+        ):
             while chunk := source.read(1 << 20):
                 copy.write(chunk)
         conn.commit()
@@ -150,8 +176,10 @@ def main() -> None:
         print("PostgreSQL (initdb, pg_ctl) not found: PostgreSQL rows not measured")
     print(f"\ncommand: {command_line()}")
     print(f"machine: {machine()}; commit {commit()}")
-    print(f"CSV: {rows:,} rows ({csv_path.stat().st_size / 2**20:.0f} MiB), "
-          f"{args.targets} targets x 2 families x {args.locations} locations x {args.days} days\n")
+    print(
+        f"CSV: {rows:,} rows ({csv_path.stat().st_size / 2**20:.0f} MiB), "
+        f"{args.targets} targets x 2 families x {args.locations} locations x {args.days} days\n"
+    )
     print(table(["path", "database", "rows", "seconds", "rows/s"], figures))
     if copy_rate and import_rate:
         print(f"\nPostgreSQL import / COPY = {import_rate / copy_rate:.2f} (goal >= 0.5)")

@@ -22,8 +22,9 @@ PYTHON = sys.executable
 
 def command_line() -> str:
     """The exact command that is running, for the printed report."""
-    return " ".join([os.path.relpath(PYTHON, ROOT) if PYTHON.startswith(str(ROOT)) else PYTHON,
-                     *sys.argv])
+    return " ".join(
+        [os.path.relpath(PYTHON, ROOT) if PYTHON.startswith(str(ROOT)) else PYTHON, *sys.argv]
+    )
 
 
 def raise_nofile(limit: int = 65536) -> None:
@@ -78,7 +79,9 @@ def peak_rss_mib(pid: int) -> float:
 
 def binary(*names: str) -> str | None:
     for name in names:
-        found = shutil.which(name) or (Path("/usr/sbin") / name if (Path("/usr/sbin") / name).exists() else None)
+        found = shutil.which(name) or (
+            Path("/usr/sbin") / name if (Path("/usr/sbin") / name).exists() else None
+        )
         if found:
             return str(found)
     return None
@@ -115,8 +118,9 @@ def machine() -> str:
 
 def commit() -> str:
     try:
-        return subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True,
-                              text=True, check=True).stdout.strip()
+        return subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=True
+        ).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
 
@@ -179,7 +183,8 @@ http {{
             raise SystemExit("nginx not found: apt-get install -y nginx")
         self.process = subprocess.Popen(
             [exe, "-p", str(work), "-c", str(conf), "-e", f"{work}/logs/error.log"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
         wait_for(lambda: socket.create_connection(("127.0.0.1", self.port), 1).close() or True)
         wait_for(lambda: socket.create_connection(("::1", self.port), 1).close() or True)
