@@ -355,6 +355,7 @@ class Prober:
         self._user_agent = user_agent
         self._transports: dict[tuple[str, str | None], httpx.AsyncHTTPTransport] = {}
         self._prepared: dict[int, _Prepared] = {}
+        self._prune_at = 1024
 
     async def __aenter__(self) -> Prober:
         return self
@@ -505,8 +506,10 @@ class Prober:
         """The target's prepared request parts, cached for as long as the target lives."""
         prepared = self._prepared.get(id(target))
         if prepared is None or prepared.target() is not target:
-            if len(self._prepared) >= 1024:  # targets from an old config: forget the dead
+            if len(self._prepared) >= self._prune_at:  # targets of an old config: forget them
                 self._prepared = {k: v for k, v in self._prepared.items() if v.target()}
+                # Amortised: with 5,000 live targets, do not rebuild the cache on every miss.
+                self._prune_at = max(1024, 2 * len(self._prepared))
             prepared = self._prepared[id(target)] = _Prepared(target, self._user_agent)
         return prepared
 
