@@ -88,7 +88,7 @@ def main(argv: Sequence[str] | None = None, clock: Clock = utc_now) -> int:
             format="%(asctime)s %(levelname)s %(name)s: %(message)s",
             stream=sys.stderr,
         )
-        for noisy in ("httpx", "httpcore"):
+        for noisy in ("httpx", "httpcore", "alembic"):
             logging.getLogger(noisy).setLevel(logging.WARNING)
         # "maximum number of running instances reached" on every tick of a hung target:
         # the skip is by design (runs never overlap) and shows in the schedule lag metric.

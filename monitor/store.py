@@ -8,6 +8,7 @@ raw rows. A probe is identified by (series, start time): writing it twice stores
 
 from __future__ import annotations
 
+import logging
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -16,7 +17,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Column, LargeBinary, event, text
+from sqlalchemy import Column, Index, LargeBinary, event, inspect, text
 from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 from sqlalchemy.types import BigInteger
@@ -32,9 +33,12 @@ class Series(SQLModel, table=True):
     """One (target, family, location): probes refer to it by a small integer."""
 
     __tablename__ = "series"
-    __table_args__ = ({"sqlite_autoincrement": True},)
+    __table_args__ = (
+        Index("ux_series_key", "target", "family", "location", unique=True),
+        {"sqlite_autoincrement": True},
+    )
     id: int | None = Field(default=None, primary_key=True)
-    target: str = Field(index=True)
+    target: str
     family: str
     location: str
 
@@ -77,7 +81,11 @@ class RollupLength(SQLModel, table=True):
 COLUMNS = tuple(ProbeRow.model_fields)
 _UNIX_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _EMPTY_CHUNK = rollup.encode(rollup.empty_chunk())
+log = logging.getLogger(__name__)
 _SCHEMA_LOCK_KEY = 0x75707469_6D65  # any constant bigint, the same in every uptime-sla
+# The newest revision in monitor/migrations (a test keeps the two equal): a database
+# already there is opened without loading Alembic at all.
+SCHEMA_REVISION = "0002"
 
 
 def to_us(moment: datetime) -> int:
@@ -140,7 +148,7 @@ class Store:
         # One transaction, serialized: several monitors may start at once on a fresh database.
         with self._errors("create the schema"), self._writing.begin() as conn:
             self._lock_schema(conn)
-            SQLModel.metadata.create_all(conn)
+            self._migrate(conn)
             self._register_length(conn, rollup_seconds)
 
     def describe(self) -> str:
@@ -180,11 +188,16 @@ class Store:
                 {"t": target, "f": family, "l": location},
             ).scalar()
             if found is None:
-                found = conn.execute(
+                # Another process may insert the same series now: its row then wins.
+                conn.execute(
                     text(
                         "INSERT INTO series (target, family, location) VALUES (:t, :f, :l)"
-                        " RETURNING id"
+                        " ON CONFLICT (target, family, location) DO NOTHING"
                     ),
+                    {"t": target, "f": family, "l": location},
+                )
+                found = conn.execute(
+                    text("SELECT id FROM series WHERE target=:t AND family=:f AND location=:l"),
                     {"t": target, "f": family, "l": location},
                 ).scalar_one()
             self._series_ids[key] = found
@@ -310,6 +323,17 @@ class Store:
         """
         if not self.is_sqlite:
             conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _SCHEMA_LOCK_KEY})
+
+    def _migrate(self, conn: Connection) -> None:
+        """Bring the schema to SCHEMA_REVISION (see monitor.migrations)."""
+        tables = inspect(conn)
+        stored = None
+        if tables.has_table("alembic_version"):
+            stored = conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+        if stored != SCHEMA_REVISION:
+            from monitor import migrations  # noqa: PLC0415 (Alembic takes 0.2 s to import)
+
+            migrations.upgrade(conn, self.describe(), pre_migrations=tables.has_table("series"))
 
     def _register_length(self, conn: Connection, slice_seconds: int) -> None:
         """Make sure rollups of this slice length exist, building them from raw rows once."""
