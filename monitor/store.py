@@ -82,6 +82,7 @@ COLUMNS = tuple(ProbeRow.model_fields)
 _UNIX_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _EMPTY_CHUNK = rollup.encode(rollup.empty_chunk())
 log = logging.getLogger(__name__)
+_SQLITE_IN_LIST = 500  # series ids per "IN (...)": well under SQLite's parameter limit
 _SCHEMA_LOCK_KEY = 0x75707469_6D65  # any constant bigint, the same in every uptime-sla
 # The newest revision in monitor/migrations (a test keeps the two equal): a database
 # already there is opened without loading Alembic at all.
@@ -134,11 +135,7 @@ class Store:
         except (ArgumentError, ImportError) as exc:
             raise StoreError(f"storage.url: cannot use {redact_url(url)}: {exc}") from None
         self.is_sqlite = self.engine.dialect.name == "sqlite"
-        mark = "?" if self.is_sqlite else "%s"  # the driver's own parameter marker
-        self._stored_keys_sql = (
-            "SELECT started_us FROM probe_result"
-            f" WHERE series_id={mark} AND started_us BETWEEN {mark} AND {mark}"
-        )
+        self._mark = "?" if self.is_sqlite else "%s"  # the driver's own parameter marker
         if self.is_sqlite:
             event.listen(self.engine, "connect", _sqlite_pragmas)
             # pysqlite opens transactions lazily; take the write lock up front instead.
@@ -231,26 +228,53 @@ class Store:
     def _new_only(self, conn: Connection, batch: Batch, order: np.ndarray) -> np.ndarray:
         """Mask of rows that are neither stored already nor repeated earlier in the batch.
 
-        `order` sorts the batch by (series, start): each series is then one slice of it,
-        checked against the stored keys of its own time range only.
+        One query fetches the stored keys of the batch's series and time span; `order`
+        sorts the batch by (series, start), so each series is one slice of it.
         """
         series, started = batch.series_id[order], batch.started_us[order]
         fresh = np.ones(len(order), dtype=bool)
         fresh[1:] = (np.diff(series) != 0) | (np.diff(started) != 0)
-        cursor = conn.connection.driver_connection.cursor()
-        bounds = np.flatnonzero(np.diff(series)) + 1
-        for first, end in zip(np.r_[0, bounds], np.r_[bounds, len(order)], strict=True):
-            cursor.execute(
-                self._stored_keys_sql,
-                (int(series[first]), int(started[first]), int(started[end - 1])),
-            )
-            stored = np.fromiter((row[0] for row in cursor.fetchall()), dtype=np.int64)
-            if len(stored):
-                fresh[first:end] &= ~np.isin(started[first:end], stored)
-        cursor.close()
+        stored: dict[int, list[int]] = defaultdict(list)
+        sql = (
+            "SELECT series_id, started_us FROM probe_result"
+            " WHERE {series} AND started_us BETWEEN {mark} AND {mark}"
+        )
+        for series_id, started_us in self._select_by_series(
+            conn, sql, np.unique(series).tolist(), int(started.min()), int(started.max())
+        ):
+            stored[series_id].append(started_us)
+        if stored:
+            bounds = np.flatnonzero(np.diff(series)) + 1
+            for first, end in zip(np.r_[0, bounds], np.r_[bounds, len(order)], strict=True):
+                known = stored.get(int(series[first]))
+                if known:
+                    fresh[first:end] &= ~np.isin(started[first:end], np.asarray(known, np.int64))
         mask = np.empty_like(fresh)
         mask[order] = fresh
         return mask
+
+    def _select_by_series(
+        self, conn: Connection, sql: str, series_ids: list[int], *params: Any
+    ) -> Iterator[tuple[Any, ...]]:
+        """Rows of `sql`, whose `{series}` means "series_id is one of these" and `{mark}`
+        a parameter after them: an array for PostgreSQL, lists of marks for SQLite."""
+        cursor = conn.connection.driver_connection.cursor()
+        try:
+            if not self.is_sqlite:
+                cursor.execute(
+                    sql.format(series="series_id = ANY(%s)", mark="%s"), (series_ids, *params)
+                )
+                yield from cursor.fetchall()
+                return
+            for start in range(0, len(series_ids), _SQLITE_IN_LIST):
+                part = series_ids[start : start + _SQLITE_IN_LIST]
+                marks = ",".join("?" * len(part))
+                cursor.execute(
+                    sql.format(series=f"series_id IN ({marks})", mark="?"), (*part, *params)
+                )
+                yield from cursor.fetchall()
+        finally:
+            cursor.close()
 
     def _bulk_insert(self, conn: Connection, rows: list[tuple[Any, ...]]) -> None:
         raw = conn.connection.driver_connection
@@ -275,45 +299,56 @@ class Store:
         started_us: np.ndarray,
         states: np.ndarray,
     ) -> None:
+        """Fold new rows into their (series, chunk) rollups: one read, one write per batch."""
         chunks = rollup.chunk_keys(started_us, slice_seconds)
-        groups: dict[tuple[int, int], list[int]] = defaultdict(list)
-        for i, key in enumerate(zip(series_ids.tolist(), chunks.tolist(), strict=True)):
-            groups[key].append(i)
-        for (series_id, chunk_no), members in groups.items():
-            index = np.asarray(members)
-            params = {"s": series_id, "n": slice_seconds, "c": chunk_no}
-            lock = ""
-            if not self.is_sqlite:
-                # A row to lock even for a new chunk, so two writers of one series queue up
-                # here instead of both merging into an empty chunk (SQLite: BEGIN IMMEDIATE).
-                conn.execute(
-                    text(
-                        "INSERT INTO slice_rollup (series_id, slice_seconds, chunk, data)"
-                        " VALUES (:s, :n, :c, :e) ON CONFLICT DO NOTHING"
-                    ),
-                    {**params, "e": _EMPTY_CHUNK},
+        order = np.lexsort((chunks, series_ids))
+        series_ids, chunks = series_ids[order], chunks[order]
+        started_us, states = started_us[order], states[order]
+        edges = np.flatnonzero((np.diff(series_ids) != 0) | (np.diff(chunks) != 0)) + 1
+        firsts, ends = np.r_[0, edges], np.r_[edges, len(order)]
+        keys = list(zip(series_ids[firsts].tolist(), chunks[firsts].tolist(), strict=True))
+        marks = ", ".join([self._mark] * 4)
+        upsert = (
+            f"INSERT INTO slice_rollup (series_id, slice_seconds, chunk, data) VALUES ({marks})"
+            " ON CONFLICT (series_id, slice_seconds, chunk)"
+        )
+        raw = conn.connection.driver_connection
+        lock = ""
+        if not self.is_sqlite:
+            # A row to lock even for a new chunk, so two writers of one series queue up
+            # here instead of both merging into an empty chunk (SQLite: BEGIN IMMEDIATE).
+            with raw.cursor() as cursor:
+                cursor.executemany(
+                    f"{upsert} DO NOTHING", [(s, slice_seconds, c, _EMPTY_CHUNK) for s, c in keys]
                 )
-                lock = " FOR UPDATE"
-            blob = conn.execute(
-                text(
-                    "SELECT data FROM slice_rollup"
-                    f" WHERE series_id=:s AND slice_seconds=:n AND chunk=:c{lock}"
-                ),
-                params,
-            ).scalar()
+            lock = " ORDER BY series_id, chunk FOR UPDATE"  # one order: no deadlocks
+        sql = (
+            "SELECT series_id, chunk, data FROM slice_rollup WHERE {series}"
+            " AND slice_seconds={mark} AND chunk BETWEEN {mark} AND {mark}" + lock
+        )
+        stored = {
+            (series_id, chunk_no): blob
+            for series_id, chunk_no, blob in self._select_by_series(
+                conn,
+                sql,
+                sorted({s for s, _ in keys}),
+                slice_seconds,
+                int(chunks.min()),
+                int(chunks.max()),
+            )
+        }
+        merged = []
+        for (series_id, chunk_no), first, end in zip(keys, firsts, ends, strict=True):
+            blob = stored.get((series_id, chunk_no))
             chunk = rollup.decode(blob) if blob is not None else rollup.empty_chunk()
-            rollup.merge(
-                chunk, chunk_no, rollup.Probes(started_us[index], states[index]), slice_seconds
-            )
-            params["d"] = rollup.encode(chunk)
-            conn.execute(
-                text(
-                    "INSERT INTO slice_rollup (series_id, slice_seconds, chunk, data)"
-                    " VALUES (:s, :n, :c, :d) ON CONFLICT (series_id, slice_seconds, chunk)"
-                    " DO UPDATE SET data = excluded.data"
-                ),
-                params,
-            )
+            probes = rollup.Probes(started_us[first:end], states[first:end])
+            rollup.merge(chunk, chunk_no, probes, slice_seconds)
+            merged.append((series_id, slice_seconds, chunk_no, rollup.encode(chunk)))
+        cursor = raw.cursor()
+        try:
+            cursor.executemany(f"{upsert} DO UPDATE SET data = excluded.data", merged)
+        finally:
+            cursor.close()
 
     def _lock_schema(self, conn: Connection) -> None:
         """Until this transaction ends, no other process changes the schema or rollup lengths.
