@@ -48,6 +48,7 @@ class ProbeScheduler:
         self._not_before: dict[tuple[str, str], datetime] = {}
         self._scheduler = AsyncIOScheduler(timezone="UTC")
         self._running: set[asyncio.Task[object]] = set()
+        self._stopping = False
 
     def start(self) -> None:
         now = self._clock()
@@ -67,11 +68,21 @@ class ProbeScheduler:
         self._scheduler.start()
 
     async def shutdown(self) -> None:
-        """Stop planning runs and cancel those in flight: an unfinished probe has no result."""
-        self._scheduler.shutdown(wait=False)
+        """Stop planning runs and cancel those in flight: an unfinished probe has no result.
+
+        Runs are cancelled here, not by APScheduler's shutdown (which AsyncIOScheduler defers
+        to the next loop iteration, while its timer may still submit runs): it would cancel
+        runs this method has not seen, even before they start, and log each as a job error
+        with a traceback.
+        """
+        self._stopping = True
+        self._scheduler.pause()  # no run is submitted from now on
+        await asyncio.sleep(0)  # runs submitted just before start, so they are in _running
         for task in self._running:
             task.cancel()
         await asyncio.gather(*self._running, return_exceptions=True)
+        self._scheduler.shutdown(wait=False)
+        await asyncio.sleep(0)  # ... and let that deferred shutdown run before returning
 
     async def run_target(self, target: Target, first: datetime) -> None:
         planned = _planned_start(first, target.interval, self._clock())
@@ -81,6 +92,11 @@ class ProbeScheduler:
             self._running.add(task)
         try:
             await asyncio.gather(*(self.run_series(target, f) for f in target.families))
+        except asyncio.CancelledError:
+            if not self._stopping:
+                raise
+            # Cut short by shutdown(): not a job failure. Raised on, APScheduler would log
+            # an ERROR with a traceback for every probe in flight (hung targets always are).
         finally:
             self._running.discard(task)  # type: ignore[arg-type]
 

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import logging
+import random
 from datetime import UTC, datetime
 from itertools import pairwise
 
+import pytest
 from support.https import Route
 
 from monitor.config import Target
@@ -67,3 +70,46 @@ def test_a_hung_target_times_out_while_a_healthy_one_keeps_its_schedule(https_se
     # Runs of the hung target never overlap: one at a time, each ending at its timeout.
     hung_v4 = sorted(r.started for r in hung_results if r.family == "ipv4")
     assert all((b - a).total_seconds() >= 2.4 for a, b in pairwise(hung_v4))
+
+
+class _FirstRunNow(random.Random):
+    """Every target's first run at start, so a test knows which runs exist when."""
+
+    def uniform(self, a: float, b: float) -> float:
+        return a
+
+
+@pytest.mark.parametrize(
+    ("stop_when", "requests"), [("submitted", 0), ("started", 0), ("in-flight", 2)]
+)
+def test_shutting_down_cancels_runs_without_logging_job_errors(
+    https_server, caplog, stop_when, requests
+):
+    """A stop with a run submitted but not started yet, just started, or with the probes of a
+    hung target in flight, is a clean stop: APScheduler must not log a failed job."""
+    server = https_server(routes={"/hang": Route(hang=True)})
+    hung = target(server, "hung", "/hang", interval=1.0, timeout=5.0)
+    results: list[ProbeResult] = []
+
+    async def main() -> None:
+        prober = Prober("lab")
+        scheduler = ProbeScheduler(
+            (hung,),
+            prober,
+            [results.append],
+            clock=lambda: datetime.now(UTC),
+            rng=_FirstRunNow(),
+        )
+        scheduler.start()
+        if stop_when == "submitted":  # what APScheduler's own wakeup is about to do
+            scheduler._scheduler._process_jobs()
+        else:
+            await asyncio.sleep(0.0 if stop_when == "started" else 0.5)
+        await scheduler.shutdown()
+        await prober.aclose()
+
+    with caplog.at_level(logging.INFO):
+        asyncio.run(main())
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR] == []
+    assert results == []  # the cancelled probes have no result
+    assert server.request_count() == requests

@@ -1,0 +1,291 @@
+"""Hostile targets (issue 7, point 4): `uptime-sla run` with 500 targets, 90 of them hostile.
+
+On real loopback HTTPS servers, 50 targets accept connections and never answer (25 after
+reading the request, 25 before even starting TLS), 20 trickle their body one byte a second,
+10 send a 50 MB body (5 declare it, 5 stream it without Content-Length) and 10 present an
+expired or a wrong-host certificate. Every target sets `body_contains`, so a prober without
+the `max_body_bytes` cap would keep each 50 MB body in memory.
+
+What must hold: the 410 healthy targets keep their schedule (no run missed, none late), the
+monitor's peak memory stays far below what the bodies would take, and every hostile series
+fails on every probe with its own reason, in the phase where it misbehaves.
+
+The load is kept modest on purpose (100 probes/s, a third of a core for the monitor): CI
+shares two cores, and what is tested is isolation from hostile targets, not raw capacity
+(that is bench/bench_capacity.py's job).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import textwrap
+import time
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from statistics import quantiles
+
+import pytest
+from support.commands import sqlite_rows, uptime_sla
+from support.https import HttpsServer, Route
+from support.processes import Monitor, free_port, scrape, wait_for
+
+ServerFactory = Callable[..., HttpsServer]
+Metrics = dict[tuple[str, frozenset[tuple[str, str]]], float]
+
+INTERVAL = 10.0
+TIMEOUT = 2.0
+WATCH = 40.0  # seconds of probing observed: at least four runs of every target
+HEALTHY = 410
+FAMILIES = ("ipv4", "ipv6")
+BODY_CAP = 1_048_576  # the default max_body_bytes
+FLOOD = 50 * 1024**2
+RSS_BOUND_MB = 300  # 10 targets x 2 families x 50 MB, kept whole, would be 1,000 MB
+PHASE_COLUMNS = ("resolve_ms", "connect_ms", "tls_ms", "processing_ms", "transfer_ms")
+
+
+@dataclass(frozen=True)
+class Kind:
+    """One kind of hostile target, and how each of its probes must fail."""
+
+    name: str
+    count: int
+    reason: str
+    ends_in: str  # the last phase the probe reached
+    detail: str  # as the `probe` command shows it
+
+
+KINDS = (
+    Kind("hang", 25, "timeout", "processing", f"no answer within {TIMEOUT:g} s (processing)"),
+    Kind("silent", 25, "timeout", "tls", f"no answer within {TIMEOUT:g} s (tls)"),
+    Kind("trickle", 20, "timeout", "transfer", f"no answer within {TIMEOUT:g} s (transfer)"),
+    Kind("flood-declared", 5, "body", "transfer", f"body larger than {BODY_CAP} bytes"),
+    Kind("flood-streamed", 5, "body", "transfer", f"body larger than {BODY_CAP} bytes"),
+    Kind("expired", 5, "tls", "tls", "certificate verify failed: certificate has expired"),
+    Kind("wrong-host", 5, "tls", "tls", "certificate verify failed: Hostname mismatch"),
+)
+
+
+@dataclass(frozen=True)
+class Probe:
+    """One stored probe_result row, as far as this test needs it."""
+
+    started: float  # unix seconds
+    success: bool
+    reason: str | None
+    last_phase: str | None
+
+
+@pytest.mark.slow
+def test_hostile_targets_neither_starve_the_healthy_ones_nor_blow_up_memory(
+    https_server: ServerFactory, tmp_path: Path
+) -> None:
+    healthy = https_server()  # every path answers 200 {"status":"ok"}
+    hostile = https_server(
+        routes={
+            "/hang": Route(hang=True),
+            "/trickle": Route(body=b"x" * 120, trickle=1.0),
+            "/flood-declared": Route(body_size=FLOOD),
+            "/flood-streamed": Route(body_size=FLOOD, content_length=False),
+        }
+    )
+    own_server = {
+        "silent": https_server(tls_hang=True),
+        "expired": https_server(cert_not_after=datetime(2024, 1, 1, tzinfo=UTC)),
+        "wrong-host": https_server(cert_hosts=["other.test"]),
+    }
+    urls = {"healthy": [healthy.url(f"/healthy/{i:03}") for i in range(HEALTHY)]}
+    for kind in KINDS:
+        server = own_server.get(kind.name, hostile)
+        path = "/" if kind.name in own_server else f"/{kind.name}"
+        urls[kind.name] = [server.url(f"{path}?n={i}") for i in range(kind.count)]
+    names = {kind: [f"{kind}-{i:03}" for i in range(len(found))] for kind, found in urls.items()}
+    assert sum(map(len, names.values())) == 500
+
+    port = free_port()
+    database = tmp_path / "uptime-sla.db"
+    config = tmp_path / "uptime-sla.yaml"
+    config.write_text(config_text(urls, healthy.ca_file, database, port))
+
+    monitor = Monitor(config)
+    pid = monitor.process.pid
+    rss_mb: list[float] = []
+    try:
+        wait_for(lambda: bool(scrape(port)), timeout=30)
+        up_at = time.time()
+        cpu_at_up = cpu_seconds(pid), time.process_time()
+        while time.time() < up_at + WATCH:
+            assert monitor.process.poll() is None, monitor.output()
+            rss_mb.append(memory_mb(pid, "VmRSS"))
+            time.sleep(1)
+        peak_mb = memory_mb(pid, "VmHWM")
+        cpu = cpu_seconds(pid) - cpu_at_up[0], time.process_time() - cpu_at_up[1]
+        metrics = scrape(port)
+        stopped_at = time.time()
+    finally:
+        exit_code = monitor.stop()
+    assert exit_code == 0, monitor.output()
+    assert not scheduler_errors(monitor.output())  # hostile targets are results, not errors
+    series = stored_series(database)
+    assert len(series) == 500 * len(FAMILIES)
+
+    # The healthy targets keep their schedule: every run planned at least a timeout before
+    # the stop is stored, one per interval, none missed, doubled or late; all succeeded.
+    lateness: list[float] = []
+    for name in names["healthy"]:
+        for family in FAMILIES:
+            probes = series[(name, family)]
+            assert all(p.success and p.reason is None for p in probes), (name, family)
+            first = probes[0].started
+            assert first <= up_at + INTERVAL + TIMEOUT, (name, family)
+            runs = [round((p.started - first) / INTERVAL) for p in probes]
+            assert runs == list(range(len(probes))), (name, family, runs)
+            due = math.floor((stopped_at - TIMEOUT - first) / INTERVAL) + 1
+            assert len(probes) >= due, (name, family, len(probes), due)
+            lateness += late_by(probes)
+    lateness_p99 = quantiles(lateness, n=100)[98]
+    lag_p99 = lag_quantile(metrics, 0.99)
+    # Generous bounds (the capacity goal's p99 < 2 s): measured at 10-300 ms on 2 shared cores.
+    assert lateness_p99 < 2.0
+    assert lag_p99 <= 2.0
+
+    # Memory stays bounded: the cap ends every flood long before its 50 MB.
+    assert peak_mb < RSS_BOUND_MB
+
+    # Every hostile series fails on every probe, with its kind's reason, where it misbehaves.
+    for kind in KINDS:
+        for name in names[kind.name]:
+            for family in FAMILIES:
+                probes = series[(name, family)]
+                assert len(probes) >= WATCH // INTERVAL - 1, (name, family)
+                outcomes = {(p.success, p.reason, p.last_phase) for p in probes}
+                assert outcomes == {(False, kind.reason, kind.ends_in)}, (name, family, outcomes)
+    for server in own_server.values():
+        assert server.request_count() == 0  # no request ever went over a bad TLS session
+    failures = failures_by_reason(metrics)
+    assert set(failures) == {"timeout", "body", "tls"}
+
+    # The reason alone does not say which certificate problem: the `probe` command does.
+    probed = uptime_sla("-c", str(config), "probe", *(f"{kind.name}-000" for kind in KINDS))
+    assert probed.returncode == 1, probed.stderr
+    for kind in KINDS:
+        rows = [row for row in probed.stdout.splitlines() if row.startswith(f"{kind.name}-000 ")]
+        assert len(rows) == len(FAMILIES), probed.stdout
+        assert all(f" {kind.reason} " in row and kind.detail in row for row in rows), rows
+
+    healthy_probes = sum(len(series[(n, f)]) for n in names["healthy"] for f in FAMILIES)
+    third = len(rss_mb) // 3
+    print(
+        f"\nhostile targets: 500 targets x 2 families, interval {INTERVAL:g} s, timeout"
+        f" {TIMEOUT:g} s, watched {WATCH:g} s; {healthy_probes} healthy probes, all on time"
+        f"\n  healthy lateness vs their own best run: p50 {quantiles(lateness, n=100)[49] * 1e3:.1f}"
+        f" ms, p99 {lateness_p99 * 1e3:.1f} ms, max {max(lateness) * 1e3:.1f} ms"
+        f"\n  scheduler lag p99 (all targets, /metrics bucket bound): <= {lag_p99:g} s"
+        f"\n  monitor RSS: {rss_mb[0]:.0f} MB at start, max {max(rss_mb[:third]):.0f} /"
+        f" {max(rss_mb[third:-third]):.0f} / {max(rss_mb[-third:]):.0f} MB per third of the"
+        f" watch, peak (VmHWM) {peak_mb:.0f} MB; bound {RSS_BOUND_MB} MB"
+        f"\n  CPU over the watch: monitor {cpu[0]:.1f} s, test servers {cpu[1]:.1f} s"
+        f"\n  failures by reason (/metrics): {dict(sorted(failures.items()))}"
+    )
+    for kind in KINDS:
+        count = sum(len(series[(n, f)]) for n in names[kind.name] for f in FAMILIES)
+        print(f"  {kind.name}: {count} probes, all {kind.reason} in {kind.ends_in}")
+
+
+def config_text(urls: dict[str, list[str]], ca_file: str, database: Path, port: int) -> str:
+    """Every target on the same short schedule, named after its kind."""
+    targets = "".join(
+        f'  - {{name: {kind}-{i:03}, url: "{url}"}}\n'
+        for kind, found in urls.items()
+        for i, url in enumerate(found)
+    )
+    return (
+        textwrap.dedent(f"""\
+        location: lab
+        storage: {{url: "sqlite:///{database}", batch_interval: 0.5s}}
+        metrics: {{listen: "127.0.0.1:{port}"}}
+        defaults:
+          interval: {INTERVAL:g}s
+          timeout: {TIMEOUT:g}s
+          ca_file: {ca_file}
+          resolve: {{ipv4: ["127.0.0.1"], ipv6: ["::1"]}}
+          body_contains: '"status":"ok"'
+        targets:
+        """)
+        + targets
+    )
+
+
+def stored_series(database: Path) -> dict[tuple[str, str], list[Probe]]:
+    """Every stored probe per (target, family), oldest first."""
+    columns = ", ".join(f"p.{column}" for column in PHASE_COLUMNS)
+    rows = sqlite_rows(
+        database,
+        f"SELECT s.target, s.family, p.started_us, p.success, p.reason, {columns}"
+        " FROM probe_result p JOIN series s ON s.id = p.series_id ORDER BY p.started_us",
+    )
+    series: dict[tuple[str, str], list[Probe]] = defaultdict(list)
+    for target, family, started_us, success, reason, *phases in rows:
+        reached = [c for c, ms in zip(PHASE_COLUMNS, phases, strict=True) if ms is not None]
+        last = reached[-1].removesuffix("_ms") if reached else None
+        probe = Probe(int(str(started_us)) / 1e6, bool(success), _text(reason), last)
+        series[(str(target), str(family))].append(probe)
+    return series
+
+
+def late_by(probes: list[Probe]) -> list[float]:
+    """How late each run started against the series' own schedule, as set by its most
+    punctual run (the planned times themselves are not stored)."""
+    offsets = [p.started - k * INTERVAL for k, p in enumerate(probes)]
+    return [offset - min(offsets) for offset in offsets]
+
+
+def lag_quantile(metrics: Metrics, q: float) -> float:
+    """The upper bound of the schedule-lag histogram bucket that holds quantile q."""
+    buckets = sorted(
+        (float(dict(labels)["le"]), count)
+        for (name, labels), count in metrics.items()
+        if name == "uptime_sla_schedule_lag_seconds_bucket"
+    )
+    total = buckets[-1][1]
+    assert total > 0
+    return next(bound for bound, count in buckets if count >= q * total)
+
+
+def scheduler_errors(log: str) -> list[str]:
+    """ERROR lines from the probing side: a failed job or sink, a traceback at shutdown."""
+    return [
+        line
+        for line in log.splitlines()
+        if " ERROR apscheduler" in line or " ERROR monitor.scheduler" in line
+    ]
+
+
+def failures_by_reason(metrics: Metrics) -> dict[str, float]:
+    failures: dict[str, float] = defaultdict(float)
+    for (name, labels), value in metrics.items():
+        if name == "probe_failures_total":
+            failures[dict(labels)["reason"]] += value
+    return failures
+
+
+def memory_mb(pid: int, field: str) -> float:
+    """VmRSS (now) or VmHWM (peak) of a live process, from /proc/PID/status."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        name, _, value = line.partition(":")
+        if name == field:
+            return int(value.split()[0]) / 1024  # kB
+    raise KeyError(field)
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a live process, from /proc/PID/stat."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _text(value: object) -> str | None:
+    return None if value is None else str(value)
