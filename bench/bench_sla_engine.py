@@ -37,7 +37,7 @@ def random_series(rng: np.random.Generator, first: int, length: int) -> list[Ser
                         total=total,
                         failed=failed,
                         rate_limited=np.zeros(length, np.int64),
-                        last_offset=np.where(total > 0, 30.0, np.nan),
+                        last_offset_us=np.where(total > 0, 30_000_000, 0),
                         last_state=np.where(total > 0, state, LastState.NONE).astype(np.int8),
                     )
                 )

@@ -85,6 +85,7 @@ def plan(quick: bool) -> list[list[str]]:
             [b + "bench_storage.py", "--batches", "50", "--targets", "4", "--days", "3"],
             [b + "bench_promql.py", "--quick"],
             [b + "bench_sla_engine.py"],
+            [b + "bench_refresher.py", "--cases", "fresh", "month", "--refreshes", "2"],
         ]
     return [
         [
@@ -114,6 +115,7 @@ def plan(quick: bool) -> list[list[str]]:
         [b + "bench_storage.py", "--batches", "60"],
         [b + "bench_promql.py"],
         [b + "bench_sla_engine.py"],
+        [b + "bench_refresher.py"],
     ]
 
 

@@ -24,7 +24,6 @@ import httpx
 
 from monitor.config import Config, config_path, load_config
 from monitor.errors import InputError, MonitorError
-from monitor.importer import import_csv
 from monitor.probe import Prober
 from monitor.reporting import RENDERERS, month_report
 from monitor.results import ProbeResult
@@ -162,6 +161,8 @@ def _open_store(config: Config) -> Store:
 
 
 def _import(args: argparse.Namespace, config: Config, clock: Clock) -> int:
+    from monitor.importer import import_csv  # noqa: PLC0415 (pyarrow takes 0.3 s to import)
+
     store = _open_store(config)
     try:
         read, stored = import_csv(args.file, config, store)

@@ -1,45 +1,82 @@
 """`uptime-sla import`: probe history from CSV, all rows or none.
 
-Rows are parsed and checked in Python (each error names its line), then written in
-large batches through the store's bulk path inside a single transaction, so a bad
-row on line 3,000,000 leaves the database exactly as it was.
+The file is read in blocks of whole lines. A plain block (UTF-8, no quote, NUL or bare CR)
+is parsed by pyarrow and checked in columns: each distinct value of a column is checked
+once by the same functions the row path uses, and times and latencies of the usual form
+are converted in numpy exactly as those functions would, so both paths accept the same
+text and store the same values. From the first block that is not plain or not valid, the
+row path (the csv module, row by row) reads the rest of the file and names the line of
+the first bad row. All of it is one transaction: a bad row on line 3,000,000 leaves the
+database exactly as it was.
 """
 
 from __future__ import annotations
 
 import csv
+import io
 import math
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import datetime
-from functools import lru_cache
+from functools import lru_cache, partial
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+from pyarrow import csv as pa_csv
+from sqlalchemy.engine import Connection
+
+from monitor.bulk import RATE_LIMITED, REASONS, Measured
 from monitor.config import FAMILIES, Config
 from monitor.errors import InputError
-from monitor.results import Reason
-from monitor.store import Store, batch_of, to_us
+from monitor.store import Batch, Store, to_us
 
 HEADER = ["time", "target", "family", "location", "success", "status_code", "latency_ms", "reason"]
-BATCH_ROWS = 200_000
+BLOCK_BYTES = 8 << 20  # ~170,000 rows per columnar block
+BATCH_ROWS = 200_000  # rows per write on the row path
+_HEADER_LINE = ",".join(HEADER).encode()
 _BOOLS = {"true": True, "false": False}
-_REASONS = {r.value: r.value for r in Reason}
-_EMPTY_TAIL = (None,) * 8  # phases, tls_version, cert expiry, address: not in the CSV
+_REASON_CODES = {reason: code for code, reason in enumerate(REASONS)}
+
+SeriesKey = tuple[str, str, str]  # target, family, location
+
+
+@dataclass(frozen=True)
+class _Checked:
+    """Valid rows whose series are still names: the reader thread has no connection."""
+
+    series: list[SeriesKey]
+    which: np.ndarray  # each row's index into series
+    started_us: np.ndarray
+    measured: Measured
+
+    def batch(self, conn: Connection, store: Store) -> Batch:
+        ids = np.array([store.series_id(conn, *key) for key in self.series], dtype=np.int64)
+        return Batch(ids[self.which], self.started_us, self.measured.states(), self.measured)
 
 
 def import_csv(path: Path, config: Config, store: Store) -> tuple[int, int]:
-    """Load the file; returns (rows read, rows newly stored). Raises InputError, stores nothing."""
-    targets = {t.name: t for t in config.targets}
+    """Load the file; returns (rows read, rows newly stored). Raises InputError, stores nothing.
+
+    A reader thread parses and checks the next block while this one writes the last.
+    """
+    targets = {t.name for t in config.targets}
     read = stored = 0
     try:
-        with path.open(newline="", encoding="utf-8") as handle, store.transaction() as conn:
-            for rows in _batches(path, handle, targets):
-                keyed = [
-                    (store.series_id(conn, target, family, location), *rest)
-                    for target, family, location, *rest in rows
-                ]
-                read += len(keyed)
-                stored += store.write_rows(conn, batch_of(keyed))
+        with (
+            path.open("rb") as raw,
+            ThreadPoolExecutor(1, "csv-reader") as reader,
+            store.transaction() as conn,
+        ):
+            blocks = _blocks(path, raw, targets)
+            ahead = reader.submit(next, blocks, None)
+            while (checked := ahead.result()) is not None:
+                ahead = reader.submit(next, blocks, None)
+                read += len(checked.started_us)
+                stored += store.write_rows(conn, checked.batch(conn, store))
     except OSError as exc:
         raise InputError(f"{path}: cannot read: {exc.strerror or exc}") from None
     except UnicodeDecodeError:
@@ -61,7 +98,72 @@ def _first_non_utf8_line(path: Path) -> int:
     return 1
 
 
-def _rows(path: Path, reader: Any) -> Iterator[list[str]]:
+def _blocks(path: Path, raw: BinaryIO, targets: set[str]) -> Iterator[_Checked]:
+    """Columnar blocks while they pass, then the row path from the first one that does not."""
+    if raw.readline().removesuffix(b"\n").removesuffix(b"\r") != _HEADER_LINE:
+        raw.seek(0)  # a quoted or a wrong header: the row path reads (or refuses) it
+        yield from _row_batches(path, raw, targets, lines_before=0)
+        return
+    lines_before = 1
+    while True:
+        start = raw.tell()
+        block = raw.read(BLOCK_BYTES)
+        if not block:
+            return
+        if not block.endswith(b"\n"):
+            block += raw.readline()
+        checked = _block_rows(block, targets)
+        if checked is None:
+            raw.seek(start)
+            yield from _row_batches(path, raw, targets, lines_before)
+            return
+        yield checked
+        lines_before += block.count(b"\n")  # a plain block ends lines with \n only
+
+
+# --- the row path: exact, and the one that words every error --------------------------
+
+
+def _row_batches(
+    path: Path, raw: BinaryIO, targets: set[str], lines_before: int
+) -> Iterator[_Checked]:
+    """Rows from where `raw` stands, which is line lines_before + 1 (0: the header first)."""
+    reader = csv.reader(io.TextIOWrapper(raw, encoding="utf-8", newline=""))
+    rows = _rows(path, reader, lines_before)
+    if lines_before == 0 and next(rows, None) != HEADER:
+        raise InputError(f"{path}:1: header must be {','.join(HEADER)}")
+    batch: list[tuple[Any, ...]] = []
+    for fields in rows:
+        try:
+            batch.append(_parse(fields, targets))
+        except ValueError as exc:
+            raise InputError(f"{path}:{lines_before + reader.line_num}: {exc}") from None
+        if len(batch) >= BATCH_ROWS:
+            yield _rows_checked(batch)
+            batch = []
+    if batch:
+        yield _rows_checked(batch)
+
+
+def _rows_checked(parsed: list[tuple[Any, ...]]) -> _Checked:
+    """_parse's rows in columns."""
+    series: dict[SeriesKey, int] = {}
+    which = [series.setdefault(key, len(series)) for key, *_ in parsed]
+    _, started_us, success, reason, status, latency = zip(*parsed, strict=True)
+    return _Checked(
+        list(series),
+        np.array(which, dtype=np.int64),
+        np.array(started_us, dtype=np.int64),
+        Measured(
+            np.array(success, dtype=bool),
+            np.array(reason, dtype=np.int8),
+            np.array(status, dtype=np.int32),
+            np.array(latency, dtype=np.float64),
+        ),
+    )
+
+
+def _rows(path: Path, reader: Any, lines_before: int) -> Iterator[list[str]]:
     """csv.reader's own errors (a field over the size limit...) with their line."""
     while True:
         try:
@@ -69,27 +171,32 @@ def _rows(path: Path, reader: Any) -> Iterator[list[str]]:
         except StopIteration:
             return
         except csv.Error as exc:
-            raise InputError(f"{path}:{reader.line_num}: {exc}") from None
+            raise InputError(f"{path}:{lines_before + reader.line_num}: {exc}") from None
         yield fields
 
 
-def _batches(path: Path, handle: Any, targets: dict[str, Any]) -> Iterator[list[tuple[Any, ...]]]:
-    reader = csv.reader(handle)
-    rows = _rows(path, reader)
-    header = next(rows, None)
-    if header != HEADER:
-        raise InputError(f"{path}:1: header must be {','.join(HEADER)}")
-    batch: list[tuple[Any, ...]] = []
-    for fields in rows:
-        try:
-            batch.append(_parse(fields, targets))
-        except ValueError as exc:
-            raise InputError(f"{path}:{reader.line_num}: {exc}") from None
-        if len(batch) >= BATCH_ROWS:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
+def _parse(fields: list[str], targets: set[str]) -> tuple[Any, ...]:
+    """One row to (series key, started_us, success, reason, status, latency) as in Measured."""
+    if len(fields) != len(HEADER):
+        raise ValueError(f"expected {len(HEADER)} columns, found {len(fields)}")
+    when, target, family, location, success_text, status_text, latency_text, reason_text = fields
+    started_us = _epoch_us(when)
+    _target(target, targets)
+    _family(family)
+    _location(location)
+    success = _success(success_text)
+    reason = _reason_code(reason_text)
+    _check_pair(reason, success)
+    status = _status_code(status_text)
+    latency = _latency(latency_text)
+    return (
+        (target, family, location),
+        started_us,
+        success,
+        reason,
+        status,
+        math.nan if latency is None else latency,
+    )
 
 
 @lru_cache(maxsize=4096)
@@ -104,51 +211,52 @@ def _epoch_us(when: str) -> int:
     return to_us(started)
 
 
-def _parse(fields: list[str], targets: dict[str, Any]) -> tuple[Any, ...]:
-    """One row to (target, family, location, started_us, success, reason, status, latency...)."""
-    if len(fields) != len(HEADER):
-        raise ValueError(f"expected {len(HEADER)} columns, found {len(fields)}")
-    when, target, family, location, success_text, status_text, latency_text, reason = fields
-    started_us = _epoch_us(when)
-    if target not in targets:
+def _target(text: str, targets: set[str]) -> None:
+    if text not in targets:
         raise ValueError("target: not defined in the config")
-    if family not in FAMILIES:
+
+
+def _family(text: str) -> None:
+    if text not in FAMILIES:
         raise ValueError("family: must be ipv4 or ipv6")
-    if not location:
+
+
+def _location(text: str) -> None:
+    if not text:
         raise ValueError("location: is empty")
-    if "\x00" in location:  # PostgreSQL text cannot hold it: refuse it on every database
+    if "\x00" in text:  # PostgreSQL text cannot hold it: refuse it on every database
         raise ValueError("location: contains a NUL character")
-    success = _BOOLS.get(success_text.lower())
+
+
+def _success(text: str) -> bool:
+    success = _BOOLS.get(text.lower())
     if success is None:
         raise ValueError("success: must be true or false")
-    return (
-        target,
-        family,
-        location,
-        started_us,
-        success,
-        _reason(reason, success),
-        _status(status_text),
-        _latency(latency_text),
-        *_EMPTY_TAIL,
-    )
+    return success
 
 
-def _reason(text: str, success: bool) -> str | None:
+def _reason_code(text: str) -> int:
+    """Index into REASONS, -1 for none, as bulk.Measured holds it."""
     if not text:
-        return None
-    reason = _REASONS.get(text)
-    if reason is None:
+        return -1
+    code = _REASON_CODES.get(text)
+    if code is None:
         raise ValueError("reason: not a known reason")
-    if success != (reason == Reason.RATE_LIMITED):
-        raise ValueError(f"reason: {reason} does not go with success {str(success).lower()}")
-    return reason
+    return code
 
 
-_STATUS: dict[str, int | None] = {"": None, **{str(code): code for code in range(100, 600)}}
+def _check_pair(reason: int, success: bool) -> None:
+    if reason >= 0 and success != (reason == RATE_LIMITED):
+        raise ValueError(
+            f"reason: {REASONS[reason]} does not go with success {str(success).lower()}"
+        )
 
 
-def _status(text: str) -> int | None:
+_STATUS = {"": 0, **{str(code): code for code in range(100, 600)}}
+
+
+def _status_code(text: str) -> int:
+    """0 for none, as bulk.Measured holds it."""
     try:
         return _STATUS[text]
     except KeyError:
@@ -165,3 +273,170 @@ def _latency(text: str) -> float | None:
     if not 0 <= value < math.inf:  # also rejects NaN
         raise ValueError("latency_ms: must be a finite number, not negative")
     return value
+
+
+# --- the columnar path: right about "every row is valid", silent about the rest ---------
+
+_READ = pa_csv.ReadOptions(column_names=HEADER, block_size=1 << 20)
+_PARSE = pa_csv.ParseOptions(quote_char=False, newlines_in_values=False, ignore_empty_lines=False)
+_CONVERT = pa_csv.ConvertOptions(
+    column_types=dict.fromkeys(HEADER, pa.string()), strings_can_be_null=False
+)
+
+
+def _block_rows(block: bytes, targets: set[str]) -> _Checked | None:
+    """The block's rows if the block is plain and every row is valid, else None.
+
+    pyarrow reads an empty line as eight empty fields: the empty location fails it.
+    """
+    if b'"' in block or b"\x00" in block:
+        return None  # quoting and NUL: the csv module's rules decide
+    if b"\r" in block and block.count(b"\r") != block.count(b"\r\n"):
+        return None  # a bare CR ends a line too: the line numbers would be off
+    try:
+        if not block.isascii():
+            block.decode("utf-8")
+        table = pa_csv.read_csv(pa.py_buffer(block), _READ, _PARSE, _CONVERT)
+        columns = [_Distinct(table[name]) for name in HEADER]
+    except ValueError:  # UnicodeDecodeError, pyarrow's ArrowInvalid (a row's column count)
+        return None
+    try:
+        return _checked(columns, targets)
+    except ValueError:
+        return None
+
+
+class _Distinct:
+    """A column as its distinct values and each row's index into them: a check per value."""
+
+    def __init__(self, column: pa.ChunkedArray) -> None:
+        encoded = column.combine_chunks().dictionary_encode()
+        self.values: pa.StringArray = encoded.dictionary
+        self.index: np.ndarray = encoded.indices.to_numpy()
+        if pc.max(pc.utf8_length(self.values)).as_py() >= csv.field_size_limit():
+            raise ValueError("a field at the csv module's limit")
+
+    def text(self) -> list[str]:
+        return self.values.to_pylist()
+
+    def check(self, check: Callable[[str], None]) -> None:
+        for value in self.text():
+            check(value)
+
+    def mapped(self, convert: Callable[[str], Any], dtype: Any) -> np.ndarray:
+        """Each row's value converted by a function of the row path."""
+        return np.array([convert(value) for value in self.text()], dtype=dtype)[self.index]
+
+    def parsed(
+        self,
+        in_columns: Callable[[pa.StringArray], tuple[np.ndarray, np.ndarray]],
+        convert: Callable[[str], Any],
+    ) -> np.ndarray:
+        """Like mapped(), but values that `in_columns` converts (its mask) skip Python."""
+        values, done = in_columns(self.values)
+        for i in np.flatnonzero(~done):
+            values[i] = convert(self.values[i].as_py())
+        return values[self.index]
+
+
+def _checked(columns: list[_Distinct], targets: set[str]) -> _Checked:
+    """The block's rows; ValueError if any row is invalid (the row path then says which)."""
+    when, target, family, location, success_text, status_text, latency_text, reason_text = columns
+    started_us = when.parsed(_plain_times, _epoch_us)
+    target.check(partial(_target, targets=targets))
+    family.check(_family)
+    location.check(_location)
+    success = success_text.mapped(_success, bool)
+    reason = reason_text.mapped(_reason_code, np.int8)
+    if np.any((reason >= 0) & (success != (reason == RATE_LIMITED))):
+        raise ValueError("a reason that does not go with success")
+    measured = Measured(
+        success=success,
+        reason=reason,
+        status_code=status_text.mapped(_status_code, np.int32),
+        latency_ms=latency_text.parsed(_plain_latencies, _latency),
+    )
+    names = target.text(), family.text(), location.text()
+    shape = tuple(map(len, names))
+    key = np.ravel_multi_index((target.index, family.index, location.index), shape)
+    keys, which = np.unique(key, return_inverse=True)
+    series = [
+        (names[0][t], names[1][f], names[2][loc])
+        for t, f, loc in zip(*np.unravel_index(keys, shape), strict=True)
+    ]
+    return _Checked(series, which, started_us, measured)
+
+
+_PLAIN_TIME = (
+    r"^(?P<year>\d{4})-(?P<month>\d{2})-(?P<day>\d{2})"
+    r"T(?P<hour>\d{2}):(?P<minute>\d{2}):(?P<second>\d{2})(?:\.(?P<fraction>\d{1,6}))?"
+    r"(?:Z|(?P<sign>[+-])(?P<offset_hours>\d{2}):(?P<offset_minutes>\d{2}))$"
+)
+_MONTH_DAYS = np.array([0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31])
+
+
+def _plain_times(values: pa.StringArray) -> tuple[np.ndarray, np.ndarray]:
+    """Epoch microseconds of the times of the usual RFC 3339 form that are valid dates,
+    exactly as _epoch_us (datetime.fromisoformat) gives them, and which those are."""
+    out = np.zeros(len(values), dtype=np.int64)
+    plain = pc.match_substring_regex(values, _PLAIN_TIME)
+    parts = pc.extract_regex(values.filter(plain), _PLAIN_TIME)
+
+    def number(name: str) -> np.ndarray:
+        digits = parts.field(name)
+        if name == "fraction":
+            digits = pc.utf8_rpad(digits, 6, "0")
+        elif name.startswith("offset"):
+            digits = pc.utf8_lpad(digits, 2, "0")  # none after Z
+        return pc.cast(digits, pa.int64()).to_numpy()
+
+    year, month, day = number("year"), number("month"), number("day")
+    hour, minute, second = number("hour"), number("minute"), number("second")
+    offset_hours, offset_minutes = number("offset_hours"), number("offset_minutes")
+    leap = (year % 4 == 0) & ((year % 100 != 0) | (year % 400 == 0))
+    valid = (
+        (year >= 1)
+        & (month >= 1)
+        & (month <= 12)
+        & (day >= 1)
+        & (day <= _MONTH_DAYS[np.clip(month, 1, 12)] + ((month == 2) & leap))
+        & (hour < 24)
+        & (minute < 60)
+        & (second < 60)
+        & (offset_hours < 24)
+        & (offset_minutes < 60)
+    )
+    sign = np.where(pc.equal(parts.field("sign"), "-").to_numpy(zero_copy_only=False), -1, 1)
+    seconds = (
+        _days_from_civil(year, month, day) * 86_400
+        + hour * 3600
+        + minute * 60
+        + second
+        - sign * (offset_hours * 3600 + offset_minutes * 60)
+    )
+    done = plain.to_numpy(zero_copy_only=False)
+    done[done] = valid
+    out[done] = (seconds * 1_000_000 + number("fraction"))[valid]
+    return out, done
+
+
+def _days_from_civil(year: np.ndarray, month: np.ndarray, day: np.ndarray) -> np.ndarray:
+    """Days since 1970-01-01 of proleptic Gregorian dates (H. Hinnant's algorithm)."""
+    year = year - (month <= 2)
+    era = year // 400
+    year_of_era = year - era * 400
+    day_of_year = (153 * ((month + 9) % 12) + 2) // 5 + day - 1
+    day_of_era = year_of_era * 365 + year_of_era // 4 - year_of_era // 100 + day_of_year
+    return era * 146_097 + day_of_era - 719_468
+
+
+_PLAIN_NUMBER = r"^\d{1,15}(?:\.\d{1,15})?$"
+
+
+def _plain_latencies(values: pa.StringArray) -> tuple[np.ndarray, np.ndarray]:
+    """Plain decimals as float() reads them (both round correctly), empty as NaN."""
+    out = np.full(len(values), np.nan)
+    plain = pc.match_substring_regex(values, _PLAIN_NUMBER)
+    done = plain.to_numpy(zero_copy_only=False)
+    out[done] = pc.cast(values.filter(plain), pa.float64()).to_numpy()
+    return out, done | (pc.utf8_length(values).to_numpy() == 0)

@@ -6,10 +6,12 @@ the exact value, never on a rounded or binary-float one.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from fractions import Fraction
+from functools import lru_cache
 
 import numpy as np
 
@@ -38,9 +40,9 @@ class Figures:
     excluded: int
 
     @classmethod
-    def from_counts(cls, counts: np.ndarray, no_data_policy: str) -> Figures:
-        """Figures from one row of `state_counts` (or a sum of rows)."""
-        good, bad, no_data, excluded = (int(counts[state]) for state in SliceState)
+    def from_counts(cls, counts: Iterable[int], no_data_policy: str) -> Figures:
+        """Figures from one row of `state_counts` (or a sum of rows): SliceState order."""
+        good, bad, no_data, excluded = (int(count) for count in counts)
         eligible = good + bad + (0 if no_data_policy == "exclude" else no_data)
         if no_data_policy == "down":
             bad += no_data
@@ -79,6 +81,12 @@ def daily_figures(
     counts: np.ndarray, days: list[date], no_data_policy: str
 ) -> tuple[DayFigures, ...]:
     return tuple(
-        DayFigures(day, Figures.from_counts(row, no_data_policy))
-        for day, row in zip(days, counts, strict=True)
+        _day_figures(day, tuple(row), no_data_policy)
+        for day, row in zip(days, counts.tolist(), strict=True)
     )
+
+
+@lru_cache(maxsize=1 << 14)
+def _day_figures(day: date, counts: tuple[int, ...], no_data_policy: str) -> DayFigures:
+    """Most days of most targets look alike (all GOOD, or not begun): share one object."""
+    return DayFigures(day, Figures.from_counts(counts, no_data_policy))

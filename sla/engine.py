@@ -3,12 +3,18 @@
 Pure: no database, network, clock or files. The caller loads the rollups of
 `load_window(...)` and passes `now`, so a report of the current month counts only the
 slices that have ended.
+
+Targets are evaluated one at a time and only what the report needs of each is kept
+(figures, BAD runs, a share in its service's fold), so memory grows with the number of
+targets, not with targets x slices. Counting starts at a target's first probe: a target
+probed since this morning costs its morning, not its month.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections import Counter, defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from fractions import Fraction
@@ -29,10 +35,10 @@ from sla.model import (
     TargetSpec,
 )
 from sla.slices import (
-    BAD,
-    EXCLUDED,
     NO_DATA,
     US,
+    ServiceStates,
+    Track,
     combine_families,
     combine_locations,
     covers_service,
@@ -42,13 +48,15 @@ from sla.slices import (
     epoch_us,
     load_window,
     maintenance_mask,
-    runs,
     series_states,
-    service_states,
     slice_at_or_after,
     slice_start,
     stale_after_us,
 )
+
+# The series of the month: all of them, or a function returning one target's series
+# (by name), called once per target so that only that target's arrays are alive.
+SeriesSource = Sequence[SeriesSlices] | Callable[[str], Sequence[SeriesSlices]]
 
 
 @dataclass(frozen=True)
@@ -138,7 +146,11 @@ class MonthReport:
 
 
 class _Frame:
-    """Where the month's counted slices sit in the loaded window, and their days."""
+    """Where the month's counted slices sit in the loaded window, and their days.
+
+    Positions in the window count from its first slice; tracks (and their counts) cover
+    the counted slices only, [month_first, counted_end), from position 0.
+    """
 
     def __init__(
         self,
@@ -148,9 +160,11 @@ class _Frame:
         *,
         policy: Policy,
         targets: Sequence[TargetSpec],
+        maintenance: Sequence[MaintenanceWindow],
         now: datetime,
     ) -> None:
         self.policy = policy
+        self.windows = maintenance
         self.starts = day_starts(year, month, tz_name)
         self.days = [date(year, month, 1) + timedelta(days=n) for n in range(len(self.starts) - 1)]
         self.start, self.end = self.starts[0], self.starts[-1]
@@ -164,140 +178,239 @@ class _Frame:
         self.counted_end = min(max(ended, self.month_first), slice_at_or_after(self.end, seconds))
         self.month_to_date = now < self.end
         self.evaluated_until = min(max(now, self.start), self.end)
-        counted = np.arange(self.month_first, self.counted_end, dtype=np.int64) * (seconds * US)
-        starts_us = np.array([epoch_us(start) for start in self.starts], np.int64)
-        self.day_index = np.searchsorted(starts_us, counted, side="right") - 1
+        self.counted = self.counted_end - self.month_first
+        self.counted_at = self.month_first - self.first_slice  # its window position
+        # Position of each day's first counted slice, then the end of the counted slices.
+        self.day_edges = np.clip(
+            [slice_at_or_after(start, seconds) - self.month_first for start in self.starts],
+            0,
+            self.counted,
+        )
+        self.day_index = np.repeat(np.arange(len(self.days)), np.diff(self.day_edges))
+        self.nothing = Track(self.counted, np.empty(0, np.int8))
+        self._masks: dict[tuple[MaintenanceWindow, ...], np.ndarray] = {}
 
-    def maintenance(self, windows: Sequence[MaintenanceWindow]) -> np.ndarray:
-        """Which slices of the loaded window overlap one of these maintenance windows."""
-        return maintenance_mask(windows, self.first_slice, self.length, self.policy.slice_seconds)
+    def exclude(self, track: Track, windows: tuple[MaintenanceWindow, ...]) -> Track:
+        """Step 5: the track with the slices overlapping one of these windows EXCLUDED."""
+        if not windows:
+            return track
+        if windows not in self._masks:  # most targets share their windows (or have none)
+            self._masks[windows] = maintenance_mask(
+                windows, self.month_first, self.counted, self.policy.slice_seconds
+            )
+        return track.excluding(self._masks[windows])
 
-    def at(self, index: int) -> int:
-        """Position of epoch slice `index` in the loaded window's arrays."""
-        return index - self.first_slice
+    def counted_track(self, states: np.ndarray, lead: int) -> Track:
+        """The counted slices of `states`, which cover window positions [lead, known)."""
+        start = self.counted_at
+        head = min(max(lead - start, 0), self.counted)
+        return Track(head, states[start + head - lead : start + self.counted - lead])
 
-    def counts(self, states: np.ndarray, first: int, end: int) -> np.ndarray:
+    def counts(self, track: Track, first: int, end: int) -> np.ndarray:
         """Per-day state counts of the counted slices in [first, end) (epoch indexes)."""
-        first, end = max(first, self.month_first), min(end, self.counted_end)
-        end = max(end, first)
-        return state_counts(
-            states[self.at(first) : self.at(end)],
-            self.day_index[first - self.month_first : end - self.month_first],
+        low = min(max(first - self.month_first, 0), self.counted)
+        high = min(max(end - self.month_first, low), self.counted)
+        head = min(max(track.lead, low), high)  # [low, head) is in the track's lead
+        counts = state_counts(
+            track.tail[head - track.lead : high - track.lead],
+            self.day_index[head:high],
             len(self.days),
         )
+        edges = self.day_edges
+        counts[:, NO_DATA] += np.maximum(
+            np.minimum(edges[1:], head) - np.maximum(edges[:-1], low), 0
+        )
+        return counts
 
-    def month_figures(self, states: np.ndarray) -> tuple[Figures, tuple[DayFigures, ...]]:
-        counts = self.counts(states, self.month_first, self.counted_end)
+    def month_figures(self, track: Track) -> tuple[Figures, tuple[DayFigures, ...]]:
+        counts = self.counts(track, self.month_first, self.counted_end)
         no_data = self.policy.no_data
         return Figures.from_counts(counts.sum(axis=0), no_data), daily_figures(
             counts, self.days, no_data
         )
 
 
-def _series_by_target(
-    targets: Sequence[TargetSpec], series: Sequence[SeriesSlices], frame: _Frame
-) -> dict[str, list[SeriesSlices]]:
-    """The series that count, grouped per target; each must cover the loaded window."""
-    families = {target.name: target.families for target in targets}
-    grouped: dict[str, list[SeriesSlices]] = {target.name: [] for target in targets}
-    seen: set[tuple[str, str, str]] = set()
+def _series_of(series: SeriesSource) -> Callable[[str], Sequence[SeriesSlices]]:
+    """One target's series by name, whether given all at once or by a loader."""
+    if callable(series):
+        return series
+    grouped: dict[str, list[SeriesSlices]] = defaultdict(list)
     for one in series:
-        if one.family not in families.get(one.target, ()):
+        grouped[one.target].append(one)
+    return lambda name: grouped.get(name, ())
+
+
+def _checked(
+    target: TargetSpec, series: Sequence[SeriesSlices], frame: _Frame
+) -> list[SeriesSlices]:
+    """The series of the target that count, each covering the window's ended slices.
+
+    A series may start after the window's first slice (nothing was probed before it)
+    and may end anywhere from the last ended slice to the window's end.
+    """
+    counted, seen = [], set()
+    for one in series:
+        if one.target != target.name or one.family not in target.families:
             continue
         key = (one.target, one.family, one.location)
         if key in seen:
             raise SlaError(f"series {'/'.join(key)} is given twice")
         seen.add(key)
-        arrays = (one.total, one.failed, one.rate_limited, one.last_offset, one.last_state)
-        if one.first_slice != frame.first_slice or any(len(a) != frame.length for a in arrays):
+        shift = one.first_slice - frame.first_slice
+        arrays = (one.total, one.failed, one.rate_limited, one.last_offset_us, one.last_state)
+        if shift < 0 or any(not frame.known <= shift + len(a) <= frame.length for a in arrays):
             raise SlaError(
-                f"series {'/'.join(key)} must cover slices [{frame.first_slice}, "
-                f"{frame.first_slice + frame.length}) exactly"
+                f"series {'/'.join(key)} must cover slices [{one.first_slice}, "
+                f"{frame.first_slice + frame.known}) within [{frame.first_slice}, "
+                f"{frame.first_slice + frame.length})"
             )
-        grouped[one.target].append(one)
-    return grouped
+        counted.append(one)
+    return counted
 
 
-def _target_states(
+def _first_probe(series: SeriesSlices, frame: _Frame) -> int:
+    """Window position of the series' first slice with a probe of its own, else `known`."""
+    shift = series.first_slice - frame.first_slice
+    probed = series.total[: max(frame.known - shift, 0)] > 0
+    return shift + int(probed.argmax()) if probed.any() else frame.known
+
+
+def _cut(series: SeriesSlices, start: int, end: int) -> SeriesSlices:
+    """The series' slices [start, end) of its own arrays, as views."""
+    return replace(
+        series,
+        first_slice=series.first_slice + start,
+        total=series.total[start:end],
+        failed=series.failed[start:end],
+        rate_limited=series.rate_limited[start:end],
+        last_offset_us=series.last_offset_us[start:end],
+        last_state=series.last_state[start:end],
+    )
+
+
+def _target_tracks(
     target: TargetSpec, series: list[SeriesSlices], frame: _Frame
-) -> tuple[np.ndarray, list[np.ndarray]]:
-    """Steps 1-4 for a target: its combined states and each configured family's alone."""
+) -> tuple[Track, list[Track]]:
+    """Steps 1-4 for a target: its combined states and each configured family's alone.
+
+    Before a series' first probe every slice is NO_DATA (nothing to carry), so each
+    series is evaluated from its first probe and the target from the earliest of them.
+    """
     policy = frame.policy
-    locations = list(dict.fromkeys(one.location for one in series))
-    grid = np.full((len(target.families), len(locations), frame.length), NO_DATA, np.int8)
+    probed = [(one, _first_probe(one, frame)) for one in series]
+    probed = [(one, first) for one, first in probed if first < frame.known]
+    lead = min((first for _, first in probed), default=frame.known)
+    if lead >= frame.counted_at + frame.counted:
+        return frame.nothing, [frame.nothing] * len(target.families)  # nothing counted
+    locations = list(dict.fromkeys(one.location for one, _ in probed))
+    grid = np.full((len(target.families), len(locations), frame.known - lead), NO_DATA, np.int8)
     stale_us = stale_after_us(policy, target)
-    for one in series:
-        grid[target.families.index(one.family), locations.index(one.location)] = series_states(
-            one, policy, stale_us, frame.known
+    for one, first in probed:
+        shift = one.first_slice - frame.first_slice
+        row = grid[target.families.index(one.family), locations.index(one.location)]
+        row[first - lead :] = series_states(
+            _cut(one, first - shift, frame.known - shift), policy, stale_us
         )
 
-    def locations_and_blips(states: np.ndarray) -> np.ndarray:
+    def locations_and_blips(states: np.ndarray) -> Track:
         located = combine_locations(states, policy.location_quorum)
-        return drop_blips(located, policy.min_outage_slices)
+        return frame.counted_track(drop_blips(located, policy.min_outage_slices), lead)
 
     combined = locations_and_blips(combine_families(grid, policy.family_policy))
     return combined, [locations_and_blips(family) for family in grid]
 
 
 def _evaluate_target(
-    target: TargetSpec,
-    series: list[SeriesSlices],
-    maintenance: Sequence[MaintenanceWindow],
-    frame: _Frame,
-) -> tuple[TargetResult, np.ndarray]:
-    """The target's result and its slice states after step 5."""
-    combined, families = _target_states(target, series, frame)
-    windows = [window for window in maintenance if covers_target(window, target)]
-    excluded = frame.maintenance(windows)
-    combined = np.where(excluded, EXCLUDED, combined)
-    family_results = []
-    for family, states in zip(target.families, families, strict=True):
-        figures, daily = frame.month_figures(np.where(excluded, EXCLUDED, states))
-        family_results.append(FamilyResult(family, figures, daily))
+    target: TargetSpec, series: list[SeriesSlices], frame: _Frame
+) -> tuple[TargetResult, Track]:
+    """The target's result and its counted slice states after step 5."""
+    combined, families = _target_tracks(target, series, frame)
+    windows = tuple(window for window in frame.windows if covers_target(window, target))
+    family_results = tuple(
+        FamilyResult(family, *frame.month_figures(frame.exclude(track, windows)))
+        for family, track in zip(target.families, families, strict=True)
+    )
+    combined = frame.exclude(combined, windows)
     figures, daily = frame.month_figures(combined)
-    result = TargetResult(target.name, target.service, figures, daily, tuple(family_results))
+    result = TargetResult(target.name, target.service, figures, daily, family_results)
     return result, combined
 
 
-def _service_states(
-    targets: Sequence[TargetSpec],
-    target_states: list[np.ndarray],
-    maintenance: Sequence[MaintenanceWindow],
-    frame: _Frame,
-) -> dict[str, np.ndarray]:
-    """Step 6 for every service, in order of first appearance among the targets."""
-    members: dict[str, list[np.ndarray]] = {}
-    for target, states in zip(targets, target_states, strict=True):
-        members.setdefault(target.service, []).append(states)
-    result = {}
-    for service, states in members.items():
-        windows = [window for window in maintenance if covers_service(window, service)]
-        excluded = frame.maintenance(windows)
-        result[service] = service_states(np.stack(states), excluded)
-    return result
+class _Services:
+    """Step 6 and the contracts' slice counts, folded in one target at a time.
+
+    A service is counted as soon as its last target (in config order) is folded in, so
+    only services still waiting for targets hold an array of slices. A service of one
+    target (the default) is that target: a window covering the service covers the target
+    too, so the service has the target's states and figures, and nothing is folded.
+    """
+
+    def __init__(
+        self, targets: Sequence[TargetSpec], contracts: Sequence[Contract], frame: _Frame
+    ) -> None:
+        self._frame = frame
+        self._last = {target.service: index for index, target in enumerate(targets)}
+        self._open: dict[str, ServiceStates] = {}
+        self._size = Counter(target.service for target in targets)  # in order of appearance
+        self._done: dict[str, ServiceResult] = {}
+        self._contracts: dict[str, list[tuple[int, Contract]]] = defaultdict(list)
+        for index, contract in enumerate(contracts):
+            self._contracts[contract.service].append((index, contract))
+        self.contract_counts: dict[int, np.ndarray] = {}  # by index in `contracts`
+
+    def add(self, index: int, target: TargetResult, track: Track) -> None:
+        """Fold in the target at `index` of the targets (its states after step 5)."""
+        frame = self._frame
+        service = target.service
+        if self._size[service] == 1:
+            self._done[service] = ServiceResult(service, target.figures, target.daily)
+            states = track
+        else:
+            self._open.setdefault(service, ServiceStates(frame.counted)).add(track)
+            if self._last[service] != index:
+                return
+            windows = tuple(w for w in frame.windows if covers_service(w, service))
+            states = frame.exclude(self._open.pop(service).track(), windows)
+            self._done[service] = ServiceResult(service, *frame.month_figures(states))
+        seconds = frame.policy.slice_seconds
+        for number, contract in self._contracts[service]:
+            period = _period(contract, frame)
+            if period is not None:
+                self.contract_counts[number] = frame.counts(
+                    states, *(slice_at_or_after(moment, seconds) for moment in period)
+                )
+
+    def results(self) -> tuple[ServiceResult, ...]:
+        """Every service, in order of first appearance among the targets."""
+        return tuple(self._done[service] for service in self._size)
+
+
+def _period(contract: Contract, frame: _Frame) -> tuple[datetime, datetime] | None:
+    """The contract's period: the month clipped to the contract; None if they do not meet."""
+    period_start = max(frame.start, contract.start)
+    period_end = frame.end if contract.end is None else min(frame.end, contract.end)
+    return (period_start, period_end) if period_start < period_end else None
 
 
 def _evaluate_contract(
-    contract: Contract, plans: dict[str, Plan], services: dict[str, np.ndarray], frame: _Frame
+    contract: Contract, plans: dict[str, Plan], counts: np.ndarray | None, frame: _Frame
 ) -> ContractResult | None:
-    """The contract over its period (the month clipped to it); None if they do not meet."""
-    period_start = max(frame.start, contract.start)
-    period_end = frame.end if contract.end is None else min(frame.end, contract.end)
-    if period_start >= period_end:
+    """The contract over its period from its service's per-day `counts` over that period.
+
+    None if the period is empty; `counts` is None when no target belongs to the service.
+    """
+    period = _period(contract, frame)
+    if period is None:
         return None
+    period_start, period_end = period
     plan = plans.get(contract.plan)
     if plan is None:
         raise SlaError(f"contract of {contract.customer} names unknown plan {contract.plan!r}")
-    states = services.get(contract.service)
-    if states is None:
+    if counts is None:
         raise SlaError(
             f"contract of {contract.customer} names service {contract.service!r}, "
             "which no target belongs to"
         )
-    seconds = frame.policy.slice_seconds
-    counts = frame.counts(
-        states, slice_at_or_after(period_start, seconds), slice_at_or_after(period_end, seconds)
-    )
     no_data = frame.policy.no_data
     figures = Figures.from_counts(counts.sum(axis=0), no_data)
     credit = contract_credit(
@@ -351,28 +464,37 @@ def _customer_totals(contracts: Sequence[ContractResult]) -> tuple[CustomerTotal
 
 
 def _incidents(
-    targets: Sequence[TargetSpec], target_states: list[np.ndarray], frame: _Frame
+    targets: Sequence[TargetSpec], bad_runs: list[tuple[np.ndarray, np.ndarray]], frame: _Frame
 ) -> tuple[Incident, ...]:
-    """Step 7 over the month's counted slices: runs that cross a month edge are clipped."""
-    window = slice(frame.at(frame.month_first), frame.at(frame.counted_end))
-    bad = np.zeros((len(targets), frame.counted_end - frame.month_first), bool)
-    for row, states in zip(bad, target_states, strict=True):
-        row[:] = states[window] == BAD
-    starts, ends = runs(bad.any(axis=0))
+    """Step 7 from each target's BAD runs over the counted slices (so clipped to the month).
+
+    An incident is a maximal union of overlapping or touching runs; its targets are the
+    ones owning those runs.
+    """
+    starts = np.concatenate([np.empty(0, np.int64), *(starts for starts, _ in bad_runs)])
     if len(starts) == 0:
         return ()
-    # No target is BAD between two incidents, so each incident's targets are the ones BAD
-    # somewhere from its start to the next incident's start.
-    involved = np.logical_or.reduceat(bad, starts, axis=1).T  # (incidents, targets)
+    ends = np.concatenate([ends for _, ends in bad_runs])
+    owners = np.repeat(np.arange(len(targets)), [len(run_starts) for run_starts, _ in bad_runs])
+    order = np.argsort(starts, kind="stable")
+    starts, ends, owners = starts[order], ends[order], owners[order]
+    reach = np.maximum.accumulate(ends)
+    opens = np.r_[True, starts[1:] > reach[:-1]]  # begins after every earlier run ended
+    closes = np.r_[opens[1:], True]
+    # (incident, target) pairs, sorted: each incident's targets in config order.
+    pairs = np.unique((np.cumsum(opens) - 1) * len(targets) + owners)
+    involved = np.split(pairs % len(targets), np.flatnonzero(np.diff(pairs // len(targets))) + 1)
     seconds = frame.policy.slice_seconds
     return tuple(
         Incident(
             start=slice_start(frame.month_first + start, seconds),
             end=slice_start(frame.month_first + end, seconds),
             slices=end - start,
-            targets=tuple(targets[i].name for i in np.flatnonzero(row)),
+            targets=tuple(targets[i].name for i in members.tolist()),
         )
-        for start, end, row in zip(starts.tolist(), ends.tolist(), involved, strict=True)
+        for start, end, members in zip(
+            starts[opens].tolist(), reach[closes].tolist(), involved, strict=True
+        )
     )
 
 
@@ -386,7 +508,7 @@ def evaluate_month(
     plans: dict[str, Plan],
     contracts: Sequence[Contract],
     maintenance: Sequence[MaintenanceWindow],
-    series: Sequence[SeriesSlices],
+    series: SeriesSource,
     now: datetime,
 ) -> MonthReport:
     """Evaluate one calendar month (in `tz_name`) from series covering `load_window(...)`.
@@ -394,15 +516,23 @@ def evaluate_month(
     Targets, contracts and the report keep config order; series of targets or families
     not configured are ignored. Slices that have not ended by `now` are not counted.
     """
-    frame = _Frame(year, month, tz_name, policy=policy, targets=targets, now=now)
-    by_target = _series_by_target(targets, series, frame)
-    target_results, target_states = [], []
-    for target in targets:
-        result, states = _evaluate_target(target, by_target[target.name], maintenance, frame)
+    frame = _Frame(
+        year, month, tz_name, policy=policy, targets=targets, maintenance=maintenance, now=now
+    )
+    series_of = _series_of(series)
+    services = _Services(targets, contracts, frame)
+    target_results, bad_runs = [], []
+    for index, target in enumerate(targets):
+        result, track = _evaluate_target(
+            target, _checked(target, series_of(target.name), frame), frame
+        )
         target_results.append(result)
-        target_states.append(states)
-    services = _service_states(targets, target_states, maintenance, frame)
-    evaluated = (_evaluate_contract(contract, plans, services, frame) for contract in contracts)
+        bad_runs.append(track.bad_runs())
+        services.add(index, result, track)
+    evaluated = (
+        _evaluate_contract(contract, plans, services.contract_counts.get(index), frame)
+        for index, contract in enumerate(contracts)
+    )
     contract_results = tuple(result for result in evaluated if result is not None)
     return MonthReport(
         month=f"{year:04d}-{month:02d}",
@@ -413,10 +543,8 @@ def evaluate_month(
         month_end=frame.end,
         evaluated_until=frame.evaluated_until,
         targets=tuple(target_results),
-        services=tuple(
-            ServiceResult(name, *frame.month_figures(states)) for name, states in services.items()
-        ),
+        services=services.results(),
         contracts=contract_results,
         customers=_customer_totals(contract_results),
-        incidents=_incidents(targets, target_states, frame),
+        incidents=_incidents(targets, bad_runs, frame),
     )

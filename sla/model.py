@@ -54,7 +54,8 @@ class SeriesSlices:
     """Per-slice rollup of one series (target, family, location).
 
     Every array has the same length and index i is the slice that starts at
-    (first_slice + i) * slice_seconds seconds after the epoch.
+    (first_slice + i) * slice_seconds seconds after the epoch. The store passes its
+    rollup columns as they are (uint16 counts, uint32 offsets): no widening copies.
     """
 
     target: str
@@ -64,7 +65,7 @@ class SeriesSlices:
     total: np.ndarray  # int: probes that started in the slice
     failed: np.ndarray  # int: failed probes, rate-limited ones not included
     rate_limited: np.ndarray  # int: probes answered with 429
-    last_offset: np.ndarray  # float seconds from slice start to the last probe's start; NaN if none
+    last_offset_us: np.ndarray  # int microseconds from slice start to the last probe's start
     last_state: np.ndarray  # int8 LastState of that last probe
 
 

@@ -1,13 +1,14 @@
 """Spec section 2: from per-slice probe rollups to target and service slice states.
 
 Every function works on whole numpy arrays of slices (a month is ~44,640 slices per
-series and there may be hundreds of series), never on one slice at a time. Slice k
+series and there may be thousands of series), never on one slice at a time. Slice k
 is [k * slice, (k + 1) * slice) seconds after the epoch, in UTC.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from enum import IntEnum
 from fractions import Fraction
@@ -98,9 +99,18 @@ def stale_after_us(policy: Policy, target: TargetSpec) -> int:
 
 
 def load_window(
-    year: int, month: int, tz_name: str, policy: Policy, targets: Iterable[TargetSpec]
+    year: int,
+    month: int,
+    tz_name: str,
+    policy: Policy,
+    targets: Iterable[TargetSpec],
+    *,
+    now: datetime | None = None,
 ) -> tuple[int, int]:
     """[first, end) epoch slice indexes of the rollups needed to evaluate the month exactly.
+
+    With `now`, the window stops at the first slice not ended by then: later slices are
+    NO_DATA whatever is stored, so a month-to-date report need not read them.
 
     Why the margins suffice. Before the month, with M = min_outage_slices and
     C = ceil(max stale_after / slice):
@@ -116,28 +126,27 @@ def load_window(
     slice_us = policy.slice_seconds * US
     max_stale_us = max((stale_after_us(policy, target) for target in targets), default=0)
     carry_slices = -(-max_stale_us // slice_us)
-    return (
-        first - (policy.min_outage_slices + carry_slices + 1),
-        end + policy.min_outage_slices,
-    )
+    first -= policy.min_outage_slices + carry_slices + 1
+    end += policy.min_outage_slices
+    if now is not None:
+        end = min(max(epoch_us(now) // slice_us, first), end)
+    return first, end
 
 
 # --- step 1: series slices -------------------------------------------------------------
 
 
-def series_states(
-    series: SeriesSlices, policy: Policy, stale_us: int, known_slices: int
-) -> np.ndarray:
+def series_states(series: SeriesSlices, policy: Policy, stale_us: int) -> np.ndarray:
     """Step 1: GOOD/BAD from the slice's own probes, else carried from the latest probe.
 
-    Only the first `known_slices` slices have ended; later ones are NO_DATA, so a
+    Every slice of `series` must have ended: the caller cuts it at `now`, so that a
     month-to-date report never carries a probe into the future.
     """
     rate_limited_down = policy.rate_limited_counts_as == "down"
-    total = np.asarray(series.total, np.int64)
-    failures = np.asarray(series.failed, np.int64)
+    total = series.total
+    failures = series.failed
     if rate_limited_down:
-        failures = failures + series.rate_limited
+        failures = failures + series.rate_limited  # at most `total`: cannot overflow
     # The fewest failures that make a slice of t probes BAD: ceil(t x ratio), computed in
     # Python integers since t x numerator can overflow int64 for a ratio of many digits.
     ratio = Fraction(policy.bad_slice_ratio)
@@ -148,24 +157,25 @@ def series_states(
         ],
         np.int64,
     )
-    has_probes = total > 0
     states = np.where(failures >= fewest_bad[total], BAD, GOOD)
-    states[~has_probes] = NO_DATA
+    no_probes = total == 0
+    if not no_probes.any():
+        return states
+    states[no_probes] = NO_DATA
 
     # An empty slice takes the state of the latest earlier probe, if recent enough.
     index = np.arange(len(total), dtype=np.int32)
-    latest = np.maximum.accumulate(np.where(has_probes, index, -1))
-    empty = np.flatnonzero(~has_probes & (latest >= 0))
+    latest = np.maximum.accumulate(np.where(no_probes, -1, index))
+    empty = np.flatnonzero(no_probes & (latest >= 0))
     source = latest[empty]
-    offset_us = np.rint(series.last_offset[source] * US).astype(np.int64)
-    fresh = (empty - source) * (policy.slice_seconds * US) - offset_us < stale_us
+    age_us = (empty - source) * (policy.slice_seconds * US)
+    fresh = age_us - series.last_offset_us[source].astype(np.int64) < stale_us
     # The state a probe carries, indexed by its LastState.
     probe_state = np.full(len(LastState), NO_DATA, np.int8)
     probe_state[LastState.OK] = GOOD
     probe_state[LastState.RATE_LIMITED] = BAD if rate_limited_down else GOOD
     probe_state[LastState.FAILED] = BAD
     states[empty[fresh]] = probe_state[series.last_state[source[fresh]]]
-    states[known_slices:] = NO_DATA
     return states
 
 
@@ -173,11 +183,15 @@ def series_states(
 
 
 def combine_families(states: np.ndarray, family_policy: str) -> np.ndarray:
-    """Step 2 over axis 0 (families): `any` BAD family, or `all` families with data BAD."""
-    any_bad = (states == BAD).any(axis=0)
-    any_good = (states == GOOD).any(axis=0)
-    bad = any_bad if family_policy == "any" else any_bad & ~any_good
-    return np.select([bad, any_good], [BAD, GOOD], NO_DATA).astype(np.int8)
+    """Step 2 over axis 0 (families): `any` BAD family, or `all` families with data BAD.
+
+    As GOOD < BAD < NO_DATA, the minimum is GOOD if a family is GOOD, else BAD if one is,
+    else NO_DATA: that is `all`; `any` then only has to raise the slices with a BAD family.
+    """
+    combined = states.min(axis=0)
+    if family_policy == "any":
+        combined[(states == BAD).any(axis=0)] = BAD
+    return combined
 
 
 def combine_locations(states: np.ndarray, quorum: str | int) -> np.ndarray:
@@ -185,12 +199,14 @@ def combine_locations(states: np.ndarray, quorum: str | int) -> np.ndarray:
 
     `majority` means more than half of the locations that have data in that slice.
     """
-    bad = (states == BAD).sum(axis=0)
-    with_data = (states != NO_DATA).sum(axis=0)
+    if len(states) == 1 and quorum in ("majority", 1):
+        return states[0]  # one location decides alone
+    bad = (states == BAD).sum(axis=0, dtype=np.uint16)
+    with_data = (states != NO_DATA).sum(axis=0, dtype=np.uint16)
     needed = with_data // 2 + 1 if quorum == "majority" else quorum
-    return np.select(
-        [(with_data > 0) & (bad >= needed), with_data > 0], [BAD, GOOD], NO_DATA
-    ).astype(np.int8)
+    combined = np.where(bad >= needed, BAD, GOOD)
+    combined[with_data == 0] = NO_DATA
+    return combined
 
 
 # --- step 4: blips ---------------------------------------------------------------------
@@ -207,13 +223,17 @@ def drop_blips(states: np.ndarray, min_outage_slices: int) -> np.ndarray:
 
     Runs are taken over the whole loaded window (see `load_window`), not the month.
     """
+    if min_outage_slices <= 1:
+        return states
     starts, ends = runs(states == BAD)
     short = ends - starts < min_outage_slices
+    if not short.any():
+        return states
     # +1 where a short run starts, -1 where it ends: the running sum marks its slices.
-    marks = np.zeros(len(states) + 1, np.int64)
+    marks = np.zeros(len(states) + 1, np.int8)
     marks[starts[short]] = 1
     marks[ends[short]] = -1
-    return np.where(np.cumsum(marks[:-1]) > 0, GOOD, states).astype(np.int8)
+    return np.where(np.cumsum(marks[:-1], dtype=np.int8) > 0, GOOD, states)
 
 
 # --- steps 5 and 6: maintenance, services ----------------------------------------------
@@ -248,15 +268,61 @@ def maintenance_mask(
     return mask
 
 
-def service_states(target_states: np.ndarray, excluded: np.ndarray) -> np.ndarray:
-    """Step 6 over axis 0 (the service's targets, already through step 5)."""
-    target_excluded = target_states == EXCLUDED
-    return np.select(
-        [
-            excluded | target_excluded.all(axis=0),
-            (target_states == BAD).any(axis=0),
-            ((target_states == NO_DATA) | target_excluded).all(axis=0),
-        ],
-        [EXCLUDED, BAD, NO_DATA],
-        GOOD,
-    ).astype(np.int8)
+@dataclass(frozen=True)
+class Track:
+    """States of `lead + len(tail)` slices, of which those before `lead` are all NO_DATA.
+
+    A target first probed an hour ago has weeks of empty slices before that in its
+    month: a track stores only the tail, and counting its lead needs no array at all.
+    """
+
+    lead: int
+    tail: np.ndarray  # int8 states of the slices from `lead` on
+
+    def excluding(self, mask: np.ndarray) -> Track:
+        """Step 5: EXCLUDED wherever `mask` (a bool per slice of the track) is set."""
+        if not mask.any():
+            return self
+        lead = min(self.lead, int(mask.argmax()))  # the first excluded slice
+        tail = np.concatenate((np.full(self.lead - lead, NO_DATA, np.int8), self.tail))
+        tail[mask[lead:]] = EXCLUDED
+        return Track(lead, tail)
+
+    def bad_runs(self) -> tuple[np.ndarray, np.ndarray]:
+        """[start, end) slice positions of the runs of BAD."""
+        starts, ends = runs(self.tail == BAD)
+        return starts + self.lead, ends + self.lead
+
+
+# Step 6 ranks the states EXCLUDED < NO_DATA < GOOD < BAD: a service slice takes the
+# highest of its targets' (any BAD: BAD; else any GOOD: GOOD; else any NO_DATA: NO_DATA;
+# all EXCLUDED: EXCLUDED), so the service can be folded one target at a time.
+_RANK = np.array([2, 3, 1, 0], np.int8)  # indexed by SliceState
+_RANKED = np.array([EXCLUDED, NO_DATA, GOOD, BAD], np.int8)  # indexed by rank
+
+
+class ServiceStates:
+    """Step 6, folded one target at a time: the service never holds its targets' arrays."""
+
+    def __init__(self, length: int) -> None:
+        self._lead = length
+        self._ranks = np.empty(0, np.int8)  # ranks of the slices from _lead on
+        self._targets = 0
+
+    def add(self, target: Track) -> None:
+        """Fold in one target's states, already through step 5."""
+        if target.lead < self._lead:
+            # Before the old lead every target so far was NO_DATA; with none, nothing is.
+            filler = _RANK[NO_DATA] if self._targets else _RANK[EXCLUDED]
+            grown = np.full(self._lead - target.lead, filler, np.int8)
+            self._ranks = np.concatenate((grown, self._ranks))
+            self._lead = target.lead
+        split = target.lead - self._lead
+        head, tail = self._ranks[:split], self._ranks[split:]
+        np.maximum(head, _RANK[NO_DATA], out=head)
+        np.maximum(tail, _RANK[target.tail], out=tail)
+        self._targets += 1
+
+    def track(self) -> Track:
+        """The service's states so far (its own maintenance, step 5, is the caller's)."""
+        return Track(self._lead, _RANKED[self._ranks])

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import math
 import textwrap
+import uuid
 from pathlib import Path
+from typing import Any
 
+import pyarrow as pa
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from sqlalchemy import text
 
-from monitor import importer
+from monitor import importer, rollup
 from monitor.cli import main
 from monitor.store import Store
 
@@ -86,6 +93,7 @@ BAD = [
         ":2: reason:",
     ),
     ("too few columns", HEADER + "2026-02-01T00:02:00Z,api,ipv4\n", ":2: expected 8 columns"),
+    ("empty line", HEADER + GOOD_ROWS + "\n" + GOOD_ROWS, ":5: expected 8 columns, found 0"),
     ("bad latency", HEADER + "2026-02-01T00:02:00Z,api,ipv4,eu,true,200,-3,\n", ":2: latency_ms:"),
 ]
 
@@ -101,15 +109,139 @@ def test_a_malformed_csv_exits_2_naming_the_line_and_stores_nothing(
     assert stored(database_url) == []
 
 
+MINUTES = "".join(
+    f"2026-02-01T00:{m // 60:02d}:{m % 60:02d}Z,api,ipv4,eu,true,200,5,\n" for m in range(3000)
+)
+
+
+@pytest.mark.parametrize("quoted_at", [None, 1000], ids=["columnar", "rows after line 1000"])
 def test_a_bad_row_after_many_good_batches_still_leaves_nothing(
-    config_file, tmp_path, database_url
+    config_file, tmp_path, database_url, monkeypatch, quoted_at
 ):
-    rows = "".join(
-        f"2026-02-01T00:{m // 60:02d}:{m % 60:02d}Z,api,ipv4,eu,true,200,5,\n" for m in range(3000)
-    )
-    importer.BATCH_ROWS, saved = 500, importer.BATCH_ROWS
-    try:
-        assert run_import(config_file, HEADER + rows + "bad,api,ipv4,eu,true,,,\n", tmp_path) == 2
-    finally:
-        importer.BATCH_ROWS = saved
+    """Blocks (and row path batches) are written before the bad row is found."""
+    rows = MINUTES.splitlines(keepends=True)
+    if quoted_at is not None:
+        rows[quoted_at] = rows[quoted_at].replace(",api,", ',"api",')  # the row path from here
+    monkeypatch.setattr(importer, "BLOCK_BYTES", 4096)
+    monkeypatch.setattr(importer, "BATCH_ROWS", 500)
+    bad = HEADER + "".join(rows) + "bad,api,ipv4,eu,true,,,\n"
+    assert run_import(config_file, bad, tmp_path) == 2
     assert stored(database_url) == []
+
+
+@pytest.mark.parametrize("line", [2, 700, 3001])
+def test_a_bad_row_in_a_later_block_is_named_by_its_line(
+    config_file, tmp_path, database_url, monkeypatch, capsys, line
+):
+    rows = MINUTES.splitlines(keepends=True)
+    rows[line - 2] = rows[line - 2].replace(",ipv4,", ",ipv5,")
+    monkeypatch.setattr(importer, "BLOCK_BYTES", 4096)
+    assert run_import(config_file, HEADER + "".join(rows), tmp_path) == 2
+    assert f"history.csv:{line}: family: must be ipv4 or ipv6\n" in capsys.readouterr().err
+
+
+# Values the columnar path converts itself and values it leaves to the row path's functions.
+VARIED_ROWS = [
+    "2026-02-01T00:00:00Z,api,ipv4,eu,true,200,41.5,",
+    "2026-02-01T00:00:00.5+01:30,api,ipv6,eu,FALSE,,,connect",
+    "2026-02-01T00:00:00.123456-09:59,api,ipv4,us,True,429,0012.250,rate_limited",
+    "2026-02-01 00:00:01+00:00,api,ipv4,eu,false,503,1e2,status",
+    "2026-02-01T00:00:02+05:60,api,ipv4,eu,true,204, 7 ,",
+    "2026-02-01T00:00:03.1234567Z,api,ipv6,us,true,200,1_000,",
+    "2024-02-29T23:59:59.999999-00:00,api,ipv4,eu,false,,0,timeout",
+    "1970-01-01T00:00:00+01:00,api,ipv6,eu,false,,,dns",
+    "9999-12-31T00:00:00-23:59,api,ipv4,eu,true,599,123456789012345.123456789012345,",
+    "2026-02-01T00:00:00Z,api,ipv4,eu,true,200,99,",  # a duplicate key: the first row wins
+]
+
+
+@pytest.fixture
+def reference_url(database_url: str, request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A second database of the same kind."""
+    if database_url.startswith("sqlite"):
+        return f"sqlite:///{tmp_path / 'rows.db'}"
+    return request.getfixturevalue("postgres_server").create_database(f"t_{uuid.uuid4().hex[:12]}")
+
+
+def database_contents(url: str) -> tuple[list[Any], list[Any]]:
+    """Stored probes and decoded rollups, by series name (the two paths number series apart)."""
+    store = Store(url)
+    try:
+        with store.engine.connect() as conn:
+            chunks = conn.execute(
+                text(
+                    "SELECT s.target, s.family, s.location, r.slice_seconds, r.chunk, r.data"
+                    " FROM slice_rollup r JOIN series s ON s.id = r.series_id"
+                )
+            ).all()
+        return (
+            sorted(map(repr, store.results())),
+            sorted((*key, rollup.decode(blob).tobytes()) for *key, blob in chunks),
+        )
+    finally:
+        store.close()
+
+
+def test_the_columnar_path_stores_what_the_row_path_stores(
+    tmp_path, database_url, reference_url, monkeypatch
+):
+    csv_text = HEADER + "".join(row + "\n" for row in VARIED_ROWS)
+    monkeypatch.setattr(importer, "BLOCK_BYTES", 100)  # several blocks
+    only_columns = {"_row_batches": lambda *args: pytest.fail("the row path ran")}
+    only_rows = {"_block_rows": lambda *args: None}  # every block declined
+    for url, patches in ((database_url, only_columns), (reference_url, only_rows)):
+        config = tmp_path / "uptime-sla.yaml"
+        config.write_text(
+            f'storage: {{url: "{url}"}}\ntargets: [{{name: api, url: "https://a.test/"}}]\n'
+        )
+        with monkeypatch.context() as patch:
+            for name, replacement in patches.items():
+                patch.setattr(importer, name, replacement)
+            assert run_import(config, csv_text, tmp_path) == 0
+    assert database_contents(database_url) == database_contents(reference_url)
+    assert len(database_contents(database_url)[0]) == len(VARIED_ROWS) - 1
+
+
+TIME_LIKE = st.builds(
+    "{}-{}-{}T{}:{}:{}{}{}".format,
+    st.from_regex(r"\A[0-9]{4}\Z"),
+    st.from_regex(r"\A[01][0-9]\Z"),
+    st.from_regex(r"\A[0-3][0-9]\Z"),
+    st.from_regex(r"\A[0-2][0-9]\Z"),
+    st.from_regex(r"\A[0-6][0-9]\Z"),
+    st.from_regex(r"\A[0-6][0-9]\Z"),
+    st.from_regex(r"\A(\.[0-9]{1,7})?\Z"),
+    st.from_regex(r"\A(Z|z|[+-][0-2][0-9]:[0-6][0-9]|[+-][0-9][0-9][0-9][0-9])\Z"),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(TIME_LIKE | st.text(max_size=30), min_size=1, max_size=40))
+def test_times_converted_in_columns_are_what_fromisoformat_gives(texts):
+    values, done = importer._plain_times(pa.array(texts, pa.string()))
+    for text_, value, converted in zip(texts, values.tolist(), done.tolist(), strict=True):
+        if converted:
+            assert value == importer._epoch_us(text_), text_
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(st.from_regex(r"\A[0-9]{0,16}(\.[0-9]{0,16})?\Z") | st.text(max_size=20), min_size=1)
+)
+def test_latencies_converted_in_columns_are_what_float_gives(texts):
+    values, done = importer._plain_latencies(pa.array(texts, pa.string()))
+    for text_, value, converted in zip(texts, values.tolist(), done.tolist(), strict=True):
+        if converted:
+            expected = importer._latency(text_)
+            assert (math.isnan(value) and expected is None) or value == expected, text_
+
+
+def test_usual_times_and_latencies_are_converted_in_columns():
+    times = ["2026-02-01T00:00:00Z", "2024-02-29T23:59:59.5+01:00", "2026-02-01T00:00:00"]
+    values, done = importer._plain_times(pa.array(times))
+    assert done.tolist() == [True, True, False]  # no offset: the row path says why
+    assert values[:2].tolist() == [importer._epoch_us(t) for t in times[:2]]
+    latencies = ["41.5", "", "٣", "-1"]
+    values, done = importer._plain_latencies(pa.array(latencies))
+    assert done.tolist() == [True, True, False, False]  # float() reads "٣" too: it decides
+    assert values[0] == 41.5

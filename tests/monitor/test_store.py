@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-import numpy as np
 import pytest
 
 from monitor.errors import StoreError
@@ -66,8 +65,7 @@ def test_rollups_count_probes_failures_and_the_last_outcome_per_slice(store: Sto
     assert series.failed.tolist() == [1, 0, 0]
     assert series.rate_limited.tolist() == [0, 1, 0]
     assert series.last_state.tolist() == [LastState.FAILED, LastState.RATE_LIMITED, LastState.NONE]
-    assert series.last_offset[:2].tolist() == [30.0, 10.0]
-    assert np.isnan(series.last_offset[2])
+    assert series.last_offset_us[:2].tolist() == [30_000_000, 10_000_000]
 
 
 def test_a_new_slice_length_is_built_from_the_raw_rows(store: Store) -> None:

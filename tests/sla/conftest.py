@@ -163,8 +163,8 @@ class MonthProbes:
         order = np.lexsort((times, index))
         times, states, index = times[order], states[order], index[order]
         last = np.r_[index[1:] != index[:-1], True] if len(index) else np.empty(0, bool)
-        last_offset = np.full(length, np.nan)
-        last_offset[index[last]] = (times[last] - (index[last] + self.first_slice) * slice_us) / US
+        last_offset_us = np.zeros(length, np.int64)
+        last_offset_us[index[last]] = times[last] - (index[last] + self.first_slice) * slice_us
         last_state = np.zeros(length, np.int8)
         last_state[index[last]] = states[last]
         target, family, location = key
@@ -176,7 +176,7 @@ class MonthProbes:
             total=np.bincount(index, minlength=length),
             failed=np.bincount(index[states == FAILED], minlength=length),
             rate_limited=np.bincount(index[states == RATE_LIMITED], minlength=length),
-            last_offset=last_offset,
+            last_offset_us=last_offset_us,
             last_state=last_state,
         )
 

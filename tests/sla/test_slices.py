@@ -20,11 +20,12 @@ from sla.slices import (
     EXCLUDED,
     GOOD,
     NO_DATA,
+    ServiceStates,
+    Track,
     combine_families,
     combine_locations,
     drop_blips,
     month_slices,
-    service_states,
 )
 
 FEB_2026 = 40_320
@@ -195,7 +196,7 @@ def test_series_of_unconfigured_targets_and_families_are_ignored(month_probes):
 
 def test_a_series_not_covering_the_load_window_is_refused(month_probes):
     case = month_probes().steady()
-    case.first_slice += 1
+    case.end_slice -= 1
     with pytest.raises(SlaError, match="must cover"):
         case.evaluate()
 
@@ -356,19 +357,41 @@ def test_a_slice_overlapping_any_part_of_a_window_is_excluded(month_probes, star
 # --- step 6: services ------------------------------------------------------------------
 
 
+def service_states(*targets: Track) -> Track:
+    fold = ServiceStates(targets[0].lead + len(targets[0].tail))
+    for target in targets:
+        fold.add(target)
+    return fold.track()
+
+
 def test_a_service_slice_follows_its_targets():
     """Columns: any BAD -> BAD; all NO_DATA or EXCLUDED -> NO_DATA; all EXCLUDED ->
     EXCLUDED; otherwise GOOD."""
     first = states(B, G, N, X, X, G)
     second = states(G, G, N, N, X, X)
-    result = service_states(np.stack([first, second]), np.zeros(6, bool))
-    assert list(result) == [B, G, N, N, X, G]
+    result = service_states(Track(0, first), Track(0, second))
+    assert list(result.tail) == [B, G, N, N, X, G]
+
+
+def test_a_service_folds_targets_whose_states_start_at_different_slices():
+    """Before a track's lead its target is NO_DATA: [N N B X], [N G X X], [X X X X]."""
+    result = service_states(
+        Track(2, states(B, X)), Track(1, states(G, X, X)), Track(0, states(X, X, X, X))
+    )
+    assert (result.lead, list(result.tail)) == (0, [N, G, B, X])
+    result = service_states(Track(3, states(X)), Track(2, states(G, X)))
+    assert (result.lead, list(result.tail)) == (2, [G, X])
 
 
 def test_a_window_naming_the_service_excludes_it_even_when_a_target_is_bad():
     first, second = states(B, G), states(G, G)
-    result = service_states(np.stack([first, second]), np.array([True, False]))
-    assert list(result) == [X, G]
+    result = service_states(Track(0, first), Track(0, second)).excluding(np.array([True, False]))
+    assert list(result.tail) == [X, G]
+
+
+def test_a_window_over_the_empty_lead_of_a_track_excludes_there_too():
+    track = Track(3, states(B, G)).excluding(np.array([False, True, False, False, True]))
+    assert (track.lead, list(track.tail)) == (1, [X, N, B, X])
 
 
 TWO = [
@@ -437,6 +460,14 @@ def test_a_good_slice_between_outages_separates_incidents(month_probes):
     case.fail(13, 14, target="api-b")
     incidents = case.evaluate().incidents
     assert [(i.slices, i.targets) for i in incidents] == [(2, ("api-a",)), (1, ("api-b",))]
+
+
+def test_outages_of_two_targets_that_touch_form_one_incident(month_probes):
+    """api-a fails in minutes 10-11, api-b in 12-13: no slice between, one incident."""
+    case = two_target_service(month_probes).fail(10, 12, target="api-a")
+    case.fail(12, 14, target="api-b")
+    (incident,) = case.evaluate().incidents
+    assert (incident.slices, incident.targets) == (4, ("api-a", "api-b"))
 
 
 def test_an_incident_straddling_the_month_start_is_clipped_to_the_month(month_probes):

@@ -123,7 +123,7 @@ def _series(target: TargetSpec, family: str, first: int, length: int) -> SeriesS
         total=total,
         failed=failed,
         rate_limited=np.zeros(length, np.int64),
-        last_offset=np.where(total > 0, 30.0, np.nan),
+        last_offset_us=np.where(total > 0, 30_000_000, 0),
         last_state=last_state,
     )
 

@@ -19,12 +19,16 @@ down_revision = "0001"
 
 
 def upgrade() -> None:
-    duplicates = op.get_bind().execute(
-        sa.text(
-            "SELECT target, family, location FROM series"
-            " GROUP BY target, family, location HAVING count(*) > 1"
+    duplicates = (
+        op.get_bind()
+        .execute(
+            sa.text(
+                "SELECT target, family, location FROM series"
+                " GROUP BY target, family, location HAVING count(*) > 1"
+            )
         )
-    ).first()
+        .first()
+    )
     if duplicates is not None:
         raise StoreError(
             "series {}/{}/{} is stored more than once; merge its rows by hand, then start "
