@@ -5,7 +5,8 @@
   import  `uptime-sla import FILE.csv` as a separate process (the CSV of bench_month.py),
           rows per second, into a fresh SQLite file and a fresh PostgreSQL database.
   COPY    PostgreSQL's own `COPY ... FROM STDIN (FORMAT csv)` of the same CSV into a plain
-          table with the CSV's columns (no key, no index): the limit the import is held to.
+          table with the CSV's columns (no key, no index): the limit the import is held to;
+          and, for context, the same COPY into a table keyed like the stored rows.
 
 PostgreSQL is a throwaway cluster (tests/support/postgres.py: initdb + pg_ctl, 127.0.0.1,
 fsync=off for all three paths alike).
@@ -34,6 +35,8 @@ from monitor.results import ProbeResult, Reason
 from monitor.store import Store
 
 START = datetime(2026, 3, 1, tzinfo=UTC)
+# The key every stored probe has (probe_result's is (series, started)): context, not the goal.
+KEYED = ", PRIMARY KEY (target, family, location, time)"
 
 
 def results(batches: int, size: int) -> list[list[ProbeResult]]:
@@ -109,7 +112,7 @@ def time_import(config: Path, csv_path: Path) -> tuple[float, str]:
     return seconds, done.stdout.strip()
 
 
-def time_copy(server, database: str, csv_path: Path) -> float:
+def time_copy(server, database: str, csv_path: Path, key: str = "") -> float:
     import psycopg
 
     with psycopg.connect(
@@ -117,7 +120,7 @@ def time_copy(server, database: str, csv_path: Path) -> float:
     ) as conn:
         conn.execute(
             "CREATE TABLE copy_probe (time timestamptz, target text, family text, location text,"
-            " success boolean, status_code integer, latency_ms double precision, reason text)"
+            f" success boolean, status_code integer, latency_ms double precision, reason text{key})"
         )
         conn.commit()
         started = time.perf_counter()
@@ -172,6 +175,9 @@ def main() -> None:
             server.create_database("copied")
             seconds = time_copy(server, "copied", csv_path)
             copy_rate = add("COPY FROM STDIN (csv), plain table", "PostgreSQL", rows, seconds)
+            server.create_database("keyed")
+            seconds = time_copy(server, "keyed", csv_path, KEYED)
+            add("COPY FROM STDIN (csv), table with the rows' key", "PostgreSQL", rows, seconds)
     else:
         print("PostgreSQL (initdb, pg_ctl) not found: PostgreSQL rows not measured")
     print(f"\ncommand: {command_line()}")

@@ -112,7 +112,7 @@ def plan(quick: bool) -> list[list[str]]:
             "24h",
             "--skip-blackbox",
         ],
-        [b + "bench_storage.py", "--batches", "60"],
+        [b + "bench_storage.py", "--batches", "60", "--days", "30"],
         [b + "bench_promql.py"],
         [b + "bench_sla_engine.py"],
         [b + "bench_refresher.py"],

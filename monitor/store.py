@@ -46,9 +46,11 @@ class Series(SQLModel, table=True):
 
 
 class ProbeRow(SQLModel, table=True):
+    """One probe. `series_id` has no foreign key (migration 0003): series are never deleted."""
+
     __tablename__ = "probe_result"
     __table_args__ = ({"sqlite_with_rowid": False},)
-    series_id: int = Field(primary_key=True, foreign_key="series.id")
+    series_id: int = Field(primary_key=True)
     started_us: int = Field(sa_column=Column(BigInteger, primary_key=True))
     success: bool
     reason: str | None = None
@@ -66,7 +68,7 @@ class ProbeRow(SQLModel, table=True):
 
 class RollupChunk(SQLModel, table=True):
     __tablename__ = "slice_rollup"
-    series_id: int = Field(primary_key=True, foreign_key="series.id")
+    series_id: int = Field(primary_key=True)
     slice_seconds: int = Field(primary_key=True)
     chunk: int = Field(primary_key=True)
     data: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
@@ -88,7 +90,7 @@ _SQLITE_IN_LIST = 500  # series ids per "IN (...)": well under SQLite's paramete
 _SCHEMA_LOCK_KEY = 0x75707469_6D65  # any constant bigint, the same in every uptime-sla
 # The newest revision in monitor/migrations (a test keeps the two equal): a database
 # already there is opened without loading Alembic at all.
-SCHEMA_REVISION = "0002"
+SCHEMA_REVISION = "0003"
 
 
 def to_us(moment: datetime) -> int:

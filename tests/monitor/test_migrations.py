@@ -95,6 +95,18 @@ def test_the_store_knows_the_newest_migration_and_its_tables_match_the_models(da
     assert differences == []
 
 
+def test_a_database_made_by_the_first_revision_upgrades_to_the_models(database_url: str):
+    with raw_connection(database_url) as conn:  # its keys unnamed, as 0001 made them
+        command.upgrade(migrations.alembic_config(conn), migrations.FIRST_REVISION)
+
+    Store(database_url).close()
+
+    with raw_connection(database_url) as conn:
+        differences = compare_metadata(MigrationContext.configure(conn), SQLModel.metadata)
+    assert revision_of(database_url) == SCHEMA_REVISION
+    assert differences == []
+
+
 @pytest.mark.parametrize("alembic_table", ["kept", "never made (before migrations existed)"])
 def test_a_database_of_the_previous_revision_upgrades_in_place_with_its_data(
     tmp_path: Path, database_url: str, alembic_table: str
