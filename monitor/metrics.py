@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import threading
 from collections import defaultdict
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
 
 from prometheus_client import CollectorRegistry
 from prometheus_client.core import (
@@ -70,6 +71,11 @@ class _Histogram:
             self.counts[-1] += 1
         self.sum += value
 
+    def copy(self) -> _Histogram:
+        copied = _Histogram(self.bounds)
+        copied.counts, copied.sum = self.counts.copy(), self.sum
+        return copied
+
     def buckets(self) -> list[tuple[str, float]]:
         running, out = 0, []
         for bound, count in zip((*self.bounds, float("inf")), self.counts, strict=True):
@@ -82,7 +88,7 @@ class _Histogram:
 class _Series:
     last: ProbeResult
     total: int = 0
-    latency: _Histogram | None = None
+    latency: _Histogram = field(default_factory=lambda: _Histogram(LATENCY_BUCKETS))
 
 
 class ProbeMetrics(Collector):
@@ -103,11 +109,11 @@ class ProbeMetrics(Collector):
         with self._lock:
             series = self._series.get(key)
             if series is None:
-                series = self._series[key] = _Series(result, latency=_Histogram(LATENCY_BUCKETS))
+                series = self._series[key] = _Series(result)
             series.last = result
             series.total += 1
             if result.status_code is not None or result.success:
-                series.latency.observe(result.duration_seconds)  # type: ignore[union-attr]
+                series.latency.observe(result.duration_seconds)
             if not result.success:
                 self._failures[(*key, str(result.reason))] += 1
 
@@ -117,10 +123,7 @@ class ProbeMetrics(Collector):
 
     def collect(self) -> Iterator[Metric]:
         with self._lock:
-            series = {
-                k: (s.last, s.total, s.latency.buckets(), s.latency.sum)  # type: ignore[union-attr]
-                for k, s in self._series.items()
-            }
+            series = {k: (s.last, s.total, s.latency.copy()) for k, s in self._series.items()}
             failures = dict(self._failures)
             lag = (self._lag.buckets(), self._lag.sum)
         yield from _probe_families(series, failures)
@@ -143,55 +146,102 @@ def _counter(name: str, doc: str, value: float) -> CounterMetricFamily:
     return CounterMetricFamily(name, doc, value=value)
 
 
+_Snapshot = dict[tuple[str, str, str], tuple[ProbeResult, int, _Histogram]]
+Samples = Callable[[list[str], ProbeResult, int, _Histogram], Iterable[tuple[Any, ...]]]
+
+# Per family: its type, name, help, labels, and the add_metric arguments of one series
+# (label values first). All values come from the series' last result, count and latency.
+_PROBE_FAMILIES: tuple[tuple[type[Metric], str, str, tuple[str, ...], Samples], ...] = (
+    (
+        GaugeMetricFamily,
+        PROBE_SUCCESS,
+        "1 if the last probe succeeded.",
+        SERIES_LABELS,
+        lambda labels, last, _n, _h: [(labels, 1.0 if last.success else 0.0)],
+    ),
+    (
+        GaugeMetricFamily,
+        PROBE_DURATION,
+        "Duration of the last probe.",
+        SERIES_LABELS,
+        lambda labels, last, _n, _h: [(labels, last.duration_seconds)],
+    ),
+    (
+        GaugeMetricFamily,
+        PROBE_HTTP_STATUS,
+        "HTTP status of the last probe (0: none).",
+        SERIES_LABELS,
+        lambda labels, last, _n, _h: [(labels, float(last.status_code or 0))],
+    ),
+    (
+        GaugeMetricFamily,
+        PROBE_HTTP_PHASE,
+        "Phase durations of the last probe.",
+        (*SERIES_LABELS, "phase"),
+        lambda labels, last, _n, _h: [
+            ([*labels, phase], last.phases.get(phase, 0.0)) for phase in PHASES
+        ],
+    ),
+    (
+        GaugeMetricFamily,
+        PROBE_CERT_EXPIRY,
+        "Leaf certificate expiry, unix seconds.",
+        SERIES_LABELS,
+        lambda labels, last, _n, _h: (
+            [(labels, last.cert_expiry.timestamp())] if last.cert_expiry is not None else []
+        ),
+    ),
+    (
+        GaugeMetricFamily,
+        PROBE_TLS_VERSION,
+        "TLS version of the last probe.",
+        (*SERIES_LABELS, "version"),
+        lambda labels, last, _n, _h: (
+            [([*labels, f"TLS {last.tls_version}"], 1.0)] if last.tls_version is not None else []
+        ),
+    ),
+    (
+        GaugeMetricFamily,
+        PROBE_IP_PROTOCOL,
+        "IP protocol of the last probe.",
+        SERIES_LABELS,
+        lambda labels, last, _n, _h: [(labels, 6.0 if last.family == "ipv6" else 4.0)],
+    ),
+    (
+        CounterMetricFamily,
+        PROBE_TOTAL,
+        "Probes run.",
+        SERIES_LABELS,
+        lambda labels, _last, count, _h: [(labels, count)],
+    ),
+    (
+        HistogramMetricFamily,
+        PROBE_LATENCY,
+        "Probe latency (probes that got an answer).",
+        SERIES_LABELS,
+        lambda labels, _last, _n, latency: [(labels, latency.buckets(), latency.sum)],
+    ),
+)
+
+
 def _probe_families(
-    series: dict[tuple[str, str, str], tuple[ProbeResult, int, list[tuple[str, float]], float]],
-    failures: dict[tuple[str, str, str, str], int],
+    series: _Snapshot, failures: dict[tuple[str, str, str, str], int]
 ) -> Iterator[Metric]:
-    success = GaugeMetricFamily(
-        PROBE_SUCCESS, "1 if the last probe succeeded.", labels=SERIES_LABELS
-    )
-    duration = GaugeMetricFamily(
-        PROBE_DURATION, "Duration of the last probe.", labels=SERIES_LABELS
-    )
-    status = GaugeMetricFamily(
-        PROBE_HTTP_STATUS, "HTTP status of the last probe (0: none).", labels=SERIES_LABELS
-    )
-    phases = GaugeMetricFamily(
-        PROBE_HTTP_PHASE, "Phase durations of the last probe.", labels=(*SERIES_LABELS, "phase")
-    )
-    expiry = GaugeMetricFamily(
-        PROBE_CERT_EXPIRY, "Leaf certificate expiry, unix seconds.", labels=SERIES_LABELS
-    )
-    tls = GaugeMetricFamily(
-        PROBE_TLS_VERSION, "TLS version of the last probe.", labels=(*SERIES_LABELS, "version")
-    )
-    protocol = GaugeMetricFamily(
-        PROBE_IP_PROTOCOL, "IP protocol of the last probe.", labels=SERIES_LABELS
-    )
-    total = CounterMetricFamily(PROBE_TOTAL, "Probes run.", labels=SERIES_LABELS)
+    """One family at a time, each dropped once rendered: at 10,000 series all of them at
+    once held ~250,000 samples, 100 MB more resident memory per scrape."""
+    for kind, name, doc, labels, samples in _PROBE_FAMILIES:
+        family = kind(name, doc, labels=labels)
+        for key, (last, count, latency) in series.items():
+            for args in samples(list(key), last, count, latency):
+                family.add_metric(*args)
+        yield family
+        del family
     failed = CounterMetricFamily(
         PROBE_FAILURES, "Failed probes by reason.", labels=(*SERIES_LABELS, "reason")
     )
-    latency = HistogramMetricFamily(
-        PROBE_LATENCY, "Probe latency (probes that got an answer).", labels=SERIES_LABELS
-    )
-    for (target, family, location), (last, count, buckets, latency_sum) in series.items():
-        labels = [target, family, location]
-        success.add_metric(labels, 1.0 if last.success else 0.0)
-        duration.add_metric(labels, last.duration_seconds)
-        status.add_metric(labels, float(last.status_code or 0))
-        for phase in PHASES:
-            phases.add_metric([*labels, phase], last.phases.get(phase, 0.0))
-        if last.cert_expiry is not None:
-            expiry.add_metric(labels, last.cert_expiry.timestamp())
-        if last.tls_version is not None:
-            tls.add_metric([*labels, f"TLS {last.tls_version}"], 1.0)
-        protocol.add_metric(labels, 6.0 if family == "ipv6" else 4.0)
-        total.add_metric(labels, count)
-        latency.add_metric(labels, buckets, latency_sum)
-    for (target, family, location, reason), count in failures.items():
-        failed.add_metric([target, family, location, reason], count)
-    yield from (success, duration, status, phases, expiry, tls, protocol, total, failed, latency)
+    for labels, count in failures.items():
+        failed.add_metric(list(labels), count)
+    yield failed
 
 
 class SlaMetrics(Collector):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -56,6 +57,11 @@ async def run_service(
     refresher = SlaRefresher(config, store, sla_metrics, clock)
     stop = asyncio.Event()
     install_signals(stop)
+    # What exists now lives as long as the process: frozen, the cyclic collector stops
+    # scanning it, and full collections become cheap enough to run often. Each probe leaves
+    # its TLS connection in a reference cycle inside asyncio that only a full collection
+    # frees; without this, 5,000 targets held ~250 MB of dead OpenSSL objects.
+    gc.freeze()
     writer.start()
     scheduler.start()
     refresher_task = asyncio.create_task(refresher.run(stop))

@@ -33,6 +33,8 @@ from support.commands import sqlite_rows, uptime_sla
 from support.https import HttpsServer, Route
 from support.processes import Monitor, free_port, scrape, wait_for
 
+from monitor.results import PHASES
+
 ServerFactory = Callable[..., HttpsServer]
 Metrics = dict[tuple[str, frozenset[tuple[str, str]]], float]
 
@@ -44,7 +46,7 @@ FAMILIES = ("ipv4", "ipv6")
 BODY_CAP = 1_048_576  # the default max_body_bytes
 FLOOD = 50 * 1024**2
 RSS_BOUND_MB = 300  # 10 targets x 2 families x 50 MB, kept whole, would be 1,000 MB
-PHASE_COLUMNS = ("resolve_ms", "connect_ms", "tls_ms", "processing_ms", "transfer_ms")
+PHASE_COLUMNS = tuple(f"{phase}_ms" for phase in PHASES)  # as the store names them
 
 
 @dataclass(frozen=True)
