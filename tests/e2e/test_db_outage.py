@@ -118,7 +118,7 @@ def run_outage(
 def test_results_buffered_during_a_database_outage_are_all_written_after_it(
     tmp_path: Path, https_server, own_postgres
 ):
-    seen = run_outage(tmp_path, https_server, own_postgres, buffer_limit=100_000, outage=15.0)
+    seen = run_outage(tmp_path, https_server, own_postgres, buffer_limit=100_000, outage=60.0)
     samples = seen["samples"]
 
     # Probing and /metrics went on while the database was down.
@@ -127,7 +127,7 @@ def test_results_buffered_during_a_database_outage_are_all_written_after_it(
     assert totals[-1] - totals[0] >= 20, totals
     buffered = [value(m, "uptime_sla_writer_buffered_results") for m in samples]
     assert buffered == sorted(buffered), buffered
-    assert buffered[-1] >= 24, buffered
+    assert buffered[-1] >= 100, buffered  # 2 series x 1 s x 60 s, less start-up
     errors = [value(m, "uptime_sla_writer_errors_total") for m in samples]
     assert errors == sorted(errors), errors
     assert errors[-1] >= 10, errors
@@ -154,7 +154,7 @@ def test_results_buffered_during_a_database_outage_are_all_written_after_it(
         for started, at in pair_with_requests(mine, requests, tail_from):
             assert timedelta(0) <= at - started < timedelta(seconds=1), (family, started, at)
         during = [s for s in mine if seen["down_at"] < s < seen["up_at"]]
-        assert len(during) >= 12, (family, len(during))  # the buffered ones, written later
+        assert len(during) >= 50, (family, len(during))  # the buffered ones, written later
     assert all(p.success and p.location == "lab" for p in stored)
     assert len(stored) >= probes(final)
 
