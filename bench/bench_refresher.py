@@ -181,7 +181,7 @@ def main() -> None:
             ]
         )
     print(f"command: {command_line()}")
-    print(f"machine: {machine()}; commit {commit()} (plus the working tree)")
+    print(f"machine: {machine()}; commit {commit()}")
     print(f"now: {NOW.isoformat()}; {args.refreshes} refreshes per case, each case its own process")
     print(
         table(
