@@ -15,8 +15,8 @@ done
 if ((${#missing[@]})); then
   sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
   export DEBIAN_FRONTEND=noninteractive
-  $sudo apt-get update -qq
-  $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
+  $sudo apt-get -o DPkg::Lock::Timeout=900 update -qq
+  $sudo apt-get -o DPkg::Lock::Timeout=900 install -y -qq "${missing[@]}" >/dev/null
   # The package starts Debian's own services; the tests start their own servers.
   $sudo systemctl disable --now prometheus prometheus-alertmanager postgresql \
     podman.socket podman.service podman-restart.service >/dev/null 2>&1 || true
