@@ -25,6 +25,7 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    SecretStr,
     ValidationError,
     field_validator,
     model_validator,
@@ -286,8 +287,19 @@ def parse_moment(value: Any) -> Any:
 Moment = Annotated[date | datetime, BeforeValidator(parse_moment)]
 
 
+def _email_address(value: Any) -> Any:
+    if isinstance(value, str) and not re.fullmatch(r"[^@\s<>,]+@[^@\s<>,]+", value.strip()):
+        raise ValueError("must be an email address such as billing@example.com")
+    return value.strip() if isinstance(value, str) else value
+
+
+EmailAddress = Annotated[str, BeforeValidator(_email_address)]
+
+
 class ContractSettings(_Model):
     customer: Name
+    display_name: str | None = None
+    contacts: tuple[EmailAddress, ...] = ()
     plan: str
     service: str
     monthly_fee: Money
@@ -342,6 +354,113 @@ class AlertingSettings(_Model):
         return value
 
 
+# What a channel's `events:` may name; "statement" messages go where `reports:` says.
+EventGroup = Literal["incident", "maintenance"]
+REPORT_FORMATS = ("json", "csv", "md", "html", "pdf")
+
+
+def read_secret(path: str) -> str:
+    """A secret file's text without its trailing newline; read at load and before each send."""
+    try:
+        return Path(path).read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = getattr(exc, "strerror", None) or "not UTF-8 text"
+        raise ValueError(f"cannot read secret file {path}: {reason}") from None
+
+
+class SlackSettings(_Model):
+    """One incoming webhook. Its URL is a secret: kept out of repr, logs and errors."""
+
+    name: Name
+    webhook_url: SecretStr | None = None
+    webhook_url_file: str | None = None
+    events: tuple[EventGroup, ...] = ()
+
+    @model_validator(mode="after")
+    def _one_url(self) -> SlackSettings:
+        if (self.webhook_url is None) == (self.webhook_url_file is None):
+            raise ValueError("needs exactly one of webhook_url or webhook_url_file")
+        if self.webhook_url_file is not None:
+            try:
+                _check_webhook(read_secret(self.webhook_url_file))
+            except ValueError as exc:
+                raise _PathError("webhook_url_file", str(exc)) from None
+        else:
+            try:
+                _check_webhook(self.url())
+            except ValueError as exc:
+                raise _PathError("webhook_url", str(exc)) from None
+        return self
+
+    def url(self) -> str:
+        """The webhook URL now (a file is read again on every call)."""
+        if self.webhook_url_file is not None:
+            return read_secret(self.webhook_url_file)
+        assert self.webhook_url is not None
+        return self.webhook_url.get_secret_value()
+
+
+def _check_webhook(url: str) -> None:
+    """Never echo the URL: it is the secret."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError("webhook URL must be an http:// or https:// URL")
+
+
+class SmtpSettings(_Model):
+    host: str
+    port: int = Field(default=587, ge=1, le=65535)
+    starttls: bool = True
+    username: str | None = None
+    password_file: str | None = None
+    timeout: Duration = 30.0
+
+    @model_validator(mode="after")
+    def _readable_password(self) -> SmtpSettings:
+        if self.password_file is not None:
+            try:
+                read_secret(self.password_file)
+            except ValueError as exc:
+                raise _PathError("password_file", str(exc)) from None
+        return self
+
+    def password(self) -> str | None:
+        """The password now (the file is read again on every call)."""
+        return None if self.password_file is None else read_secret(self.password_file)
+
+
+class EmailSettings(_Model):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    smtp: SmtpSettings
+    sender: EmailAddress = Field(alias="from")
+    to: tuple[EmailAddress, ...] = ()
+    events: tuple[EventGroup, ...] = ()
+
+
+class NotificationSettings(_Model):
+    slack: tuple[SlackSettings, ...] = ()
+    email: EmailSettings | None = None
+    maintenance_notice: Duration = 86400.0
+    give_up_after: Duration = 86400.0
+
+
+class ReportsSettings(_Model):
+    dir: str | None = None  # unset: `run` writes no monthly files
+    formats: tuple[Literal["json", "csv", "md", "html", "pdf"], ...] = ("html", "json")
+    delay: Duration = 6 * 3600.0
+    min_coverage_percent: Money = Decimal(99)
+    slack: tuple[str, ...] = ()
+    email_customers: bool = False
+
+    @field_validator("min_coverage_percent")
+    @classmethod
+    def _percent(cls, value: Decimal) -> Decimal:
+        if not Decimal(0) <= value <= Decimal(100):
+            raise ValueError("must be a percentage between 0 and 100")
+        return value
+
+
 class Config(_Model):
     """The whole file. Cross-references (plans, services, targets) are checked here."""
 
@@ -355,6 +474,8 @@ class Config(_Model):
     contracts: tuple[ContractSettings, ...] = ()
     maintenance: tuple[MaintenanceSettings, ...] = ()
     alerting: AlertingSettings = AlertingSettings()
+    notifications: NotificationSettings = NotificationSettings()
+    reports: ReportsSettings = ReportsSettings()
 
     @model_validator(mode="before")
     @classmethod
@@ -402,7 +523,19 @@ class Config(_Model):
             for j, service in enumerate(window.services):
                 if service not in services:
                     raise _PathError(f"maintenance[{i}].services[{j}]", "names an unknown service")
+        self._check_notifications()
         return self
+
+    def _check_notifications(self) -> None:
+        _require_unique("notifications.slack", (s.name for s in self.notifications.slack))
+        slack = {s.name for s in self.notifications.slack}
+        for i, name in enumerate(self.reports.slack):
+            if name not in slack:
+                raise _PathError(f"reports.slack[{i}]", "names no entry of notifications.slack")
+        if self.reports.email_customers and self.notifications.email is None:
+            raise _PathError(
+                "reports.email_customers", "needs notifications.email (its SMTP server and from)"
+            )
 
     def moment(self, value: Moment) -> datetime:
         """A contract boundary as UTC: a date is midnight in `sla.timezone`."""
@@ -580,8 +713,8 @@ def _describe(path: Path, exc: ValidationError, lines: dict[str, int]) -> str:
     elif error["type"] == "missing":
         message = "is required"
     cause = error.get("ctx", {}).get("error")
-    if isinstance(cause, _PathError):
-        return _located(path, cause.path, cause.message, lines)
+    if isinstance(cause, _PathError):  # its path is relative to the model that raised it
+        return _located(path, _join(_dotted(loc), cause.path), cause.message, lines)
     return _located(path, _dotted(loc), message, lines)
 
 

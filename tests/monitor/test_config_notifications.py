@@ -1,0 +1,163 @@
+"""The `notifications:` and `reports:` sections: the spec's example loads, mistakes exit 2."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from monitor.cli import main
+from monitor.config import load_config
+
+WEBHOOK = "https://hooks.slack.example/services/T000/B000/sentinel-webhook-4d2f"
+PASSWORD = "sentinel-smtp-password-9b1e"
+
+BASE = textwrap.dedent(
+    """\
+    targets:
+      - name: api-health
+        url: https://api.outfame.com/v1/health
+        service: public-api
+    plans:
+      pro: {objective: 99.9, credits: [{below: 99.9, percent: 10}]}
+    contracts:
+      - customer: acme
+        display_name: Acme Corp.
+        contacts: [billing@acme.example]
+        plan: pro
+        service: public-api
+        monthly_fee: "100.00"
+        start: 2026-01-01
+    notifications:
+      slack:
+        - name: status
+          webhook_url_file: {secrets}/slack-status
+          events: [incident, maintenance]
+        - name: finance
+          webhook_url: ${SLACK_FINANCE_WEBHOOK}
+          events: []
+      email:
+        smtp: {host: smtp.example.com, port: 587, starttls: true, username: status, password_file: {secrets}/smtp}
+        from: status@example.com
+        to: [subscribers@example.com]
+        events: [incident, maintenance]
+      maintenance_notice: 24h
+      give_up_after: 24h
+    reports:
+      dir: {secrets}/reports
+      formats: [html, json]
+      delay: 6h
+      min_coverage_percent: 99
+      slack: [finance]
+      email_customers: false
+    """
+)
+
+
+@pytest.fixture
+def secrets(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    (tmp_path / "slack-status").write_text(WEBHOOK + "\n")
+    (tmp_path / "smtp").write_text(PASSWORD + "\n")
+    monkeypatch.setenv("SLACK_FINANCE_WEBHOOK", WEBHOOK.replace("4d2f", "f1n4"))
+    return tmp_path
+
+
+@pytest.fixture
+def config_file(secrets: Path):
+    def write(text: str = BASE) -> Path:
+        path = secrets / "uptime-sla.yaml"
+        path.write_text(text.replace("{secrets}", str(secrets)))
+        return path
+
+    return write
+
+
+def test_the_spec_example_passes_check_config(config_file, capsys) -> None:
+    assert main(["-c", str(config_file()), "check-config"]) == 0
+    assert WEBHOOK not in capsys.readouterr().out
+
+
+def test_secrets_are_read_from_files_and_never_shown_in_the_model(config_file) -> None:
+    config = load_config(config_file())
+    status, finance = config.notifications.slack
+    assert status.url() == WEBHOOK
+    assert finance.url().endswith("f1n4")
+    assert config.notifications.email.smtp.password() == PASSWORD
+    assert config.notifications.email.sender == "status@example.com"
+    assert config.contracts[0].contacts == ("billing@acme.example",)
+    assert WEBHOOK not in repr(config)
+    assert "f1n4" not in repr(config)
+    assert config.notifications.give_up_after == 86400.0
+    assert config.reports.delay == 6 * 3600.0
+
+
+def test_without_the_sections_nothing_is_notified_and_no_statement_is_written(
+    config_file,
+) -> None:
+    text = BASE.split("notifications:")[0]
+    config = load_config(config_file(text))
+    assert config.notifications.slack == ()
+    assert config.notifications.email is None
+    assert config.reports.dir is None
+
+
+BROKEN = [
+    # (what to change, text it becomes, the path the message must name)
+    (
+        "events: [incident, maintenance]",
+        "events: [incident, outage]",
+        "notifications.slack[0].events[1]",
+    ),
+    ("slack: [finance]", "slack: [accounting]", "reports.slack[0]"),
+    (
+        "webhook_url_file: {secrets}/slack-status",
+        "webhook_url_file: {secrets}/nope",
+        "notifications.slack[0].webhook_url_file",
+    ),
+    (
+        "password_file: {secrets}/smtp",
+        "password_file: {secrets}/missing",
+        "notifications.email.smtp.password_file",
+    ),
+    ("email_customers: false", "email_customers: true", "reports.email_customers"),
+    ("formats: [html, json]", "formats: [html, docx]", "reports.formats[1]"),
+    ("delay: 6h", "delay: later", "reports.delay"),
+    ("give_up_after: 24h", "give_up_after: never", "notifications.give_up_after"),
+    ("contacts: [billing@acme.example]", "contacts: [billing]", "contracts[0].contacts[0]"),
+    ("- name: finance", "- name: status", "notifications.slack[1].name"),
+    (
+        "webhook_url: ${SLACK_FINANCE_WEBHOOK}",
+        "webhook_url: ftp://x",
+        "notifications.slack[1].webhook_url",
+    ),
+    ("min_coverage_percent: 99", "min_coverage_percent: 101", "reports.min_coverage_percent"),
+]
+
+
+@pytest.mark.parametrize(("old", "new", "path"), BROKEN, ids=[b[2] for b in BROKEN])
+def test_a_broken_notification_config_exits_2_with_one_line_naming_the_path(
+    config_file, capsys, old: str, new: str, path: str
+) -> None:
+    assert old in BASE
+    text = BASE.replace(old, new, 1)
+    if new == "email_customers: true":  # ... and no `email:` section
+        head, rest = text.split("  email:\n")
+        text = head + rest[rest.index("  maintenance_notice") :]
+    config = config_file(text)
+    assert main(["-c", str(config), "check-config"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1, err
+    assert f"{config}:" in err
+    assert f" {path}:" in err, err
+    for secret in (WEBHOOK, PASSWORD, "f1n4"):
+        assert secret not in err
+
+
+def test_an_unreadable_secret_file_is_exit_2(config_file, secrets: Path, capsys) -> None:
+    (secrets / "smtp").unlink()
+    (secrets / "smtp").mkdir()  # unreadable even for root, unlike a file without permissions
+    assert main(["-c", str(config_file()), "check-config"]) == 2
+    assert "notifications.email.smtp.password_file: cannot read secret file" in (
+        capsys.readouterr().err
+    )
