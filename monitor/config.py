@@ -169,10 +169,6 @@ class Target(ProbeSettings):
         """A target without `service` is a service of its own."""
         return self.service or self.name
 
-    @property
-    def host(self) -> str:
-        return urlsplit(self.url).hostname or ""
-
 
 class StorageSettings(_Model):
     url: str = "sqlite:///uptime-sla.db"

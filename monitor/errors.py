@@ -15,5 +15,9 @@ class InputError(MonitorError):
     """Bad input other than the config: a CSV file, a command-line argument."""
 
 
+class AlertmanagerError(MonitorError):
+    """Alertmanager could not be reached or refused a request."""
+
+
 class StoreError(MonitorError):
     """The database refused or failed; the message says which database (without credentials)."""

@@ -212,27 +212,31 @@ class _Prepared:
         return url
 
 
-_EXPIRY_CACHE: dict[bytes, datetime | None] = {}
+class _CertExpiries:
+    """Leaf certificates' notAfter, as aware UTC, by DER bytes. Decoding a certificate costs
+    more than fetching its DER bytes, and a target serves the same one probe after probe;
+    each Prober keeps its own (bounded) cache."""
 
+    def __init__(self, limit: int = 512) -> None:
+        self._limit = limit
+        self._known: dict[bytes, datetime | None] = {}
 
-def _cert_expiry(ssl_object: ssl.SSLObject) -> datetime | None:
-    """The leaf certificate's notAfter, as aware UTC. Decoding a certificate costs more than
-    fetching its DER bytes, and a target serves the same one probe after probe: cache it."""
-    der = ssl_object.getpeercert(binary_form=True)
-    if der is None:
-        return None
-    if der in _EXPIRY_CACHE:
-        return _EXPIRY_CACHE[der]
-    expiry = None
-    cert = ssl_object.getpeercert()
-    not_after = cert.get("notAfter") if cert else None
-    if isinstance(not_after, str):
-        with contextlib.suppress(ValueError):
-            expiry = datetime.fromtimestamp(ssl.cert_time_to_seconds(not_after), UTC)
-    if len(_EXPIRY_CACHE) >= 512:
-        _EXPIRY_CACHE.clear()
-    _EXPIRY_CACHE[der] = expiry
-    return expiry
+    def of(self, ssl_object: ssl.SSLObject) -> datetime | None:
+        der = ssl_object.getpeercert(binary_form=True)
+        if der is None:
+            return None
+        if der in self._known:
+            return self._known[der]
+        expiry = None
+        cert = ssl_object.getpeercert()
+        not_after = cert.get("notAfter") if cert else None
+        if isinstance(not_after, str):
+            with contextlib.suppress(ValueError):
+                expiry = datetime.fromtimestamp(ssl.cert_time_to_seconds(not_after), UTC)
+        if len(self._known) >= self._limit:
+            self._known.clear()
+        self._known[der] = expiry
+        return expiry
 
 
 class _TlsVersionTooLow(Exception):
@@ -253,6 +257,7 @@ class _Attempt:
     __slots__ = (
         "address",
         "cert_expiry",
+        "expiries",
         "mark",
         "phases",
         "required_tls",
@@ -262,8 +267,9 @@ class _Attempt:
         "tls_version",
     )
 
-    def __init__(self, required_tls: str | None) -> None:
+    def __init__(self, required_tls: str | None, expiries: _CertExpiries) -> None:
         self.required_tls = required_tls
+        self.expiries = expiries
         self.stage = "resolve"
         self.mark = time.perf_counter()
         self.phases: dict[str, float] = {}
@@ -311,7 +317,7 @@ class _Attempt:
             return
         version = ssl_object.version() or ""
         self.tls_version = version.removeprefix("TLSv") or None
-        self.cert_expiry = _cert_expiry(ssl_object)
+        self.cert_expiry = self.expiries.of(ssl_object)
 
     def check_tls_version(self) -> None:
         """Enforce tls_min_version after the handshake, before any header is sent."""
@@ -355,6 +361,7 @@ class Prober:
         self._user_agent = user_agent
         self._transports: dict[tuple[str, str | None], httpx.AsyncHTTPTransport] = {}
         self._prepared: dict[int, _Prepared] = {}
+        self._expiries = _CertExpiries()
         self._prune_at = 1024
 
     async def __aenter__(self) -> Prober:
@@ -374,7 +381,7 @@ class Prober:
         """One request of `target` over `family` ("ipv4"/"ipv6"); never raises, never takes
         longer than target.timeout (plus the few milliseconds it takes to close a socket)."""
         started = self._now()
-        attempt = _Attempt(target.tls_min_version)
+        attempt = _Attempt(target.tls_min_version, self._expiries)
         t0 = attempt.mark
 
         def result(

@@ -8,9 +8,9 @@ from monitor.config import Config, CreditEntry
 from monitor.store import Store
 from sla import model, month_bounds
 from sla.engine import MonthReport, evaluate_month, load_window
+from sla.render_data import render_csv, render_json
 from sla.render_html import render_html
 from sla.render_md import render_md
-from sla.report import render_csv, render_json
 
 RENDERERS = {"json": render_json, "csv": render_csv, "md": render_md, "html": render_html}
 

@@ -20,15 +20,11 @@ from typing import Any
 import httpx
 
 from monitor.config import Config, MaintenanceSettings
-from monitor.errors import MonitorError
+from monitor.errors import AlertmanagerError
 from monitor.rules import ALERT_NAMES
 
 CREATED_BY = "uptime-sla"
 _WINDOW_ID = re.compile(r"\[uptime-sla window ([0-9a-f]{16}(?:-targets|-services)?)\]")
-
-
-class AlertmanagerError(MonitorError):
-    """Alertmanager could not be reached or refused a request."""
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ from monitor.errors import MonitorError
 from monitor.metrics import SlaMetrics
 from monitor.reporting import month_report
 from monitor.store import Store
+from sla.engine import MonthReport
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +52,7 @@ class SlaRefresher:
         self._sink.publish(sla_families(self._config, report, now))
 
 
-def sla_families(config: Config, report: object, now: datetime) -> list[Metric]:
+def sla_families(config: Config, report: MonthReport, now: datetime) -> list[Metric]:
     """Gauges from a MonthReport: availability and budget per service, credit per customer."""
     availability = GaugeMetricFamily(
         names.SLA_AVAILABILITY, "Month-to-date availability of the service.", labels=["service"]
@@ -74,7 +75,7 @@ def sla_families(config: Config, report: object, now: datetime) -> list[Metric]:
     plans_by_service: dict[str, set[str]] = {}
     for contract in config.contracts:
         plans_by_service.setdefault(contract.service, set()).add(contract.plan)
-    for service in report.services:  # type: ignore[attr-defined]
+    for service in report.services:
         figures = service.figures
         if figures.availability is not None:
             availability.add_metric([service.name], float(figures.availability))
@@ -85,7 +86,7 @@ def sla_families(config: Config, report: object, now: datetime) -> list[Metric]:
             if allowed > 0:
                 ratio = (allowed - figures.bad) / allowed
                 budget.add_metric([service.name, plan_name, str(plan.objective)], float(ratio))
-    for customer in report.customers:  # type: ignore[attr-defined]
+    for customer in report.customers:
         credit.add_metric([customer.customer, customer.currency], float(customer.credit_total))
     refreshed = GaugeMetricFamily(names.SLA_REFRESHED, "When the SLA gauges were computed.")
     refreshed.add_metric([], now.timestamp())

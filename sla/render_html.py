@@ -2,7 +2,7 @@
 
 One file a person can mail, archive and open anywhere, offline: inline CSS only, no
 scripts, fonts, style sheets or images from elsewhere. The tables are the Markdown
-report's (`sla.render_md`), so both formats say the same thing. Every text that comes
+shared ones (`sla.tables`), so both formats say the same thing. Every text that comes
 from the config goes through `html.escape`, in the tables and inside the SVG alike, so
 a target named like markup shows as text and never runs.
 """
@@ -19,13 +19,8 @@ from html import escape
 
 from sla.availability import DayFigures
 from sla.engine import ContractResult, MonthReport, TargetResult
-from sla.render_md import (
-    FAMILY_LABELS,
-    SECTIONS,
-    Table,
-    customer_table,
+from sla.formatting import (
     duration,
-    footnote,
     headline,
     minutes,
     month_title,
@@ -33,9 +28,16 @@ from sla.render_md import (
     percent,
     period,
     scope,
-    target_table,
 )
 from sla.slices import day_starts
+from sla.tables import (
+    FAMILY_LABELS,
+    SECTIONS,
+    Table,
+    customer_table,
+    footnote,
+    target_table,
+)
 
 FAMILY_COLOURS = {"ipv4": "#1c7ed6", "ipv6": "#e8590c"}
 TARGET_COLOUR = "#adb5bd"  # the target over both families, drawn under them

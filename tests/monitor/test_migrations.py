@@ -23,7 +23,7 @@ from monitor.errors import StoreError
 from monitor.reporting import month_report
 from monitor.results import ProbeResult, Reason
 from monitor.store import SCHEMA_REVISION, Store
-from sla.report import render_json
+from sla.render_data import render_json
 
 NOW = datetime(2026, 4, 2, tzinfo=UTC)
 

@@ -10,7 +10,7 @@ from monitor.config import load_config
 from monitor.reporting import month_report
 from monitor.results import ProbeResult, Reason
 from monitor.store import Store
-from sla.report import render_json
+from sla.render_data import render_json
 
 NOW = datetime(2026, 3, 15, tzinfo=UTC)
 

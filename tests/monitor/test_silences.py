@@ -15,10 +15,10 @@ from support.prom import ALERTMANAGER, Alertmanager, alertmanager_config
 
 from monitor.cli import main
 from monitor.config import Config
+from monitor.errors import AlertmanagerError
 from monitor.rules import ALERT_NAMES
 from monitor.silences import (
     CREATED_BY,
-    AlertmanagerError,
     sync_silences,
     wanted_silences,
     window_id,

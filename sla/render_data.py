@@ -1,7 +1,7 @@
 """Machine-readable renderings of a MonthReport: the JSON of spec section 7, and CSV.
 
-Exact values are rounded only here: percentages half-even to 6 places, money already
-rounded to the currency's minor unit and written as a string, never a float.
+The values go through `sla.formatting` (half-even to 6 places, money as a string),
+the same helpers the reports for people use.
 """
 
 from __future__ import annotations
@@ -9,31 +9,10 @@ from __future__ import annotations
 import csv
 import io
 import json
-from datetime import UTC, datetime
-from decimal import Decimal
-from fractions import Fraction
 from typing import Any
 
 from sla.engine import ContractResult, MonthReport
-
-PLACES = 6
-
-
-def number(value: Fraction | Decimal | None) -> float | None:
-    """An exact value as a JSON number: rounded half-even to 6 places, then a float."""
-    if value is None:
-        return None
-    return float(round(Fraction(value), PLACES))
-
-
-def timestamp(moment: datetime) -> str:
-    """RFC 3339 in UTC with a Z, e.g. 2026-02-01T00:00:00Z."""
-    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
-
-
-def percent_text(percent: Decimal | None) -> str | None:
-    """A credit percent as written in a schedule: "10", "12.5", never "1E+1"."""
-    return None if percent is None else format(percent.normalize(), "f")
+from sla.formatting import number, percent_text, timestamp
 
 
 def _contract(result: ContractResult) -> dict[str, Any]:

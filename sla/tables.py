@@ -1,0 +1,185 @@
+"""The report's tables as plain-text cells, built once for the Markdown and HTML renderers.
+
+Both formats always say the same thing; each renderer escapes the cells for its own
+syntax.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sla.engine import ContractResult, MonthReport, TargetResult
+from sla.formatting import (
+    amounts,
+    credit,
+    credits_by_currency,
+    duration,
+    minutes,
+    money,
+    percent,
+    period,
+    slice_time,
+    timestamp,
+)
+
+DASH = "—"
+FAMILIES = ("ipv4", "ipv6")
+FAMILY_LABELS = {"ipv4": "IPv4", "ipv6": "IPv6"}
+
+
+@dataclass(frozen=True)
+class Table:
+    """Plain-text cells; `numeric` columns are right-aligned. Escaping is the renderer's."""
+
+    headers: tuple[str, ...]
+    rows: tuple[tuple[str, ...], ...]
+    numeric: tuple[bool, ...]
+    empty: str  # what to say instead of a table without rows
+
+
+def plan_table(report: MonthReport) -> Table:
+    """Per plan tier, in order of first appearance: contracts, breaches, credits owed."""
+    plans: dict[str, list[ContractResult]] = {}
+    for contract in report.contracts:
+        plans.setdefault(contract.plan, []).append(contract)
+    rows = tuple(
+        (
+            plan,
+            str(len(contracts)),
+            str(sum(contract.breach for contract in contracts)),
+            amounts(credits_by_currency(contracts)),
+        )
+        for plan, contracts in plans.items()
+    )
+    return Table(
+        ("Plan", "Contracts", "Breached", "Credits owed"),
+        rows,
+        (False, True, True, True),
+        "No contract was active this month.",
+    )
+
+
+def breach_table(report: MonthReport) -> Table:
+    rows = tuple(
+        (
+            contract.customer,
+            contract.plan,
+            contract.service,
+            period(contract, report),
+            percent(contract.figures.availability),
+            percent(contract.objective),
+            duration(contract.figures.bad * report.slice_seconds),
+            minutes(contract.budget_remaining, report),
+            credit(contract),
+        )
+        for contract in report.contracts
+        if contract.breach
+    )
+    return Table(
+        (
+            "Customer",
+            "Plan",
+            "Service",
+            "Period",
+            "Availability",
+            "Objective",
+            "Downtime",
+            "Budget left",
+            "Credit",
+        ),
+        rows,
+        (False, False, False, False, True, True, True, True, True),
+        "No contract breached its objective.",
+    )
+
+
+def customer_table(report: MonthReport) -> Table:
+    rows = tuple(
+        (total.customer, money(total.credit_total, total.currency))
+        for total in report.customers
+        if total.credit_total
+    )
+    return Table(("Customer", "Credit owed"), rows, (False, True), "No credits are owed.")
+
+
+def incident_table(report: MonthReport) -> Table:
+    rows = tuple(
+        (
+            str(number),
+            timestamp(incident.start),
+            timestamp(incident.end),
+            duration(incident.slices * report.slice_seconds),
+            ", ".join(incident.targets),
+        )
+        for number, incident in enumerate(report.incidents, 1)
+    )
+    return Table(
+        ("#", "Start", "End", "Duration", "Targets"),
+        rows,
+        (True, False, False, True, False),
+        "No incidents.",
+    )
+
+
+def family_percent(target: TargetResult, family: str) -> str:
+    for result in target.families:
+        if result.family == family:
+            return percent(result.figures.availability)
+    return DASH  # the target is not probed over this family
+
+
+def target_table(report: MonthReport) -> Table:
+    rows = tuple(
+        (
+            target.name,
+            target.service,
+            percent(target.figures.availability),
+            *(family_percent(target, family) for family in FAMILIES),
+            duration(target.figures.bad * report.slice_seconds),
+        )
+        for target in report.targets
+    )
+    return Table(
+        ("Target", "Service", "Availability", *(FAMILY_LABELS[f] for f in FAMILIES), "Downtime"),
+        rows,
+        (False, False, True, True, True, True),
+        "No targets are configured.",
+    )
+
+
+def coverage_table(report: MonthReport) -> Table:
+    rows = tuple(
+        (
+            target.name,
+            slice_time(target.figures.eligible, report),
+            slice_time(target.figures.no_data, report),
+            slice_time(target.figures.excluded, report),
+        )
+        for target in report.targets
+    )
+    return Table(
+        ("Target", "Eligible", "No data", "Excluded (maintenance)"),
+        rows,
+        (False, True, True, True),
+        "No targets are configured.",
+    )
+
+
+SECTIONS = (
+    ("Summary by plan", plan_table),
+    ("Breaches", breach_table),
+    ("Credits owed per customer", customer_table),
+    ("Incidents", incident_table),
+    ("Availability per target (IPv4 and IPv6)", target_table),
+    ("Data coverage", coverage_table),
+)
+
+
+def footnote(report: MonthReport) -> str:
+    return (
+        f"Slices of {report.slice_seconds} s. Availability = (eligible - bad) / eligible "
+        "slices; exactly at the objective is no breach. Maintenance slices are excluded; "
+        "slices without probe data are handled as the config's sla.no_data setting says. "
+        "A contract period runs from its start up to, not including, its end. "
+        f"Times are UTC; dates and days are calendar days in {report.timezone}."
+    )
