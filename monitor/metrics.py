@@ -23,9 +23,10 @@ from prometheus_client.core import (
 )
 from prometheus_client.registry import Collector
 
-from monitor.results import PHASES, ProbeResult
+from monitor.results import PHASES, ProbeResult, Reason
 
 SERIES_LABELS = ("target", "ip_family", "location")
+FAMILY_LABELS = ("ip_family", "location")
 
 PROBE_SUCCESS = "probe_success"
 PROBE_DURATION = "probe_duration_seconds"
@@ -37,6 +38,8 @@ PROBE_IP_PROTOCOL = "probe_ip_protocol"
 PROBE_TOTAL = "probe"  # exposed as probe_total
 PROBE_FAILURES = "probe_failures"  # exposed as probe_failures_total{reason}
 PROBE_LATENCY = "probe_latency_seconds"
+# 1 while this monitor can send probes over the family, 0 when none of them could leave it.
+FAMILY_REACHABLE = "uptime_sla_ip_family_reachable"
 
 WRITER_BUFFERED = "uptime_sla_writer_buffered_results"
 WRITER_DROPPED = "uptime_sla_writer_dropped_results"  # _total
@@ -241,6 +244,25 @@ def _probe_families(
     for labels, count in failures.items():
         failed.add_metric(list(labels), count)
     yield failed
+    yield _family_reachable(last for last, _n, _h in series.values())
+
+
+def _family_reachable(lasts: Iterable[ProbeResult]) -> GaugeMetricFamily:
+    """Per (family, location): 0 when the last probe of every target over that family failed
+    with reason local (no route or source address here), else 1. Alerts on the API's health
+    leave such a family out; it is the monitor's network that needs fixing."""
+    reachable: dict[tuple[str, str], bool] = {}
+    for last in lasts:
+        key = (last.family, last.location)
+        reachable[key] = reachable.get(key, False) or last.reason != Reason.LOCAL
+    family = GaugeMetricFamily(
+        FAMILY_REACHABLE,
+        "1 if probes over the IP family can leave this monitor (0: no route or source address).",
+        labels=FAMILY_LABELS,
+    )
+    for key, value in reachable.items():
+        family.add_metric(list(key), 1.0 if value else 0.0)
+    return family
 
 
 class SlaMetrics(Collector):

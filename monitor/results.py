@@ -8,7 +8,11 @@ from enum import StrEnum
 
 
 class Reason(StrEnum):
-    """Why a probe failed (spec section 1), plus `rate_limited` for a 429 that counts as up."""
+    """Why a probe failed (spec section 1), plus `rate_limited` for a 429 that counts as up.
+
+    `local` is the monitor's own failure (no route or source address of the family): the
+    probe never left the host, so it says nothing about the target and counts as no probe.
+    """
 
     TIMEOUT = "timeout"
     DNS = "dns"
@@ -19,6 +23,7 @@ class Reason(StrEnum):
     BODY = "body"
     NO_ADDRESS = "no_address"
     ERROR = "error"
+    LOCAL = "local"
     RATE_LIMITED = "rate_limited"
 
 

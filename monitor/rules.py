@@ -31,6 +31,7 @@ TARGET_INFO = "uptime_sla:target_service:info"  # 1 per target, joins probe seri
 PROBE_DOWN = "ProbeDown"
 PROBE_FAMILY_DOWN = "ProbeFamilyDown"
 PROBE_DATA_MISSING = "ProbeDataMissing"
+MONITOR_FAMILY_UNREACHABLE = "MonitorFamilyUnreachable"
 TLS_VERSION_BELOW_MINIMUM = "TLSVersionBelowMinimum"
 TLS_CERTIFICATE_EXPIRING = "TLSCertificateExpiring"
 ERROR_BUDGET_BURN = "ErrorBudgetBurn"
@@ -39,6 +40,7 @@ ALERT_NAMES = (
     PROBE_DOWN,
     PROBE_FAMILY_DOWN,
     PROBE_DATA_MISSING,
+    MONITOR_FAMILY_UNREACHABLE,
     TLS_VERSION_BELOW_MINIMUM,
     TLS_CERTIFICATE_EXPIRING,
     ERROR_BUDGET_BURN,
@@ -239,9 +241,23 @@ def confirm_seconds(target: Target) -> float:
     return target.interval + target.timeout
 
 
+def _unreachable(window: str | None = None) -> str:
+    """The (family, location) pairs whose probes cannot leave the monitor (reason `local`),
+    now or at any time in `window`: their failures say nothing about the API."""
+    if window is None:
+        return f"{m.FAMILY_REACHABLE} == 0"
+    return f"min_over_time({m.FAMILY_REACHABLE}[{window}]) == 0"
+
+
+def _reaching(selector: str, window: str | None = None) -> str:
+    """`selector` without the series of families this monitor cannot probe over."""
+    return f"({selector} unless on (ip_family, location) ({_unreachable(window)}))"
+
+
 def _down(config: Config, target: Target) -> str:
-    """Per (target, family): the failing locations, when they are a quorum (spec 2.3)."""
-    success = _selector(m.PROBE_SUCCESS, target=target.name)
+    """Per (target, family): the failing locations, when they are a quorum (spec 2.3).
+    Locations that cannot probe over the family at all neither fail nor count."""
+    success = _reaching(_selector(m.PROBE_SUCCESS, target=target.name))
     failing = f"count by (target, ip_family) ({success} == 0)"
     quorum = config.sla.location_quorum
     if quorum == "majority":
@@ -379,11 +395,17 @@ def _target_rules(ctx: _Context, target: Target) -> list[dict[str, Any]]:
 
 
 def _slo_recording_rules(slo: Slo) -> list[dict[str, Any]]:
+    """Each SLI leaves out a family while the monitor could not probe over it, as the SLA
+    treats such probes as not run."""
     success = _selector(m.PROBE_SUCCESS, target=slo.targets)
     rules: list[dict[str, Any]] = [
         {
             "record": sli_error_name(window),
-            "expr": f"1 - avg(avg_over_time({success}[{prom_duration(window)}]))",
+            "expr": (
+                f"1 - avg(\n  avg_over_time({success}[{prom_duration(window)}])"
+                f"\n  unless on (ip_family, location)"
+                f" ({_unreachable(prom_duration(window))})\n)"
+            ),
             "labels": slo.labels,
         }
         for window in sli_windows()
@@ -479,6 +501,27 @@ def _exhausted_alert(ctx: _Context) -> dict[str, Any]:
     )
 
 
+def _monitor_family_alert(ctx: _Context) -> dict[str, Any]:
+    """The monitor's own network lost a family: a ticket for whoever runs the monitor, while
+    the API's alerts stay quiet for that family."""
+    targets = ctx.config.targets
+    return ctx.alert(
+        MONITOR_FAMILY_UNREACHABLE,
+        _unreachable(),
+        for_seconds=max((confirm_seconds(t) for t in targets), default=MISSING_FLOOR),
+        labels={"severity": WARNING},
+        summary=("uptime-sla at {{ $labels.location }} cannot probe over {{ $labels.ip_family }}"),
+        description=(
+            "No probe over {{ $labels.ip_family }} can leave the monitor at"
+            " {{ $labels.location }}: it has no route or no source address of that family"
+            " (reason local). This is the monitor's network, not the API: the SLA counts"
+            " these probes as not run (the last state carries for sla.stale_after, then no"
+            " data) and ProbeDown stays quiet for that family. Give the monitor's host or"
+            " container network that family, or run it with host networking."
+        ),
+    )
+
+
 def rule_groups(config: Config) -> dict[str, Any]:
     """The whole rule file as plain data, in a stable order (config order)."""
     ctx = _Context(config)
@@ -497,7 +540,8 @@ def rule_groups(config: Config) -> dict[str, Any]:
         targets,
         {
             "name": "uptime-sla-probes",
-            "rules": [r for t in config.targets for r in _target_rules(ctx, t)],
+            "rules": [r for t in config.targets for r in _target_rules(ctx, t)]
+            + [_monitor_family_alert(ctx)],
         },
     ]
     # One group per SLO: its SLIs are recorded before its alerts read them, in the same

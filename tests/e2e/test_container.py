@@ -12,6 +12,7 @@ installs them and a skip would hide a missing install step: there they fail.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 import re
@@ -178,6 +179,18 @@ def test_compose_config_is_valid() -> None:
     assert [n for n, s in config["services"].items() if "SLACK_WEBHOOK_URL" in s.get(
         "environment", {})] == ["alertmanager"]  # fmt: skip
     assert "hooks.slack.com" not in COMPOSE.read_text(encoding="utf-8")
+
+
+def test_the_stack_probes_both_families_on_an_ipv6_network() -> None:
+    """The API promises IPv4 and IPv6: the stack's network has IPv6 (a ULA subnet) and the
+    deploy config probes both families."""
+    network = _compose()["networks"]["default"]
+    assert network["enable_ipv6"] is True
+    subnets = [ipaddress.ip_network(c["subnet"]) for c in network["ipam"]["config"]]
+    assert any(n.version == 6 and n.subnet_of(ipaddress.ip_network("fc00::/7")) for n in subnets)
+    assert not any(s.get("network_mode") for s in _compose()["services"].values())
+    deploy = yaml.safe_load((DEPLOY / "uptime-sla.yaml").read_text(encoding="utf-8"))
+    assert deploy["defaults"]["families"] == ["ipv4", "ipv6"]
 
 
 def test_env_example_names_every_variable() -> None:

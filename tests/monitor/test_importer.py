@@ -75,6 +75,14 @@ def test_importing_the_same_file_twice_stores_nothing_new(
     assert len(stored(database_url)) == 3
 
 
+def test_a_probe_that_could_not_leave_the_monitor_imports_as_local(
+    config_file, tmp_path, database_url
+):
+    rows = "2026-02-01T00:01:00Z,api,ipv6,eu,false,,0.2,local\n"
+    assert run_import(config_file, HEADER + rows, tmp_path) == 0
+    assert stored(database_url) == [("2026-02-01T00:01:00+00:00", "ipv6", "eu", False, "local")]
+
+
 BAD = [
     ("wrong header", "time,target,family\n" + GOOD_ROWS, ":1: header must be"),
     ("bad time", HEADER + GOOD_ROWS + "yesterday,api,ipv4,eu,true,200,1,\n", ":5: time:"),
@@ -91,6 +99,11 @@ BAD = [
         "reason against success",
         HEADER + "2026-02-01T00:02:00Z,api,ipv4,eu,true,,,timeout\n",
         ":2: reason:",
+    ),
+    (
+        "local with success true",
+        HEADER + "2026-02-01T00:02:00Z,api,ipv6,eu,true,,,local\n",
+        ":2: reason: local does not go with success true",
     ),
     ("too few columns", HEADER + "2026-02-01T00:02:00Z,api,ipv4\n", ":2: expected 8 columns"),
     ("empty line", HEADER + GOOD_ROWS + "\n" + GOOD_ROWS, ":5: expected 8 columns, found 0"),

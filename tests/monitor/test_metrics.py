@@ -130,3 +130,49 @@ def test_a_scrape_does_not_change_what_the_next_one_sees(scrape) -> None:
 
     count = ("probe_latency_seconds_count", labels("api", "ipv4"))
     assert (first[count], second[count]) == (1.0, 2.0)
+
+
+def left_no_route(target: str, family: str) -> ProbeResult:
+    return ProbeResult(
+        target=target,
+        family=family,
+        location="fra",
+        started=STARTED,
+        success=False,
+        reason=Reason.LOCAL,
+        detail="no IPv6 route or source address on this monitor",
+    )
+
+
+def reachable(family: str) -> tuple[str, frozenset[tuple[str, str]]]:
+    return (
+        "uptime_sla_ip_family_reachable",
+        frozenset({"ip_family": family, "location": "fra"}.items()),
+    )
+
+
+def test_a_probe_that_could_not_leave_the_monitor_is_a_failure_with_reason_local(scrape) -> None:
+    metrics, samples = scrape
+    metrics.observe(left_no_route("api", "ipv6"))
+
+    got = samples()
+
+    assert got[("probe_success", labels("api", "ipv6"))] == 0.0
+    assert got[("probe_failures_total", labels("api", "ipv6", reason="local"))] == 1.0
+    assert got[("probe_latency_seconds_count", labels("api", "ipv6"))] == 0.0
+
+
+def test_a_family_is_unreachable_only_when_no_target_could_leave_over_it(scrape) -> None:
+    metrics, samples = scrape
+    metrics.observe(left_no_route("api", "ipv6"))
+    metrics.observe(left_no_route("web", "ipv6"))
+    metrics.observe(timed_out("api", "ipv4"))  # reached the network: the family works
+    metrics.observe(left_no_route("web", "ipv4"))
+
+    got = samples()
+
+    assert got[reachable("ipv6")] == 0.0
+    assert got[reachable("ipv4")] == 1.0
+
+    metrics.observe(healthy("web", "ipv6", 0.1))  # the route is back
+    assert samples()[reachable("ipv6")] == 1.0

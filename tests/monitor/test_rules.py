@@ -191,6 +191,8 @@ def test_committed_rules_are_what_the_deploy_config_generates(tmp_path: Path):
 
 # Alerts whose value is always 1: their descriptions give the duration or version instead.
 ALWAYS_ONE = {"ProbeDataMissing", "TLSVersionBelowMinimum"}
+# About the monitor's own network, not a service: they name the location, spend no budget.
+ABOUT_THE_MONITOR = {"MonitorFamilyUnreachable"}
 
 
 def test_every_alert_carries_severity_service_runbook_and_a_description_with_numbers():
@@ -203,12 +205,18 @@ def test_every_alert_carries_severity_service_runbook_and_a_description_with_num
         "TLSCertificateExpiring",
         "ErrorBudgetBurn",
         "ErrorBudgetExhausted",
+        "MonitorFamilyUnreachable",
     }
     for alert in alerts:
         labels, notes = alert["labels"], alert["annotations"]
         assert labels["severity"] in (CRITICAL, WARNING)
-        assert "service" in labels or "$labels.service" in notes["summary"]
         assert notes["runbook_url"].startswith("https://runbooks.example.invalid/uptime-sla#")
+        if alert["alert"] in ABOUT_THE_MONITOR:
+            assert labels["severity"] == WARNING
+            assert "$labels.location" in notes["summary"]
+            assert "budget_left" not in notes
+            continue
+        assert "service" in labels or "$labels.service" in notes["summary"]
         if alert["alert"] not in ALWAYS_ONE:
             assert "$value" in notes["description"]
         assert notes["budget_left"]
@@ -300,6 +308,56 @@ def test_one_family_down_is_a_broken_dual_stack(tmp_path: Path):
             firing("ProbeFamilyDown", seconds(CONFIRMED), down_labels("api-health", "ipv6")),
             firing("ProbeDown", seconds(CONFIRMED), down_labels("api-health", "ipv6")),
         ],
+    )
+
+
+def reachable(family: str, values: str, location: str = "lab") -> dict[str, str]:
+    return series(metrics.FAMILY_REACHABLE, values, ip_family=family, location=location)
+
+
+@needs_promtool
+def test_a_family_the_monitor_cannot_probe_over_tells_the_operator_and_never_pages(
+    tmp_path: Path,
+):
+    """IPv6 probes fail with reason local from 310 s on: the monitor lost its IPv6 route."""
+    promtool_test(
+        tmp_path,
+        [
+            probe("api-health", "ipv4", ALWAYS_UP),
+            probe("api-health", "ipv6", UP_THEN_DOWN),
+            reachable("ipv4", ALWAYS_UP),
+            reachable("ipv6", UP_THEN_DOWN),
+        ],
+        [
+            *(
+                firing(alert, seconds(t))
+                for alert in ("ProbeDown", "ProbeFamilyDown")
+                for t in range(FIRST_FAILURE, 500, SCRAPE)
+            ),
+            firing("MonitorFamilyUnreachable", seconds(CONFIRMED - SCRAPE)),
+            firing(
+                "MonitorFamilyUnreachable",
+                seconds(CONFIRMED),
+                {"severity": WARNING, "ip_family": "ipv6", "location": "lab"},
+            ),
+        ],
+    )
+
+
+@needs_promtool
+def test_a_location_that_cannot_probe_a_family_does_not_count_in_the_quorum(tmp_path: Path):
+    """Of three locations, loc0 fails for real, loc1 has lost IPv6, loc2 answers: one failing
+    location of the two that can probe is no majority."""
+    promtool_test(
+        tmp_path,
+        [
+            probe("api-health", "ipv6", UP_THEN_DOWN, "loc0"),
+            probe("api-health", "ipv6", UP_THEN_DOWN, "loc1"),
+            probe("api-health", "ipv6", ALWAYS_UP, "loc2"),
+            reachable("ipv6", ALWAYS_UP, "loc0"),
+            reachable("ipv6", UP_THEN_DOWN, "loc1"),
+        ],
+        [firing("ProbeDown", seconds(t)) for t in range(FIRST_FAILURE, 500, SCRAPE)],
     )
 
 
