@@ -16,12 +16,16 @@ import re
 import signal
 import sys
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import httpx
+import shtab
 
+from monitor import __version__
 from monitor.config import Config, config_path, load_config
 from monitor.errors import InputError, MonitorError
 from monitor.probe import Prober
@@ -47,43 +51,134 @@ class _Parser(argparse.ArgumentParser):
         raise InputError(f"arguments: {message}")
 
 
+# --- the command registry ----------------------------------------------------------------
+# A command is one self-contained block: `@command(...)` above its handler, with its help
+# line, an example and its arguments. `build_parser` turns the registry into argparse
+# parsers (and shell completion follows from them), so adding a command touches nothing else.
+
+Handler = Callable[[argparse.Namespace, Config, Clock], int]
+
+
+@dataclass(frozen=True)
+class Argument:
+    flags: tuple[str, ...]
+    options: dict[str, Any]
+
+
+def arg(*flags: str, **options: Any) -> Argument:
+    """`add_argument`'s parameters, kept for later; a `type=Path` completes file names
+    (directory names with `metavar="DIR"`)."""
+    return Argument(flags, options)
+
+
+@dataclass(frozen=True)
+class Command:
+    name: str  # "report", or "silences sync" under the group "silences"
+    help: str
+    example: str
+    arguments: tuple[Argument, ...]
+    run: Handler | None = None  # None: a group of commands
+
+
+COMMANDS: dict[str, Command] = {}
+
+
+def group(name: str, help: str) -> None:
+    """A command with commands under it (`uptime-sla silences sync`); register it first."""
+    COMMANDS[name] = Command(name, help, "", ())
+
+
+def command(
+    name: str, help: str, example: str, arguments: Sequence[Argument] = ()
+) -> Callable[[Handler], Handler]:
+    def register(run: Handler) -> Handler:
+        if name in COMMANDS:
+            raise ValueError(f"command {name!r} is registered twice")
+        COMMANDS[name] = Command(name, help, example, tuple(arguments), run)
+        return run
+
+    return register
+
+
+_COMPLETION_EXAMPLE = (
+    'uptime-sla completion bash > "${BASH_COMPLETION_USER_DIR:-$HOME/.local/share/'
+    'bash-completion}/completions/uptime-sla"'
+)
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="uptime-sla", description="Uptime monitor and SLA credit calculator.")
-    parser.add_argument(
-        "-c", "--config", help="config file (default $UPTIME_SLA_CONFIG, ./uptime-sla.yaml)"
+    # -c and -v live on every parser, so they may stand before or after any command; SUPPRESS
+    # keeps a command's parser from overwriting a value given before the command.
+    common = argparse.ArgumentParser(add_help=False)
+    config = common.add_argument(
+        "-c",
+        "--config",
+        metavar="FILE",
+        default=argparse.SUPPRESS,
+        help="config file (default: $UPTIME_SLA_CONFIG, else ./uptime-sla.yaml)",
     )
-    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
-    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
-    commands.add_parser("run", help="probe on schedule, store results, serve /metrics")
-    probe = commands.add_parser("probe", help="probe once now and print a table")
-    probe.add_argument("targets", nargs="*", metavar="TARGET")
-    imp = commands.add_parser("import", help="load probe history from CSV (all rows or none)")
-    imp.add_argument("file", type=Path, metavar="FILE.csv")
-    report = commands.add_parser("report", help="the monthly SLA report")
-    report.add_argument("--month", required=True, help="YYYY-MM")
-    report.add_argument("--format", choices=("json", "csv", "md", "html"), default="json")
-    report.add_argument("-o", "--output", type=Path, help="write here instead of stdout")
-    commands.add_parser("check-config", help="validate the config (exit 0 or 2)")
-    rules = commands.add_parser("rules", help="write Prometheus recording and alerting rules")
-    rules.add_argument("-o", "--output", type=Path, help="write here instead of stdout")
-    silences = commands.add_parser("silences", help="maintenance windows as Alertmanager silences")
-    silence_commands = silences.add_subparsers(
-        dest="silences_command", required=True, parser_class=_Parser
+    config.complete = shtab.FILE  # type: ignore[attr-defined]
+    common.add_argument(
+        "-v", "--verbose", action="store_true", default=argparse.SUPPRESS, help="debug logging"
     )
-    sync = silence_commands.add_parser(
-        "sync", help="create, update and expire silences to match the config's windows"
+    style: dict[str, Any] = {
+        "parents": [common],
+        "formatter_class": argparse.RawDescriptionHelpFormatter,
+    }
+    root = _Parser(
+        prog="uptime-sla",
+        description="Uptime monitor over IPv4 and IPv6, monthly SLA availability and credits.",
+        epilog=_examples(
+            [*(c.example for c in COMMANDS.values() if c.example), _COMPLETION_EXAMPLE]
+        ),
+        **style,
     )
-    sync.add_argument("--alertmanager", metavar="URL", help="default: alerting.alertmanager_url")
-    dashboards = commands.add_parser("dashboards", help="write the Grafana dashboards (JSON)")
-    dashboards.add_argument("-o", "--output", type=Path, required=True, metavar="DIR")
-    return parser
+    root.add_argument("--version", action="version", version=f"uptime-sla {__version__}")
+    groups = {"": root.add_subparsers(dest="command", metavar="COMMAND", required=True)}
+    for spec in COMMANDS.values():
+        parent, _, leaf = spec.name.rpartition(" ")
+        examples = [
+            c.example
+            for c in COMMANDS.values()
+            if c.example and (c is spec or c.name.startswith(f"{spec.name} "))
+        ]
+        parser = groups[parent].add_parser(
+            leaf, help=spec.help, description=spec.help, epilog=_examples(examples), **style
+        )
+        if spec.run is None:
+            groups[spec.name] = parser.add_subparsers(
+                dest=f"{spec.name} command", metavar="COMMAND", required=True
+            )
+            continue
+        parser.set_defaults(handler=spec.run)
+        for argument in spec.arguments:
+            action = parser.add_argument(*argument.flags, **argument.options)
+            if argument.options.get("type") is Path:
+                directory = argument.options.get("metavar") == "DIR"
+                action.complete = shtab.DIRECTORY if directory else shtab.FILE  # type: ignore[attr-defined]
+    completion = groups[""].add_parser(
+        "completion",
+        help="print the shell completion script (bash or zsh)",
+        description="print the shell completion script (bash or zsh)",
+        epilog=_examples([_COMPLETION_EXAMPLE]),
+        **style,
+    )
+    shtab.add_argument_to(completion, "shell", parent=root, help="bash or zsh")
+    return root
+
+
+def _examples(lines: Iterable[str]) -> str:
+    lines = list(lines)
+    return ("example:\n" if len(lines) == 1 else "examples:\n") + "\n".join(
+        f"  {line}" for line in lines
+    )
 
 
 def main(argv: Sequence[str] | None = None, clock: Clock = utc_now) -> int:
     try:
         args = build_parser().parse_args(argv)
         logging.basicConfig(
-            level=logging.DEBUG if args.verbose else logging.INFO,
+            level=logging.DEBUG if vars(args).get("verbose") else logging.INFO,
             format="%(asctime)s %(levelname)s %(name)s: %(message)s",
             stream=sys.stderr,
         )
@@ -92,13 +187,16 @@ def main(argv: Sequence[str] | None = None, clock: Clock = utc_now) -> int:
         # "maximum number of running instances reached" on every tick of a hung target:
         # the skip is by design (runs never overlap) and shows in the schedule lag metric.
         logging.getLogger("apscheduler").setLevel(logging.ERROR)
-        config = load_config(config_path(args.config))
-        return COMMANDS[args.command](args, config, clock)
+        config = load_config(config_path(vars(args).get("config")))
+        return args.handler(args, config, clock)
     except (MonitorError, SlaError) as exc:
         print(f"uptime-sla: error: {_one_line(str(exc))}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # `uptime-sla report ... | head`: the reader left, not an error
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # quiet exit flush
+        return 141
 
 
 def _one_line(text: str) -> str:
@@ -106,14 +204,25 @@ def _one_line(text: str) -> str:
     return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
+@command(
+    "check-config",
+    "validate the config without opening the database (exit 0 or 2)",
+    "uptime-sla check-config -c uptime-sla.yaml",
+)
 def _check_config(args: argparse.Namespace, config: Config, clock: Clock) -> int:
     print(
-        f"{config_path(args.config)}: ok ({len(config.targets)} targets,"
+        f"{config_path(vars(args).get('config'))}: ok ({len(config.targets)} targets,"
         f" {len(config.contracts)} contracts, {len(config.maintenance)} maintenance windows)"
     )
     return 0
 
 
+@command(
+    "probe",
+    "probe once now and print a table (exit 1 if any probe failed)",
+    "uptime-sla probe api-health",
+    [arg("targets", nargs="*", metavar="TARGET", help="target names (default: every target)")],
+)
 def _probe(args: argparse.Namespace, config: Config, clock: Clock) -> int:
     known = {t.name for t in config.targets}
     for name in args.targets:
@@ -160,6 +269,12 @@ def _open_store(config: Config) -> Store:
     return Store(config.storage.url, rollup_seconds=int(config.sla.slice))
 
 
+@command(
+    "import",
+    "load probe history from CSV (all rows or none)",
+    "uptime-sla import history.csv",
+    [arg("file", type=Path, metavar="FILE.csv")],
+)
 def _import(args: argparse.Namespace, config: Config, clock: Clock) -> int:
     from monitor.importer import import_csv  # noqa: PLC0415 (pyarrow takes 0.3 s to import)
 
@@ -175,6 +290,16 @@ def _import(args: argparse.Namespace, config: Config, clock: Clock) -> int:
 _MONTH = re.compile(r"(\d{4})-(0[1-9]|1[0-2])", re.ASCII)
 
 
+@command(
+    "report",
+    "the monthly SLA report: availability, credits, incidents",
+    "uptime-sla report -c uptime-sla.yaml --month 2026-02 --format md -o february.md",
+    [
+        arg("--month", required=True, help="YYYY-MM"),
+        arg("--format", choices=("json", "csv", "md", "html"), default="json"),
+        arg("-o", "--output", type=Path, help="write here instead of stdout"),
+    ],
+)
 def _report(args: argparse.Namespace, config: Config, clock: Clock) -> int:
     match = _MONTH.fullmatch(args.month)
     if not match:
@@ -209,6 +334,11 @@ def _write_output(path: Path | None, content: str) -> None:
         raise InputError(f"{path}: cannot write: {exc.strerror or exc}") from None
 
 
+@command(
+    "run",
+    "probe on schedule, store results, serve /metrics (until SIGINT or SIGTERM)",
+    "uptime-sla run -c /etc/uptime-sla/uptime-sla.yaml",
+)
 def _run(args: argparse.Namespace, config: Config, clock: Clock) -> int:
     return asyncio.run(run_service(config, clock, _install_signals))
 
@@ -219,6 +349,12 @@ def _install_signals(stop: asyncio.Event) -> None:
         loop.add_signal_handler(sig, stop.set)
 
 
+@command(
+    "rules",
+    "write the Prometheus recording and alerting rules",
+    "uptime-sla rules -o prometheus/rules.yml",
+    [arg("-o", "--output", type=Path, help="write here instead of stdout")],
+)
 def _rules(args: argparse.Namespace, config: Config, clock: Clock) -> int:
     _write_output(args.output, render_rules(config))
     if args.output is not None:
@@ -226,6 +362,18 @@ def _rules(args: argparse.Namespace, config: Config, clock: Clock) -> int:
     return 0
 
 
+group(
+    "silences",
+    "maintenance windows as Alertmanager silences",
+)
+
+
+@command(
+    "silences sync",
+    "create, update and expire silences to match the config's windows",
+    "uptime-sla silences sync",
+    [arg("--alertmanager", metavar="URL", help="default: alerting.alertmanager_url")],
+)
 def _silences(args: argparse.Namespace, config: Config, clock: Clock) -> int:
     url = args.alertmanager or config.alerting.alertmanager_url
     with httpx.Client(base_url=url, timeout=10.0) as client:
@@ -234,6 +382,12 @@ def _silences(args: argparse.Namespace, config: Config, clock: Clock) -> int:
     return 0
 
 
+@command(
+    "dashboards",
+    "write the Grafana dashboards (JSON)",
+    "uptime-sla dashboards -o grafana/dashboards",
+    [arg("-o", "--output", type=Path, required=True, metavar="DIR")],
+)
 def _dashboards(args: argparse.Namespace, config: Config, clock: Clock) -> int:
     try:
         from monitor.dashboards import write_dashboards  # noqa: PLC0415 (optional extra)
@@ -247,15 +401,3 @@ def _dashboards(args: argparse.Namespace, config: Config, clock: Clock) -> int:
         raise InputError(f"{args.output}: cannot write: {exc.strerror or exc}") from None
     print("\n".join(str(path) for path in written))
     return 0
-
-
-COMMANDS: dict[str, Callable[[argparse.Namespace, Config, Clock], int]] = {
-    "run": _run,
-    "probe": _probe,
-    "import": _import,
-    "report": _report,
-    "check-config": _check_config,
-    "rules": _rules,
-    "silences": _silences,
-    "dashboards": _dashboards,
-}

@@ -581,7 +581,10 @@ def load_config(path: Path, environ: dict[str, str] | None = None) -> Config:
     except UnicodeDecodeError:
         raise ConfigError(f"{path}: config is not UTF-8 text") from None
     data, lines = _parse_yaml(path, text)
-    data = _substitute(path, data, environ, "", lines)
+    missing: dict[str, str] = {}
+    data = _substitute(data, environ, "", missing)
+    if missing:
+        raise ConfigError(_missing_variables(path, missing, lines))
     try:
         return Config.model_validate(data if data is not None else {})
     except ValidationError as exc:
@@ -657,28 +660,37 @@ def _parse_yaml(path: Path, text: str) -> tuple[Any, dict[str, int]]:
         loader.dispose()
 
 
-def _substitute(
-    path: Path, data: Any, environ: dict[str, str], where: str, lines: dict[str, int]
-) -> Any:
-    """Replace ${VAR} in every string; a missing variable is an error naming its path."""
+def _substitute(data: Any, environ: dict[str, str], where: str, missing: dict[str, str]) -> Any:
+    """Replace ${VAR} in every string; note each unset variable's first path in `missing`.
+
+    Every unset variable is collected, not just the first, so one run of `check-config`
+    tells a new user everything the config needs from the environment.
+    """
     if isinstance(data, dict):
-        return {
-            k: _substitute(path, v, environ, _join(where, str(k)), lines) for k, v in data.items()
-        }
+        return {k: _substitute(v, environ, _join(where, str(k)), missing) for k, v in data.items()}
     if isinstance(data, list):
-        return [_substitute(path, v, environ, f"{where}[{i}]", lines) for i, v in enumerate(data)]
+        return [_substitute(v, environ, f"{where}[{i}]", missing) for i, v in enumerate(data)]
     if isinstance(data, str):
 
         def replace(match: re.Match[str]) -> str:
             name = match.group(1)
             if name not in environ:
-                raise ConfigError(
-                    _located(path, where, f"environment variable {name} is not set", lines)
-                )
+                missing.setdefault(name, where)
+                return ""
             return environ[name]
 
         return _ENV_VAR.sub(replace, data)
     return data
+
+
+def _missing_variables(path: Path, missing: dict[str, str], lines: dict[str, int]) -> str:
+    if len(missing) == 1:
+        ((name, where),) = missing.items()
+        return _located(path, where, f"environment variable {name} is not set", lines)
+    named = ", ".join(
+        f"{name} (line {_line_of(where, lines)}, {where})" for name, where in missing.items()
+    )
+    return f"{path}: {len(missing)} environment variables are not set: {named}"
 
 
 def _join(where: str, key: str) -> str:

@@ -7,7 +7,9 @@ cd "$(dirname "$0")/.."
 
 # runc listed so apt does not pick crun (which fails here) for podman's "crun | runc".
 packages=(postgresql prometheus prometheus-alertmanager chromium fonts-dejavu-core
-          podman runc mmdebstrap)
+          podman runc mmdebstrap
+          zsh  # the zsh completion test
+)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
