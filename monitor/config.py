@@ -108,6 +108,7 @@ class ProbeSettings(_Model):
     ca_file: str | None = None
     max_body_bytes: int = Field(default=1_048_576, gt=0)
     resolve: dict[Family, tuple[str, ...]] = Field(default_factory=dict)
+    degraded_latency: Duration | None = None  # status page: slower median is degraded
 
     @field_validator("families")
     @classmethod
@@ -325,6 +326,7 @@ class MaintenanceSettings(_Model):
     targets: tuple[str, ...] = ()
     services: tuple[str, ...] = ()
     reason: str = ""
+    public: bool = True  # shown on the status page
 
     @model_validator(mode="after")
     def _ordered(self) -> MaintenanceSettings:
@@ -333,6 +335,59 @@ class MaintenanceSettings(_Model):
         if self.end <= self.start:
             raise ValueError("end must be after start")
         return self
+
+
+_SLUG_GAP = re.compile(r"[^a-z0-9]+")
+
+
+def slug(name: str) -> str:
+    """A status page component's id and badge name: lower case, other runs become `-`."""
+    return _SLUG_GAP.sub("-", name.lower())
+
+
+class StatusComponent(_Model):
+    """What customers see on the status page: a name over some targets or services."""
+
+    name: Annotated[str, Field(min_length=1, max_length=200)]
+    description: str | None = None
+    targets: tuple[str, ...] = ()
+    services: tuple[str, ...] = ()
+    group: Annotated[str, Field(min_length=1, max_length=200)] | None = None
+
+    @model_validator(mode="after")
+    def _covers_something(self) -> StatusComponent:
+        if not (self.targets or self.services):
+            raise ValueError("needs targets or services")
+        return self
+
+    @property
+    def slug(self) -> str:
+        return slug(self.name)
+
+
+class StatusPageSettings(_Model):
+    title: Annotated[str, Field(min_length=1, max_length=200)] = "Service status"
+    url: str | None = None  # public base URL of the site: links and feed ids
+    output_dir: str | None = None  # where `run` writes the site; unset: it writes none
+    refresh: Duration = 60.0
+    history_days: int = Field(default=90, ge=1, le=366)
+    timezone: str | None = None  # default: sla.timezone
+    components: tuple[StatusComponent, ...] = ()
+
+    @field_validator("url")
+    @classmethod
+    def _base_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return value
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError("must be an http:// or https:// URL")
+        return value.rstrip("/")
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str | None) -> str | None:
+        return None if value is None else SlaSettings._known_zone(value)
 
 
 class AlertingSettings(_Model):
@@ -472,6 +527,7 @@ class Config(_Model):
     alerting: AlertingSettings = AlertingSettings()
     notifications: NotificationSettings = NotificationSettings()
     reports: ReportsSettings = ReportsSettings()
+    status_page: StatusPageSettings | None = None
 
     @model_validator(mode="before")
     @classmethod
@@ -520,6 +576,8 @@ class Config(_Model):
                 if service not in services:
                     raise _PathError(f"maintenance[{i}].services[{j}]", "names an unknown service")
         self._check_notifications()
+        if self.status_page is not None:
+            _check_components(self.status_page, names, services)
         return self
 
     def _check_notifications(self) -> None:
@@ -532,6 +590,26 @@ class Config(_Model):
             raise _PathError(
                 "reports.email_customers", "needs notifications.email (its SMTP server and from)"
             )
+
+    def component_targets(self, component: StatusComponent) -> tuple[str, ...]:
+        """The targets a status page component stands for, in config order."""
+        return tuple(
+            t.name
+            for t in self.targets
+            if t.name in component.targets or t.service_name in component.services
+        )
+
+    def status_components(self) -> tuple[StatusComponent, ...]:
+        """The page's components; without any configured, one per service."""
+        if self.status_page is not None and self.status_page.components:
+            return self.status_page.components
+        services = dict.fromkeys(t.service_name for t in self.targets)
+        return tuple(StatusComponent(name=service, services=(service,)) for service in services)
+
+    @property
+    def status_timezone(self) -> str:
+        page = self.status_page
+        return page.timezone if page is not None and page.timezone else self.sla.timezone
 
     def moment(self, value: Moment) -> datetime:
         """A contract boundary as UTC: a date is midnight in `sla.timezone`."""
@@ -553,6 +631,30 @@ class _PathError(ValueError):
         super().__init__(message)
         self.path = path
         self.message = message
+
+
+def _check_components(page: StatusPageSettings, targets: set[str], services: set[str]) -> None:
+    slugs: dict[str, str] = {}
+    _require_unique("status_page.components", (c.name for c in page.components))
+    for i, component in enumerate(page.components):
+        where = f"status_page.components[{i}]"
+        for j, target in enumerate(component.targets):
+            if target not in targets:
+                raise _PathError(f"{where}.targets[{j}]", "names an unknown target")
+        for j, service in enumerate(component.services):
+            if service not in services:
+                raise _PathError(f"{where}.services[{j}]", "names an unknown service")
+        if component.slug in slugs:
+            raise _PathError(f"{where}.name", f"has the same id {component.slug!r} as another")
+        slugs[component.slug] = "component"
+    for i, component in enumerate(page.components):
+        if component.group is not None and slugs.setdefault(slug(component.group), "group") != (
+            "group"
+        ):
+            raise _PathError(
+                f"status_page.components[{i}].group",
+                f"has the same id {slug(component.group)!r} as a component",
+            )
 
 
 def _require_unique(section: str, names: Iterable[str]) -> None:

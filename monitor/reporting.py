@@ -7,10 +7,11 @@ from datetime import datetime
 from monitor.config import Config, CreditEntry
 from monitor.store import Store
 from sla import model, month_bounds
-from sla.engine import MonthReport, evaluate_month, load_window
+from sla.engine import MonthReport, evaluate_month
 from sla.render_data import render_csv, render_json
 from sla.render_html import render_html
 from sla.render_md import render_md
+from sla.slices import load_window
 
 RENDERERS = {"json": render_json, "csv": render_csv, "md": render_md, "html": render_html}
 

@@ -8,6 +8,7 @@ raw rows. A probe is identified by (series, start time): writing it twice stores
 
 from __future__ import annotations
 
+import json
 import logging
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -81,6 +82,44 @@ class RollupLength(SQLModel, table=True):
     slice_seconds: int = Field(primary_key=True)
 
 
+class IncidentRow(SQLModel, table=True):
+    """An operator incident of the status page; its status is its latest update's."""
+
+    __tablename__ = "status_incident"
+    id: str = Field(primary_key=True)
+    title: str
+    impact: str
+    components: str  # JSON list of component names
+    created_us: int = Field(sa_column=Column(BigInteger, nullable=False))
+
+
+class IncidentUpdateRow(SQLModel, table=True):
+    __tablename__ = "status_incident_update"
+    id: str = Field(primary_key=True)
+    incident_id: str = Field(index=True)
+    status: str
+    message: str
+    created_us: int = Field(sa_column=Column(BigInteger, nullable=False))
+
+
+@dataclass(frozen=True)
+class StoredUpdate:
+    id: str
+    status: str
+    message: str
+    created: datetime
+
+
+@dataclass(frozen=True)
+class StoredIncident:
+    id: str
+    title: str
+    impact: str
+    components: tuple[str, ...]
+    created: datetime
+    updates: tuple[StoredUpdate, ...]  # oldest first; the first is the opening message
+
+
 # Column order of a probe row as the bulk paths write it.
 COLUMNS = tuple(ProbeRow.model_fields)
 _UNIX_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -90,7 +129,7 @@ _SQLITE_IN_LIST = 500  # series ids per "IN (...)": well under SQLite's paramete
 _SCHEMA_LOCK_KEY = 0x75707469_6D65  # any constant bigint, the same in every uptime-sla
 # The newest revision in monitor/migrations (a test keeps the two equal): a database
 # already there is opened without loading Alembic at all.
-SCHEMA_REVISION = "0003"
+SCHEMA_REVISION = "0004"
 
 
 def to_us(moment: datetime) -> int:
@@ -489,6 +528,68 @@ class Store:
 
             yield load
 
+    # --- status page incidents -------------------------------------------------------
+
+    def add_incident(self, incident: StoredIncident) -> None:
+        """Store a new operator incident with its opening update(s), in one transaction."""
+        with self._errors("store the incident"), self._writing.begin() as conn:
+            conn.execute(
+                text(
+                    "INSERT INTO status_incident (id, title, impact, components, created_us)"
+                    " VALUES (:i, :t, :m, :c, :at)"
+                ),
+                {
+                    "i": incident.id,
+                    "t": incident.title,
+                    "m": incident.impact,
+                    "c": json.dumps(list(incident.components)),
+                    "at": to_us(incident.created),
+                },
+            )
+            for update in incident.updates:
+                _insert_update(conn, incident.id, update)
+
+    def add_incident_update(self, incident_id: str, update: StoredUpdate) -> bool:
+        """Add an update; False (and nothing stored) when no incident has that id."""
+        with self._errors("store the incident update"), self._writing.begin() as conn:
+            known = conn.execute(
+                text("SELECT 1 FROM status_incident WHERE id=:i"), {"i": incident_id}
+            ).scalar()
+            if not known:
+                return False
+            _insert_update(conn, incident_id, update)
+            return True
+
+    def operator_incidents(self) -> list[StoredIncident]:
+        """Every operator incident with its updates, oldest first."""
+        with self._errors("read incidents"), self.engine.connect() as conn:
+            heads = conn.execute(
+                text(
+                    "SELECT id, title, impact, components, created_us FROM status_incident"
+                    " ORDER BY created_us, id"
+                )
+            ).all()
+            rows = conn.execute(
+                text(
+                    "SELECT incident_id, id, status, message, created_us"
+                    " FROM status_incident_update ORDER BY created_us, id"
+                )
+            ).all()
+        updates: dict[str, list[StoredUpdate]] = defaultdict(list)
+        for incident_id, update_id, status, message, created in rows:
+            updates[incident_id].append(StoredUpdate(update_id, status, message, from_us(created)))
+        return [
+            StoredIncident(
+                id=row.id,
+                title=row.title,
+                impact=row.impact,
+                components=tuple(json.loads(row.components)),
+                created=from_us(row.created_us),
+                updates=tuple(updates[row.id]),
+            )
+            for row in heads
+        ]
+
 
 def _length_known(conn: Connection, slice_seconds: int) -> bool:
     return bool(
@@ -595,3 +696,19 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA cache_size=-65536")  # 64 MiB: bulk imports touch many pages
     cursor.close()
+
+
+def _insert_update(conn: Connection, incident_id: str, update: StoredUpdate) -> None:
+    conn.execute(
+        text(
+            "INSERT INTO status_incident_update (id, incident_id, status, message, created_us)"
+            " VALUES (:u, :i, :s, :m, :at)"
+        ),
+        {
+            "u": update.id,
+            "i": incident_id,
+            "s": update.status,
+            "m": update.message,
+            "at": to_us(update.created),
+        },
+    )

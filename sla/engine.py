@@ -13,7 +13,7 @@ probed since this morning costs its morning, not its month.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -46,11 +46,11 @@ from sla.slices import (
     day_starts,
     drop_blips,
     epoch_us,
-    load_window,
     maintenance_mask,
     series_states,
     slice_at_or_after,
     slice_start,
+    span_window,
     stale_after_us,
 )
 
@@ -154,21 +154,21 @@ class _Frame:
 
     def __init__(
         self,
-        year: int,
-        month: int,
-        tz_name: str,
+        starts: list[datetime],
+        days: list[date],
         *,
         policy: Policy,
         targets: Sequence[TargetSpec],
         maintenance: Sequence[MaintenanceWindow],
         now: datetime,
     ) -> None:
+        """`starts`: UTC starts of the `days` counted, then the end of the last one."""
         self.policy = policy
         self.windows = maintenance
-        self.starts = day_starts(year, month, tz_name)
-        self.days = [date(year, month, 1) + timedelta(days=n) for n in range(len(self.starts) - 1)]
+        self.starts = starts
+        self.days = days
         self.start, self.end = self.starts[0], self.starts[-1]
-        self.first_slice, end_slice = load_window(year, month, tz_name, policy, targets)
+        self.first_slice, end_slice = span_window(self.start, self.end, policy, targets)
         self.length = end_slice - self.first_slice
         seconds = policy.slice_seconds
         # Slices before `ended` are over at `now`; later ones are not known yet.
@@ -189,6 +189,10 @@ class _Frame:
         self.day_index = np.repeat(np.arange(len(self.days)), np.diff(self.day_edges))
         self.nothing = Track(self.counted, np.empty(0, np.int8))
         self._masks: dict[tuple[MaintenanceWindow, ...], np.ndarray] = {}
+
+    def exclude_target(self, track: Track, target: TargetSpec) -> Track:
+        """Step 5 for one target: the windows covering it."""
+        return self.exclude(track, tuple(w for w in self.windows if covers_target(w, target)))
 
     def exclude(self, track: Track, windows: tuple[MaintenanceWindow, ...]) -> Track:
         """Step 5: the track with the slices overlapping one of these windows EXCLUDED."""
@@ -289,7 +293,7 @@ def _cut(series: SeriesSlices, start: int, end: int) -> SeriesSlices:
 
 
 def _target_tracks(
-    target: TargetSpec, series: list[SeriesSlices], frame: _Frame
+    target: TargetSpec, series: list[SeriesSlices], frame: _Frame, *, families: bool = True
 ) -> tuple[Track, list[Track]]:
     """Steps 1-4 for a target: its combined states and each configured family's alone.
 
@@ -317,7 +321,7 @@ def _target_tracks(
         return frame.counted_track(drop_blips(located, policy.min_outage_slices), lead)
 
     combined = locations_and_blips(combine_families(grid, policy.family_policy))
-    return combined, [locations_and_blips(family) for family in grid]
+    return combined, [locations_and_blips(family) for family in grid] if families else []
 
 
 def _evaluate_target(
@@ -325,12 +329,11 @@ def _evaluate_target(
 ) -> tuple[TargetResult, Track]:
     """The target's result and its counted slice states after step 5."""
     combined, families = _target_tracks(target, series, frame)
-    windows = tuple(window for window in frame.windows if covers_target(window, target))
     family_results = tuple(
-        FamilyResult(family, *frame.month_figures(frame.exclude(track, windows)))
+        FamilyResult(family, *frame.month_figures(frame.exclude_target(track, target)))
         for family, track in zip(target.families, families, strict=True)
     )
-    combined = frame.exclude(combined, windows)
+    combined = frame.exclude_target(combined, target)
     figures, daily = frame.month_figures(combined)
     result = TargetResult(target.name, target.service, figures, daily, family_results)
     return result, combined
@@ -516,9 +519,9 @@ def evaluate_month(
     Targets, contracts and the report keep config order; series of targets or families
     not configured are ignored. Slices that have not ended by `now` are not counted.
     """
-    frame = _Frame(
-        year, month, tz_name, policy=policy, targets=targets, maintenance=maintenance, now=now
-    )
+    starts = day_starts(year, month, tz_name)
+    days = [date(year, month, 1) + timedelta(days=n) for n in range(len(starts) - 1)]
+    frame = _Frame(starts, days, policy=policy, targets=targets, maintenance=maintenance, now=now)
     series_of = _series_of(series)
     services = _Services(targets, contracts, frame)
     target_results, bad_runs = [], []
@@ -548,3 +551,52 @@ def evaluate_month(
         customers=_customer_totals(contract_results),
         incidents=_incidents(targets, bad_runs, frame),
     )
+
+
+@dataclass(frozen=True)
+class GroupStates:
+    """Slice states of a group of targets (a status page component), steps 1 to 5.
+
+    A slice is BAD when any target of the group is BAD, EXCLUDED when all are, NO_DATA
+    when all the others are NO_DATA, else GOOD: step 6 without the service's own windows.
+    """
+
+    first_slice: int  # epoch slice index of states[0]
+    states: np.ndarray  # int8 SliceState of each slice that ended by `now`
+
+
+def group_states(
+    start: datetime,
+    end: datetime,
+    *,
+    policy: Policy,
+    targets: Sequence[TargetSpec],
+    groups: Sequence[Sequence[str]],
+    maintenance: Sequence[MaintenanceWindow],
+    series: SeriesSource,
+    now: datetime,
+) -> Iterator[GroupStates]:
+    """Each group's states over the slices of [start, end) ended by `now`, one at a time.
+
+    `series` must cover `span_window(start, end, ...)`; groups name targets of `targets`.
+    """
+    frame = _Frame(
+        [start, end],
+        [start.date()],
+        policy=policy,
+        targets=targets,
+        maintenance=maintenance,
+        now=now,
+    )
+    series_of = _series_of(series)
+    by_name = {target.name: target for target in targets}
+    for group in groups:
+        fold = ServiceStates(frame.counted)
+        for name in group:
+            target = by_name[name]
+            checked = _checked(target, series_of(name), frame)
+            combined, _ = _target_tracks(target, checked, frame, families=False)
+            fold.add(frame.exclude_target(combined, target))
+        track = fold.track()
+        states = np.concatenate((np.full(track.lead, NO_DATA, np.int8), track.tail))
+        yield GroupStates(frame.month_first, states)

@@ -111,26 +111,40 @@ def load_window(
 
     With `now`, the window stops at the first slice not ended by then: later slices are
     NO_DATA whatever is stored, so a month-to-date report need not read them.
+    """
+    return span_window(*month_bounds(year, month, tz_name), policy, targets, now=now)
 
-    Why the margins suffice. Before the month, with M = min_outage_slices and
+
+def span_window(
+    start: datetime,
+    end: datetime,
+    policy: Policy,
+    targets: Iterable[TargetSpec],
+    *,
+    now: datetime | None = None,
+) -> tuple[int, int]:
+    """[first, end) epoch slice indexes of the rollups needed to evaluate [start, end) exactly.
+
+    Why the margins suffice. Before the span, with M = min_outage_slices and
     C = ceil(max stale_after / slice):
-    - whether the month's first BAD slices are a blip depends on the run they belong
+    - whether the span's first BAD slices are a blip depends on the run they belong
       to; M - 1 earlier slices are enough to tell whether that run is at least M long;
     - the earliest of those slices may be empty and carry the state of a probe started
       less than stale_after before it, i.e. at most C slices earlier.
-    So M - 1 + C slices are needed; we load M + C + 1. After the month, a run that
+    So M - 1 + C slices are needed; we load M + C + 1. After the span, a run that
     reaches the last slice needs at most M - 1 later slices to reach length M, and
-    those later slices carry from within the month or from each other: M slices.
+    those later slices carry from within the span or from each other: M slices.
     """
-    first, end = month_slices(year, month, tz_name, policy.slice_seconds)
+    first = slice_at_or_after(start, policy.slice_seconds)
+    last = slice_at_or_after(end, policy.slice_seconds)
     slice_us = policy.slice_seconds * US
     max_stale_us = max((stale_after_us(policy, target) for target in targets), default=0)
     carry_slices = -(-max_stale_us // slice_us)
     first -= policy.min_outage_slices + carry_slices + 1
-    end += policy.min_outage_slices
+    last += policy.min_outage_slices
     if now is not None:
-        end = min(max(epoch_us(now) // slice_us, first), end)
-    return first, end
+        last = min(max(epoch_us(now) // slice_us, first), last)
+    return first, last
 
 
 # --- step 1: series slices -------------------------------------------------------------
@@ -170,13 +184,17 @@ def series_states(series: SeriesSlices, policy: Policy, stale_us: int) -> np.nda
     source = latest[empty]
     age_us = (empty - source) * (policy.slice_seconds * US)
     fresh = age_us - series.last_offset_us[source].astype(np.int64) < stale_us
-    # The state a probe carries, indexed by its LastState.
+    states[empty[fresh]] = probe_states(policy)[series.last_state[source[fresh]]]
+    return states
+
+
+def probe_states(policy: Policy) -> np.ndarray:
+    """The slice state one probe stands for, indexed by its LastState (NONE: NO_DATA)."""
     probe_state = np.full(len(LastState), NO_DATA, np.int8)
     probe_state[LastState.OK] = GOOD
-    probe_state[LastState.RATE_LIMITED] = BAD if rate_limited_down else GOOD
+    probe_state[LastState.RATE_LIMITED] = BAD if policy.rate_limited_counts_as == "down" else GOOD
     probe_state[LastState.FAILED] = BAD
-    states[empty[fresh]] = probe_state[series.last_state[source[fresh]]]
-    return states
+    return probe_state
 
 
 # --- steps 2 and 3: families, locations ------------------------------------------------
