@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
 from datetime import datetime
 
 from monitor.config import Config, CreditEntry
 from monitor.store import Store
 from sla import model, month_bounds
-from sla.engine import MonthReport, evaluate_month
+from sla.engine import GroupStates, MonthReport, evaluate_month, group_states
+from sla.model import SeriesSlices
 from sla.render_data import render_csv, render_json
 from sla.render_html import render_html
 from sla.render_md import render_md
-from sla.slices import load_window
+from sla.slices import US, epoch_us, load_window, span_window
+from sla.status import LastProbe, last_probe
 
 RENDERERS = {"json": render_json, "csv": render_csv, "md": render_md, "html": render_html}
 
@@ -87,4 +90,44 @@ def month_report(config: Config, store: Store, year: int, month: int, now: datet
             series=load,
             now=now,
             **inputs,  # type: ignore[arg-type]
+        )
+
+
+def component_states(
+    config: Config,
+    store: Store,
+    groups: Sequence[Sequence[str]],
+    *,
+    start: datetime,
+    now: datetime,
+    latest: dict[tuple[str, str, str], LastProbe | None],
+) -> Iterator[GroupStates]:
+    """Each group's (status page component's) slice states over [start, now), one at a time.
+
+    The latest probe of every series read on the way is put into `latest`, so the page's
+    "now" comes from the same rollups as its history. Reads up to the slice running at
+    `now` (its probes are the latest), while only ended slices get a state.
+    """
+    inputs = engine_inputs(config)
+    policy = policy_of(config)
+    first, end = span_window(start, now, policy, inputs["targets"])  # type: ignore[arg-type]
+    end = min(end, epoch_us(now) // (policy.slice_seconds * US) + 1)
+    with store.slice_reader(policy.slice_seconds, first, end) as read:
+
+        def load(target: str) -> list[SeriesSlices]:
+            series = read(target)
+            for one in series:
+                key = (one.target, one.family, one.location)
+                latest[key] = last_probe(one, policy.slice_seconds)
+            return series
+
+        yield from group_states(
+            start,
+            now,
+            policy=policy,
+            targets=inputs["targets"],  # type: ignore[arg-type]
+            groups=groups,
+            maintenance=inputs["maintenance"],  # type: ignore[arg-type]
+            series=load,
+            now=now,
         )

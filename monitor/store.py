@@ -560,6 +560,17 @@ class Store:
             _insert_update(conn, incident_id, update)
             return True
 
+    def recent_latencies(self, target: str, since: datetime, count: int) -> list[float]:
+        """Latency (ms) of the target's latest answered probes since `since`, newest first."""
+        query = (
+            "SELECT p.latency_ms FROM series s JOIN probe_result p ON p.series_id = s.id"
+            " WHERE s.target = :t AND p.started_us >= :since AND p.status_code IS NOT NULL"
+            " ORDER BY p.started_us DESC LIMIT :n"
+        )
+        with self._errors("read latencies"), self.engine.connect() as conn:
+            rows = conn.execute(text(query), {"t": target, "since": to_us(since), "n": count})
+            return [row[0] for row in rows if row[0] is not None]
+
     def operator_incidents(self) -> list[StoredIncident]:
         """Every operator incident with its updates, oldest first."""
         with self._errors("read incidents"), self.engine.connect() as conn:

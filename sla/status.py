@@ -50,14 +50,16 @@ def family_state(
     """
     mapping = probe_states(policy)
     states = [
-        mapping[probe.state] if probe is not None and now_us - probe.started_us < stale_us
+        mapping[probe.state]
+        if probe is not None and now_us - probe.started_us < stale_us
         # A probe exactly stale_after old is too old, as in step 1.
         else NO_DATA
         for probe in probes
     ]
     if not states:
         return int(NO_DATA)
-    return int(combine_locations(np.array(states, np.int8).reshape(-1, 1), policy.location_quorum)[0])
+    by_location = np.array(states, np.int8).reshape(-1, 1)
+    return int(combine_locations(by_location, policy.location_quorum)[0])
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,536 @@
+"""The status site's files from a StatusSnapshot, written whole (spec section 8).
+
+HTML and SVG come from Jinja2 templates with autoescaping on (a component may be named
+`<script>`); the JSON files use Atlassian Statuspage's v2 field names so its clients
+work; the Atom feed is built with ElementTree, never from strings.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+import uuid
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from fractions import Fraction
+from importlib import resources
+from pathlib import Path
+from typing import Any
+from xml.etree import ElementTree
+from zoneinfo import ZoneInfo
+
+from jinja2 import Environment, PackageLoader, StrictUndefined
+
+from monitor.config import slug
+from monitor.errors import InputError
+from monitor.status.state import (
+    ComponentState,
+    DayBar,
+    Incident,
+    Maintenance,
+    StatusSnapshot,
+)
+
+STATUS_TEXT = {
+    "operational": "Operational",
+    "degraded_performance": "Degraded performance",
+    "partial_outage": "Partial outage",
+    "major_outage": "Major outage",
+    "under_maintenance": "Under maintenance",
+}
+MAINTENANCE_TEXT = {
+    "scheduled": "Scheduled",
+    "in_progress": "In progress",
+    "completed": "Completed",
+}
+BANNER = {
+    "none": "All systems operational",
+    "minor": "Some systems are degraded",
+    "major": "Partial system outage",
+    "critical": "Major system outage",
+}
+FAMILY_NAMES = {"ipv4": "IPv4", "ipv6": "IPv6"}
+SEVERITY = ("operational", "under_maintenance", "degraded_performance")
+SEVERITY += ("partial_outage", "major_outage")
+BADGE_COLOURS = {
+    "operational": "#1f9d55",
+    "degraded_performance": "#b7791f",
+    "partial_outage": "#b7791f",
+    "major_outage": "#c53030",
+    "under_maintenance": "#2b6cb0",
+}
+ATOM = "http://www.w3.org/2005/Atom"
+
+
+def iso(moment: datetime) -> str:
+    """RFC 3339 UTC, to the second: what the JSON and the page's reload check compare."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def percent(value: Fraction | None) -> str:
+    if value is None:
+        return "no data"
+    if value == 100:
+        return "100 %"
+    return f"{min(float(value), 99.999):.3f} %"  # never round a bad day up to 100
+
+
+class SiteRenderer:
+    """Turns snapshots into site files; the templates are loaded once."""
+
+    def __init__(self) -> None:
+        self._env = Environment(
+            loader=PackageLoader("monitor.status", "templates"),
+            autoescape=True,
+            undefined=StrictUndefined,
+            trim_blocks=True,
+            lstrip_blocks=True,
+        )
+
+    def files(self, snapshot: StatusSnapshot) -> dict[str, bytes]:
+        """Every file of the site by relative path."""
+        files = {
+            name: (resources.files("monitor.status") / "static" / name).read_bytes()
+            for name in ("status.css", "status.js")
+        }
+        helpers = self._helpers(snapshot)
+        for page in ("index", "history"):
+            html = self._env.get_template(f"{page}.html").render(
+                snapshot=snapshot, page=page, **helpers
+            )
+            files[f"{page}.html"] = html.encode()
+        for name, document in api_documents(snapshot).items():
+            files[f"api/v2/{name}"] = json.dumps(document, indent=2).encode() + b"\n"
+        files["history.atom"] = atom_feed(snapshot)
+        badge = self._env.get_template("badge.svg")
+        for component in snapshot.components:
+            status = component.status
+            text = STATUS_TEXT[status] if component.monitored else "not monitored"
+            files[f"badges/{component.id}.svg"] = _badge(
+                badge, "status", text.lower(), BADGE_COLOURS[status]
+            )
+            month = component.uptime[2].availability
+            colour = "#9aa5b1" if month is None else BADGE_COLOURS[_uptime_status(month)]
+            files[f"badges/{component.id}-uptime-30d.svg"] = _badge(
+                badge, "uptime 30d", percent(month), colour
+            )
+        return files
+
+    def _helpers(self, snapshot: StatusSnapshot) -> dict[str, Any]:
+        zone = ZoneInfo(snapshot.timezone)
+        names = {c.id: c.name for c in snapshot.components}
+        horizon = snapshot.generated_at.timestamp() - snapshot.history_days * 86400
+
+        def when(moment: datetime) -> str:
+            local = moment.astimezone(zone)
+            return local.strftime("%b %d, %Y %H:%M ") + (local.tzname() or snapshot.timezone)
+
+        def bar_text(bar: DayBar) -> str:
+            day = bar.day.strftime("%b %d, %Y")
+            figures = bar.figures
+            if figures.eligible == 0:
+                return f"{day}: maintenance" if figures.excluded else f"{day}: no data"
+            down = f"{bar.downtime_minutes:g} minutes down" if figures.bad else "no downtime"
+            return f"{day}: {percent(bar.availability)} up, {down}"
+
+        groups: dict[str | None, list[ComponentState]] = {}
+        for component in snapshot.components:
+            groups.setdefault(component.group, []).append(component)
+        return {
+            "iso": iso,
+            "when": when,
+            "percent": percent,
+            "bar_text": bar_text,
+            "bar_class": _bar_class,
+            "status_text": _status_text,
+            "status_class": lambda c: c.status if c.monitored else "not_monitored",
+            "family_text": _family_text,
+            "component_names": lambda ids: ", ".join(names[i] for i in ids if i in names),
+            "maintenance_text": MAINTENANCE_TEXT,
+            "grouped": list(groups.items()),
+            "banner": BANNER[snapshot.indicator],
+            "maintenances": [
+                m
+                for m in reversed(snapshot.maintenances)
+                if m.scheduled_until.timestamp() >= horizon
+            ],
+        }
+
+
+def _bar_class(bar: DayBar) -> str:
+    figures = bar.figures
+    if figures.eligible == 0:
+        return "s-maint" if figures.excluded else "s-none"
+    if figures.bad == 0:
+        return "s-good"
+    return "s-minor" if bar.availability >= 99 else "s-bad"  # type: ignore[operator]
+
+
+def _status_text(component: ComponentState) -> str:
+    if not component.monitored and component.status == "operational":
+        return "Not monitored"
+    text = STATUS_TEXT[component.status]
+    if component.status == "partial_outage" and component.failing_families:
+        failing = " and ".join(FAMILY_NAMES[f] for f in component.failing_families)
+        if set(component.failing_families) != set(component.healthy_families):
+            return f"{text}: {failing} down"
+    return text
+
+
+def _family_text(component: ComponentState) -> str:
+    """ "IPv4: operational · IPv6: down" when the families differ, else nothing."""
+    failing, healthy = set(component.failing_families), set(component.healthy_families)
+    if not failing or failing == healthy or not healthy:
+        return ""
+    parts = []
+    for family, name in FAMILY_NAMES.items():
+        if family in failing:
+            parts.append(f"{name}: down" if family not in healthy else f"{name}: partly down")
+        elif family in healthy:
+            parts.append(f"{name}: operational")
+    return " · ".join(parts)
+
+
+def _uptime_status(availability: Fraction) -> str:
+    if availability >= Fraction(9990, 100):
+        return "operational"
+    return "partial_outage" if availability >= 99 else "major_outage"
+
+
+def _badge(template: Any, label: str, value: str, colour: str) -> bytes:
+    def width(text: str) -> int:
+        return 6 * len(text) + 14  # Verdana 11 px averages under 6.5 px a character
+
+    return template.render(
+        label=label,
+        value=value,
+        colour=colour,
+        left_width=width(label),
+        right_width=width(value),
+    ).encode()
+
+
+# --- Statuspage v2 JSON ------------------------------------------------------------------
+
+
+def page_id(snapshot: StatusSnapshot) -> str:
+    key = snapshot.url or snapshot.title
+    return hashlib.sha256(key.encode()).hexdigest()[:12]
+
+
+def api_documents(snapshot: StatusSnapshot) -> dict[str, dict[str, Any]]:
+    """The api/v2 files, by path under api/v2/."""
+    pid = page_id(snapshot)
+    page = {
+        "id": pid,
+        "name": snapshot.title,
+        "url": snapshot.url or "",
+        "time_zone": snapshot.timezone,
+        "updated_at": iso(snapshot.generated_at),
+    }
+    status = {"indicator": snapshot.indicator, "description": snapshot.description}
+    components = _components(snapshot, pid)
+    by_id = {c["id"]: c for c in components}
+
+    def incidents(chosen: Iterable[Incident]) -> list[dict[str, Any]]:
+        return [_incident(i, snapshot, pid, by_id) for i in chosen]
+
+    def maintenances(chosen: Iterable[Maintenance]) -> list[dict[str, Any]]:
+        return [_maintenance(m, snapshot, pid, by_id) for m in chosen]
+
+    upcoming = snapshot.maintenances_in("scheduled")
+    active = snapshot.maintenances_in("in_progress")
+    newest_first = tuple(reversed(snapshot.maintenances))
+    return {
+        "summary.json": {
+            "page": page,
+            "components": components,
+            "incidents": incidents(snapshot.unresolved),
+            "scheduled_maintenances": maintenances(active + upcoming),
+            "status": status,
+        },
+        "status.json": {"page": page, "status": status},
+        "components.json": {"page": page, "components": components},
+        "incidents.json": {"page": page, "incidents": incidents(snapshot.incidents)},
+        "incidents/unresolved.json": {"page": page, "incidents": incidents(snapshot.unresolved)},
+        "scheduled-maintenances.json": {
+            "page": page,
+            "scheduled_maintenances": maintenances(newest_first),
+        },
+        "scheduled-maintenances/upcoming.json": {
+            "page": page,
+            "scheduled_maintenances": maintenances(upcoming),
+        },
+        "scheduled-maintenances/active.json": {
+            "page": page,
+            "scheduled_maintenances": maintenances(active),
+        },
+    }
+
+
+def _components(snapshot: StatusSnapshot, pid: str) -> list[dict[str, Any]]:
+    """Components in config order; each group as Statuspage shows one, after its members."""
+    stamp = iso(snapshot.generated_at)
+    found: list[dict[str, Any]] = []
+    groups: dict[str, dict[str, Any]] = {}
+    for component in snapshot.components:
+        group_id = None if component.group is None else slug(component.group)
+        found.append(
+            {
+                "id": component.id,
+                "name": component.name,
+                "status": component.status,
+                "created_at": stamp,
+                "updated_at": stamp,
+                "position": component.position,
+                "description": component.description,
+                "showcase": True,
+                "start_date": None,
+                "group_id": group_id,
+                "page_id": pid,
+                "group": False,
+                "only_show_if_degraded": False,
+            }
+        )
+        if component.group is not None and group_id is not None:
+            group = groups.setdefault(
+                group_id,
+                {
+                    "id": group_id,
+                    "name": component.group,
+                    "status": "operational",
+                    "created_at": stamp,
+                    "updated_at": stamp,
+                    "position": len(snapshot.components) + len(groups) + 1,
+                    "description": None,
+                    "showcase": False,
+                    "start_date": None,
+                    "group_id": None,
+                    "page_id": pid,
+                    "group": True,
+                    "only_show_if_degraded": False,
+                    "components": [],
+                },
+            )
+            group["components"].append(component.id)
+            if SEVERITY.index(component.status) > SEVERITY.index(group["status"]):
+                group["status"] = component.status
+    return found + list(groups.values())
+
+
+def _update(
+    update_id: str, status: str, body: str, at: datetime, incident_id: str
+) -> dict[str, Any]:
+    stamp = iso(at)
+    return {
+        "id": update_id,
+        "status": status,
+        "body": body,
+        "incident_id": incident_id,
+        "created_at": stamp,
+        "updated_at": stamp,
+        "display_at": stamp,
+        "affected_components": None,
+        "deliver_notifications": True,
+        "custom_tweet": None,
+        "tweet_id": None,
+    }
+
+
+def _incident(
+    incident: Incident, snapshot: StatusSnapshot, pid: str, by_id: dict[str, dict[str, Any]]
+) -> dict[str, Any]:
+    resolved, monitoring = incident.resolved_at, incident.monitoring_at
+    return {
+        "id": incident.id,
+        "name": incident.name,
+        "status": incident.status,
+        "created_at": iso(incident.started_at),
+        "updated_at": iso(incident.updated_at),
+        "monitoring_at": None if monitoring is None else iso(monitoring),
+        "resolved_at": None if resolved is None else iso(resolved),
+        "impact": incident.impact,
+        "shortlink": _link(snapshot, f"incident-{incident.id}"),
+        "started_at": iso(incident.started_at),
+        "page_id": pid,
+        "incident_updates": [
+            _update(u.id, u.status, u.body, u.created_at, incident.id)
+            for u in reversed(incident.updates)
+        ],
+        "components": [by_id[c] for c in incident.components if c in by_id],
+    }
+
+
+def maintenance_updates(m: Maintenance, now: datetime) -> list[tuple[str, str, datetime]]:
+    """(status, body, time) of the states the window has reached, oldest first.
+
+    The config does not say when a window was announced: its "scheduled" update carries
+    the time the window starts.
+    """
+    updates = [("scheduled", f"{m.name} is scheduled.", m.scheduled_for)]
+    if now >= m.scheduled_for:
+        updates.append(("in_progress", f"{m.name} is in progress.", m.scheduled_for))
+    if now >= m.scheduled_until:
+        updates.append(("completed", f"{m.name} has been completed.", m.scheduled_until))
+    return updates
+
+
+def _maintenance(
+    m: Maintenance, snapshot: StatusSnapshot, pid: str, by_id: dict[str, dict[str, Any]]
+) -> dict[str, Any]:
+    updates = maintenance_updates(m, snapshot.generated_at)
+    return {
+        "id": m.id,
+        "name": m.name,
+        "status": m.status,
+        "created_at": iso(m.scheduled_for),
+        "updated_at": iso(updates[-1][2]),
+        "monitoring_at": None,
+        "resolved_at": iso(m.scheduled_until) if m.status == "completed" else None,
+        "impact": "maintenance",
+        "shortlink": _link(snapshot, f"maintenance-{m.id}"),
+        "started_at": iso(m.scheduled_for),
+        "page_id": pid,
+        "incident_updates": [
+            _update(f"{m.id}-{status}", status, body, at, m.id)
+            for status, body, at in reversed(updates)
+        ],
+        "components": [by_id[c] for c in m.components if c in by_id],
+        "scheduled_for": iso(m.scheduled_for),
+        "scheduled_until": iso(m.scheduled_until),
+    }
+
+
+def _link(snapshot: StatusSnapshot, anchor: str) -> str:
+    return (
+        f"{snapshot.url or ''}/history.html#{anchor}" if snapshot.url else f"history.html#{anchor}"
+    )
+
+
+# --- Atom ----------------------------------------------------------------------------------
+
+
+def _feed_id(snapshot: StatusSnapshot, key: str) -> str:
+    if snapshot.url:
+        return f"{snapshot.url}/history.html#{key}"
+    return uuid.uuid5(uuid.NAMESPACE_URL, f"{snapshot.title}/{key}").urn
+
+
+def atom_feed(snapshot: StatusSnapshot) -> bytes:
+    """One entry per incident update and per maintenance window, newest first."""
+    entries: list[tuple[datetime, str, str, str, str]] = []
+    for incident in snapshot.incidents:
+        for update in incident.updates:
+            entries.append(
+                (
+                    update.created_at,
+                    f"incident-{incident.id}-{update.id}",
+                    f"{incident.name}: {update.status}",
+                    update.body,
+                    f"incident-{incident.id}",
+                )
+            )
+    for m in snapshot.maintenances:
+        last = maintenance_updates(m, snapshot.generated_at)[-1]
+        span = f"from {iso(m.scheduled_for)} to {iso(m.scheduled_until)}"
+        summary = f"{MAINTENANCE_TEXT[m.status]}: {span}."
+        entries.append(
+            (
+                last[2],
+                f"maintenance-{m.id}",
+                f"Maintenance: {m.name}",
+                summary,
+                f"maintenance-{m.id}",
+            )
+        )
+    entries.sort(key=lambda e: (e[0], e[1]), reverse=True)
+    feed = ElementTree.Element("feed", xmlns=ATOM)
+    ElementTree.SubElement(feed, "id").text = _feed_id(snapshot, "feed")
+    ElementTree.SubElement(feed, "title").text = snapshot.title
+    ElementTree.SubElement(feed, "updated").text = iso(snapshot.generated_at)
+    ElementTree.SubElement(feed, "author").append(_text("name", snapshot.title))
+    if snapshot.url:
+        ElementTree.SubElement(feed, "link", rel="self", href=f"{snapshot.url}/history.atom")
+        ElementTree.SubElement(feed, "link", rel="alternate", href=f"{snapshot.url}/history.html")
+    for at, key, title, body, anchor in entries:
+        entry = ElementTree.SubElement(feed, "entry")
+        ElementTree.SubElement(entry, "id").text = _feed_id(snapshot, key)
+        ElementTree.SubElement(entry, "title").text = title
+        ElementTree.SubElement(entry, "updated").text = iso(at)
+        ElementTree.SubElement(entry, "link", rel="alternate", href=_link(snapshot, anchor))
+        ElementTree.SubElement(entry, "content", type="text").text = body
+    return ElementTree.tostring(feed, encoding="utf-8", xml_declaration=True) + b"\n"
+
+
+def _text(tag: str, text: str) -> ElementTree.Element:
+    element = ElementTree.Element(tag)
+    element.text = text
+    return element
+
+
+# --- writing -------------------------------------------------------------------------------
+
+
+def _write_tree(files: dict[str, bytes], directory: Path) -> None:
+    for name, content in files.items():
+        path = directory / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(content)
+        path.chmod(0o644)  # a web server runs as its own user
+    for folder in (directory, *(p for p in directory.rglob("*") if p.is_dir())):
+        folder.chmod(0o755)
+
+
+def build_into(files: dict[str, bytes], directory: Path) -> None:
+    """`status build -o DIR`: DIR ends up holding exactly the site, or is left as it was."""
+    directory = directory.absolute()
+    parent = directory.parent
+    staging = None
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{directory.name}.", dir=parent))
+        _write_tree(files, staging)
+        if directory.exists() and not directory.is_dir():
+            raise InputError(f"{directory}: cannot write the site: not a directory")
+        old = None
+        if directory.exists():
+            old = Path(tempfile.mkdtemp(prefix=f".{directory.name}.old.", dir=parent))
+            os.replace(directory, old / "site")
+        os.replace(staging, directory)
+        staging = None
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+    except OSError as exc:
+        raise InputError(f"{directory}: cannot write the site: {exc.strerror or exc}") from None
+    finally:
+        if staging is not None:
+            shutil.rmtree(staging, ignore_errors=True)
+
+
+def publish(files: dict[str, bytes], output_dir: Path, now: datetime) -> Path:
+    """Write a new folder under output_dir, repoint `current` at it, remove older ones.
+
+    The symlink is replaced with rename(2), atomic: a web server serving
+    `output_dir/current` sees the old site or the new one, never a mix.
+    """
+    output_dir.mkdir(parents=True, exist_ok=True)
+    folder = Path(tempfile.mkdtemp(prefix=f"site-{now.strftime('%Y%m%dT%H%M%S')}-", dir=output_dir))
+    try:
+        _write_tree(files, folder)
+        link = output_dir / f".current-{folder.name}"
+        os.symlink(folder.name, link)
+        os.replace(link, output_dir / "current")
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+    for old in output_dir.glob("site-*"):
+        if old != folder:
+            shutil.rmtree(old, ignore_errors=True)
+    for stale in output_dir.glob(".current-*"):
+        with contextlib.suppress(OSError):
+            stale.unlink()
+    return folder

@@ -1,0 +1,441 @@
+"""What the status page shows, as plain frozen data: the site's and notifications' source.
+
+`StatusBuilder.snapshot(now)` reads the store through `monitor.reporting` (the SLA
+engine's slice rules: no second incident detector) and returns a `StatusSnapshot`:
+components with their status now, day bars and uptime; automatic and operator
+incidents with their updates; public maintenance windows with their status. The
+builder keeps each component's finished slices between calls, so a refresh in `run`
+re-reads only the last hour.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from fractions import Fraction
+from statistics import median
+from zoneinfo import ZoneInfo
+
+import numpy as np
+
+from monitor.config import Config, MaintenanceSettings, StatusComponent
+from monitor.reporting import component_states, policy_of
+from monitor.status.timeline import Runs
+from monitor.store import Store, StoredIncident
+from sla.availability import Figures
+from sla.model import Family, MaintenanceWindow, TargetSpec
+from sla.slices import US, covers_target, epoch_us, slice_at_or_after, slice_start, stale_after_us
+from sla.status import (
+    INDICATOR_TEXT,
+    ComponentStatus,
+    Indicator,
+    LastProbe,
+    component_now,
+    family_state,
+    indicator,
+)
+
+IMPACTS = ("none", "minor", "major", "critical")
+INCIDENT_STATUSES = ("investigating", "identified", "monitoring", "resolved", "postmortem")
+TAIL = timedelta(hours=1)  # re-read on every refresh: late results, blips still forming
+LATENCY_PROBES = 5  # degraded_performance: median latency of this many answered probes
+UPTIME_WINDOWS = ((timedelta(hours=24), "24 hours"), (timedelta(days=7), "7 days"))
+
+
+@dataclass(frozen=True)
+class DayBar:
+    """One day of a component in the page's time zone (NO_DATA never counted)."""
+
+    day: date
+    figures: Figures  # eligible = GOOD + BAD slices; excluded = maintenance
+    downtime_minutes: float
+
+    @property
+    def availability(self) -> Fraction | None:
+        return self.figures.availability
+
+
+@dataclass(frozen=True)
+class Uptime:
+    label: str  # "24 hours", "7 days", "30 days", "90 days"
+    figures: Figures
+
+    @property
+    def availability(self) -> Fraction | None:
+        return self.figures.availability
+
+
+@dataclass(frozen=True)
+class ComponentState:
+    id: str  # the slug: badges/ID.svg, the JSON id
+    name: str
+    description: str | None
+    group: str | None
+    position: int  # 1-based, config order
+    status: ComponentStatus
+    monitored: bool  # False: no fresh data; still "operational" in the JSON
+    failing_families: tuple[Family, ...]
+    healthy_families: tuple[Family, ...]
+    bars: tuple[DayBar, ...]  # oldest first; the last is today so far
+    uptime: tuple[Uptime, ...]  # 24 hours, 7 days, 30 days, history_days
+
+
+@dataclass(frozen=True)
+class IncidentUpdate:
+    id: str
+    status: str  # investigating | identified | monitoring | resolved | postmortem
+    body: str
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class Incident:
+    id: str
+    name: str
+    impact: str  # none | minor | major | critical
+    automatic: bool  # True: opened and resolved by the probes (spec section 2 step 7)
+    components: tuple[str, ...]  # component ids
+    started_at: datetime
+    updates: tuple[IncidentUpdate, ...]  # oldest first
+
+    @property
+    def status(self) -> str:
+        return self.updates[-1].status
+
+    @property
+    def resolved(self) -> bool:
+        return self.status in ("resolved", "postmortem")
+
+    @property
+    def resolved_at(self) -> datetime | None:
+        if not self.resolved:
+            return None
+        return next(u.created_at for u in reversed(self.updates) if u.status == "resolved")
+
+    @property
+    def monitoring_at(self) -> datetime | None:
+        return next((u.created_at for u in self.updates if u.status == "monitoring"), None)
+
+    @property
+    def updated_at(self) -> datetime:
+        return self.updates[-1].created_at
+
+
+@dataclass(frozen=True)
+class Maintenance:
+    """A public maintenance window of the config (identified by its start, end and scope)."""
+
+    id: str
+    name: str  # its reason, or "Scheduled maintenance"
+    status: str  # scheduled | in_progress | completed
+    scheduled_for: datetime
+    scheduled_until: datetime
+    components: tuple[str, ...]  # component ids it touches
+    window: MaintenanceSettings
+
+
+@dataclass(frozen=True)
+class StatusSnapshot:
+    generated_at: datetime
+    title: str
+    url: str | None
+    timezone: str
+    history_days: int
+    indicator: Indicator
+    description: str  # Statuspage's text for the indicator
+    components: tuple[ComponentState, ...]
+    incidents: tuple[Incident, ...]  # open ones and those of history_days, newest first
+    maintenances: tuple[Maintenance, ...]  # public windows, by start
+
+    @property
+    def unresolved(self) -> tuple[Incident, ...]:
+        return tuple(i for i in self.incidents if not i.resolved)
+
+    def maintenances_in(self, *statuses: str) -> tuple[Maintenance, ...]:
+        return tuple(m for m in self.maintenances if m.status in statuses)
+
+
+def maintenance_id(window: MaintenanceSettings) -> str:
+    """Stable across restarts and monitors: a changed window is a new one."""
+    key = "|".join(
+        (
+            window.start.astimezone(UTC).isoformat(),
+            window.end.astimezone(UTC).isoformat(),
+            ",".join(window.targets),
+            ",".join(window.services),
+        )
+    )
+    return "m" + hashlib.sha256(key.encode()).hexdigest()[:11]
+
+
+class StatusBuilder:
+    """Computes snapshots; keeps each component's finished slices between calls."""
+
+    def __init__(self, config: Config, store: Store) -> None:
+        self._config = config
+        self._store = store
+        self._components = config.status_components()
+        self._groups = [config.component_targets(c) for c in self._components]
+        self._specs = {
+            t.name: TargetSpec(t.name, t.service_name, t.interval, t.families)
+            for t in config.targets
+        }
+        self._zone = ZoneInfo(config.status_timezone)
+        self._slice = int(config.sla.slice)
+        self._runs: list[Runs] | None = None
+        self._final = 0  # epoch slice: states before it are kept, not re-read
+        self._latest: dict[tuple[str, str, str], LastProbe | None] = {}
+
+    @property
+    def history_days(self) -> int:
+        page = self._config.status_page
+        return page.history_days if page is not None else 90
+
+    def snapshot(self, now: datetime) -> StatusSnapshot:
+        self._update(now)
+        assert self._runs is not None
+        days = self._days(now)
+        edges = np.array(
+            [slice_at_or_after(self._midnight(day), self._slice) for day in days]
+            + [slice_at_or_after(self._midnight(days[-1] + timedelta(days=1)), self._slice)]
+        )
+        ended = epoch_us(now) // (self._slice * US)
+        windows = [*UPTIME_WINDOWS, (timedelta(days=30), "30 days")]
+        windows.append((timedelta(days=self.history_days), f"{self.history_days} days"))
+        starts = [slice_at_or_after(now - span, self._slice) for span, _ in windows]
+        maintenances = self._maintenances(now)
+        components = []
+        for position, (component, targets, runs) in enumerate(
+            zip(self._components, self._groups, self._runs, strict=True), start=1
+        ):
+            per_day = runs.counts(edges)
+            bars = tuple(
+                DayBar(day, figures, figures.bad * self._slice / 60)
+                for day, figures in zip(days, map(_figures, per_day), strict=True)
+            )
+            uptime = tuple(
+                Uptime(label, _figures(runs.counts(np.array([start, ended]))[0]))
+                for start, (_, label) in zip(starts, windows, strict=True)
+            )
+            components.append(
+                self._component(
+                    component,
+                    targets,
+                    position=position,
+                    bars=bars,
+                    uptime=uptime,
+                    now=now,
+                    maintenances=maintenances,
+                )
+            )
+        incidents = self._incidents(now)
+        operator_open = any(not i.automatic and not i.resolved for i in incidents)
+        overall = indicator((c.status for c in components), operator_open)
+        page = self._config.status_page
+        return StatusSnapshot(
+            generated_at=now,
+            title=page.title if page is not None else "Service status",
+            url=page.url if page is not None else None,
+            timezone=self._config.status_timezone,
+            history_days=self.history_days,
+            indicator=overall,
+            description=INDICATOR_TEXT[overall],
+            components=tuple(components),
+            incidents=incidents,
+            maintenances=maintenances,
+        )
+
+    # --- slices ----------------------------------------------------------------------
+
+    def _days(self, now: datetime) -> list[date]:
+        today = now.astimezone(self._zone).date()
+        return [today - timedelta(days=n) for n in range(self.history_days - 1, -1, -1)]
+
+    def _midnight(self, day: date) -> datetime:
+        return datetime.combine(day, time(), self._zone).astimezone(UTC)
+
+    def _update(self, now: datetime) -> None:
+        """Re-read the slices not final yet (all of them the first time)."""
+        origin = min(self._midnight(self._days(now)[0]), now - timedelta(days=self.history_days))
+        origin_slice = slice_at_or_after(origin, self._slice)
+        start_slice = max(origin_slice, self._final) if self._runs is not None else origin_slice
+        start = slice_start(start_slice, self._slice)
+        fresh = component_states(
+            self._config,
+            self._store,
+            self._groups,
+            start=start,
+            now=now,
+            latest=self._latest,
+        )
+        kept = self._runs or [Runs.of(start_slice, np.empty(0, np.int8))] * len(self._groups)
+        self._runs = [
+            old.before(start_slice).then(Runs.of(new.first_slice, new.states))
+            for old, new in zip(kept, fresh, strict=True)
+        ]
+        ended = epoch_us(now) // (self._slice * US)
+        self._final = max(start_slice, ended - int(TAIL.total_seconds()) // self._slice)
+
+    # --- components ------------------------------------------------------------------
+
+    def _component(
+        self,
+        component: StatusComponent,
+        targets: Sequence[str],
+        *,
+        position: int,
+        bars: tuple[DayBar, ...],
+        uptime: tuple[Uptime, ...],
+        now: datetime,
+        maintenances: tuple[Maintenance, ...],
+    ) -> ComponentState:
+        policy = policy_of(self._config)
+        now_us = epoch_us(now)
+        locations = {key[2] for key in self._latest}
+        states = {}
+        for name in targets:
+            spec = self._specs[name]
+            stale_us = stale_after_us(policy, spec)
+            for family in spec.families:
+                probes = [self._latest.get((name, family, loc)) for loc in sorted(locations)]
+                states[(name, family)] = family_state(
+                    [p for p in probes if p is not None], policy, stale_us, now_us
+                )
+        in_maintenance = bool(targets) and any(
+            m.status == "in_progress"
+            and all(covers_target(_window(m.window), self._specs[name]) for name in targets)
+            for m in maintenances
+        )
+        now_state = component_now(
+            states, in_maintenance=in_maintenance, degraded=self._degraded(targets, now)
+        )
+        return ComponentState(
+            id=component.slug,
+            name=component.name,
+            description=component.description,
+            group=component.group,
+            position=position,
+            status=now_state.status,
+            monitored=now_state.monitored,
+            failing_families=now_state.failing_families,
+            healthy_families=now_state.healthy_families,
+            bars=bars,
+            uptime=uptime,
+        )
+
+    def _degraded(self, targets: Sequence[str], now: datetime) -> bool:
+        """A target's median latency over its last answered probes above degraded_latency."""
+        for name in targets:
+            target = self._config.target(name)
+            if target.degraded_latency is None:
+                continue
+            since = now - timedelta(seconds=target.interval * (LATENCY_PROBES + 2))
+            latencies = self._store.recent_latencies(name, since, LATENCY_PROBES)
+            if latencies and median(latencies) > target.degraded_latency * 1000:
+                return True
+        return False
+
+    # --- incidents and maintenance ---------------------------------------------------
+
+    def _incidents(self, now: datetime) -> tuple[Incident, ...]:
+        assert self._runs is not None
+        horizon = now - timedelta(days=self.history_days)
+        found = [
+            incident
+            for component, runs in zip(self._components, self._runs, strict=True)
+            for incident in self._automatic(component, runs)
+        ]
+        ids = {c.name: c.slug for c in self._components}
+        found += [_operator(stored, ids) for stored in self._store.operator_incidents()]
+        kept = [i for i in found if not i.resolved or (i.resolved_at or i.updated_at) >= horizon]
+        return tuple(sorted(kept, key=lambda i: (i.started_at, i.id), reverse=True))
+
+    def _automatic(self, component: StatusComponent, runs: Runs) -> list[Incident]:
+        incidents = []
+        for first, end in runs.outages():
+            started = slice_start(first, self._slice)
+            incident_id = f"auto-{component.slug}-{int(started.timestamp())}"
+            updates = [
+                IncidentUpdate(
+                    f"{incident_id}-start",
+                    "investigating",
+                    f"Our monitoring sees {component.name} failing. We are investigating.",
+                    started,
+                )
+            ]
+            if end is not None:
+                minutes = (end - first) * self._slice / 60
+                updates.append(
+                    IncidentUpdate(
+                        f"{incident_id}-end",
+                        "resolved",
+                        f"{component.name} is answering again after {minutes:g} minutes.",
+                        slice_start(end, self._slice),
+                    )
+                )
+            incidents.append(
+                Incident(
+                    id=incident_id,
+                    name=f"{component.name} disruption",
+                    impact="major",
+                    automatic=True,
+                    components=(component.slug,),
+                    started_at=started,
+                    updates=tuple(updates),
+                )
+            )
+        return incidents
+
+    def _maintenances(self, now: datetime) -> tuple[Maintenance, ...]:
+        found = []
+        for window in self._config.maintenance:
+            if not window.public:
+                continue
+            scope = _window(window)
+            touched = tuple(
+                component.slug
+                for component, targets in zip(self._components, self._groups, strict=True)
+                if any(covers_target(scope, self._specs[name]) for name in targets)
+            )
+            status = (
+                "scheduled"
+                if now < window.start
+                else "in_progress"
+                if now < window.end
+                else "completed"
+            )
+            found.append(
+                Maintenance(
+                    id=maintenance_id(window),
+                    name=window.reason or "Scheduled maintenance",
+                    status=status,
+                    scheduled_for=window.start.astimezone(UTC),
+                    scheduled_until=window.end.astimezone(UTC),
+                    components=touched,
+                    window=window,
+                )
+            )
+        return tuple(sorted(found, key=lambda m: (m.scheduled_for, m.id)))
+
+
+def _figures(counts: np.ndarray) -> Figures:
+    """NO_DATA is never counted on the page, whatever `sla.no_data` says."""
+    return Figures.from_counts(counts, "exclude")
+
+
+def _window(window: MaintenanceSettings) -> MaintenanceWindow:
+    return MaintenanceWindow(window.start, window.end, window.targets, window.services)
+
+
+def _operator(stored: StoredIncident, ids: dict[str, str]) -> Incident:
+    return Incident(
+        id=stored.id,
+        name=stored.title,
+        impact=stored.impact,
+        automatic=False,
+        components=tuple(ids[name] for name in stored.components if name in ids),
+        started_at=stored.created,
+        updates=tuple(IncidentUpdate(u.id, u.status, u.message, u.created) for u in stored.updates),
+    )
