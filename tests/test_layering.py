@@ -50,6 +50,7 @@ LAYERS = {
     "silences": 3,
     "importer": 3,
     "sla_gauges": 4,
+    "status": 4,
     "service": 5,
     "cli": 6,
     "__main__": 7,
