@@ -53,6 +53,12 @@ SLA_BUDGET_REMAINING = "uptime_sla_error_budget_remaining_ratio"
 SLA_CREDIT = "uptime_sla_projected_credit"
 SLA_REFRESHED = "uptime_sla_report_refreshed_timestamp_seconds"
 
+NOTIFY_LABELS = ("channel", "event")
+NOTIFY_SENT = "uptime_sla_notifications_sent"  # _total
+NOTIFY_FAILED = "uptime_sla_notifications_failed"  # _total: attempts that failed (retried)
+NOTIFY_GIVEN_UP = "uptime_sla_notifications_given_up"  # _total
+NOTIFY_PENDING = "uptime_sla_notifications_outbox_depth"
+
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 LAG_BUCKETS = (0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0)
 
@@ -276,6 +282,52 @@ class SlaMetrics(Collector):
 
     def collect(self) -> Iterator[Metric]:
         yield from self._families
+
+
+class NotifyMetrics(Collector):
+    """Notification counters by (channel, event) and the outbox depth per channel.
+
+    Labels are channel names from the config (`slack:NAME`, `email`) and event kinds:
+    bounded, and never a URL or an address.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._counts: dict[str, dict[tuple[str, str], int]] = {
+            NOTIFY_SENT: defaultdict(int),
+            NOTIFY_FAILED: defaultdict(int),
+            NOTIFY_GIVEN_UP: defaultdict(int),
+        }
+        self._depth: dict[str, int] = {}
+
+    def count(self, name: str, channel: str, event: str) -> None:
+        with self._lock:
+            self._counts[name][(channel, event)] += 1
+
+    def set_depth(self, depth: dict[str, int]) -> None:
+        with self._lock:
+            self._depth = dict(depth)
+
+    def collect(self) -> Iterator[Metric]:
+        docs = {
+            NOTIFY_SENT: "Notifications delivered, by channel and event.",
+            NOTIFY_FAILED: "Failed delivery attempts (retried with backoff).",
+            NOTIFY_GIVEN_UP: "Notifications given up after notifications.give_up_after.",
+        }
+        with self._lock:
+            counts = {name: dict(values) for name, values in self._counts.items()}
+            depth = dict(self._depth)
+        for name, values in counts.items():
+            family = CounterMetricFamily(name, docs[name], labels=NOTIFY_LABELS)
+            for labels, value in values.items():
+                family.add_metric(list(labels), value)
+            yield family
+        gauge = GaugeMetricFamily(
+            NOTIFY_PENDING, "Notifications waiting in the outbox.", labels=("channel",)
+        )
+        for channel, value in depth.items():
+            gauge.add_metric([channel], value)
+        yield gauge
 
 
 def new_registry(*collectors: Collector) -> CollectorRegistry:

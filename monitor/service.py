@@ -17,7 +17,8 @@ from prometheus_client import start_http_server
 
 from monitor.config import Config, split_listen
 from monitor.errors import MonitorError
-from monitor.metrics import ProbeMetrics, SlaMetrics, new_registry
+from monitor.metrics import NotifyMetrics, ProbeMetrics, SlaMetrics, new_registry
+from monitor.notify.service import Notifier
 from monitor.probe import Prober
 from monitor.scheduler import ProbeScheduler
 from monitor.sla_gauges import SlaRefresher
@@ -33,8 +34,8 @@ async def run_service(
     install_signals: Callable[[asyncio.Event], None],
 ) -> int:
     store = Store(config.storage.url, rollup_seconds=int(config.sla.slice))
-    probe_metrics, sla_metrics = ProbeMetrics(), SlaMetrics()
-    registry = new_registry(probe_metrics, sla_metrics)
+    probe_metrics, sla_metrics, notify_metrics = ProbeMetrics(), SlaMetrics(), NotifyMetrics()
+    registry = new_registry(probe_metrics, sla_metrics, notify_metrics)
     host, port = split_listen(config.metrics.listen)
     try:
         server, _thread = start_http_server(port, addr=host, registry=registry)
@@ -55,6 +56,7 @@ async def run_service(
         on_lag=probe_metrics.observe_lag,
     )
     refresher = SlaRefresher(config, store, sla_metrics, clock)
+    notifier = Notifier(config, store, notify_metrics, clock)
     stop = asyncio.Event()
     install_signals(stop)
     # What exists now lives as long as the process: frozen, the cyclic collector stops
@@ -64,6 +66,7 @@ async def run_service(
     gc.freeze()
     writer.start()
     scheduler.start()
+    notifier.start()  # its own threads: a hung SMTP server never delays a probe
     refresher_task = asyncio.create_task(refresher.run(stop))
     pruner_task = asyncio.create_task(_prune_raw_rows(config, store, clock, stop))
     log.info(
@@ -81,6 +84,7 @@ async def run_service(
         await refresher_task
         await pruner_task
         await prober.aclose()
+        await asyncio.to_thread(notifier.stop)
         writer.stop()
         server.shutdown()
         store.close()

@@ -82,6 +82,40 @@ class RollupLength(SQLModel, table=True):
     slice_seconds: int = Field(primary_key=True)
 
 
+class NotifyEvent(SQLModel, table=True):
+    """A notification event, recorded once by whichever monitor sees it first (key wins)."""
+
+    __tablename__ = "notify_event"
+    key: str = Field(primary_key=True)
+    kind: str
+    occurred_us: int = Field(sa_column=Column(BigInteger, nullable=False))
+    payload: str  # JSON: what the templates need
+
+
+class NotifyDelivery(SQLModel, table=True):
+    """One event on one channel: pending until sent, given up, or skipped (no backfill)."""
+
+    __tablename__ = "notify_delivery"
+    __table_args__ = (Index("ix_notify_delivery_pending", "channel", "state", "occurred_us"),)
+    event_key: str = Field(primary_key=True)
+    channel: str = Field(primary_key=True)
+    occurred_us: int = Field(sa_column=Column(BigInteger, nullable=False))
+    state: str
+    attempts: int = 0
+    next_attempt_us: int = Field(sa_column=Column(BigInteger, nullable=False))
+    done_us: int | None = Field(default=None, sa_column=Column(BigInteger))
+    last_error: str | None = None
+
+
+class NotifyLease(SQLModel, table=True):
+    """Who sends on a channel (or writes a month's statements) until when: one at a time."""
+
+    __tablename__ = "notify_lease"
+    name: str = Field(primary_key=True)
+    holder: str
+    until_us: int = Field(sa_column=Column(BigInteger, nullable=False))
+
+
 class IncidentRow(SQLModel, table=True):
     """An operator incident of the status page; its status is its latest update's."""
 
@@ -129,7 +163,7 @@ _SQLITE_IN_LIST = 500  # series ids per "IN (...)": well under SQLite's paramete
 _SCHEMA_LOCK_KEY = 0x75707469_6D65  # any constant bigint, the same in every uptime-sla
 # The newest revision in monitor/migrations (a test keeps the two equal): a database
 # already there is opened without loading Alembic at all.
-SCHEMA_REVISION = "0004"
+SCHEMA_REVISION = "0005"
 
 
 def to_us(moment: datetime) -> int:

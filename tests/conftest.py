@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 import trustme
 from support.https import HttpsServer
+from support.receivers import SlackReceiver, SmtpServer
 
 # --- HTTPS test servers ----------------------------------------------------------------------
 
@@ -40,3 +41,26 @@ def https_server(tls_ca: trustme.CA, ca_file: str) -> Iterator[Callable[..., Htt
     yield start
     for server in servers:
         server.close()
+
+
+# --- notification receivers -------------------------------------------------------------------
+
+
+@pytest.fixture
+def slack_receiver() -> Iterator[SlackReceiver]:
+    """A local Slack incoming-webhook receiver (HTTP on 127.0.0.1) recording every post."""
+    receiver = SlackReceiver()
+    yield receiver
+    receiver.close()
+
+
+@pytest.fixture
+def smtp_server(
+    tls_ca: trustme.CA, ca_file: str, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[SmtpServer]:
+    """A real SMTP server (aiosmtpd: STARTTLS, login required) whose certificate this
+    process and its children trust (SSL_CERT_FILE names the test CA)."""
+    monkeypatch.setenv("SSL_CERT_FILE", ca_file)
+    server = SmtpServer(tls_ca)
+    yield server
+    server.down()

@@ -1,0 +1,132 @@
+"""What each event says: a title, plain text, HTML and Slack Block Kit, from Jinja2 templates.
+
+The wording follows the status page's (investigating, identified, monitoring, resolved;
+scheduled, in progress, completed). Every message carries its event's key ("ref: ...")
+so a receiver can recognise the rare duplicate of a crash between send and mark.
+"""
+
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+
+from monitor.notify.outbox import Delivery
+
+STATUS_WORDS = {
+    "investigating": "Investigating",
+    "identified": "Identified",
+    "monitoring": "Monitoring",
+    "resolved": "Resolved",
+}
+IMPACT_WORDS = {
+    "minor": "Minor incident",
+    "major": "Major outage",
+    "critical": "Critical outage",
+    "none": "Incident",
+}
+COLOURS = {  # Slack attachment bar / HTML accent: red for trouble, blue for plans, green done
+    "incident_opened": "#d1242f",
+    "incident_updated": "#bf8700",
+    "incident_resolved": "#1a7f37",
+    "maintenance_announced": "#0969da",
+    "maintenance_started": "#0969da",
+    "maintenance_completed": "#1a7f37",
+    "statement_ready": "#6e7781",
+    "statement": "#6e7781",
+}
+
+
+@dataclass(frozen=True)
+class Attachment:
+    filename: str
+    content: bytes
+    mime: str
+
+
+@dataclass(frozen=True)
+class Message:
+    key: str
+    kind: str
+    title: str
+    text: str
+    html: str
+    blocks: list[dict[str, Any]]
+    to: tuple[str, ...] = ()  # set: these recipients instead of the channel's own
+    attachments: tuple[Attachment, ...] = field(default=())
+
+
+class Renderer:
+    """Renders deliveries; one per process (the templates compile once)."""
+
+    def __init__(self, timezone: str) -> None:
+        self._zone = ZoneInfo(timezone)
+        self._env = Environment(
+            loader=PackageLoader("monitor.notify", "templates"),
+            autoescape=select_autoescape(["html.j2"]),
+            undefined=StrictUndefined,
+            keep_trailing_newline=False,
+        )
+        self._plain = Environment(
+            loader=PackageLoader("monitor.notify", "templates"),
+            autoescape=False,
+            undefined=StrictUndefined,
+        )
+
+    def when(self, value: str) -> str:
+        moment = datetime.fromisoformat(value).astimezone(self._zone)
+        return moment.strftime("%Y-%m-%d %H:%M ") + (moment.tzname() or "")
+
+    def render(self, delivery: Delivery) -> Message:
+        p = delivery.payload
+        context = {
+            "kind": delivery.kind,
+            "p": p,
+            "when": self.when,
+            "status_word": STATUS_WORDS.get(p.get("status", ""), "Update"),
+            "impact_word": IMPACT_WORDS.get(p.get("impact", "none"), "Incident"),
+        }
+        title = self._plain.get_template("title.j2").render(context).strip()
+        text = self._plain.get_template("body.txt.j2").render(context).strip()
+        paragraphs = [part.strip() for part in text.split("\n\n") if part.strip()]
+        html = self._env.get_template("email.html.j2").render(
+            title=title,
+            paragraphs=paragraphs,
+            key=delivery.event_key,
+            colour=COLOURS.get(delivery.kind, "#6e7781"),
+        )
+        return Message(
+            key=delivery.event_key,
+            kind=delivery.kind,
+            title=title,
+            text=f"{text}\n\nref: {delivery.event_key}\n",
+            html=html,
+            blocks=_blocks(title, paragraphs, delivery.event_key),
+            to=tuple(p.get("to", ())),
+            attachments=tuple(
+                Attachment(a["filename"], base64.b64decode(a["content"]), a["mime"])
+                for a in p.get("attachments", ())
+            ),
+        )
+
+
+def _blocks(title: str, paragraphs: list[str], key: str) -> list[dict[str, Any]]:
+    """Block Kit for a phone: a short header, one section per paragraph, the ref last."""
+    blocks: list[dict[str, Any]] = [
+        {"type": "header", "text": {"type": "plain_text", "text": title[:150], "emoji": True}}
+    ]
+    blocks += [
+        {"type": "section", "text": {"type": "mrkdwn", "text": _mrkdwn(part)[:3000]}}
+        for part in paragraphs
+    ]
+    blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": f"ref: `{key}`"}]})
+    return blocks
+
+
+def _mrkdwn(text: str) -> str:
+    """Slack's three control characters, escaped as its docs ask."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

@@ -1,0 +1,166 @@
+"""The notifier of `uptime-sla run`: its own threads, never on the probing path.
+
+One thread scans for events every few seconds (maintenance windows against the clock,
+incidents from the status page's computation, the month's statements) and records them in
+the outbox; one thread per channel drains it. A hung SMTP server holds only its own
+channel's thread: probing, the writer and the other channels go on.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import threading
+from collections.abc import Callable, Iterable
+from datetime import datetime
+
+import httpx
+
+from monitor.config import Config
+from monitor.errors import MonitorError
+from monitor.metrics import NotifyMetrics
+from monitor.notify.channels import Channel, EmailChannel, SlackChannel
+from monitor.notify.dispatcher import Dispatcher
+from monitor.notify.events import Incident, incident_events, maintenance_events
+from monitor.notify.messages import Renderer
+from monitor.notify.outbox import Outbox
+from monitor.notify.statements import CUSTOMER_CHANNEL, Render, StatementJob
+from monitor.reporting import RENDERERS, month_report
+from monitor.store import Store
+from sla.engine import MonthReport
+
+log = logging.getLogger(__name__)
+
+IncidentSource = Callable[[datetime], Iterable[Incident]]
+
+
+def build_channels(config: Config, client: httpx.Client) -> list[Channel]:
+    channels: list[Channel] = [SlackChannel(s, client) for s in config.notifications.slack]
+    email = config.notifications.email
+    if email is not None:
+        channels.append(EmailChannel("email", email, email.to))
+        if config.reports.email_customers:
+            channels.append(EmailChannel(CUSTOMER_CHANNEL, email, ()))
+    return channels
+
+
+def statement_renderer(config: Config, store: Store) -> Render:
+    """A month's report, or one customer's statement, in a format (for StatementJob)."""
+
+    def render(year: int, month: int, fmt: str, customer: str | None, now: datetime) -> str:
+        report = month_report(config, store, year, month, now)
+        if customer is not None:
+            report = _only_customer(report, customer)
+        return RENDERERS[fmt](report)
+
+    return render
+
+
+def _only_customer(report: MonthReport, customer: str) -> MonthReport:
+    contracts = tuple(c for c in report.contracts if c.customer == customer)
+    services = {c.service for c in contracts}
+    targets = tuple(t for t in report.targets if t.service in services)
+    names = {t.name for t in targets}
+    return dataclasses.replace(
+        report,
+        contracts=contracts,
+        customers=tuple(c for c in report.customers if c.customer == customer),
+        targets=targets,
+        services=tuple(s for s in report.services if s.name in services),
+        incidents=tuple(i for i in report.incidents if names & set(i.targets)),
+    )
+
+
+class Notifier:
+    def __init__(
+        self,
+        config: Config,
+        store: Store,
+        metrics: NotifyMetrics,
+        clock: Callable[[], datetime],
+        *,
+        incidents: IncidentSource | None = None,
+        render: Render | None = None,
+        client: httpx.Client | None = None,
+        poll_seconds: float = 1.0,
+        scan_seconds: float = 5.0,
+    ) -> None:
+        settings = config.notifications
+        self._config = config
+        self._clock = clock
+        self._metrics = metrics
+        self._incidents = incidents
+        self._client = client or httpx.Client(timeout=10.0, follow_redirects=False)
+        self.outbox = Outbox(store, clock, settings.give_up_after)
+        holder = config.location
+        self._dispatcher = Dispatcher(
+            self.outbox,
+            Renderer(config.sla.timezone),
+            metrics,
+            clock,
+            holder=holder,
+            give_up_after=settings.give_up_after,
+        )
+        self._statements = StatementJob(
+            config, self.outbox, render or statement_renderer(config, store), holder=holder
+        )
+        self.channels = build_channels(config, self._client)
+        self._poll = poll_seconds
+        self._scan = scan_seconds
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.channels) or self._config.reports.dir is not None
+
+    def start(self) -> None:
+        if not self.enabled:
+            return
+        self._threads = [
+            threading.Thread(target=self._every, args=(self._scan, self.scan), name="notify-scan")
+        ] + [
+            threading.Thread(
+                target=self._every,
+                args=(self._poll, lambda c=channel: self._dispatcher.drain(c)),
+                name=f"notify-{channel.name}",
+            )
+            for channel in self.channels
+        ]
+        for thread in self._threads:
+            thread.daemon = True  # a send stuck past stop() must not hold the process
+            thread.start()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        self._stop.set()
+        for thread in self._threads:
+            thread.join(timeout)
+        self._client.close()
+
+    def scan(self) -> None:
+        """Record what has happened by now; refresh the outbox depth gauge."""
+        now = self._clock()
+        events = list(maintenance_events(self._config, now))
+        if self._incidents is not None:
+            events += incident_events(self._config, self._incidents(now))
+        known = self.outbox.recorded([e.key for e in events])
+        fresh = [e for e in events if e.key not in known]
+        if fresh:
+            for event in self.outbox.record(fresh):
+                log.info("notification event %s", event.key)
+        self._statements.run(now)
+        self._metrics.set_depth(self.outbox.depth())
+
+    def deliver(self) -> int:
+        """One pass over every channel, on the caller's thread; returns messages sent."""
+        return sum(self._dispatcher.drain(channel) for channel in self.channels)
+
+    def _every(self, seconds: float, work: Callable[[], object]) -> None:
+        while not self._stop.is_set():
+            try:
+                work()
+            except MonitorError as exc:  # the database is away: try again next round
+                log.warning("notifications: %s", exc)
+            except Exception:  # a bug must not end notifications for good
+                log.exception("notifications: unexpected error")
+            self._stop.wait(seconds)
