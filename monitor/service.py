@@ -22,6 +22,7 @@ from monitor.notify.service import Notifier
 from monitor.probe import Prober
 from monitor.scheduler import ProbeScheduler
 from monitor.sla_gauges import SlaRefresher
+from monitor.status.state import StatusBuilder
 from monitor.store import Store
 from monitor.writer import BatchWriter
 
@@ -56,7 +57,9 @@ async def run_service(
         on_lag=probe_metrics.observe_lag,
     )
     refresher = SlaRefresher(config, store, sla_metrics, clock)
-    notifier = Notifier(config, store, notify_metrics, clock)
+    notifier = Notifier(
+        config, store, notify_metrics, clock, status=StatusBuilder(config, store).snapshot
+    )
     stop = asyncio.Event()
     install_signals(stop)
     # What exists now lives as long as the process: frozen, the cyclic collector stops

@@ -51,6 +51,7 @@ LAYERS = {
     "importer": 3,
     "sla_gauges": 4,
     "status": 4,
+    "notify": 4,
     "service": 5,
     "cli": 6,
     "__main__": 7,

@@ -1,18 +1,18 @@
-"""Events from what the monitor knows: maintenance windows (config + clock) and incidents.
+"""Events from what the status page knows: maintenance windows and incidents.
 
-An event's key is derived from its identity alone, so every monitor, every restart, finds
-the same key for the same event: a maintenance window is its start, end and scope (a
-changed window is a new one); an incident is its id, an update its update id.
+Both come from the status page's computation (what the page shows is what is announced);
+an event's key is derived from identities alone, so every monitor, every restart, finds
+the same key for the same event: a maintenance window's id is its start, end and scope (a
+changed window is a new one); an incident has its id, an update its update id.
 """
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterable, Iterator
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from monitor.config import Config, MaintenanceSettings
+from monitor.config import Config
 from monitor.notify.outbox import Event
 
 INCIDENT, MAINTENANCE = "incident", "maintenance"
@@ -45,19 +45,32 @@ def channels_for(config: Config, group: str) -> tuple[str, ...]:
     return tuple(names)
 
 
-def window_id(window: MaintenanceSettings) -> str:
-    identity = "|".join(
-        (
-            window.start.isoformat(),
-            window.end.isoformat(),
-            ",".join(sorted(window.targets)),
-            ",".join(sorted(window.services)),
-        )
-    )
-    return hashlib.sha256(identity.encode()).hexdigest()[:16]
+class Maintenance(Protocol):
+    """A public maintenance window as the status page computes it (its id: start, end, scope)."""
+
+    id: str
+    name: str
+    scheduled_for: datetime
+    scheduled_until: datetime
+    components: tuple[str, ...]  # component ids
 
 
-def maintenance_events(config: Config, now: datetime) -> Iterator[Event]:
+class Status(Protocol):
+    """What the status page knows now: the incidents and maintenance it shows."""
+
+    incidents: tuple[Incident, ...]
+    maintenances: tuple[Maintenance, ...]
+
+
+def component_names(config: Config, ids: Iterable[str]) -> list[str]:
+    """Component ids (slugs) as their names, for people."""
+    names = {c.slug: c.name for c in config.status_components()}
+    return [names.get(i, i) for i in ids]
+
+
+def maintenance_events(
+    config: Config, windows: Iterable[Maintenance], now: datetime
+) -> Iterator[Event]:
     """The announcements, starts and completions that are due by `now`.
 
     A window first seen after it started is not announced (its start says it all).
@@ -66,27 +79,20 @@ def maintenance_events(config: Config, now: datetime) -> Iterator[Event]:
     if not channels:
         return
     notice = timedelta(seconds=config.notifications.maintenance_notice)
-    services = {t.name: t.service_name for t in config.targets}
-    for window in config.maintenance:
-        if not getattr(window, "public", True):
-            continue
-        affects = sorted(
-            {*window.services, *(services[name] for name in window.targets if name in services)}
-        )
+    for window in windows:
         payload = {
-            "reason": window.reason or "Scheduled maintenance",
-            "start": window.start.isoformat(),
-            "end": window.end.isoformat(),
-            "affects": affects,
+            "reason": window.name,
+            "start": window.scheduled_for.isoformat(),
+            "end": window.scheduled_until.isoformat(),
+            "affects": component_names(config, window.components),
         }
-        ident = window_id(window)
-        steps = [("started", window.start), ("completed", window.end)]
-        if now < window.start:
-            steps.insert(0, ("announced", window.start - notice))
+        steps = [("started", window.scheduled_for), ("completed", window.scheduled_until)]
+        if now < window.scheduled_for:
+            steps.insert(0, ("announced", window.scheduled_for - notice))
         for step, at in steps:
             if at <= now:
                 yield Event(
-                    f"maintenance/{ident}/{step}", f"maintenance_{step}", at, payload, channels
+                    f"maintenance/{window.id}/{step}", f"maintenance_{step}", at, payload, channels
                 )
 
 
@@ -100,7 +106,7 @@ def incident_events(config: Config, incidents: Iterable[Incident]) -> Iterator[E
             "id": incident.id,
             "title": incident.name,
             "impact": incident.impact,
-            "components": list(incident.components),
+            "components": component_names(config, incident.components),
             "started": incident.started_at.isoformat(),
         }
         for n, update in enumerate(incident.updates):

@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from datetime import datetime
 
 import httpx
@@ -21,7 +21,7 @@ from monitor.errors import MonitorError
 from monitor.metrics import NotifyMetrics
 from monitor.notify.channels import Channel, EmailChannel, SlackChannel
 from monitor.notify.dispatcher import Dispatcher
-from monitor.notify.events import Incident, incident_events, maintenance_events
+from monitor.notify.events import Status, incident_events, maintenance_events
 from monitor.notify.messages import Renderer
 from monitor.notify.outbox import Outbox
 from monitor.notify.statements import CUSTOMER_CHANNEL, Render, StatementJob
@@ -31,7 +31,7 @@ from sla.engine import MonthReport
 
 log = logging.getLogger(__name__)
 
-IncidentSource = Callable[[datetime], Iterable[Incident]]
+StatusSource = Callable[[datetime], Status]
 
 
 def build_channels(config: Config, client: httpx.Client) -> list[Channel]:
@@ -79,7 +79,7 @@ class Notifier:
         metrics: NotifyMetrics,
         clock: Callable[[], datetime],
         *,
-        incidents: IncidentSource | None = None,
+        status: StatusSource,
         render: Render | None = None,
         client: httpx.Client | None = None,
         poll_seconds: float = 1.0,
@@ -89,7 +89,7 @@ class Notifier:
         self._config = config
         self._clock = clock
         self._metrics = metrics
-        self._incidents = incidents
+        self._status = status
         self._client = client or httpx.Client(timeout=10.0, follow_redirects=False)
         self.outbox = Outbox(store, clock, settings.give_up_after)
         holder = config.location
@@ -140,9 +140,11 @@ class Notifier:
     def scan(self) -> None:
         """Record what has happened by now; refresh the outbox depth gauge."""
         now = self._clock()
-        events = list(maintenance_events(self._config, now))
-        if self._incidents is not None:
-            events += incident_events(self._config, self._incidents(now))
+        status = self._status(now)
+        events = [
+            *maintenance_events(self._config, status.maintenances, now),
+            *incident_events(self._config, status.incidents),
+        ]
         known = self.outbox.recorded([e.key for e in events])
         fresh = [e for e in events if e.key not in known]
         if fresh:

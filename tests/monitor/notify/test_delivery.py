@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
-
 import pytest
 from support.receivers import SMTP_PASSWORD
 
 from monitor.metrics import NotifyMetrics
 from monitor.notify.service import Notifier
-from monitor.store import Store
+from monitor.status.state import StatusBuilder
+from monitor.store import Store, StoredIncident, StoredUpdate
 
 WINDOW = """\
 maintenance:
@@ -19,34 +17,18 @@ maintenance:
 """
 
 
-@dataclass(frozen=True)
-class Update:
-    id: str
-    status: str
-    body: str
-    created_at: datetime
-
-
-@dataclass(frozen=True)
-class Incident:
-    id: str
-    name: str
-    impact: str
-    components: tuple[str, ...]
-    started_at: datetime
-    updates: tuple[Update, ...]
-
-
 @pytest.fixture
 def notifier(notify_config, clock):
     notifiers = []
 
-    def make(extra: str = WINDOW, incidents=None, location: str | None = None, **kwargs):
+    def make(extra: str = WINDOW, location: str | None = None, **kwargs):
         config = notify_config(extra, **kwargs)
         if location is not None:
             config = config.model_copy(update={"location": location})
         store = Store(config.storage.url)
-        notifier = Notifier(config, store, NotifyMetrics(), clock, incidents=incidents)
+        status = StatusBuilder(config, store).snapshot
+        notifier = Notifier(config, store, NotifyMetrics(), clock, status=status)
+        notifier.store = store
         notifiers.append((notifier, store))
         return notifier
 
@@ -112,37 +94,34 @@ def test_a_past_window_is_recorded_but_not_sent_no_backfill(notifier, clock, sla
     assert monitor.outbox.depth() == {}
 
 
-def test_incident_opened_updated_resolved_each_once_in_order(
+def test_an_operator_incident_opened_updated_resolved_each_once_in_order(
     notifier, clock, slack_receiver, smtp_server
 ) -> None:
-    start = clock.now
-    updates = [
-        Update("u1", "investigating", "Our monitoring sees Public API failing.", start),
-    ]
-
-    def incidents(now):
-        return [
-            Incident("i1", "Public API disruption", "major", ("public-api",), start, tuple(updates))
-        ]
-
-    monitor = notifier("", incidents=incidents)
+    monitor = notifier("")
+    store = monitor.store
+    opened = StoredUpdate("u1", "investigating", "Errors on search.", clock.now)
+    store.add_incident(
+        StoredIncident("i1", "Search errors", "major", ("public-api",), clock.now, (opened,))
+    )
     step(monitor)
     clock.advance(minutes=5)
-    updates.append(Update("u2", "identified", "A bad deploy; rolling back.", clock.now))
+    update = StoredUpdate("u2", "identified", "A bad deploy; rolling back.", clock.now)
+    store.add_incident_update("i1", update)
     step(monitor)
     step(monitor)
     clock.advance(minutes=5)
-    updates.append(Update("u3", "resolved", "Back to normal.", clock.now))
+    store.add_incident_update("i1", StoredUpdate("u3", "resolved", "Back to normal.", clock.now))
     step(monitor)
 
     keys = ["incident/i1/opened", "incident/i1/update/u2", "incident/i1/resolved"]
     assert slack_receiver.event_keys() == keys
     assert smtp_server.event_keys() == keys
     assert [p.title for p in slack_receiver.posts] == [
-        "Major outage: Public API disruption",
-        "Identified: Public API disruption",
-        "Resolved: Public API disruption",
+        "Major outage: Search errors",
+        "Identified: Search errors",
+        "Resolved: Search errors",
     ]
+    assert "Errors on search." in slack_receiver.posts[0].text
     assert "A bad deploy; rolling back." in slack_receiver.posts[1].text
     assert "after 10 min" in slack_receiver.posts[2].text
 
