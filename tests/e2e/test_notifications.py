@@ -1,0 +1,158 @@
+"""`uptime-sla run` notifying real receivers on loopback: a Slack webhook receiver (HTTP)
+and an SMTP server with STARTTLS and login. Each event reaches each channel exactly once,
+also across a SIGKILL; no secret shows anywhere."""
+
+from __future__ import annotations
+
+import signal
+import textwrap
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from support.https import Route
+from support.processes import Monitor, free_port, metrics_text, wait_for
+from support.receivers import SMTP_PASSWORD, SMTP_USER, WEBHOOK_PATH
+
+from monitor.store import Store, StoredIncident, StoredUpdate
+
+
+def write_config(
+    tmp_path: Path, server, slack_receiver, smtp_server, window_in: float, port: int = 0
+) -> Path:
+    """Two services, one maintenance window starting `window_in` seconds from now."""
+    start = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=window_in)
+    end = start + timedelta(seconds=6)
+    (tmp_path / "slack-status").write_text(slack_receiver.url() + "\n")
+    (tmp_path / "smtp-password").write_text(SMTP_PASSWORD + "\n")
+    config = tmp_path / "uptime-sla.yaml"
+    config.write_text(
+        textwrap.dedent(f"""\
+        location: lab
+        storage: {{url: "sqlite:///{tmp_path / "uptime-sla.db"}", batch_interval: 0.2s}}
+        metrics: {{listen: "127.0.0.1:{port or free_port()}"}}
+        defaults:
+          interval: 1s
+          timeout: 2s
+          ca_file: {server.ca_file}
+          resolve: {{ipv4: ["127.0.0.1"], ipv6: ["::1"]}}
+        targets:
+          - {{name: api, url: "{server.url("/api")}", service: public-api}}
+          - {{name: web, url: "{server.url("/web")}", service: website}}
+        sla: {{slice: 1s}}
+        maintenance:
+          - {{start: {start.isoformat()}, end: {end.isoformat()}, services: [website],
+             reason: database upgrade}}
+        notifications:
+          slack:
+            - {{name: status, webhook_url_file: "{tmp_path / "slack-status"}",
+                events: [incident, maintenance]}}
+          email:
+            smtp: {{host: 127.0.0.1, port: {smtp_server.port}, username: {SMTP_USER},
+                    password_file: "{tmp_path / "smtp-password"}"}}
+            from: status@example.com
+            to: [subscribers@example.com]
+            events: [incident, maintenance]
+          maintenance_notice: 4s
+          give_up_after: 1h
+        """)
+    )
+    return config
+
+
+def once_each(keys: list[str]) -> bool:
+    return all(count == 1 for count in Counter(keys).values())
+
+
+@pytest.fixture
+def server(https_server):
+    return https_server(routes={"/api": Route(), "/web": Route()})
+
+
+def test_outage_operator_update_recovery_and_maintenance_each_notified_once(
+    server, slack_receiver, smtp_server, tmp_path: Path
+) -> None:
+    port = free_port()
+    config = write_config(tmp_path, server, slack_receiver, smtp_server, window_in=12, port=port)
+    monitor = Monitor(config)
+    try:
+        wait_for(lambda: server.request_count(path="/api") >= 4)
+        server.route("/api", status=503)  # the target goes down: an automatic incident
+        wait_for(lambda: any(k.endswith("/opened") for k in slack_receiver.event_keys()), 40)
+        store = Store(f"sqlite:///{tmp_path / 'uptime-sla.db'}")
+        now = datetime.now(UTC)
+        first = StoredUpdate("op-1", "investigating", "Customers report slow logins.", now)
+        store.add_incident(
+            StoredIncident("op", "Slow logins", "minor", ("public-api",), now, (first,))
+        )
+        store.add_incident_update(
+            "op", StoredUpdate("op-2", "identified", "A cache node failed.", now)
+        )
+        store.close()
+        server.route("/api", status=200)  # recovery: the automatic incident resolves
+        wait_for(lambda: "maintenance" in " ".join(slack_receiver.event_keys()), 30)
+        wait_for(
+            lambda: (
+                sum(k.endswith(("/completed", "/resolved")) for k in smtp_server.event_keys()) >= 2
+            ),
+            40,
+        )
+        wait_for(lambda: len(smtp_server.messages) >= len(slack_receiver.posts) >= 6, 20)
+        metrics = metrics_text(port)
+    finally:
+        assert monitor.stop() == 0, monitor.output()
+
+    slack, mail = slack_receiver.event_keys(), smtp_server.event_keys()
+    assert once_each(slack), slack
+    assert once_each(mail), mail
+    assert sorted(slack) == sorted(mail)
+    kinds = Counter(key.split("/")[0] + "/" + key.rsplit("/", 1)[-1] for key in slack)
+    assert kinds["maintenance/announced"] == 1
+    assert kinds["maintenance/started"] == 1
+    assert kinds["maintenance/completed"] == 1
+    assert "incident/op-2" in kinds  # the operator's update
+    assert kinds["incident/opened"] == 2  # the automatic incident and the operator's
+    assert kinds["incident/resolved"] == 1  # the automatic one, on recovery
+    titles = {post.key: post.title for post in slack_receiver.posts}
+    assert titles["incident/op/opened"] == "Minor incident: Slow logins"
+    assert titles["incident/op/update/op-2"] == "Identified: Slow logins"
+    assert any(t == "Maintenance completed: database upgrade" for t in titles.values())
+    assert all(
+        m["X-Was-TLS"] == "yes" and m["X-Authenticated"] == "yes" for m in smtp_server.messages
+    )
+    assert (
+        'uptime_sla_notifications_sent_total{channel="email",event="maintenance_started"} 1.0'
+        in metrics
+    )
+
+    bodies = [str(p.body) for p in slack_receiver.posts] + [
+        m.as_string() for m in smtp_server.messages
+    ]
+    for secret in (WEBHOOK_PATH, SMTP_PASSWORD):
+        assert secret not in monitor.output()
+        assert secret not in metrics
+        assert all(secret not in body for body in bodies)
+
+
+def test_a_killed_monitor_delivers_every_pending_event_once_after_restart(
+    server, slack_receiver, smtp_server, tmp_path: Path
+) -> None:
+    config = write_config(tmp_path, server, slack_receiver, smtp_server, window_in=6)
+    smtp_server.down()  # email piles up in the outbox
+    monitor = Monitor(config)
+    try:
+        wait_for(lambda: any(k.endswith("/started") for k in slack_receiver.event_keys()), 30)
+    finally:
+        monitor.stop(signal.SIGKILL)
+    assert smtp_server.messages == []
+    smtp_server.up()
+    restarted = Monitor(config)
+    try:
+        wait_for(lambda: any(k.endswith("/completed") for k in smtp_server.event_keys()), 60)
+        wait_for(lambda: len(smtp_server.messages) >= 3, 10)
+    finally:
+        assert restarted.stop() == 0, restarted.output()
+    mail = smtp_server.event_keys()
+    assert [key.rsplit("/", 1)[1] for key in mail] == ["announced", "started", "completed"]
+    assert once_each(slack_receiver.event_keys())

@@ -1,0 +1,109 @@
+"""Monthly statements with an injected clock: one file set, one summary, one email per
+customer with only its own statement, and nothing again after a restart."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from monitor.metrics import NotifyMetrics
+from monitor.notify.service import Notifier
+from monitor.status.state import StatusBuilder
+from monitor.store import Store
+
+
+@pytest.fixture
+def start_monitor(notify_config, clock, tmp_path: Path):
+    started = []
+    extra = f"""\
+reports:
+  dir: {tmp_path / "reports"}
+  formats: [html, json]
+  delay: 6h
+  slack: [finance]
+  email_customers: true
+"""
+
+    def start(location: str = "lab") -> Notifier:
+        config = notify_config(extra).model_copy(update={"location": location})
+        store = Store(config.storage.url)
+        notifier = Notifier(
+            config, store, NotifyMetrics(), clock, status=StatusBuilder(config, store).snapshot
+        )
+        started.append((notifier, store))
+        return notifier
+
+    yield start
+    for notifier, store in started:
+        notifier.stop()
+        store.close()
+
+
+def step(*monitors: Notifier) -> None:
+    for monitor in monitors:
+        monitor.scan()
+    for monitor in monitors:
+        monitor.deliver()
+
+
+def test_each_month_is_written_and_delivered_once_even_after_a_restart_on_the_first(
+    start_monitor, clock, tmp_path: Path, slack_receiver, smtp_server
+) -> None:
+    reports = tmp_path / "reports"
+    clock.now = datetime(2026, 3, 31, 23, 0, tzinfo=UTC)
+    first, second = start_monitor("lab"), start_monitor("eu-west")
+    step(first, second)
+    assert not (reports / "2026-02").exists()  # due a month ago: no backfill
+    clock.now = datetime(2026, 4, 1, 5, 59, tzinfo=UTC)
+    step(first, second)
+    assert not (reports / "2026-03").exists()  # reports.delay not over yet
+
+    clock.now = datetime(2026, 4, 1, 6, 1, tzinfo=UTC)
+    step(first, second)
+    step(first, second)
+    files = sorted(str(p.relative_to(reports)) for p in reports.rglob("*") if p.is_file())
+    assert files == [
+        "2026-03/customers/acme.html",
+        "2026-03/customers/acme.json",
+        "2026-03/customers/globex.html",
+        "2026-03/customers/globex.json",
+        "2026-03/report.html",
+        "2026-03/report.json",
+    ]
+    assert [p.name for p in reports.iterdir()] == ["2026-03"]  # no partial folder left
+    report = json.loads((reports / "2026-03/report.json").read_text())
+    assert report["month"] == "2026-03"
+    acme = json.loads((reports / "2026-03/customers/acme.json").read_text())
+    assert [c["customer"] for c in acme["contracts"]] == ["acme"]
+
+    summaries = [p for p in slack_receiver.posts if p.path == "/finance"]
+    assert len(summaries) == 1
+    assert summaries[0].title == "SLA report 2026-03: 0 of 2 contracts breached"
+    assert "Credits owed: none." in summaries[0].text
+    assert slack_receiver.posts == summaries  # the status channel hears nothing of it
+
+    mails = {m["X-Envelope-To"]: m for m in smtp_server.messages}
+    assert sorted(mails) == ["ap@globex.example, cfo@globex.example", "billing@acme.example"]
+    acme_mail = mails["billing@acme.example"]
+    assert acme_mail["Subject"] == "Your SLA statement for 2026-03"
+    names = [part.get_filename() for part in acme_mail.iter_attachments()]
+    assert names == ["sla-statement-acme-2026-03.html", "sla-statement-acme-2026-03.json"]
+    attached = b"".join(
+        part.get_content().encode() if isinstance(part.get_content(), str) else part.get_content()
+        for part in acme_mail.iter_attachments()
+    )
+    assert b"acme" in attached
+    assert b"globex" not in attached
+    assert "Acme Corp." in acme_mail.get_body(("plain",)).get_content()
+
+    written = (reports / "2026-03/report.json").stat().st_mtime_ns
+    clock.now = datetime(2026, 4, 1, 6, 30, tzinfo=UTC)
+    first.stop()
+    restarted = start_monitor("lab")  # a restart on the 1st
+    step(restarted, second)
+    assert (reports / "2026-03/report.json").stat().st_mtime_ns == written
+    assert len(slack_receiver.posts) == 1
+    assert len(smtp_server.messages) == 2
