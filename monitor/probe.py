@@ -40,6 +40,7 @@ import certifi
 import httpcore
 import httpx
 
+from monitor import __version__
 from monitor.config import Target
 from monitor.results import PHASES, ProbeResult, Reason
 
@@ -47,7 +48,7 @@ Resolver = Callable[[str, int, int], Awaitable[list[str]]]
 """`await resolver(host, port, socket.AF_INET | AF_INET6 | AF_UNSPEC)` -> IP address strings;
 raises `socket.gaierror` (or any OSError) when the name does not resolve."""
 
-USER_AGENT = "uptime-sla/0.1"
+USER_AGENT = f"uptime-sla/{__version__}"
 
 _AF = {"ipv4": socket.AF_INET, "ipv6": socket.AF_INET6}
 _RECORD = {"ipv4": "A", "ipv6": "AAAA"}

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 import trustme
+from support.distribution import download_wheels
 from support.https import HttpsServer
 from support.receivers import SlackReceiver, SmtpServer
 
@@ -64,3 +66,12 @@ def smtp_server(
     server = SmtpServer(tls_ca)
     yield server
     server.down()
+
+
+# --- installing the project elsewhere ---------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def wheelhouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A folder of the runtime dependencies' wheels, for installs with PIP_NO_INDEX=1."""
+    return download_wheels(tmp_path_factory.mktemp("wheelhouse"))
