@@ -36,6 +36,7 @@ TLS_VERSION_BELOW_MINIMUM = "TLSVersionBelowMinimum"
 TLS_CERTIFICATE_EXPIRING = "TLSCertificateExpiring"
 ERROR_BUDGET_BURN = "ErrorBudgetBurn"
 ERROR_BUDGET_EXHAUSTED = "ErrorBudgetExhausted"
+NOTIFICATIONS_GIVEN_UP = "NotificationsGivenUp"
 ALERT_NAMES = (
     PROBE_DOWN,
     PROBE_FAMILY_DOWN,
@@ -522,6 +523,24 @@ def _monitor_family_alert(ctx: _Context) -> dict[str, Any]:
     )
 
 
+def _given_up_alert(ctx: _Context) -> dict[str, Any]:
+    """A customer or subscriber missed a message: someone has to tell them by hand."""
+    return ctx.alert(
+        NOTIFICATIONS_GIVEN_UP,
+        f"increase({m.NOTIFY_GIVEN_UP}_total[1h]) > 0",
+        for_seconds=0,
+        labels={"severity": WARNING},
+        summary="uptime-sla gave up {{ $labels.event }} notifications on {{ $labels.channel }}",
+        description=(
+            '{{ $value | printf "%.0f" }} {{ $labels.event }} message(s) on'
+            " {{ $labels.channel }} could not be delivered within"
+            " notifications.give_up_after and were dropped. Check the channel (webhook,"
+            " SMTP server, credentials: the monitor's log names the failure), then tell the"
+            " recipients by hand: the messages will not be retried."
+        ),
+    )
+
+
 def rule_groups(config: Config) -> dict[str, Any]:
     """The whole rule file as plain data, in a stable order (config order)."""
     ctx = _Context(config)
@@ -554,6 +573,7 @@ def rule_groups(config: Config) -> dict[str, Any]:
         for slo in slos(config)
     ]
     groups.append({"name": "uptime-sla-sla", "rules": [_exhausted_alert(ctx)]})
+    groups.append({"name": "uptime-sla-notifications", "rules": [_given_up_alert(ctx)]})
     return {"groups": [g for g in groups if g["rules"]]}
 
 

@@ -193,6 +193,8 @@ def test_committed_rules_are_what_the_deploy_config_generates(tmp_path: Path):
 ALWAYS_ONE = {"ProbeDataMissing", "TLSVersionBelowMinimum"}
 # About the monitor's own network, not a service: they name the location, spend no budget.
 ABOUT_THE_MONITOR = {"MonitorFamilyUnreachable"}
+# About notifications that did not reach people: they name the channel, spend no budget.
+ABOUT_DELIVERY = {"NotificationsGivenUp"}
 
 
 def test_every_alert_carries_severity_service_runbook_and_a_description_with_numbers():
@@ -206,6 +208,7 @@ def test_every_alert_carries_severity_service_runbook_and_a_description_with_num
         "ErrorBudgetBurn",
         "ErrorBudgetExhausted",
         "MonitorFamilyUnreachable",
+        "NotificationsGivenUp",
     }
     for alert in alerts:
         labels, notes = alert["labels"], alert["annotations"]
@@ -215,6 +218,11 @@ def test_every_alert_carries_severity_service_runbook_and_a_description_with_num
             assert labels["severity"] == WARNING
             assert "$labels.location" in notes["summary"]
             assert "budget_left" not in notes
+            continue
+        if alert["alert"] in ABOUT_DELIVERY:
+            assert labels["severity"] == WARNING
+            assert "$labels.channel" in notes["summary"]
+            assert "$value" in notes["description"]
             continue
         assert "service" in labels or "$labels.service" in notes["summary"]
         if alert["alert"] not in ALWAYS_ONE:
@@ -560,6 +568,25 @@ def test_error_budget_exhausted_fires_when_the_month_to_date_budget_reaches_zero
             firing("ErrorBudgetExhausted", "10s"),
             firing("ErrorBudgetExhausted", "20s", budget | {"severity": WARNING}),
             firing("ErrorBudgetExhausted", "30s", budget | {"severity": WARNING}),
+        ],
+    )
+
+
+@needs_promtool
+def test_a_given_up_notification_warns_for_an_hour_and_a_delivered_one_never(tmp_path: Path):
+    given_up = {"channel": "email", "event": "maintenance_started"}
+    sent = {"channel": "slack:status", "event": "maintenance_started"}
+    promtool_test(
+        tmp_path,
+        [
+            series(f"{metrics.NOTIFY_GIVEN_UP}_total", "0x30 1x400", **given_up),
+            series(f"{metrics.NOTIFY_GIVEN_UP}_total", "0x430", **sent),
+        ],
+        [
+            firing("NotificationsGivenUp", "290s"),
+            firing("NotificationsGivenUp", "320s", given_up | {"severity": WARNING}),
+            firing("NotificationsGivenUp", "3800s", given_up | {"severity": WARNING}),
+            firing("NotificationsGivenUp", "4200s"),
         ],
     )
 
