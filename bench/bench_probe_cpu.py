@@ -6,11 +6,17 @@ blackbox_exporter binary is found ($BLACKBOX_EXPORTER, or prometheus-blackbox-ex
 blackbox_exporter on PATH), it probes the same server the same number of times, driven
 through its /probe endpoint as Prometheus would, and its CPU (from /proc) is printed too.
 
-Run: .venv/bin/python bench/bench_probe_cpu.py [PROBES] [CONCURRENCY]   (default 500 50)
+`--backend` picks the prober's network backend: `asyncio` (its default, `AsyncioBackend`),
+`anyio` (httpcore's own), or `both`, measured in turns (`--rounds` times each, interleaved,
+so a busy machine slows both alike).
+
+Run: .venv/bin/python bench/bench_probe_cpu.py [PROBES] [CONCURRENCY] [--backend both]
+     [--rounds 3]   (default 500 50, asyncio, 1 round)
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import multiprocessing
 import os
@@ -26,11 +32,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
+import httpcore
+
 from monitor.config import Target
-from monitor.probe import Prober
+from monitor.probe import AsyncioBackend, Prober
 from monitor.results import ProbeResult
 
 WARM_UP = 20
+BACKENDS = {"asyncio": AsyncioBackend, "anyio": httpcore.AnyIOBackend}
 
 
 def serve(pipe: Connection) -> None:
@@ -42,21 +51,22 @@ def serve(pipe: Connection) -> None:
         pipe.recv()
 
 
-async def measure(target: Target, family: str, probes: int, concurrency: int) -> None:
-    async with Prober("bench") as prober:
+async def measure(target: Target, family: str, probes: int, concurrency: int, backend: str) -> None:
+    async with Prober("bench", network_backend=BACKENDS[backend]()) as prober:
         for _ in range(WARM_UP):  # client, SSL context, imports
             await prober.probe(target, family)
 
         cpu0, wall0 = time.process_time(), time.perf_counter()
         results = [await prober.probe(target, family) for _ in range(probes)]
-        report(f"{family} sequential", results, time.process_time() - cpu0, wall0)
+        report(f"{backend} {family} sequential", results, time.process_time() - cpu0, wall0)
 
         cpu0, wall0 = time.process_time(), time.perf_counter()
         results = []
         for _ in range(max(1, probes // concurrency)):
             batch = [prober.probe(target, family) for _ in range(concurrency)]
             results += await asyncio.gather(*batch)
-        report(f"{family} {concurrency} at a time", results, time.process_time() - cpu0, wall0)
+        cpu = time.process_time() - cpu0
+        report(f"{backend} {family} {concurrency} at a time", results, cpu, wall0)
 
 
 def report(label: str, results: list[ProbeResult], cpu: float, wall0: float) -> None:
@@ -150,17 +160,28 @@ def process_cpu(pid: int) -> float:
 
 
 def main() -> None:
-    probes = int(sys.argv[1]) if len(sys.argv) > 1 else 500
-    concurrency = int(sys.argv[2]) if len(sys.argv) > 2 else 50
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("probes", type=int, nargs="?", default=500)
+    parser.add_argument("concurrency", type=int, nargs="?", default=50)
+    parser.add_argument("--backend", choices=[*BACKENDS, "both"], default="asyncio")
+    parser.add_argument("--rounds", type=int, default=1)
+    args = parser.parse_args()
+    probes, concurrency = args.probes, args.concurrency
+    backends = list(BACKENDS) if args.backend == "both" else [args.backend]
     parent, child = multiprocessing.Pipe()
     server = multiprocessing.get_context("spawn").Process(target=serve, args=(child,))
     server.start()
     try:
         port, ca_file, fields = parent.recv()
         target = Target(name="bench", timeout=10, body_contains='"status":"ok"', **fields)
-        print(f"command: .venv/bin/python bench/bench_probe_cpu.py {probes} {concurrency}")
-        for family in ("ipv4", "ipv6"):
-            asyncio.run(measure(target, family, probes, concurrency))
+        print(
+            f"command: .venv/bin/python bench/bench_probe_cpu.py {probes} {concurrency} "
+            f"--backend {args.backend} --rounds {args.rounds}"
+        )
+        for _ in range(args.rounds):
+            for backend in backends:
+                for family in ("ipv4", "ipv6"):
+                    asyncio.run(measure(target, family, probes, concurrency, backend))
         blackbox(port, ca_file, probes)
     finally:
         parent.send("stop")

@@ -6,13 +6,14 @@ Why it is built this way:
   (resolved here, or taken from the target's `resolve:` map) while the real host name is
   sent as Host and SNI and the certificate is checked against it, as a browser would.
 - Every probe opens a fresh connection, so connect and TLS are measured each time, but the
-  httpx transport and its SSL context (loading a CA bundle is costly) are made once per
-  (family, ca_file) and reused. CPU per probe is held to blackbox_exporter's
-  (bench/bench_probe_cpu.py), hence three economies: requests go straight to the httpx
-  transport (the client layer has nothing to do for a probe), httpcore runs on asyncio's
-  own streams instead of anyio's (`_AsyncioBackend`), what a target's request needs is
-  prepared once per target (`_Prepared`) (sniffio is a dependency: without it httpcore
-  searches sys.path for it on every request).
+  httpcore connection pool and its SSL context (loading a CA bundle is costly) are made
+  once per (family, ca_file) and reused. CPU per probe is held to blackbox_exporter's
+  (bench/bench_probe_cpu.py), hence three economies: requests go straight to an httpcore
+  pool of our own (an HTTP client's layers, cookies, redirects, auth, have nothing to do
+  for a probe), httpcore runs on asyncio's own streams instead of anyio's
+  (`AsyncioBackend`, given to the pool through its public `network_backend`), and what a
+  target's request needs is prepared once per target (`_Prepared`) (sniffio is a
+  dependency: without it httpcore searches sys.path for it on every request).
 - A probe never raises and never outlives the target's timeout: any failure is a
   `ProbeResult` with a `Reason`, so the scheduler, the store and the metrics never see an
   exception (task cancellation by the caller is the one thing passed through).
@@ -78,7 +79,7 @@ def _utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-class _AsyncioStream(httpcore.AsyncNetworkStream):
+class AsyncioStream(httpcore.AsyncNetworkStream):
     """httpcore's view of one connection, on asyncio streams (and asyncio's TLS)."""
 
     def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -142,13 +143,14 @@ class _AsyncioStream(httpcore.AsyncNetworkStream):
         if info == "socket":
             return self._writer.get_extra_info("socket")
         if info == "is_readable":  # only asked of idle pooled connections; probes keep none
-            return self._reader.at_eof() or bool(self._reader._buffer)
+            return self._reader.at_eof()
         return None
 
 
-class _AsyncioBackend(httpcore.AsyncNetworkBackend):
-    """httpcore network backend on asyncio streams: a third less CPU per probe than anyio's
-    TLS stream, which pumps every TLS record through Python-level cancel scopes."""
+class AsyncioBackend(httpcore.AsyncNetworkBackend):
+    """httpcore network backend on asyncio streams, the prober's default: less CPU per probe
+    than httpcore's own anyio backend, whose TLS stream pumps every TLS record through
+    Python-level cancel scopes (figures in BENCHMARKS.md, bench/bench_probe_cpu.py)."""
 
     async def connect_tcp(
         self,
@@ -168,7 +170,7 @@ class _AsyncioBackend(httpcore.AsyncNetworkBackend):
             raise httpcore.ConnectError(str(exc)) from exc
         for option in socket_options or ():
             writer.get_extra_info("socket").setsockopt(*option)
-        return _AsyncioStream(reader, writer)
+        return AsyncioStream(reader, writer)
 
     async def connect_unix_socket(
         self, path: str, timeout: float | None = None, socket_options: Any = None
@@ -182,35 +184,33 @@ class _AsyncioBackend(httpcore.AsyncNetworkBackend):
 class _Prepared:
     """What every probe of one target needs, worked out once: URL parts, headers, body."""
 
-    __slots__ = ("body", "header_problem", "headers", "host", "port", "target", "urls")
+    __slots__ = ("body", "header_problem", "headers", "host", "method", "path", "port", "target")
 
     def __init__(self, target: Target, user_agent: str) -> None:
         parts = urlsplit(target.url)
         self.target = weakref.ref(target)
+        self.method = target.method.encode("ascii")
         self.host = parts.hostname or ""
         self.port = parts.port or 443
-        headers = httpx.Headers(
-            {
-                "Host": parts.netloc.rpartition("@")[2],  # the real name, not the IP literal
-                "User-Agent": user_agent,
-                "Accept": "*/*",
-                "Accept-Encoding": "identity",  # max_body_bytes counts bytes on the wire
-                "Connection": "close",
-            }
-        )
+        self.path = httpx.URL(target.url).raw_path  # percent-encoded as HTTP clients do
+        self.body = target.body.encode() if target.body is not None else None
+        headers = {
+            "host": ("Host", parts.netloc.rpartition("@")[2]),  # the real name, not the IP
+            "user-agent": ("User-Agent", user_agent),
+            "accept": ("Accept", "*/*"),
+            "accept-encoding": ("Accept-Encoding", "identity"),
+            "connection": ("Connection", "close"),
+        }
+        if self.body is not None or target.method in ("POST", "PUT", "PATCH"):
+            headers["content-length"] = ("Content-Length", str(len(self.body or b"")))
         self.header_problem = _header_problem(target.headers)
         if not self.header_problem:  # the target's own headers win (case-insensitively)
-            headers.update({k: v.encode() for k, v in target.headers.items()})
-        self.headers = headers
-        self.body = target.body.encode() if target.body is not None else None
-        self.urls: dict[str, httpx.URL] = {}
+            headers.update({name.lower(): (name, v) for name, v in target.headers.items()})
+        self.headers = [(name.encode("ascii"), value.encode()) for name, value in headers.values()]
 
-    def url(self, target: Target, address: str) -> httpx.URL:
+    def url(self, address: str) -> httpcore.URL:
         """The target's URL with the host replaced by the IP literal to connect to."""
-        url = self.urls.get(address)
-        if url is None:
-            url = self.urls[address] = httpx.URL(target.url).copy_with(host=address)
-        return url
+        return httpcore.URL(scheme=b"https", host=address, port=self.port, target=self.path)
 
 
 class _CertExpiries:
@@ -345,7 +345,8 @@ class Prober:
     """Probes targets from one location; reuse one Prober for the life of the monitor.
 
     `now` is the wall clock stamped on results (injectable for tests); `resolver` replaces
-    getaddrinfo (see `Resolver`), so tests need no DNS.
+    getaddrinfo (see `Resolver`), so tests need no DNS; `network_backend` replaces the
+    asyncio one (the benchmark compares it with httpcore's anyio backend).
     """
 
     def __init__(
@@ -355,12 +356,14 @@ class Prober:
         now: Callable[[], datetime] = _utcnow,
         resolver: Resolver = system_resolver,
         user_agent: str = USER_AGENT,
+        network_backend: httpcore.AsyncNetworkBackend | None = None,
     ) -> None:
         self.location = location
         self._now = now
         self._resolver = resolver
         self._user_agent = user_agent
-        self._transports: dict[tuple[str, str | None], httpx.AsyncHTTPTransport] = {}
+        self._backend = network_backend or AsyncioBackend()
+        self._pools: dict[tuple[str, str | None], httpcore.AsyncConnectionPool] = {}
         self._prepared: dict[int, _Prepared] = {}
         self._expiries = _CertExpiries()
         self._prune_at = 1024
@@ -372,11 +375,11 @@ class Prober:
         await self.aclose()
 
     async def aclose(self) -> None:
-        """Close the shared transports (there are no idle connections to wait for)."""
-        transports, self._transports = list(self._transports.values()), {}
-        for transport in transports:
+        """Close the shared pools (there are no idle connections to wait for)."""
+        pools, self._pools = list(self._pools.values()), {}
+        for pool in pools:
             with contextlib.suppress(Exception):
-                await transport.aclose()
+                await pool.aclose()
 
     async def probe(self, target: Target, family: str) -> ProbeResult:
         """One request of `target` over `family` ("ipv4"/"ipv6"); never raises, never takes
@@ -445,31 +448,31 @@ class Prober:
         if prepared.header_problem:  # refused here, or httpcore's debug log would quote it
             return result(False, Reason.ERROR, prepared.header_problem)
 
-        transport = self._transport(family, target.ca_file)
-        request = httpx.Request(
-            target.method,
-            prepared.url(target, address),
+        request = httpcore.Request(
+            prepared.method,
+            prepared.url(address),
             headers=prepared.headers,
             content=prepared.body,
             extensions={"sni_hostname": prepared.host, "trace": attempt.trace},
         )
-        response = await transport.handle_async_request(request)
+        response = await self._pool_for(family, target.ca_file).handle_async_request(request)
         try:
             if attempt.tls_version is None:  # no trace event seen: read it off the stream
                 stream = response.extensions.get("network_stream")
                 if stream is not None:
                     attempt.read_tls(stream.get_extra_info("ssl_object"))
                 attempt.check_tls_version()
-            status = response.status_code
+            status = response.status
+            headers = _Headers(response.headers)
             if status == 429:
-                retry_after = _retry_after(response.headers.get("retry-after"), self._now())
+                retry_after = _retry_after(headers.get("retry-after"), self._now())
                 when = f", retry after {retry_after:g} s" if retry_after is not None else ""
                 return result(
                     True, Reason.RATE_LIMITED, f"rate limited (429){when}", status, retry_after
                 )
             if not any(low <= status <= high for low, high in target.expect_status):
                 return result(False, Reason.STATUS, f"unexpected status {status}", status)
-            body_failure = await _read_body(response, target)
+            body_failure = await _read_body(response, headers, target)
             attempt.lap("transfer", "done")
             if body_failure:
                 return result(False, Reason.BODY, body_failure, status)
@@ -521,46 +524,51 @@ class Prober:
             prepared = self._prepared[id(target)] = _Prepared(target, self._user_agent)
         return prepared
 
-    def _transport(self, family: str, ca_file: str | None) -> httpx.AsyncHTTPTransport:
-        """One transport (connection pool) and SSL context per (family, ca_file), kept for
-        the Prober's life. No keep-alive, so every probe connects afresh; no proxy from the
-        environment (it would hide the family). Requests go to the transport itself: the
-        AsyncClient layer (cookies, redirects, auth, hooks) has nothing to do for a probe
-        and cost about a tenth of its CPU."""
+    def _pool_for(self, family: str, ca_file: str | None) -> httpcore.AsyncConnectionPool:
+        """One connection pool and SSL context per (family, ca_file), kept for the Prober's
+        life. No keep-alive, so every probe connects afresh; no proxy (it would hide the
+        family)."""
         key = (family, ca_file)
-        transport = self._transports.get(key)
-        if transport is None:
+        pool = self._pools.get(key)
+        if pool is None:
             context = ssl.create_default_context(cafile=ca_file or certifi.where())
             context.set_alpn_protocols(["http/1.1"])
-            limits = httpx.Limits(max_connections=None, max_keepalive_connections=0)
-            transport = httpx.AsyncHTTPTransport(
-                verify=context, http1=True, http2=False, trust_env=False, limits=limits
+            pool = self._pools[key] = httpcore.AsyncConnectionPool(
+                ssl_context=context,
+                max_connections=None,
+                max_keepalive_connections=0,
+                http1=True,
+                http2=False,
+                network_backend=self._backend,
             )
-            if isinstance(getattr(transport, "_pool", None), httpcore.AsyncConnectionPool):
-                # The pool httpx would build, on asyncio streams (see _AsyncioBackend).
-                transport._pool = httpcore.AsyncConnectionPool(
-                    ssl_context=context,
-                    max_connections=None,
-                    max_keepalive_connections=0,
-                    http1=True,
-                    http2=False,
-                    network_backend=_AsyncioBackend(),
-                )
-            self._transports[key] = transport
-        return transport
+        return pool
 
 
-async def _read_body(response: httpx.Response, target: Target) -> str:
+class _Headers:
+    """A response's header fields, looked up case-insensitively (the first of a name)."""
+
+    __slots__ = ("_fields",)
+
+    def __init__(self, fields: list[tuple[bytes, bytes]]) -> None:
+        self._fields: dict[str, str] = {}
+        for name, value in fields:
+            self._fields.setdefault(name.decode("latin-1").lower(), value.decode("latin-1"))
+
+    def get(self, name: str, default: str | None = None) -> str | None:
+        return self._fields.get(name, default)
+
+
+async def _read_body(response: httpcore.Response, headers: _Headers, target: Target) -> str:
     """Read at most max_body_bytes; return a failure detail, or "" when the body is fine."""
     limit = target.max_body_bytes
     too_large = f"body larger than {limit} bytes"
-    length = response.headers.get("content-length", "")
+    length = headers.get("content-length", "") or ""
     if length.isdigit() and int(length) > limit and target.method != "HEAD":
         return too_large
     keep = target.body_contains is not None
     body = bytearray()
     received = 0
-    async for chunk in response.aiter_bytes():
+    async for chunk in response.aiter_stream():
         received += len(chunk)
         if received > limit:
             return too_large  # stop reading: the caller closes the connection
@@ -613,34 +621,42 @@ def _chain(exc: BaseException) -> Iterator[BaseException]:
 def _classify(exc: Exception, stage: str) -> tuple[Reason, str]:
     """Map an exception raised while probing to a reason and a short message."""
     chain = list(_chain(exc))
-    if any(isinstance(e, httpx.TimeoutException) for e in chain):
+    if any(isinstance(e, httpcore.TimeoutException) for e in chain):
         return Reason.TIMEOUT, f"timed out ({stage})"
     if stage == "tls":
-        for e in chain:
-            if isinstance(e, ssl.SSLCertVerificationError):
-                return Reason.TLS, f"certificate verify failed: {e.verify_message}"
-        for e in chain:
-            if isinstance(e, ssl.SSLError):
-                what = (e.reason or str(e)).replace("_", " ").lower()
-                return Reason.TLS, f"tls handshake failed: {what}"
-        for e in chain:
-            if isinstance(e, OSError) and e.errno in _ERRNO_TEXT:
-                return Reason.TLS, f"tls handshake failed: {_ERRNO_TEXT[e.errno]}"
-        return Reason.TLS, "tls handshake failed: connection closed by the server"
+        return _tls_failure(chain)
     if stage == "connect":
-        for e in chain:
-            if isinstance(e, OSError) and e.errno is not None:
-                return Reason.CONNECT, _os_text(e)
-        return Reason.CONNECT, f"connect failed: {_short(exc)}"
-    if isinstance(exc, httpx.RemoteProtocolError):
+        return _connect_failure(chain, exc)
+    if isinstance(exc, httpcore.RemoteProtocolError):
         if stage in {"request", "processing"}:
             return Reason.ERROR, "server closed the connection without a response"
         return Reason.ERROR, f"protocol error: {_short(exc)}"
-    if isinstance(exc, httpx.ReadError | httpx.WriteError):
+    if isinstance(exc, httpcore.ReadError | httpcore.WriteError):
         return Reason.ERROR, f"connection lost ({stage})"
-    if isinstance(exc, OSError) and stage == "connect":
-        return Reason.CONNECT, _os_text(exc)
     return Reason.ERROR, f"{type(exc).__name__}: {_short(exc)}"
+
+
+def _connect_failure(chain: list[BaseException], exc: Exception) -> tuple[Reason, str]:
+    """Why no TCP connection was made: the OS's error, in words."""
+    for e in chain:
+        if isinstance(e, OSError) and e.errno is not None:
+            return Reason.CONNECT, _os_text(e)
+    return Reason.CONNECT, f"connect failed: {_short(exc)}"
+
+
+def _tls_failure(chain: list[BaseException]) -> tuple[Reason, str]:
+    """Why the TLS handshake failed: the certificate check, the TLS alert, or the socket."""
+    for e in chain:
+        if isinstance(e, ssl.SSLCertVerificationError):
+            return Reason.TLS, f"certificate verify failed: {e.verify_message}"
+    for e in chain:
+        if isinstance(e, ssl.SSLError):
+            what = (e.reason or str(e)).replace("_", " ").lower()
+            return Reason.TLS, f"tls handshake failed: {what}"
+    for e in chain:
+        if isinstance(e, OSError) and e.errno in _ERRNO_TEXT:
+            return Reason.TLS, f"tls handshake failed: {_ERRNO_TEXT[e.errno]}"
+    return Reason.TLS, "tls handshake failed: connection closed by the server"
 
 
 def _os_text(exc: OSError) -> str:
