@@ -24,6 +24,7 @@ from typing import Any
 
 import httpx
 import shtab
+from sqlalchemy.engine import make_url
 
 from monitor import __version__
 from monitor.config import Config, config_path, load_config
@@ -34,6 +35,7 @@ from monitor.results import ProbeResult
 from monitor.rules import render_rules
 from monitor.service import run_service
 from monitor.silences import sync_silences
+from monitor.status import incidents
 from monitor.store import Store
 from sla.errors import SlaError
 
@@ -400,4 +402,112 @@ def _dashboards(args: argparse.Namespace, config: Config, clock: Clock) -> int:
     except OSError as exc:
         raise InputError(f"{args.output}: cannot write: {exc.strerror or exc}") from None
     print("\n".join(str(path) for path in written))
+    return 0
+
+
+group("status", "the public status site")
+
+
+@command(
+    "status build",
+    "write the public status site once into a directory",
+    "uptime-sla status build -o /var/www/status",
+    [arg("-o", "--output", type=Path, required=True, metavar="DIR")],
+)
+def _status_build(args: argparse.Namespace, config: Config, clock: Clock) -> int:
+    from monitor.status.site import SiteRenderer, build_into  # noqa: PLC0415 (Jinja2)
+    from monitor.status.state import StatusBuilder  # noqa: PLC0415
+
+    store = _existing_store(config)
+    try:
+        snapshot = StatusBuilder(config, store).snapshot(clock())
+    finally:
+        store.close()
+    build_into(SiteRenderer().files(snapshot), args.output)
+    print(f"{args.output}: status site written ({snapshot.description})")
+    return 0
+
+
+def _existing_store(config: Config) -> Store:
+    """For commands that only read: a missing SQLite file is an error, not a new database."""
+    url = make_url(config.storage.url) if config.storage.url.startswith("sqlite") else None
+    database = None if url is None else url.database
+    if database not in (None, "", ":memory:") and not Path(str(database)).exists():
+        raise InputError(f"storage.url: no database at {database} (nothing stored yet?)")
+    return _open_store(config)
+
+
+group("incident", "operator incidents on the status page")
+
+
+@command(
+    "incident open",
+    "post an operator incident on the status page; prints its id",
+    'uptime-sla incident open --title "Slow searches" --impact minor --component "Public API"'
+    ' --message "We are looking into slow search responses."',
+    [
+        arg("--title", required=True, help="what customers read as the headline"),
+        arg("--impact", required=True, choices=incidents.IMPACTS),
+        arg(
+            "--component",
+            action="append",
+            default=[],
+            metavar="NAME",
+            help="an affected component (by its name in status_page.components); repeatable",
+        ),
+        arg("--message", required=True, help="the first update (status investigating)"),
+    ],
+)
+def _incident_open(args: argparse.Namespace, config: Config, clock: Clock) -> int:
+    store = _open_store(config)
+    try:
+        incident_id = incidents.open_incident(
+            config,
+            store,
+            title=args.title,
+            impact=args.impact,
+            components=args.component,
+            message=args.message,
+            now=clock(),
+        )
+    finally:
+        store.close()
+    print(incident_id)
+    return 0
+
+
+@command(
+    "incident update",
+    "add an update to an operator incident (resolved moves it to the history)",
+    'uptime-sla incident update 2x8gq0lmw1nd --status resolved --message "Fixed."',
+    [
+        arg("id", metavar="ID"),
+        arg("--status", required=True, choices=incidents.STATUSES),
+        arg("--message", required=True),
+    ],
+)
+def _incident_update(args: argparse.Namespace, config: Config, clock: Clock) -> int:
+    store = _open_store(config)
+    try:
+        incidents.update_incident(
+            store, args.id, status=args.status, message=args.message, now=clock()
+        )
+    finally:
+        store.close()
+    return 0
+
+
+@command(
+    "incident list",
+    "open and recent operator incidents, one a line (id, status, impact, opened, title)",
+    "uptime-sla incident list",
+)
+def _incident_list(args: argparse.Namespace, config: Config, clock: Clock) -> int:
+    store = _existing_store(config)
+    try:
+        lines = incidents.incident_lines(store, clock())
+    finally:
+        store.close()
+    if lines:
+        print("\n".join(lines))
     return 0

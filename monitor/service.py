@@ -12,6 +12,7 @@ import gc
 import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from pathlib import Path
 
 from prometheus_client import start_http_server
 
@@ -22,6 +23,7 @@ from monitor.notify.service import Notifier
 from monitor.probe import Prober
 from monitor.scheduler import ProbeScheduler
 from monitor.sla_gauges import SlaRefresher
+from monitor.status.refresher import SiteRefresher
 from monitor.status.state import StatusBuilder
 from monitor.store import Store
 from monitor.writer import BatchWriter
@@ -57,6 +59,12 @@ async def run_service(
         on_lag=probe_metrics.observe_lag,
     )
     refresher = SlaRefresher(config, store, sla_metrics, clock)
+    page = config.status_page
+    site = (
+        None
+        if page is None or page.output_dir is None
+        else SiteRefresher(config, store, clock, Path(page.output_dir))
+    )
     notifier = Notifier(
         config, store, notify_metrics, clock, status=StatusBuilder(config, store).snapshot
     )
@@ -71,6 +79,7 @@ async def run_service(
     scheduler.start()
     notifier.start()  # its own threads: a hung SMTP server never delays a probe
     refresher_task = asyncio.create_task(refresher.run(stop))
+    site_task = None if site is None else asyncio.create_task(site.run(stop))
     pruner_task = asyncio.create_task(_prune_raw_rows(config, store, clock, stop))
     log.info(
         "monitoring %d targets from %s; metrics on http://%s/metrics; storage %s",
@@ -85,6 +94,8 @@ async def run_service(
         log.info("stopping: finishing up")
         await scheduler.shutdown()
         await refresher_task
+        if site_task is not None:
+            await site_task
         await pruner_task
         await prober.aclose()
         await asyncio.to_thread(notifier.stop)

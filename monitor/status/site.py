@@ -95,7 +95,7 @@ class SiteRenderer:
         """Every file of the site by relative path."""
         files = {
             name: (resources.files("monitor.status") / "static" / name).read_bytes()
-            for name in ("status.css", "status.js")
+            for name in ("status.css", "status.js", "favicon.svg")
         }
         helpers = self._helpers(snapshot)
         for page in ("index", "history"):

@@ -1,0 +1,63 @@
+"""`run`'s status site: rewritten every `status_page.refresh`, swapped in whole.
+
+The work happens in a worker thread, off the event loop that schedules probes; the
+builder keeps finished slices between refreshes, so each refresh re-reads only the
+last hour of rollups.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+
+from monitor.config import Config
+from monitor.errors import MonitorError
+from monitor.status.site import SiteRenderer, publish
+from monitor.status.state import StatusBuilder
+from monitor.store import Store
+
+log = logging.getLogger(__name__)
+
+
+class SiteRefresher:
+    def __init__(
+        self, config: Config, store: Store, clock: Callable[[], datetime], output_dir: Path
+    ) -> None:
+        self._config = config
+        self._clock = clock
+        self._output_dir = output_dir
+        self._builder = StatusBuilder(config, store)
+        self._renderer = SiteRenderer()
+
+    async def run(self, stop: asyncio.Event) -> None:
+        page = self._config.status_page
+        assert page is not None
+        while not stop.is_set():
+            try:
+                await asyncio.to_thread(self.refresh)
+            except MonitorError as exc:
+                log.warning("status site not refreshed: %s", exc)
+            except OSError as exc:
+                log.warning("status site not written to %s: %s", self._output_dir, exc.strerror)
+            except Exception:  # the page is a side dish: never let it stop probing
+                log.exception("status site not refreshed")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=page.refresh)
+
+    def refresh(self) -> Path:
+        started = time.process_time()
+        now = self._clock()
+        snapshot = self._builder.snapshot(now)
+        folder = publish(self._renderer.files(snapshot), self._output_dir, now)
+        log.debug(
+            "status site %s written in %.3f s CPU (%s)",
+            folder.name,
+            time.process_time() - started,
+            snapshot.description,
+        )
+        return folder
