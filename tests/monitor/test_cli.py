@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shlex
 import subprocess
 import sys
 import textwrap
@@ -160,7 +161,7 @@ def test_each_example_parses(capsys: pytest.CaptureFixture[str]) -> None:
     parser = build_parser()
     for _, sub in commands(parser):
         for line in (sub.epilog or "").splitlines()[1:]:
-            words = line.split()[1:]
+            words = shlex.split(line)[1:]
             if ">" in words:
                 words = words[: words.index(">")]
             if words[0] != "completion":
