@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
-# The main job, offline: a demo API on loopback and `uptime-sla run` watching it.
-# Ctrl-C stops both. Then try: .venv/bin/uptime-sla -c examples/demo.yaml report --month "$(date -u +%Y-%m)" --format md
+# The main job, offline and without root: a demo API on loopback and `uptime-sla run`
+# watching it, with SQLite. Needs only python3 with venv; installs the runtime dependencies
+# (and trustme, for the demo API's certificate) into .venv. Ctrl-C stops both.
+# Without a network, point pip at a folder of wheels: PIP_NO_INDEX=1 PIP_FIND_LINKS=DIR.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/setup.sh
+python=${PYTHON:-python3}
+[ -x .venv/bin/python ] || "$python" -m venv .venv
+.venv/bin/python -m pip install -q --disable-pip-version-check -e ".[demo]"
 export OUTFAME_API_KEY=${OUTFAME_API_KEY:-demo-key-not-secret}
 rm -f demo-data/ca.pem
 .venv/bin/python examples/demo_api.py --dir demo-data &
@@ -14,4 +18,10 @@ for _ in $(seq 100); do
   kill -0 $api 2>/dev/null || { echo "demo API did not start (is port 8443 taken?)" >&2; exit 1; }
   sleep 0.1
 done
+cat <<TEXT
+uptime-sla demo: probing https://demo.outfame.test:8443 (examples/demo_api.py) every 5 s
+  metrics:  http://127.0.0.1:9464/metrics
+  a report: .venv/bin/uptime-sla -c examples/demo.yaml report --month $(date -u +%Y-%m) --format md
+Ctrl-C stops the demo.
+TEXT
 .venv/bin/uptime-sla -c examples/demo.yaml run

@@ -16,9 +16,15 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def runtime_requirements() -> list[str]:
-    """pyproject's `dependencies`, and the build backend a source install needs."""
+    """pyproject's `dependencies` and the demo extra, and the build backend a source
+    install needs."""
     pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())
-    return [*pyproject["build-system"]["requires"], *pyproject["project"]["dependencies"]]
+    project = pyproject["project"]
+    return [
+        *pyproject["build-system"]["requires"],
+        *project["dependencies"],
+        *project["optional-dependencies"]["demo"],
+    ]
 
 
 def fresh_copy(destination: Path) -> Path:
@@ -35,9 +41,11 @@ def fresh_copy(destination: Path) -> Path:
     return destination
 
 
-def download_wheels(destination: Path) -> Path:
+def download_wheels(destination: Path, python: str | None = None) -> Path:
     """The runtime dependencies as wheels (from pip's cache when it has them), so installs
-    afterwards run with PIP_NO_INDEX=1 and no network."""
+    afterwards run with PIP_NO_INDEX=1 and no network. python: "3.11" for another
+    interpreter than this one."""
+    version = ["--python-version", python] if python else []
     subprocess.run(
         [
             sys.executable,
@@ -49,6 +57,7 @@ def download_wheels(destination: Path) -> Path:
             str(destination),
             "--only-binary",
             ":all:",
+            *version,
             *runtime_requirements(),
         ],
         check=True,
