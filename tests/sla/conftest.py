@@ -147,6 +147,11 @@ class MonthProbes:
             self.probes[key] = (times[~inside], states[~inside])
         return self
 
+    def local(self, start: float, end: float, **series: str) -> MonthProbes:
+        """The probes in [start, end) minutes could not leave the monitor (reason `local`):
+        the store's outcome mapping leaves them out of the rollups, as if never run."""
+        return self.remove(start, end, **series)
+
     # --- rollups and evaluation ---
 
     def series(self) -> list[SeriesSlices]:

@@ -170,6 +170,39 @@ def test_the_last_probe_before_the_month_carries_into_its_first_slice(month_prob
     assert report.incidents[0].start == utc(2026, 2, 1)
 
 
+def test_a_local_gap_carries_the_last_real_state_for_stale_after_then_has_no_data(month_probes):
+    """IPv6 probes from 10:00 to 20:00 could not leave the monitor. Minute 10 carries the
+    9:30 probe (30 s old); minutes 11-19 have none fresher than 60 s: NO_DATA, not BAD."""
+    case = month_probes(targets=[DUAL]).steady(family="ipv4").steady(family="ipv6")
+    case.local(10, 20, family="ipv6")
+    target = case.evaluate().targets[0]
+    ipv6 = next(f for f in target.families if f.family == "ipv6")
+    assert (ipv6.figures.bad, ipv6.figures.no_data) == (0, 9)
+    assert (target.figures.bad, target.figures.no_data) == (0, 0)  # IPv4 decides meanwhile
+
+
+def test_a_local_gap_after_a_failure_carries_the_failure_not_a_verdict_of_its_own(month_probes):
+    """IPv6 failed at 9:00 and 9:30, then could not leave the monitor until 20:00: minute 9
+    is BAD, minute 10 carries the 9:30 failure (BAD), minutes 11-19 are NO_DATA."""
+    case = month_probes(targets=[DUAL]).steady(family="ipv4").steady(family="ipv6")
+    case.fail(9, 10, family="ipv6").local(10, 20, family="ipv6")
+    target = case.evaluate().targets[0]
+    ipv6 = next(f for f in target.families if f.family == "ipv6")
+    assert (ipv6.figures.bad, ipv6.figures.no_data) == (2, 9)
+    assert target.figures.bad == 2  # family_policy any: the real failure is downtime
+
+
+def test_a_monitor_without_the_family_all_month_owes_nothing(month_probes, make_contract):
+    """Every IPv6 probe of the month was `local`: IPv6 has no data, the month is IPv4's."""
+    case = month_probes(targets=[DUAL]).steady(family="ipv4").steady(family="ipv6")
+    case.local(*case.window_minutes, family="ipv6")
+    report = case.evaluate(contracts=[make_contract("pro")])
+    ipv6 = next(f for f in report.targets[0].families if f.family == "ipv6")
+    assert (ipv6.figures.eligible, ipv6.figures.no_data) == (0, FEB_2026)
+    assert report.targets[0].figures.bad == 0
+    assert report.contracts[0].figures.availability == 100
+
+
 @pytest.mark.parametrize(("counts_as", "bad"), [("up", 0), ("down", 2)])
 def test_rate_limited_probes_count_as_the_policy_says(month_probes, counts_as, bad):
     """Minute 10: both probes got 429; minute 11 is empty and carries the 10:30 429.
