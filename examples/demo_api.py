@@ -1,7 +1,8 @@
 """A tiny stand-in for the Outfame API on loopback, so the monitor has something to watch offline.
 
 Serves HTTPS (TLS 1.3 only, certificate from a local trustme CA written to DIR/ca.pem)
-on 127.0.0.1 and [::1]:
+on 127.0.0.1 and [::1], or on the --listen addresses with a given --cert-file and --key-file
+(then it needs nothing but the standard library, e.g. inside a container):
   /v1/health   always {"status":"ok"}
   /v1/flaky    HTTP 503 about one time in three
   /v1/search   HTTP 429 with Retry-After: 10 one time in five (counts as up by default)
@@ -17,8 +18,6 @@ import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-
-import trustme
 
 HOST_NAME = "demo.outfame.test"
 
@@ -50,24 +49,41 @@ class V6Server(ThreadingHTTPServer):
     address_family = socket.AF_INET6
 
 
+def _server(address: str, port: int) -> ThreadingHTTPServer:
+    """On "::" Linux also accepts IPv4 (as ::ffff:a.b.c.d): one socket for both families."""
+    kind = V6Server if ":" in address else ThreadingHTTPServer
+    return kind((address, port), Handler)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--dir", type=Path, default=Path("demo-data"))
     parser.add_argument("--port", type=int, default=8443)
+    parser.add_argument("--listen", action="append", help="address (repeatable; default loopback)")
+    parser.add_argument("--cert-file", type=Path, help="certificate chain (PEM) to serve")
+    parser.add_argument("--key-file", type=Path, help="its private key (PEM)")
     args = parser.parse_args()
-    args.dir.mkdir(parents=True, exist_ok=True)
-    ca = trustme.CA()
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.minimum_version = ssl.TLSVersion.TLSv1_3
-    ca.issue_cert(HOST_NAME).configure_cert(context)
-    servers = [ThreadingHTTPServer(("127.0.0.1", args.port), Handler),
-               V6Server(("::1", args.port), Handler)]
-    # Written once both ports are bound: its presence tells scripts/demo.sh the API is up.
-    ca.cert_pem.write_to_path(str(args.dir / "ca.pem"))
+    ca = None
+    if args.cert_file:
+        context.load_cert_chain(args.cert_file, args.key_file)
+    else:
+        import trustme  # noqa: PLC0415 (only for a certificate of its own: stdlib otherwise)
+
+        ca = trustme.CA()
+        ca.issue_cert(HOST_NAME).configure_cert(context)
+    addresses = args.listen or ["127.0.0.1", "::1"]
+    servers = [_server(address, args.port) for address in addresses]
+    if ca is not None:
+        # Written once every port is bound: its presence tells scripts/demo.sh the API is up.
+        args.dir.mkdir(parents=True, exist_ok=True)
+        ca.cert_pem.write_to_path(str(args.dir / "ca.pem"))
     for server in servers:
         server.socket = context.wrap_socket(server.socket, server_side=True)
         threading.Thread(target=server.serve_forever, daemon=True).start()
-    print(f"demo API on https://{HOST_NAME}:{args.port} (127.0.0.1 and [::1])", file=sys.stderr)
+    shown = ", ".join(f"[{a}]" if ":" in a else a for a in addresses)
+    print(f"demo API on https://{HOST_NAME}:{args.port} ({shown})", file=sys.stderr)
     threading.Event().wait()
 
 

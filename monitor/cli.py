@@ -31,7 +31,7 @@ from monitor.config import Config, config_path, load_config
 from monitor.errors import InputError, MonitorError
 from monitor.probe import Prober
 from monitor.reporting import RENDERERS, month_report
-from monitor.results import ProbeResult
+from monitor.results import ProbeResult, Reason
 from monitor.rules import render_rules
 from monitor.service import run_service
 from monitor.silences import sync_silences
@@ -242,7 +242,20 @@ def _probe(args: argparse.Namespace, config: Config, clock: Clock) -> int:
 
     results = asyncio.run(probe_all())
     print(_table(results))
+    for family in _families_without_way_out(results):
+        print(
+            f"uptime-sla: this monitor has no {family.replace('ipv', 'IPv')} (no route or source"
+            f" address of that family): its {family} probes never left it, so they say nothing"
+            " about the targets and the SLA counts them as not run",
+            file=sys.stderr,
+        )
     return 0 if all(r.success for r in results) else 1
+
+
+def _families_without_way_out(results: list[ProbeResult]) -> list[str]:
+    """Families none of whose probes could leave this monitor (all failed with `local`)."""
+    reached = {r.family for r in results if r.reason != Reason.LOCAL}
+    return sorted({r.family for r in results} - reached)
 
 
 def _table(results: list[ProbeResult]) -> str:

@@ -64,7 +64,12 @@ _ERRNO_TEXT = {
     errno.EHOSTUNREACH: "host unreachable",
     errno.ETIMEDOUT: "connection timed out",
     errno.EADDRNOTAVAIL: "address not available",
+    errno.EAFNOSUPPORT: "address family not supported",
 }
+# A connect failing with these never reached the network: no source address of the family
+# (or no support for it at all) on this host.
+_NEVER_SENT = frozenset({errno.EADDRNOTAVAIL, errno.EAFNOSUPPORT})
+_ROUTE_CHECK_PORT = 9  # any port does: a UDP connect() only picks a route, it sends nothing
 
 
 async def system_resolver(host: str, port: int, family: int) -> list[str]:
@@ -426,7 +431,7 @@ class Prober:
             raise  # the caller is shutting down: not a probe failure
         except Exception as exc:
             attempt.cut()
-            reason, detail = _classify(exc, attempt.stage)
+            reason, detail = _classify(exc, attempt.stage, attempt.address)
             return result(False, reason, detail)
         finally:
             await attempt.close_half_open()
@@ -618,7 +623,7 @@ def _chain(exc: BaseException) -> Iterator[BaseException]:
                 todo.append(linked)
 
 
-def _classify(exc: Exception, stage: str) -> tuple[Reason, str]:
+def _classify(exc: Exception, stage: str, address: str | None = None) -> tuple[Reason, str]:
     """Map an exception raised while probing to a reason and a short message."""
     chain = list(_chain(exc))
     if any(isinstance(e, httpcore.TimeoutException) for e in chain):
@@ -626,7 +631,7 @@ def _classify(exc: Exception, stage: str) -> tuple[Reason, str]:
     if stage == "tls":
         return _tls_failure(chain)
     if stage == "connect":
-        return _connect_failure(chain, exc)
+        return _connect_failure(chain, exc, address)
     if isinstance(exc, httpcore.RemoteProtocolError):
         if stage in {"request", "processing"}:
             return Reason.ERROR, "server closed the connection without a response"
@@ -636,12 +641,40 @@ def _classify(exc: Exception, stage: str) -> tuple[Reason, str]:
     return Reason.ERROR, f"{type(exc).__name__}: {_short(exc)}"
 
 
-def _connect_failure(chain: list[BaseException], exc: Exception) -> tuple[Reason, str]:
-    """Why no TCP connection was made: the OS's error, in words."""
+def _connect_failure(
+    chain: list[BaseException], exc: Exception, address: str | None
+) -> tuple[Reason, str]:
+    """Why no TCP connection was made: `local` when the probe never left this host, else
+    `connect` (it reached the network), with the OS's error in words.
+
+    EADDRNOTAVAIL and EAFNOSUPPORT come from this host alone. ENETUNREACH may too (no route
+    here) or may be a router's answer on the way: the kernel tells them apart when asked for
+    a route and a source address for the same address over UDP, which sends no packet.
+    """
     for e in chain:
         if isinstance(e, OSError) and e.errno is not None:
-            return Reason.CONNECT, _os_text(e)
+            local = e.errno in _NEVER_SENT or (
+                e.errno == errno.ENETUNREACH and address is not None and not _can_send_to(address)
+            )
+            if not local:
+                return Reason.CONNECT, _os_text(e)
+            version = "IPv6" if ":" in (address or "") else "IPv4"
+            return (
+                Reason.LOCAL,
+                f"no {version} route or source address on this monitor ({_os_text(e)})",
+            )
     return Reason.CONNECT, f"connect failed: {_short(exc)}"
+
+
+def _can_send_to(address: str) -> bool:
+    """Whether this host has a route and a source address for `address` (nothing is sent)."""
+    family = socket.AF_INET6 if ":" in address else socket.AF_INET
+    try:
+        with socket.socket(family, socket.SOCK_DGRAM) as udp:
+            udp.connect((address, _ROUTE_CHECK_PORT))
+    except OSError:
+        return False
+    return True
 
 
 def _tls_failure(chain: list[BaseException]) -> tuple[Reason, str]:

@@ -9,6 +9,9 @@ cd "$(dirname "$0")/.."
 packages=(postgresql prometheus prometheus-alertmanager chromium fonts-dejavu-core
           podman runc mmdebstrap
           zsh  # the zsh completion test
+          iproute2  # ip, sysctl and iptables: the network namespace tests
+          procps
+          iptables
 )
 missing=()
 for p in "${packages[@]}"; do

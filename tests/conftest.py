@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -10,6 +11,7 @@ import pytest
 import trustme
 from support.distribution import download_wheels
 from support.https import HttpsServer
+from support.netns import NetworkNamespace, netns_unavailable_reason
 from support.receivers import SlackReceiver, SmtpServer
 
 # --- HTTPS test servers ----------------------------------------------------------------------
@@ -75,3 +77,19 @@ def smtp_server(
 def wheelhouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A folder of the runtime dependencies' wheels, for installs with PIP_NO_INDEX=1."""
     return download_wheels(tmp_path_factory.mktemp("wheelhouse"))
+
+
+# --- network namespaces of the tests' own ------------------------------------------------------
+
+
+@pytest.fixture
+def namespaces() -> type[NetworkNamespace]:
+    """The NetworkNamespace class, once it is known that namespaces can be made here. Where
+    not (no root, tools missing) the test is skipped, except on CI, where it fails: there
+    scripts/setup.sh installs the tools, and a skip would hide a missing install step."""
+    reason = netns_unavailable_reason()
+    if reason:
+        if os.environ.get("CI", "").lower() in {"1", "true", "yes"}:
+            pytest.fail(f"{reason} (on CI scripts/setup.sh must install it)")
+        pytest.skip(reason)
+    return NetworkNamespace

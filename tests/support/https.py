@@ -113,8 +113,11 @@ class HttpsServer:
         tls_max_version: Literal["1.2", "1.3"] | None = None,
         tls_hang: bool = False,
         host: str = HOST,
+        host_families: Iterable[Family] = FAMILIES,
     ) -> None:
         """families: those listening at start (the others are reserved, refusing).
+        host_families: those the host has at all (a test's network namespace may lack IPv6):
+        the others are neither listened on nor reserved.
         cert_hosts: the names the certificate is valid for (pass others for a wrong-host cert).
         tls_max_version "1.2": a server that cannot do TLS 1.3.
         tls_hang: accept TCP connections and never start TLS (nor answer anything)."""
@@ -129,6 +132,7 @@ class HttpsServer:
         self.ca = ca
         self.ca_file = str(ca_file)
         self._initial = tuple(families)
+        self._host_families = tuple(host_families)
         self._routes: dict[str, Route] = dict(routes or {})
         self._default = default or Route()
         self._tls_hang = tls_hang
@@ -256,15 +260,17 @@ class HttpsServer:
         self._closing = asyncio.Event()
         for _ in range(100):  # one port number free on both loopback addresses
             v4 = _bound_socket("ipv4", 0, reuse=False)
+            reserved = {"ipv4": v4}
             try:
-                v6 = _bound_socket("ipv6", v4.getsockname()[1], reuse=False)
+                if "ipv6" in self._host_families:
+                    reserved["ipv6"] = _bound_socket("ipv6", v4.getsockname()[1], reuse=False)
             except OSError:
                 v4.close()
                 continue
             self.port = v4.getsockname()[1]
-            for sock in (v4, v6):  # from now on, rebinding after a stop must be allowed
+            for sock in reserved.values():  # from now on, rebinding after a stop must be allowed
                 sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            self._reserved = {"ipv4": v4, "ipv6": v6}
+            self._reserved = reserved
             break
         else:
             raise RuntimeError("no port free on both 127.0.0.1 and ::1")
