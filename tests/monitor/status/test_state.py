@@ -1,0 +1,203 @@
+"""The status page's figures come from the SLA engine's rules, and its "now" from the probes."""
+
+from __future__ import annotations
+
+import csv
+import textwrap
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from monitor.config import Config, load_config
+from monitor.importer import import_csv
+from monitor.reporting import month_report
+from monitor.results import ProbeResult, Reason
+from monitor.status.incidents import open_incident, update_incident
+from monitor.status.state import StatusBuilder
+from monitor.store import Store
+
+MARCH = datetime(2026, 3, 1, 5, tzinfo=UTC)  # midnight in New York (EST)
+APRIL = datetime(2026, 4, 1, 4, tzinfo=UTC)  # midnight in New York (EDT): March has 743 h
+
+
+def config_file(tmp_path: Path, database_url: str, extra: str = "") -> Config:
+    path = tmp_path / "uptime-sla.yaml"
+    path.write_text(
+        textwrap.dedent(f"""\
+        storage: {{url: "{database_url}"}}
+        defaults: {{interval: 5m}}
+        targets:
+          - {{name: api, url: "https://api.test/", service: api}}
+          - {{name: search, url: "https://api.test/search", service: api}}
+          - {{name: web, url: "https://web.test/", degraded_latency: 2s}}
+        sla: {{timezone: America/New_York, min_outage_slices: 2}}
+        maintenance:
+          - {{start: "2026-03-10T02:00:00Z", end: "2026-03-10T03:30:00Z", targets: [search]}}
+        status_page:
+          history_days: 32
+          components:
+            - {{name: API, services: [api]}}
+            - {{name: Search, targets: [search]}}
+            - {{name: Web, targets: [web]}}
+        """)
+        + extra
+    )
+    return load_config(path)
+
+
+def failing(target: str, family: str, when: datetime) -> bool:
+    """An hour of IPv6 on the DST day, an outage partly in maintenance, scattered blips."""
+    local = when - timedelta(hours=5)
+    if target == "api" and family == "ipv6":
+        return datetime(2026, 3, 8, 6, tzinfo=UTC) <= when < datetime(2026, 3, 8, 7, tzinfo=UTC)
+    if target == "search":
+        return datetime(2026, 3, 10, 3, tzinfo=UTC) <= when < datetime(2026, 3, 10, 4, tzinfo=UTC)
+    return target == "web" and local.day % 7 == 3 and local.hour == 13 and local.minute < 12
+
+
+def write_history(path: Path) -> None:
+    """March 2026 in New York, every 5 minutes per target and family, as an import file."""
+    with path.open("w", newline="") as handle:
+        out = csv.writer(handle)
+        out.writerow(["time", "target", "family", "location", "success", "status_code",
+                      "latency_ms", "reason"])  # fmt: skip
+        when = MARCH
+        while when < APRIL:
+            for target in ("api", "search", "web"):
+                for family in ("ipv4", "ipv6"):
+                    down = failing(target, family, when)
+                    out.writerow([when.isoformat(), target, family, "eu", str(not down).lower(),
+                                  "" if down else "200", "12.5", "connect" if down else ""])  # fmt: skip
+            when += timedelta(minutes=5)
+
+
+@pytest.fixture
+def march(tmp_path: Path, database_url: str) -> tuple[Config, Store]:
+    config = config_file(tmp_path, database_url)
+    store = Store(database_url)
+    history = tmp_path / "march.csv"
+    write_history(history)
+    import_csv(history, config, store)
+    yield config, store
+    store.close()
+
+
+def test_day_bars_and_uptime_equal_the_engines_figures_for_the_same_slices(march):
+    config, store = march
+    report = month_report(config, store, 2026, 3, APRIL)
+    snapshot = StatusBuilder(config, store).snapshot(APRIL)
+
+    engine = {
+        "api": report.services[0],  # the API component is the api service (two targets)
+        "search": report.targets[1],  # a component of one target is that target
+        "web": report.targets[2],
+    }
+    for component in snapshot.components:
+        expected = engine[component.id]
+        bars = component.bars[:31]  # March 1 to 31; the last bar is April 1, not begun
+        assert [bar.day for bar in bars] == [day.day for day in expected.daily]
+        assert [bar.figures for bar in bars] == [day.figures for day in expected.daily]
+        month = component.uptime[3]  # the last 32 days: March and a day without data
+        assert month.label == "32 days"
+        assert (month.figures.eligible, month.figures.bad, month.figures.excluded) == (
+            expected.figures.eligible,
+            expected.figures.bad,
+            expected.figures.excluded,
+        )
+    dst_day = snapshot.components[0].bars[7]
+    assert dst_day.day.isoformat() == "2026-03-08"
+    assert dst_day.figures.eligible == 23 * 60  # the day the clocks went forward
+    assert dst_day.downtime_minutes == 60
+    assert snapshot.components[1].bars[8].figures.excluded == 90  # 21:00-22:30 on March 9
+
+
+def test_incidents_follow_step_7_per_component_and_resolve_on_a_good_slice(march):
+    config, store = march
+    snapshot = StatusBuilder(config, store).snapshot(APRIL)
+
+    api = [i for i in snapshot.incidents if i.components == ("api",)]
+    report = month_report(config, store, 2026, 3, APRIL)
+    in_report = [i for i in report.incidents if "api" in i.targets or "search" in i.targets]
+    assert [(i.started_at, i.resolved_at) for i in reversed(api)] == [
+        (i.start, i.end) for i in in_report
+    ]
+    assert all(i.automatic and i.resolved and i.status == "resolved" for i in api)
+
+
+def test_a_component_is_partial_when_one_family_fails_and_major_when_all_do(
+    tmp_path: Path, database_url: str
+):
+    config = config_file(tmp_path, database_url)
+    store = Store(database_url)
+    now = datetime(2026, 3, 20, 12, 0, 30, tzinfo=UTC)
+    builder = StatusBuilder(config, store)
+
+    def probe(target: str, family: str, ago: float, ok: bool, latency: float = 0.1) -> ProbeResult:
+        return ProbeResult(target, family, "eu", now - timedelta(seconds=ago), ok,
+                           None if ok else Reason.CONNECT, 200 if ok else None, latency)  # fmt: skip
+
+    try:
+        assert {c.id: (c.status, c.monitored) for c in builder.snapshot(now).components} == {
+            "api": ("operational", False),
+            "search": ("operational", False),
+            "web": ("operational", False),
+        }
+        store.write([probe(t, f, 60, True) for t in ("api", "search") for f in ("ipv4", "ipv6")])
+        store.write([probe("api", "ipv6", 30, False), probe("search", "ipv4", 30, False)])
+        store.write([probe("search", "ipv6", 30, False), probe("api", "ipv4", 30, True)])
+        store.write([probe("web", f, s, True, 3.0) for f in ("ipv4", "ipv6") for s in (30, 90)])
+        snapshot = builder.snapshot(now)
+    finally:
+        store.close()
+    api, search, web = snapshot.components
+    assert (api.status, api.failing_families, api.healthy_families) == (
+        "partial_outage",  # api over IPv4 still answers
+        ("ipv4", "ipv6"),
+        ("ipv4",),
+    )
+    assert search.status == "major_outage"
+    assert web.status == "degraded_performance"  # median 3 s over degraded_latency 2 s
+    assert snapshot.indicator == "major"
+
+
+def test_operator_incidents_are_shared_through_the_database(tmp_path: Path, database_url: str):
+    config = config_file(tmp_path, database_url)
+    now = datetime(2026, 3, 20, 12, tzinfo=UTC)
+    first, second = Store(database_url), Store(database_url)  # two monitors, one database
+    try:
+        opened = open_incident(
+            config, first, title="Slow search", impact="minor", components=["Search"],
+            message="Looking.", now=now,
+        )  # fmt: skip
+        seen = StatusBuilder(config, second).snapshot(now + timedelta(minutes=1))
+        update_incident(
+            first, opened, status="resolved", message="Fixed.", now=now + timedelta(minutes=1)
+        )
+        later = StatusBuilder(config, second).snapshot(now + timedelta(minutes=2))
+    finally:
+        first.close()
+        second.close()
+    assert [(i.id, i.status, i.components) for i in seen.unresolved] == [
+        (opened, "investigating", ("search",))
+    ]
+    assert seen.indicator == "minor"  # an open operator incident
+    assert later.unresolved == ()
+    assert [u.body for u in later.incidents[0].updates] == ["Looking.", "Fixed."]
+    assert later.indicator == "none"
+
+
+def test_a_refresh_re_reads_only_the_tail_and_agrees_with_a_cold_build(march):
+    config, store = march
+    kept = StatusBuilder(config, store)
+    kept.snapshot(APRIL - timedelta(days=3))
+    late = [
+        ProbeResult("web", f, "eu", APRIL - timedelta(minutes=m), False, Reason.STATUS)
+        for f in ("ipv4", "ipv6")
+        for m in (20, 15, 10)
+    ]
+    store.write(late)
+    refreshed = kept.snapshot(APRIL)
+    cold = StatusBuilder(config, store).snapshot(APRIL)
+    assert refreshed.components == cold.components
+    assert refreshed.incidents == cold.incidents
