@@ -42,6 +42,7 @@ import httpcore
 import httpx
 
 from monitor import __version__
+from monitor.bodies import Decoder, UnsupportedEncoding
 from monitor.config import Target
 from monitor.results import PHASES, ProbeResult, Reason
 
@@ -55,6 +56,9 @@ _AF = {"ipv4": socket.AF_INET, "ipv6": socket.AF_INET6}
 _RECORD = {"ipv4": "A", "ipv6": "AAAA"}
 _TLS_VERSIONS = {"1.0": (1, 0), "1.1": (1, 1), "1.2": (1, 2), "1.3": (1, 3)}
 _DETAIL_LIMIT = 300
+HEAD_LIMIT = 262_144
+"""Bytes a response head may take, interim 1xx responses included (h11 allows 100 KiB for
+one head; a few interim responses are a few hundred bytes)."""
 _TOKEN = re.compile(r"[-!#$%&'*+.^_`|~0-9A-Za-z]+")
 _FIELD_VALUE = re.compile(rb"(?:[^\x00-\x20\x7f]+(?:[ \t]+[^\x00-\x20\x7f]+)*)?")
 _ERRNO_TEXT = {
@@ -84,23 +88,44 @@ def _utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+class ResponseHeadTooLarge(Exception):
+    """More than HEAD_LIMIT bytes arrived before the final response head was complete."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            f"response head larger than {HEAD_LIMIT} bytes (interim 1xx responses included)"
+        )
+
+
 class AsyncioStream(httpcore.AsyncNetworkStream):
-    """httpcore's view of one connection, on asyncio streams (and asyncio's TLS)."""
+    """httpcore's view of one connection, on asyncio streams (and asyncio's TLS).
+
+    `head_budget`, while set, is how many more bytes may arrive before the response head
+    is complete: httpcore skips interim (1xx) responses without limit, so a flood of them
+    would otherwise burn CPU until the probe's timeout.
+    """
 
     def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self._reader = reader
         self._writer = writer
+        self.head_budget: int | None = None
 
     async def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
         try:
             if timeout is None:  # the probe's own asyncio.timeout bounds it: the common case
-                return await self._reader.read(max_bytes)
-            async with asyncio.timeout(timeout):
-                return await self._reader.read(max_bytes)
+                data = await self._reader.read(max_bytes)
+            else:
+                async with asyncio.timeout(timeout):
+                    data = await self._reader.read(max_bytes)
         except TimeoutError as exc:
             raise httpcore.ReadTimeout(str(exc)) from exc
         except OSError as exc:
             raise httpcore.ReadError(str(exc)) from exc
+        if self.head_budget is not None:
+            self.head_budget -= len(data)
+            if self.head_budget < 0:
+                raise ResponseHeadTooLarge
+        return data
 
     async def write(self, buffer: bytes, timeout: float | None = None) -> None:
         if not buffer:
@@ -314,8 +339,15 @@ class _Attempt:
         elif event == "http11.receive_response_headers.started":
             self.mark = time.perf_counter()
             self.stage = "processing"
+            self.budget_head(HEAD_LIMIT)
         elif event == "http11.receive_response_headers.complete":
             self.lap("processing", "transfer")
+            self.budget_head(None)
+
+    def budget_head(self, limit: int | None) -> None:
+        """Bound the bytes of the response head (only AsyncioStream can count them)."""
+        if isinstance(self.tcp_stream, AsyncioStream):
+            self.tcp_stream.head_budget = limit
 
     def read_tls(self, ssl_object: ssl.SSLObject | None) -> None:
         """Negotiated version and the leaf certificate's expiry, from the live connection."""
@@ -564,22 +596,46 @@ class _Headers:
 
 
 async def _read_body(response: httpcore.Response, headers: _Headers, target: Target) -> str:
-    """Read at most max_body_bytes; return a failure detail, or "" when the body is fine."""
+    """Read the body within max_body_bytes, counted both on the wire and once its
+    Content-Encoding is undone; return a failure detail, or "" when the body is fine.
+
+    Decoding is lazy and stepwise (monitor.bodies), with a turn for the event loop after
+    every step, so a compression bomb costs about max_body_bytes of work and memory and
+    the probe's timeout still holds."""
     limit = target.max_body_bytes
     too_large = f"body larger than {limit} bytes"
-    length = headers.get("content-length", "") or ""
+    length = headers.get("content-length") or ""
     if length.isdigit() and int(length) > limit and target.method != "HEAD":
         return too_large
-    keep = target.body_contains is not None
+    expected = target.body_contains
+    check = expected is not None
+    encoding = headers.get("content-encoding")
+    try:
+        decoder: Decoder | None = Decoder(encoding)
+    except UnsupportedEncoding as exc:
+        if check:  # the text cannot be looked for; without a check, the wire bound is enough
+            return f"body has a Content-Encoding the prober cannot decode: {exc}"
+        decoder = None
     body = bytearray()
-    received = 0
+    received = decoded = 0
     async for chunk in response.aiter_stream():
         received += len(chunk)
         if received > limit:
             return too_large  # stop reading: the caller closes the connection
-        if keep:
-            body += chunk
-    if target.body_contains is not None and target.body_contains.encode() not in body:
+        if decoder is None:
+            continue
+        try:
+            for piece in decoder.feed(chunk):
+                decoded += len(piece)
+                if decoded > limit:
+                    return f"{too_large} once decoded ({encoding})"
+                if check:
+                    body += piece
+                if decoder.decoding:
+                    await asyncio.sleep(0)
+        except ValueError as exc:
+            return str(exc)
+    if expected is not None and expected.encode() not in body:
         return "body does not contain the expected text"
     return ""
 
@@ -626,6 +682,9 @@ def _chain(exc: BaseException) -> Iterator[BaseException]:
 def _classify(exc: Exception, stage: str, address: str | None = None) -> tuple[Reason, str]:
     """Map an exception raised while probing to a reason and a short message."""
     chain = list(_chain(exc))
+    for e in chain:
+        if isinstance(e, ResponseHeadTooLarge):
+            return Reason.ERROR, str(e)
     if any(isinstance(e, httpcore.TimeoutException) for e in chain):
         return Reason.TIMEOUT, f"timed out ({stage})"
     if stage == "tls":

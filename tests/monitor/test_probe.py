@@ -7,16 +7,18 @@ import dataclasses
 import logging
 import socket
 import time
+import tracemalloc
 from collections.abc import Callable, Coroutine
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 import httpcore
 import pytest
+from support.bombs import encode, zeros
 from support.https import HttpsServer, Route
 
 from monitor.config import Target
-from monitor.probe import AsyncioBackend, AsyncioStream, Prober
+from monitor.probe import HEAD_LIMIT, AsyncioBackend, AsyncioStream, Prober
 from monitor.results import PHASES, ProbeResult, Reason
 
 T = TypeVar("T")
@@ -488,3 +490,119 @@ def test_another_backend_gives_the_same_results_without_the_asyncio_one(
     assert all(result.success and result.tls_version == "1.3" for result in up.values())
     assert (down.reason, down.status_code) == (Reason.STATUS, 503)
     assert asyncio_connections == []
+
+
+GIB = 1024**3
+BODY_CAP = 1_048_576  # the default max_body_bytes
+
+
+def beside_a_healthy_probe(hostile: Target, healthy: Target) -> ProbeResult:
+    """Probe `hostile` while a healthy target is probed on the same Prober and loop; the
+    healthy probe must succeed (a blocked event loop would time it out)."""
+
+    async def both() -> tuple[ProbeResult, ProbeResult]:
+        async with Prober("test-lab") as prober:
+            return await asyncio.gather(
+                prober.probe(hostile, "ipv4"), prober.probe(healthy, "ipv6")
+            )
+
+    result, neighbour = run(both())
+    assert neighbour.success, neighbour.detail
+    return result
+
+
+@pytest.mark.parametrize(
+    ("encoding", "body"),
+    [
+        ("gzip, gzip", lambda: encode(zeros(2 * GIB, "gzip"), "gzip")),  # 3.4 KB
+        ("deflate", lambda: zeros(GIB // 2, "deflate")),  # 0.5 MB on the wire
+        ("br", lambda: zeros(GIB // 4, "br")),
+        ("gzip, br", lambda: encode(zeros(2 * GIB, "gzip"), "br")),
+    ],
+)
+def test_a_compression_bomb_is_body_once_max_body_bytes_are_decoded_with_little_memory(
+    https_server: ServerFactory, encoding: str, body: Callable[[], bytes]
+) -> None:
+    server = https_server(
+        routes={"/bomb": Route(body=body(), headers={"Content-Encoding": encoding})}
+    )
+    bomb = target_for(server, "/bomb", body_contains="never there", timeout=5)
+
+    tracemalloc.start()
+    try:
+        result = beside_a_healthy_probe(bomb, target_for(server))
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+    assert (result.reason, result.status_code) == (Reason.BODY, 200)
+    assert result.detail == f"body larger than {BODY_CAP} bytes once decoded ({encoding})"
+    assert peak < 16 * 1024**2  # the decoded body kept for body_contains, and little more
+
+
+def test_a_body_compressed_although_identity_was_asked_for_is_checked_decoded(
+    https_server: ServerFactory,
+) -> None:
+    text = b'{"status":"ok"}'
+    server = https_server(
+        routes={
+            "/gzip": Route(body=encode(text, "gzip"), headers={"Content-Encoding": "gzip"}),
+            "/stacked": Route(
+                body=encode(text, "deflate", "br"), headers={"Content-Encoding": "deflate, br"}
+            ),
+            "/broken": Route(body=b"not gzip at all", headers={"Content-Encoding": "gzip"}),
+            "/zstd": Route(body=b"(zstd bytes)", headers={"Content-Encoding": "zstd"}),
+        }
+    )
+
+    def check(path: str, **settings: Any) -> ProbeResult:
+        settings.setdefault("body_contains", '"status":"ok"')
+        return probe(target_for(server, path, **settings), "ipv4")["ipv4"]
+
+    assert check("/gzip").success
+    assert check("/stacked").success
+    assert (check("/broken").reason, check("/broken").detail) == (
+        Reason.BODY,
+        "body is not valid gzip",
+    )
+    zstd = check("/zstd")
+    assert (zstd.reason, zstd.detail) == (
+        Reason.BODY,
+        "body has a Content-Encoding the prober cannot decode: zstd",
+    )
+    assert check("/zstd", body_contains=None).success  # nothing to look for: not decoded
+
+
+def test_a_content_length_longer_than_the_body_ends_in_timeout_or_error(
+    https_server: ServerFactory,
+) -> None:
+    lying = {"Content-Length": "100000"}
+    server = https_server(
+        routes={
+            "/held": Route(body=b"short", headers=lying, hold_open=True),
+            "/closed": Route(body=b"short", headers=lying),
+        }
+    )
+
+    held = beside_a_healthy_probe(target_for(server, "/held", timeout=1), target_for(server))
+    closed = probe(target_for(server, "/closed"), "ipv4")["ipv4"]
+
+    assert held.reason == Reason.TIMEOUT
+    assert held.detail == "no answer within 1 s (transfer)"
+    assert closed.reason == Reason.ERROR
+    assert closed.detail.startswith("protocol error: peer closed connection")
+
+
+def test_a_flood_of_interim_responses_is_cut_off_as_error_and_a_few_are_skipped(
+    https_server: ServerFactory,
+) -> None:
+    server = https_server(routes={"/flood": Route(interim=10**9), "/hints": Route(interim=5)})
+
+    flood = beside_a_healthy_probe(target_for(server, "/flood", timeout=5), target_for(server))
+    hints = probe(target_for(server, "/hints"), "ipv4")["ipv4"]
+
+    assert flood.reason == Reason.ERROR  # not TIMEOUT: cut off long before the 5 s
+    assert flood.detail.startswith(f"response head larger than {HEAD_LIMIT} bytes")
+    assert "processing" in flood.phases
+    assert hints.success
+    assert hints.status_code == 200

@@ -5,7 +5,9 @@ certificate from a trustme CA, and runs an asyncio loop in a background thread, 
 (and subprocesses such as `uptime-sla run`) talk to it over real sockets and real TLS.
 
 Each path answers as its `Route` says (status, body, headers, delay, hang, trickle, large
-body). A family's listener can be stopped and started again at runtime: while stopped its
+body, interim 1xx responses first, connection held open after the answer). A Route's
+`headers` go out as given and replace the server's own, so a test can declare a
+Content-Length that lies or a Content-Encoding (tests/support/bombs.py builds bodies). A family's listener can be stopped and started again at runtime: while stopped its
 port stays reserved by a bound socket that does not listen, so connecting is refused
 (`connect`) instead of reaching some other server. Every request is recorded with the family
 it came in on. Only loopback addresses are ever used.
@@ -42,6 +44,10 @@ CERT_HOSTS = (HOST, "localhost", "127.0.0.1", "::1")
 
 _T = TypeVar("_T")
 _CHUNK = 65536
+_INTERIM = (
+    b"HTTP/1.1 100 Continue\r\n\r\n",
+    b"HTTP/1.1 103 Early Hints\r\nLink: </style.css>; rel=preload\r\n\r\n",
+)
 _REASONS = {
     200: "OK",
     201: "Created",
@@ -68,6 +74,11 @@ class Route:
     trickle: seconds between body bytes (the body goes out one byte at a time).
     body_size: send this many bytes of b"x" (streamed, never held in memory) instead of body.
     content_length: False sends no Content-Length: the body ends when the server closes.
+    interim: send this many interim responses (100 Continue and 103 Early Hints, in turn)
+    before the real one, as fast as the client reads them (10**9 is a flood that outlasts
+    any probe).
+    hold_open: after the answer, keep the connection open and silent (with a Content-Length
+    header larger than the body, the client waits for bytes that never come).
     """
 
     status: int = 200
@@ -78,6 +89,8 @@ class Route:
     trickle: float | None = None
     body_size: int | None = None
     content_length: bool = True
+    interim: int = 0
+    hold_open: bool = False
 
     @property
     def body_bytes(self) -> bytes:
@@ -375,6 +388,8 @@ class HttpsServer:
             return False
         if route.delay:
             await asyncio.sleep(route.delay)
+        if route.interim and not await self._send_interim(writer, route.interim):
+            return False
 
         keep_alive = route.content_length and headers.get("connection", "").lower() != "close"
         size = route.body_size if route.body_size is not None else len(route.body_bytes)
@@ -391,7 +406,24 @@ class HttpsServer:
         if method != "HEAD":
             await self._send_body(writer, route, size)
         await writer.drain()
+        if route.hold_open:
+            await self._closing.wait()
+            return False
         return keep_alive
+
+    @staticmethod
+    async def _send_interim(writer: asyncio.StreamWriter, count: int) -> bool:
+        """Interim responses in batches; False when the client has gone meanwhile."""
+        sent = 0
+        while sent < count:
+            if writer.transport.is_closing():
+                return False
+            batch = range(sent, min(count, sent + 1000))
+            writer.write(b"".join(_INTERIM[i % 2] for i in batch))
+            sent = batch.stop
+            await writer.drain()
+            await asyncio.sleep(0)
+        return True
 
     @staticmethod
     async def _send_body(writer: asyncio.StreamWriter, route: Route, size: int) -> None:
