@@ -16,7 +16,7 @@ import re
 import signal
 import sys
 import tempfile
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -30,6 +30,7 @@ from monitor import __version__
 from monitor.config import Config, config_path, load_config
 from monitor.errors import InputError, MonitorError
 from monitor.probe import Prober
+from monitor.redact import RedactingFilter, redact_url, scrub
 from monitor.reporting import RENDERERS, month_report
 from monitor.results import ProbeResult, Reason
 from monitor.rules import render_rules
@@ -177,6 +178,7 @@ def _examples(lines: Iterable[str]) -> str:
 
 
 def main(argv: Sequence[str] | None = None, clock: Clock = utc_now) -> int:
+    urls: tuple[str, ...] = ()  # whose credentials no message may show
     try:
         args = build_parser().parse_args(argv)
         logging.basicConfig(
@@ -190,15 +192,34 @@ def main(argv: Sequence[str] | None = None, clock: Clock = utc_now) -> int:
         # the skip is by design (runs never overlap) and shows in the schedule lag metric.
         logging.getLogger("apscheduler").setLevel(logging.ERROR)
         config = load_config(config_path(vars(args).get("config")))
-        return args.handler(args, config, clock)
+        urls = (
+            config.storage.url,
+            config.alerting.alertmanager_url,
+            getattr(args, "alertmanager", None) or "",
+        )
+        with _redacted_logs(urls):
+            return args.handler(args, config, clock)
     except (MonitorError, SlaError) as exc:
-        print(f"uptime-sla: error: {_one_line(str(exc))}", file=sys.stderr)
+        print(f"uptime-sla: error: {_one_line(scrub(str(exc), *urls))}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:  # `uptime-sla report ... | head`: the reader left, not an error
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # quiet exit flush
         return 141
+
+
+@contextlib.contextmanager
+def _redacted_logs(urls: tuple[str, ...]) -> Iterator[None]:
+    """Every log handler scrubs the credentials of `urls` while a command runs."""
+    handlers, hide = list(logging.getLogger().handlers), RedactingFilter(*urls)
+    for handler in handlers:
+        handler.addFilter(hide)
+    try:
+        yield
+    finally:
+        for handler in handlers:
+            handler.removeFilter(hide)
 
 
 def _one_line(text: str) -> str:
@@ -393,7 +414,7 @@ def _silences(args: argparse.Namespace, config: Config, clock: Clock) -> int:
     url = args.alertmanager or config.alerting.alertmanager_url
     with httpx.Client(base_url=url, timeout=10.0) as client:
         result = sync_silences(config, client, clock())
-    print(f"{url}: silences {result}")
+    print(f"{redact_url(url)}: silences {result}")
     return 0
 
 

@@ -30,6 +30,8 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 from monitor.errors import ConfigError
 
@@ -176,6 +178,22 @@ class StorageSettings(_Model):
     batch_interval: Duration = 1.0
     buffer_limit: int = Field(default=100_000, gt=0)
     raw_retention: Duration | None = None  # None: keep raw probe rows forever
+
+    @field_validator("url")
+    @classmethod
+    def _database_url(cls, value: str) -> str:
+        """Parsed as the store will parse it, so a bad port is a config error, not a crash
+        (and the message never shows the URL, which may hold a password)."""
+        try:
+            parsed = make_url(value)
+        except (ArgumentError, ValueError):  # ValueError: a port that is not a number
+            raise ValueError(
+                "must be a database URL such as sqlite:///uptime-sla.db or"
+                " postgresql+psycopg://user@host:5432/db"
+            ) from None
+        if parsed.port is not None and not 0 < parsed.port <= 65535:
+            raise ValueError("has a port outside 1-65535")
+        return value
 
 
 class MetricsSettings(_Model):
@@ -677,14 +695,21 @@ def load_config(path: Path, environ: dict[str, str] | None = None) -> Config:
     """Read, substitute ${VAR}s and validate; raise ConfigError with file, path and line."""
     environ = dict(os.environ) if environ is None else environ
     try:
-        text = path.read_text(encoding="utf-8")
+        with path.open("rb") as handle:
+            raw = handle.read(MAX_CONFIG_BYTES + 1)
+        if len(raw) > MAX_CONFIG_BYTES:
+            raise ConfigError(f"{path}: config is larger than {MAX_CONFIG_BYTES >> 20} MiB")
+        text = raw.decode("utf-8")
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read config: {exc.strerror or exc}") from None
     except UnicodeDecodeError:
         raise ConfigError(f"{path}: config is not UTF-8 text") from None
     data, lines = _parse_yaml(path, text)
     missing: dict[str, str] = {}
-    data = _substitute(data, environ, "", missing)
+    try:
+        data = _substitute(data, environ, "", missing, budget=[MAX_CONFIG_TEXT])
+    except _PathError as exc:
+        raise ConfigError(_located(path, exc.path, exc.message, lines)) from None
     if missing:
         raise ConfigError(_missing_variables(path, missing, lines))
     try:
@@ -693,6 +718,11 @@ def load_config(path: Path, environ: dict[str, str] | None = None) -> Config:
         raise ConfigError(_describe(path, exc, lines)) from None
 
 
+MAX_CONFIG_BYTES = 8 << 20  # thousands of targets fit in a few hundred KiB
+# The text of every string after aliases are expanded and ${VAR}s substituted: an alias
+# repeats a string by reference, a substitution makes a copy, and 10,000 aliases of a long
+# string with a ${VAR} in it would otherwise make gigabytes.
+MAX_CONFIG_TEXT = 32 << 20
 _MAX_DEPTH = 64  # a config nests a handful of levels; a cyclic alias nests forever
 _MAX_NODES = 1_000_000  # aliases can multiply a small file into billions of values
 
@@ -762,23 +792,44 @@ def _parse_yaml(path: Path, text: str) -> tuple[Any, dict[str, int]]:
         loader.dispose()
 
 
-def _substitute(data: Any, environ: dict[str, str], where: str, missing: dict[str, str]) -> Any:
+def _substitute(
+    data: Any, environ: dict[str, str], where: str, missing: dict[str, str], *, budget: list[int]
+) -> Any:
     """Replace ${VAR} in every string; note each unset variable's first path in `missing`.
 
     Every unset variable is collected, not just the first, so one run of `check-config`
-    tells a new user everything the config needs from the environment.
+    tells a new user everything the config needs from the environment. `budget` is what is
+    left of MAX_CONFIG_TEXT, spent by each string and each substitution before it is made.
     """
+
+    def spend(size: int) -> None:
+        budget[0] -= size
+        if budget[0] < 0:
+            raise _PathError(
+                where,
+                f"the config's text exceeds {MAX_CONFIG_TEXT >> 20} MiB once aliases and"
+                " ${VAR}s are expanded",
+            )
+
     if isinstance(data, dict):
-        return {k: _substitute(v, environ, _join(where, str(k)), missing) for k, v in data.items()}
+        return {
+            k: _substitute(v, environ, _join(where, str(k)), missing, budget=budget)
+            for k, v in data.items()
+        }
     if isinstance(data, list):
-        return [_substitute(v, environ, f"{where}[{i}]", missing) for i, v in enumerate(data)]
+        return [
+            _substitute(v, environ, f"{where}[{i}]", missing, budget=budget)
+            for i, v in enumerate(data)
+        ]
     if isinstance(data, str):
+        spend(len(data))
 
         def replace(match: re.Match[str]) -> str:
             name = match.group(1)
             if name not in environ:
                 missing.setdefault(name, where)
                 return ""
+            spend(len(environ[name]))
             return environ[name]
 
         return _ENV_VAR.sub(replace, data)

@@ -37,6 +37,9 @@ from monitor.store import Batch, Store, to_us
 HEADER = ["time", "target", "family", "location", "success", "status_code", "latency_ms", "reason"]
 BLOCK_BYTES = 8 << 20  # ~170,000 rows per columnar block
 BATCH_ROWS = 200_000  # rows per write on the row path
+# A valid row is under 200 characters; a line of hundreds of megabytes would be held whole
+# (several times over while it is parsed) before being refused.
+MAX_LINE_CHARS = 64 << 10
 _HEADER_LINE = ",".join(HEADER).encode()
 _BOOLS = {"true": True, "false": False}
 _REASON_CODES = {reason: code for code, reason in enumerate(REASONS)}
@@ -100,7 +103,7 @@ def _first_non_utf8_line(path: Path) -> int:
 
 def _blocks(path: Path, raw: BinaryIO, targets: set[str]) -> Iterator[_Checked]:
     """Columnar blocks while they pass, then the row path from the first one that does not."""
-    if raw.readline().removesuffix(b"\n").removesuffix(b"\r") != _HEADER_LINE:
+    if raw.readline(MAX_LINE_CHARS).removesuffix(b"\n").removesuffix(b"\r") != _HEADER_LINE:
         raw.seek(0)  # a quoted or a wrong header: the row path reads (or refuses) it
         yield from _row_batches(path, raw, targets, lines_before=0)
         return
@@ -111,7 +114,7 @@ def _blocks(path: Path, raw: BinaryIO, targets: set[str]) -> Iterator[_Checked]:
         if not block:
             return
         if not block.endswith(b"\n"):
-            block += raw.readline()
+            block += raw.readline(MAX_LINE_CHARS + 1)  # more: the row path says which line
         checked = _block_rows(block, targets)
         if checked is None:
             raw.seek(start)
@@ -128,7 +131,8 @@ def _row_batches(
     path: Path, raw: BinaryIO, targets: set[str], lines_before: int
 ) -> Iterator[_Checked]:
     """Rows from where `raw` stands, which is line lines_before + 1 (0: the header first)."""
-    reader = csv.reader(io.TextIOWrapper(raw, encoding="utf-8", newline=""))
+    text = io.TextIOWrapper(raw, encoding="utf-8", newline="")
+    reader = csv.reader(_bounded_lines(path, text, lines_before))
     rows = _rows(path, reader, lines_before)
     if lines_before == 0 and next(rows, None) != HEADER:
         raise InputError(f"{path}:1: header must be {','.join(HEADER)}")
@@ -161,6 +165,16 @@ def _rows_checked(parsed: list[tuple[Any, ...]]) -> _Checked:
             np.array(latency, dtype=np.float64),
         ),
     )
+
+
+def _bounded_lines(path: Path, text: io.TextIOWrapper, lines_before: int) -> Iterator[str]:
+    """The file's lines, refusing one longer than MAX_LINE_CHARS before reading all of it."""
+    number = lines_before
+    while line := text.readline(MAX_LINE_CHARS + 1):
+        number += 1
+        if len(line) > MAX_LINE_CHARS:
+            raise InputError(f"{path}:{number}: line longer than {MAX_LINE_CHARS} characters")
+        yield line
 
 
 def _rows(path: Path, reader: Any, lines_before: int) -> Iterator[list[str]]:
@@ -291,6 +305,8 @@ def _block_rows(block: bytes, targets: set[str]) -> _Checked | None:
     """
     if b'"' in block or b"\x00" in block:
         return None  # quoting and NUL: the csv module's rules decide
+    if _longest_line(block) > MAX_LINE_CHARS:
+        return None  # in bytes: the row path counts characters, and words the error
     if b"\r" in block and block.count(b"\r") != block.count(b"\r\n"):
         return None  # a bare CR ends a line too: the line numbers would be off
     try:
@@ -304,6 +320,12 @@ def _block_rows(block: bytes, targets: set[str]) -> _Checked | None:
         return _checked(columns, targets)
     except ValueError:
         return None
+
+
+def _longest_line(block: bytes) -> int:
+    """In bytes, with its newline; the last line may have none."""
+    ends = np.flatnonzero(np.frombuffer(block, dtype=np.uint8) == ord("\n"))
+    return int(np.diff(ends, prepend=-1, append=len(block) - 1).max(initial=0))
 
 
 class _Distinct:

@@ -21,6 +21,7 @@ import httpx
 
 from monitor.config import Config, MaintenanceSettings
 from monitor.errors import AlertmanagerError
+from monitor.redact import redact_url, scrub
 from monitor.rules import ALERT_NAMES
 
 CREATED_BY = "uptime-sla"
@@ -175,25 +176,65 @@ def _differs(have: dict[str, Any], want: Silence, now: datetime) -> bool:
 # --- HTTP ------------------------------------------------------------------------------------
 
 
+def _where(client: httpx.Client) -> str:
+    return f"alertmanager {redact_url(str(client.base_url))}"
+
+
 def _request(client: httpx.Client, method: str, path: str, **kwargs: Any) -> httpx.Response:
     try:
         response = client.request(method, path, **kwargs)
     except httpx.HTTPError as exc:
-        raise AlertmanagerError(f"alertmanager {client.base_url}: {exc}") from None
-    if response.status_code >= 400:
-        detail = " ".join(response.text.split())[:200]
         raise AlertmanagerError(
-            f"alertmanager {client.base_url}: {method} {path} answered"
-            f" {response.status_code}: {detail}"
+            f"{_where(client)}: {scrub(str(exc), str(client.base_url))}"
+        ) from None
+    if response.status_code >= 400:
+        detail = scrub(" ".join(response.text.split())[:200], str(client.base_url))
+        raise AlertmanagerError(
+            f"{_where(client)}: {method} {path} answered {response.status_code}: {detail}"
         )
     return response
 
 
 def _get(client: httpx.Client, path: str) -> Iterator[dict[str, Any]]:
-    body = _request(client, "GET", path).json()
+    try:
+        body = _request(client, "GET", path).json()
+    except ValueError:  # also UnicodeDecodeError
+        raise AlertmanagerError(f"{_where(client)}: {path} did not answer JSON") from None
     if not isinstance(body, list):
-        raise AlertmanagerError(f"alertmanager {client.base_url}: {path} did not return a list")
+        raise AlertmanagerError(f"{_where(client)}: {path} did not return a list")
+    for silence in body:
+        if not _well_formed(silence):
+            raise AlertmanagerError(
+                f"{_where(client)}: {path} returned a silence without the fields of API v2"
+                " (id, status.state, matchers, startsAt, endsAt)"
+            )
     yield from body
+
+
+def _well_formed(silence: Any) -> bool:
+    """The fields `sync_silences` reads, with their types: anything else is not API v2."""
+    if not isinstance(silence, dict):
+        return False
+    status, matchers = silence.get("status"), silence.get("matchers")
+    try:
+        _parse(silence["startsAt"])
+        _parse(silence["endsAt"])
+    except (KeyError, TypeError, ValueError, AttributeError):
+        return False
+    return (
+        isinstance(silence.get("id"), str)
+        and isinstance(status, dict)
+        and isinstance(status.get("state"), str)
+        and isinstance(silence.get("comment", ""), str)
+        and isinstance(matchers, list)
+        and all(
+            isinstance(m, dict)
+            and isinstance(m.get("name"), str)
+            and isinstance(m.get("value"), str)
+            and isinstance(m.get("isRegex"), bool)
+            for m in matchers
+        )
+    )
 
 
 def _post(client: httpx.Client, payload: dict[str, Any]) -> None:

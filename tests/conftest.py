@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 import trustme
+from support import postgres
 from support.distribution import download_wheels
 from support.https import HttpsServer
 from support.netns import NetworkNamespace, netns_unavailable_reason
@@ -93,3 +94,15 @@ def namespaces() -> type[NetworkNamespace]:
             pytest.fail(f"{reason} (on CI scripts/setup.sh must install it)")
         pytest.skip(reason)
     return NetworkNamespace
+
+
+# --- PostgreSQL ------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[postgres.PostgresServer]:
+    """One throwaway PostgreSQL for the session; tests create a database each."""
+    if not postgres.available():
+        pytest.skip("PostgreSQL binaries (initdb, pg_ctl) are not installed")
+    with postgres.running_postgres() as server:
+        yield server

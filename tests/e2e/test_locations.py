@@ -12,26 +12,16 @@ import json
 import textwrap
 import time
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from support import postgres
 from support.commands import uptime_sla
 from support.https import Route
 from support.pgrows import open_stores_at_once, stored_probes
 from support.processes import Monitor, free_port, scrape, wait_for
 
 pytestmark = pytest.mark.postgres
-
-
-@pytest.fixture(scope="module")
-def postgres_server() -> Iterator[postgres.PostgresServer]:
-    if not postgres.available():
-        pytest.skip("PostgreSQL binaries (initdb, pg_ctl) are not installed")
-    with postgres.running_postgres() as server:
-        yield server
 
 
 def config(

@@ -296,3 +296,117 @@ def test_config_errors_never_quote_the_api_key(lab: Lab):
         in results["the key written into the file, then a YAML error on its line"].stderr
     )
     assert "***" in results["an unreachable database with the key as password"].stderr
+
+
+# --- passwords in URLs ---------------------------------------------------------------------------
+
+DB_PASSWORD = "pg-FAKE-5b0e2c71d9"  # in the userinfo of storage.url
+QUERY_PASSWORD = "pgq-FAKE-a47f13e6c8"  # in its ?password= (libpq reads both)
+AM_PASSWORD = "am-FAKE-0d93b6e2f1"  # in the userinfo of alerting.alertmanager_url
+PASSWORDS = (DB_PASSWORD, QUERY_PASSWORD, AM_PASSWORD)
+
+
+def assert_no_password(where: str, content: str) -> None:
+    for password in PASSWORDS:
+        assert password not in content, f"a password leaked into {where}"
+
+
+def with_passwords(url: str) -> str:
+    """A database URL with a password in its userinfo and one as a query parameter (the
+    test PostgreSQL trusts every local connection, so both are sent and ignored)."""
+    scheme, _, rest = url.partition("://")
+    user, _, address = rest.partition("@")
+    return f"{scheme}://{user}:{DB_PASSWORD}@{address}?password={QUERY_PASSWORD}"
+
+
+@pytest.mark.postgres
+def test_database_and_alertmanager_passwords_never_reach_a_log_an_output_or_an_error(
+    lab: Lab, postgres_server, tmp_path: Path
+):
+    from support.prom import ALERTMANAGER, Alertmanager, alertmanager_config
+
+    if ALERTMANAGER is None:
+        pytest.skip("Alertmanager (prometheus-alertmanager) is not installed")
+    database = with_passwords(postgres_server.create_database(f"s_{free_port()}"))
+    unreachable = with_passwords(f"postgresql+psycopg://nobody@127.0.0.1:{free_port()}/db")
+
+    def config(url: str, alertmanager: str, name: str, extra: str = "") -> Path:
+        path = lab.tmp / name
+        alerting = f'alerting: {{alertmanager_url: "{alertmanager}"}}\n'
+        path.write_text(config_text(lab, url=url, extra=alerting + extra, slice="60s"))
+        return path
+
+    with Alertmanager(alertmanager_config("http://127.0.0.1:9/never"), tmp_path / "am") as am:
+        am_url = am.url.replace("://", f"://admin:{AM_PASSWORD}@")
+        am_gone = f"http://admin:{AM_PASSWORD}@127.0.0.1:{free_port()}"
+        window = (
+            "maintenance: [{start: 2099-01-01T00:00:00Z, end: 2099-01-01T01:00:00Z,"
+            " targets: [up]}]\n"
+        )
+        good = config(database, am_url, "good.yaml", window)
+        down = config(unreachable, am_gone, "down.yaml", window)
+        typo = config(database, am_url, "typo.yaml", "unknown_key: 1\n")
+        bad_port = config(database.replace(f":{postgres_server.port}/", ":port/"), am_url, "p.yaml")
+
+        monitor = VerboseMonitor(good, env=ENV)
+        try:
+            wait_for(
+                lambda: (
+                    scrape(lab.metrics_port).get(("probe_total", series_labels("up", "ipv4")), 0)
+                    >= 2
+                ),
+                timeout=30,
+            )
+            metrics = metrics_text(lab.metrics_port)
+        finally:
+            exit_code = monitor.stop()
+        history = lab.tmp / "history.csv"
+        history.write_text(HEADER + "2026-02-01T00:00:00Z,up,ipv4,lab,true,200,41.5,\n")
+        commands = {
+            f"{name} with {which}": ("-c", str(path), *args)
+            for which, path in (("the database up", good), ("everything down", down))
+            for name, args in (
+                ("check-config", ("check-config",)),
+                ("report", ("report", "--month", "2026-02")),
+                ("import", ("import", str(history))),
+                ("silences sync", ("silences", "sync")),
+                ("run", ("run",)) if path == down else ("-v probe", ("-v", "probe", "up")),
+            )
+        }
+        commands["silences sync --alertmanager"] = (
+            *("-c", str(down), "silences", "sync", "--alertmanager", am_url),
+        )
+        commands["check-config with an unknown key"] = ("-c", str(typo), "check-config")
+        commands["check-config with a bad port"] = ("-c", str(bad_port), "check-config")
+        # The first silences sync creates the window's silence, the others find it.
+        first = {
+            "silences sync with the database up": uptime_sla(
+                *commands.pop("silences sync with the database up"), env=ENV, cwd=lab.tmp
+            )
+        }
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            done = pool.map(lambda a: uptime_sla(*a, env=ENV, cwd=lab.tmp), commands.values())
+            runs = first | dict(zip(commands, done, strict=True))
+
+    log = monitor.output()
+    assert exit_code == 0, log
+    assert "schema" in log  # the store did log about its database
+    assert_no_password("the -v log of run", log)
+    assert_no_password("/metrics", metrics)
+    for name, result in runs.items():
+        assert_no_password(f"{name}: stdout", result.stdout)
+        assert_no_password(f"{name}: stderr", result.stderr)
+        assert "Traceback" not in result.stderr, name
+    for name in ("check-config", "report", "import", "silences sync"):
+        result = runs[f"{name} with the database up"]
+        assert result.returncode == 0, (name, result.stderr)
+    assert "silences 1 created" in runs["silences sync with the database up"].stdout
+    assert "admin:***@" in runs["silences sync with the database up"].stdout
+    for name in ("report", "import", "silences sync", "run"):
+        assert_one_line_error(name, runs[f"{name} with everything down"])
+        assert "***" in runs[f"{name} with everything down"].stderr
+    assert runs["silences sync --alertmanager"].returncode == 0
+    assert "admin:***@" in runs["silences sync --alertmanager"].stdout
+    assert_one_line_error("unknown key", runs["check-config with an unknown key"])
+    assert_one_line_error("bad port", runs["check-config with a bad port"])
+    assert "storage.url" in runs["check-config with a bad port"].stderr

@@ -7,17 +7,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from support import postgres
 
 from monitor.store import Store
-
-
-@pytest.fixture(scope="session")
-def postgres_server() -> Iterator[postgres.PostgresServer]:
-    if not postgres.available():
-        pytest.skip("PostgreSQL binaries (initdb, pg_ctl) are not installed")
-    with postgres.running_postgres() as server:
-        yield server
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])

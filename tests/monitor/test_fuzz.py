@@ -23,6 +23,7 @@ from datetime import UTC, date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 import yaml
 from hypothesis import HealthCheck, example, given, settings
@@ -601,3 +602,133 @@ def test_the_report_command_answers_random_arguments_with_0_or_one_line_and_no_s
 def test_an_invalid_argument_is_an_input_error_not_an_exit():
     with pytest.raises(InputError):
         build_parser().parse_args(["report", "--format", "xml"])
+
+
+# --- 4. URLs in the config ----------------------------------------------------------------------
+
+URL_PARTS = st.sampled_from(["", ":", "@", "/", "?", "#", "[", "]", "%", "%zz", " ", "\\", "::1"])
+
+
+@st.composite
+def fuzzed_url(draw: Callable[..., Any]) -> str:
+    """A URL of plausible parts, with the secret as its password and as a query parameter."""
+    piece = URL_PARTS | TEXT
+    scheme = draw(
+        st.sampled_from(["sqlite", "postgresql+psycopg", "postgresql", "http", "https", "mysql"])
+        | TEXT
+    )
+    host = draw(st.sampled_from(["127.0.0.1", "[::1]", "[::1", "localhost", ""]) | piece)
+    port = draw(st.sampled_from(["", ":5432", ":0", ":99999", ":port", ":-1", ":1e3"]) | piece)
+    query = draw(st.sampled_from(["", f"?password={SECRET}", f"?x=1&token={SECRET}"]) | piece)
+    user = draw(st.sampled_from(["", "u@", f"u:{SECRET}@", f":{SECRET}@"]))
+    return f"{scheme}://{user}{host}{port}{draw(piece)}{query}"
+
+
+def test_urls_in_the_config_are_accepted_or_refused_in_one_line_without_their_secrets(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, tally
+):
+    monkeypatch.setenv("OUTFAME_API_KEY", "not-the-secret")
+    path = tmp_path / "uptime-sla.yaml"
+    tried, outcomes = [0], Counter[str]()
+
+    @settings(FUZZ, max_examples=300)
+    @given(
+        st.sampled_from(["storage.url", "alerting.alertmanager_url", "targets[0].url"]),
+        fuzzed_url(),
+    )
+    def loads(where: str, url: str) -> None:
+        tried[0] += 1
+        config = copy.deepcopy(VALID)
+        section, _, key = where.partition(".")
+        if section == "targets[0]":
+            config["targets"][0]["url"] = url
+        else:
+            config.setdefault(section, {})[key] = url
+        check_config(path, yaml.safe_dump(config).encode(), outcomes)
+
+    loads()
+    tally("config: fuzzed URLs", tried[0], outcomes)
+    assert tried[0] >= 250
+    assert outcomes["exit 0"] >= 10
+
+
+# --- 5. Alertmanager's answers ------------------------------------------------------------------
+
+JSON_LEAF = st.none() | st.booleans() | st.integers() | st.floats() | TEXT
+JSON = st.recursive(
+    JSON_LEAF,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(TEXT, inner, max_size=4),
+    max_leaves=12,
+)
+SILENCE = {
+    "id": "5d1c1a4e-0000-4000-8000-000000000001",
+    "status": {"state": "active"},
+    "matchers": [{"name": "alertname", "value": "ProbeDown", "isRegex": False, "isEqual": True}],
+    "startsAt": "2026-03-15T11:00:00.000Z",
+    "endsAt": "2026-03-15T13:00:00.000Z",
+    "createdBy": "uptime-sla",
+    "comment": "maintenance [uptime-sla window 0123456789abcdef]",
+}
+
+
+@st.composite
+def alertmanager_answer(draw: Callable[..., Any]) -> bytes:
+    """A silence list with a field removed or replaced, random JSON, or not JSON at all."""
+    kind = draw(st.sampled_from(["mutated", "json", "bytes"]))
+    if kind == "bytes":
+        return draw(st.binary(max_size=40))
+    if kind == "json":
+        return json.dumps(draw(JSON)).encode()
+    silence = copy.deepcopy(SILENCE)
+    for _ in range(draw(st.integers(1, 3))):
+        status, matchers = silence.get("status"), silence.get("matchers")
+        nested = [status, matchers[0] if isinstance(matchers, list) and matchers else None]
+        dicts = [d for d in (silence, *nested) if isinstance(d, dict) and d]
+        target = draw(st.sampled_from(dicts))
+        key = draw(st.sampled_from(sorted(target)))
+        if draw(st.booleans()):
+            del target[key]
+        else:
+            target[key] = draw(JSON)
+    return json.dumps([silence]).encode()
+
+
+def test_any_alertmanager_answer_ends_in_a_sync_or_a_one_line_alertmanager_error(tally):
+    from monitor.config import Config
+    from monitor.silences import AlertmanagerError, sync_silences
+
+    config = Config.model_validate(
+        {
+            "targets": [{"name": "api", "url": "https://api.test/"}],
+            "maintenance": [{"start": "2026-03-15T11:00:00Z", "end": "2026-03-15T13:00:00Z"}],
+        }
+    )
+    tried, outcomes = [0], Counter[str]()
+
+    @settings(FUZZ, max_examples=300)
+    @given(alertmanager_answer(), st.sampled_from([200, 200, 200, 500]))
+    def syncs(answer: bytes, status: int) -> None:
+        tried[0] += 1
+
+        def alertmanager(request: httpx.Request) -> httpx.Response:
+            if request.method == "GET":
+                return httpx.Response(status, content=answer)
+            return httpx.Response(200, json={"silenceID": "x"})
+
+        url = f"http://admin:{SECRET}@am.test"
+        transport = httpx.MockTransport(alertmanager)
+        with httpx.Client(base_url=url, transport=transport) as client:
+            try:
+                sync_silences(config, client, NOW)
+                outcomes["synced"] += 1
+            except AlertmanagerError as exc:
+                outcomes["error"] += 1
+                message = str(exc)
+                assert "\n" not in message
+                assert message.startswith("alertmanager http://admin:***@am.test")
+                assert SECRET not in message
+
+    syncs()
+    tally("silences: fuzzed Alertmanager answers", tried[0], outcomes)
+    assert tried[0] >= 250
+    assert outcomes["synced"] >= 5
