@@ -56,8 +56,8 @@ LABEL org.opencontainers.image.title="uptime-sla" \
 RUN groupadd --system --gid 10001 uptime-sla \
     && useradd --no-log-init --uid 10001 --gid uptime-sla --no-create-home \
         --home-dir /var/lib/uptime-sla --shell /usr/sbin/nologin uptime-sla \
-    && mkdir -p /etc/uptime-sla /var/lib/uptime-sla \
-    && chown uptime-sla:uptime-sla /var/lib/uptime-sla \
+    && mkdir -p /etc/uptime-sla /var/lib/uptime-sla/status \
+    && chown uptime-sla:uptime-sla /var/lib/uptime-sla /var/lib/uptime-sla/status \
     && chmod 0750 /var/lib/uptime-sla
 
 COPY --from=build /opt/uptime-sla /opt/uptime-sla

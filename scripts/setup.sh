@@ -12,6 +12,7 @@ packages=(postgresql prometheus prometheus-alertmanager chromium fonts-dejavu-co
           iproute2  # ip, sysctl and iptables: the network namespace tests
           procps
           iptables
+          nginx-light  # the status site served while `run` swaps it
 )
 missing=()
 for p in "${packages[@]}"; do
@@ -23,7 +24,7 @@ if ((${#missing[@]})); then
   $sudo apt-get -o DPkg::Lock::Timeout=900 update -qq
   $sudo apt-get -o DPkg::Lock::Timeout=900 install -y -qq "${missing[@]}" >/dev/null
   # The package starts Debian's own services; the tests start their own servers.
-  $sudo systemctl disable --now prometheus prometheus-alertmanager postgresql \
+  $sudo systemctl disable --now prometheus prometheus-alertmanager postgresql nginx \
     podman.socket podman.service podman-restart.service >/dev/null 2>&1 || true
 fi
 

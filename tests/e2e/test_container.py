@@ -53,8 +53,9 @@ COMPOSE_MOUNTS = {
     "alertmanager/templates",
     "grafana/provisioning",
     "grafana/dashboards",
+    "deploy/nginx/status.conf",
 }
-SERVICES = {"uptime-sla", "postgres", "prometheus", "alertmanager", "grafana"}
+SERVICES = {"uptime-sla", "postgres", "prometheus", "alertmanager", "grafana", "status-page"}
 ON_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 
 
