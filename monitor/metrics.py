@@ -38,6 +38,9 @@ PROBE_IP_PROTOCOL = "probe_ip_protocol"
 PROBE_TOTAL = "probe"  # exposed as probe_total
 PROBE_FAILURES = "probe_failures"  # exposed as probe_failures_total{reason}
 PROBE_LATENCY = "probe_latency_seconds"
+# When the last probe of a series started: a series held by Retry-After, or whose probes
+# stopped, keeps its other metrics but grows old here.
+PROBE_LAST_STARTED = "uptime_sla_last_probe_timestamp_seconds"
 # 1 while this monitor can send probes over the family, 0 when none of them could leave it.
 FAMILY_REACHABLE = "uptime_sla_ip_family_reachable"
 
@@ -215,6 +218,13 @@ _PROBE_FAMILIES: tuple[tuple[type[Metric], str, str, tuple[str, ...], _Samples],
         "IP protocol of the last probe.",
         SERIES_LABELS,
         lambda labels, last, _n, _h: [(labels, 6.0 if last.family == "ipv6" else 4.0)],
+    ),
+    (
+        GaugeMetricFamily,
+        PROBE_LAST_STARTED,
+        "When the last probe of the series started, unix seconds.",
+        SERIES_LABELS,
+        lambda labels, last, _n, _h: [(labels, last.started.timestamp())],
     ),
     (
         CounterMetricFamily,

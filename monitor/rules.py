@@ -330,11 +330,16 @@ def _target_rules(ctx: _Context, target: Target) -> list[dict[str, Any]]:
             )
         )
     missing_after = max(config.sla.stale_after or 2 * target.interval, MISSING_FLOOR)
+    # A series whose metrics stay but whose last probe grows old (held by Retry-After, or
+    # its runs stuck) is missing data too, once a whole run is overdue.
+    overdue = confirm + target.interval
     for family in target.families:
+        last = _selector(m.PROBE_LAST_STARTED, target=target.name, ip_family=family)
         rules.append(
             ctx.alert(
                 PROBE_DATA_MISSING,
-                f"absent({_selector(m.PROBE_SUCCESS, target=target.name, ip_family=family)})",
+                f"absent({_selector(m.PROBE_SUCCESS, target=target.name, ip_family=family)})\n"
+                f"or\ntime() - max by (target, ip_family) ({last}) > {overdue:g}",
                 for_seconds=missing_after,
                 labels=labels(
                     CRITICAL if config.sla.no_data == "down" else WARNING, ip_family=family
@@ -342,9 +347,10 @@ def _target_rules(ctx: _Context, target: Target) -> list[dict[str, Any]]:
                 summary=f"No probe results for {target.name} over {family}",
                 description=(
                     f"Prometheus has had no {m.PROBE_SUCCESS} for {target.name} over {family}"
-                    f" for {prom_duration(missing_after)}: is uptime-sla running and scraped?"
-                    " The SLA treats minutes without probes as sla.no_data says:"
-                    f" {config.sla.no_data}."
+                    f" for {prom_duration(missing_after)}, or its last probe is more than"
+                    f" {prom_duration(overdue + missing_after)} old (held by a Retry-After?):"
+                    " is uptime-sla running and scraped? The SLA treats minutes without"
+                    f" probes as sla.no_data says: {config.sla.no_data}."
                 ),
                 service=service,
             )

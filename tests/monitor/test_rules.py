@@ -406,6 +406,43 @@ def test_missing_probe_data_alerts_after_the_sla_staleness_limit(tmp_path: Path)
     )
 
 
+@needs_promtool
+def test_a_series_whose_last_probe_grows_old_is_missing_data_though_its_metrics_stay(
+    tmp_path: Path,
+):
+    """api-health over ipv6 is held from 300 s on (a Retry-After): probe_success stays 1,
+    but its last probe's time stops moving; ipv4 keeps probing every interval."""
+    held_at = 30 * SCRAPE
+    overdue = INTERVAL + TIMEOUT + INTERVAL  # a whole run late
+    missing_after = 2 * INTERVAL  # sla.stale_after's default, at least a minute
+    labels = {"target": "api-health", "location": "lab"}
+    # Samples every SCRAPE s; the timestamp moves on every third one (every INTERVAL).
+    steps = 50
+    probing = " ".join(str(t - t % INTERVAL) for t in range(0, steps * SCRAPE, SCRAPE))
+    held = " ".join(str(min(t - t % INTERVAL, held_at)) for t in range(0, steps * SCRAPE, SCRAPE))
+    fires_at = held_at + overdue + SCRAPE + missing_after  # the first sample past overdue
+    promtool_test(
+        tmp_path,
+        [
+            *(
+                probe(t, f, ALWAYS_UP)
+                for t in ("api-health", "api-basic")
+                for f in ("ipv4", "ipv6")
+            ),
+            series(metrics.PROBE_LAST_STARTED, probing, ip_family="ipv4", **labels),
+            series(metrics.PROBE_LAST_STARTED, held, ip_family="ipv6", **labels),
+        ],
+        [
+            firing("ProbeDataMissing", seconds(fires_at - SCRAPE)),
+            firing(
+                "ProbeDataMissing",
+                seconds(fires_at),
+                down_labels("api-health", "ipv6", WARNING),
+            ),
+        ],
+    )
+
+
 def test_missing_data_waits_at_least_a_minute_so_a_prometheus_restart_never_pages():
     fast = CONFIG.model_copy(
         update={"targets": (CONFIG.targets[0].model_copy(update={"interval": 5.0}),)}
