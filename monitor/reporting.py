@@ -10,6 +10,7 @@ from monitor.store import Store
 from sla import model, month_bounds
 from sla.engine import GroupStates, MonthReport, evaluate_month, group_states
 from sla.model import SeriesSlices
+from sla.ranges import RangeReport, combine_months
 from sla.render_data import render_csv, render_json
 from sla.render_html import render_html
 from sla.render_md import render_md
@@ -58,6 +59,7 @@ def engine_inputs(config: Config) -> dict[str, object]:
                 start=config.moment(c.start),
                 end=None if c.end is None else config.moment(c.end),
                 credits=None if c.credits is None else _steps(c.credits),
+                display_name=c.display_name,
             )
             for c in config.contracts
         ],
@@ -68,11 +70,26 @@ def engine_inputs(config: Config) -> dict[str, object]:
     }
 
 
-def month_report(config: Config, store: Store, year: int, month: int, now: datetime) -> MonthReport:
+def last_ended_month(config: Config, now: datetime) -> tuple[int, int]:
+    """The default month of `report`: the last one that has ended in `sla.timezone`."""
+    local = now.astimezone(config.sla.zone)
+    return (local.year, local.month - 1) if local.month > 1 else (local.year - 1, 12)
+
+
+def month_report(
+    config: Config,
+    store: Store,
+    year: int,
+    month: int,
+    now: datetime,
+    *,
+    customer: str | None = None,
+) -> MonthReport:
     """Load exactly the slices the month needs from the rollups and evaluate them.
 
     The running month is reported to date. A month that has not begun is evaluated
     whole over whatever is stored (imported or synthetic history), not as empty.
+    With `customer`, the month is that customer's statement.
     """
     start, end = month_bounds(year, month, config.sla.timezone)
     if now < start:
@@ -89,6 +106,8 @@ def month_report(config: Config, store: Store, year: int, month: int, now: datet
             config.sla.timezone,
             series=load,
             now=now,
+            min_coverage=config.reports.min_coverage_percent,
+            customer=customer,
             **inputs,  # type: ignore[arg-type]
         )
 
@@ -131,3 +150,20 @@ def component_states(
             series=load,
             now=now,
         )
+
+
+def range_report(
+    config: Config,
+    store: Store,
+    months: list[tuple[int, int]],
+    now: datetime,
+    *,
+    customer: str | None = None,
+) -> RangeReport:
+    """Each month as `month_report` gives it, and the range over all of their slices."""
+    return combine_months(
+        tuple(
+            month_report(config, store, year, month, now, customer=customer)
+            for year, month in months
+        )
+    )

@@ -7,7 +7,7 @@ the exact value, never on a rounded or binary-float one.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import astuple, dataclass
 from datetime import date
 from decimal import Decimal
 from fractions import Fraction
@@ -31,22 +31,39 @@ class Figures:
     """Slice counts of one target, family or service over a month, period or day.
 
     `eligible` and `bad` have the `no_data` policy applied (NO_DATA dropped, or counted
-    GOOD or BAD); `no_data` is the raw count of NO_DATA slices, before that policy.
+    GOOD or BAD); `no_data` is the raw count of NO_DATA slices, before that policy, and
+    `measured` the raw count of GOOD and BAD ones (what coverage is made of).
     """
 
     eligible: int
     bad: int
     no_data: int
     excluded: int
+    measured: int
 
     @classmethod
     def from_counts(cls, counts: Iterable[int], no_data_policy: str) -> Figures:
         """Figures from one row of `state_counts` (or a sum of rows): SliceState order."""
         good, bad, no_data, excluded = (int(count) for count in counts)
-        eligible = good + bad + (0 if no_data_policy == "exclude" else no_data)
+        measured = good + bad
+        eligible = measured + (0 if no_data_policy == "exclude" else no_data)
         if no_data_policy == "down":
             bad += no_data
-        return cls(eligible=eligible, bad=bad, no_data=no_data, excluded=excluded)
+        return cls(eligible, bad, no_data, excluded, measured)
+
+    @classmethod
+    def pooled(cls, parts: Iterable[Figures]) -> Figures:
+        """Figures of adjoining spans (months of a range) as one span: counts add up."""
+        totals = [0] * 5
+        for part in parts:
+            totals = [a + b for a, b in zip(totals, astuple(part), strict=True)]
+        return cls(*totals)
+
+    @property
+    def coverage(self) -> Fraction | None:
+        """100 x slices with data / slices not excluded (spec 7); None when none count."""
+        counted = self.measured + self.no_data
+        return None if counted == 0 else Fraction(100 * self.measured, counted)
 
     @property
     def availability(self) -> Fraction | None:

@@ -110,6 +110,8 @@ class ContractResult:
     credit_percent: Decimal | None  # 0 when no entry applies, None for a fixed amount
     credit_amount: Decimal  # rounded to the currency's minor unit
     burn: tuple[BurnDay, ...]
+    display_name: str | None
+    coverage: Fraction | None  # over the period, summed over the service's targets
 
 
 @dataclass(frozen=True)
@@ -130,6 +132,17 @@ class Incident:
 
 
 @dataclass(frozen=True)
+class MaintenanceResult:
+    """A window touching the month, the report's targets it covers, and its excluded slices."""
+
+    start: datetime
+    end: datetime
+    reason: str
+    targets: tuple[str, ...]
+    excluded_slices: int  # evaluated slices of the month that overlap the window
+
+
+@dataclass(frozen=True)
 class MonthReport:
     month: str  # YYYY-MM
     timezone: str
@@ -143,6 +156,22 @@ class MonthReport:
     contracts: tuple[ContractResult, ...]
     customers: tuple[CustomerTotal, ...]
     incidents: tuple[Incident, ...]
+    maintenance: tuple[MaintenanceResult, ...]
+    min_coverage: Decimal  # below it (or with none) a target makes the report incomplete
+    customer: str | None = None  # set for one customer's statement
+
+    @property
+    def short_targets(self) -> tuple[TargetResult, ...]:
+        """Targets whose coverage is unknown or below `min_coverage` (spec section 7)."""
+        return tuple(
+            target
+            for target in self.targets
+            if target.figures.coverage is None or target.figures.coverage < self.min_coverage
+        )
+
+    @property
+    def complete(self) -> bool:
+        return not self.short_targets
 
 
 class _Frame:
@@ -360,11 +389,23 @@ class _Services:
         for index, contract in enumerate(contracts):
             self._contracts[contract.service].append((index, contract))
         self.contract_counts: dict[int, np.ndarray] = {}  # by index in `contracts`
+        # Summed over the service's targets: (measured, no data) slices of each period.
+        self.contract_coverage: dict[int, list[int]] = defaultdict(lambda: [0, 0])
 
     def add(self, index: int, target: TargetResult, track: Track) -> None:
         """Fold in the target at `index` of the targets (its states after step 5)."""
         frame = self._frame
         service = target.service
+        seconds = frame.policy.slice_seconds
+        periods = [
+            (number, [slice_at_or_after(moment, seconds) for moment in period])
+            for number, contract in self._contracts[service]
+            if (period := _period(contract, frame)) is not None
+        ]
+        for number, (first, end) in periods:
+            counts = Figures.from_counts(frame.counts(track, first, end).sum(axis=0), "exclude")
+            self.contract_coverage[number][0] += counts.measured
+            self.contract_coverage[number][1] += counts.no_data
         if self._size[service] == 1:
             self._done[service] = ServiceResult(service, target.figures, target.daily)
             states = track
@@ -375,13 +416,8 @@ class _Services:
             windows = tuple(w for w in frame.windows if covers_service(w, service))
             states = frame.exclude(self._open.pop(service).track(), windows)
             self._done[service] = ServiceResult(service, *frame.month_figures(states))
-        seconds = frame.policy.slice_seconds
-        for number, contract in self._contracts[service]:
-            period = _period(contract, frame)
-            if period is not None:
-                self.contract_counts[number] = frame.counts(
-                    states, *(slice_at_or_after(moment, seconds) for moment in period)
-                )
+        for number, (first, end) in periods:
+            self.contract_counts[number] = frame.counts(states, first, end)
 
     def results(self) -> tuple[ServiceResult, ...]:
         """Every service, in order of first appearance among the targets."""
@@ -396,7 +432,11 @@ def _period(contract: Contract, frame: _Frame) -> tuple[datetime, datetime] | No
 
 
 def _evaluate_contract(
-    contract: Contract, plans: dict[str, Plan], counts: np.ndarray | None, frame: _Frame
+    contract: Contract,
+    plans: dict[str, Plan],
+    counts: np.ndarray | None,
+    coverage: list[int],
+    frame: _Frame,
 ) -> ContractResult | None:
     """The contract over its period from its service's per-day `counts` over that period.
 
@@ -448,6 +488,8 @@ def _evaluate_contract(
         credit_percent=credit.percent,
         credit_amount=credit.amount,
         burn=burn,
+        display_name=contract.display_name,
+        coverage=None if sum(coverage) == 0 else Fraction(100 * coverage[0], sum(coverage)),
     )
 
 
@@ -501,6 +543,46 @@ def _incidents(
     )
 
 
+def _maintenance(targets: Sequence[TargetSpec], frame: _Frame) -> tuple[MaintenanceResult, ...]:
+    """The windows that touch the month and cover one of `targets`, in config order."""
+    found = []
+    for window in frame.windows:
+        covered = tuple(target.name for target in targets if covers_target(window, target))
+        if covered and window.start < frame.end and window.end > frame.start:
+            mask = maintenance_mask(
+                (window,), frame.month_first, frame.counted, frame.policy.slice_seconds
+            )
+            found.append(
+                MaintenanceResult(window.start, window.end, window.reason, covered, int(mask.sum()))
+            )
+    return tuple(found)
+
+
+def statement_scope(
+    customer: str,
+    targets: Sequence[TargetSpec],
+    contracts: Sequence[Contract],
+    month_start: datetime,
+    month_end: datetime,
+) -> tuple[list[TargetSpec], list[Contract]]:
+    """A customer's statement: its contracts that meet the month and their services' targets.
+
+    Each target is evaluated on its own, so leaving the others out changes none of its
+    figures, while incidents, maintenance and completeness follow from these targets only.
+    """
+    if not any(contract.customer == customer for contract in contracts):
+        raise SlaError(f"--customer: no contract of customer {customer!r} in the config")
+    own = [
+        contract
+        for contract in contracts
+        if contract.customer == customer
+        and contract.start < month_end
+        and (contract.end is None or contract.end > month_start)
+    ]
+    services = {contract.service for contract in own}
+    return [target for target in targets if target.service in services], own
+
+
 def evaluate_month(
     year: int,
     month: int,
@@ -513,15 +595,20 @@ def evaluate_month(
     maintenance: Sequence[MaintenanceWindow],
     series: SeriesSource,
     now: datetime,
+    min_coverage: Decimal = Decimal(99),
+    customer: str | None = None,
 ) -> MonthReport:
     """Evaluate one calendar month (in `tz_name`) from series covering `load_window(...)`.
 
     Targets, contracts and the report keep config order; series of targets or families
     not configured are ignored. Slices that have not ended by `now` are not counted.
+    With `customer`, the report is that customer's statement (`statement_scope`).
     """
     starts = day_starts(year, month, tz_name)
     days = [date(year, month, 1) + timedelta(days=n) for n in range(len(starts) - 1)]
     frame = _Frame(starts, days, policy=policy, targets=targets, maintenance=maintenance, now=now)
+    if customer is not None:
+        targets, contracts = statement_scope(customer, targets, contracts, frame.start, frame.end)
     series_of = _series_of(series)
     services = _Services(targets, contracts, frame)
     target_results, bad_runs = [], []
@@ -533,7 +620,13 @@ def evaluate_month(
         bad_runs.append(track.bad_runs())
         services.add(index, result, track)
     evaluated = (
-        _evaluate_contract(contract, plans, services.contract_counts.get(index), frame)
+        _evaluate_contract(
+            contract,
+            plans,
+            services.contract_counts.get(index),
+            services.contract_coverage[index],
+            frame,
+        )
         for index, contract in enumerate(contracts)
     )
     contract_results = tuple(result for result in evaluated if result is not None)
@@ -550,6 +643,9 @@ def evaluate_month(
         contracts=contract_results,
         customers=_customer_totals(contract_results),
         incidents=_incidents(targets, bad_runs, frame),
+        maintenance=_maintenance(targets, frame),
+        min_coverage=min_coverage,
+        customer=customer,
     )
 
 

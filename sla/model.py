@@ -96,6 +96,7 @@ class Contract:
     start: datetime
     end: datetime | None = None
     credits: tuple[CreditStep, ...] | None = None  # replaces the plan's schedule when set
+    display_name: str | None = None  # what people read beside the customer id
 
 
 @dataclass(frozen=True)

@@ -9,15 +9,36 @@ from __future__ import annotations
 import csv
 import io
 import json
+from collections.abc import Iterable
 from typing import Any
 
-from sla.engine import ContractResult, MonthReport
+from sla.availability import Figures
+from sla.engine import ContractResult, CustomerTotal, MonthReport
 from sla.formatting import number, percent_text, timestamp
+from sla.ranges import RangeReport
+
+
+def _figures(figures: Figures) -> dict[str, Any]:
+    return {
+        "availability_percent": number(figures.availability),
+        "eligible_slices": figures.eligible,
+        "bad_slices": figures.bad,
+        "no_data_slices": figures.no_data,
+        "excluded_slices": figures.excluded,
+        "coverage_percent": number(figures.coverage),
+    }
+
+
+def _families(families: Iterable[tuple[str, Figures]]) -> dict[str, Any]:
+    return {
+        name: {"availability_percent": number(figures.availability)} for name, figures in families
+    }
 
 
 def _contract(result: ContractResult) -> dict[str, Any]:
     return {
         "customer": result.customer,
+        "display_name": result.display_name,
         "plan": result.plan,
         "service": result.service,
         "period_start": timestamp(result.period_start),
@@ -26,6 +47,7 @@ def _contract(result: ContractResult) -> dict[str, Any]:
         "objective_percent": number(result.objective),
         "eligible_slices": result.figures.eligible,
         "bad_slices": result.figures.bad,
+        "coverage_percent": number(result.coverage),
         "breach": result.breach,
         "budget_remaining_slices": number(result.budget_remaining),
         "credit_percent": percent_text(result.credit_percent),
@@ -41,31 +63,18 @@ def report_dict(report: MonthReport) -> dict[str, Any]:
         "timezone": report.timezone,
         "slice_seconds": report.slice_seconds,
         "month_to_date": report.month_to_date,
+        "complete": report.complete,
         "targets": [
             {
                 "name": target.name,
                 "service": target.service,
-                "availability_percent": number(target.figures.availability),
-                "eligible_slices": target.figures.eligible,
-                "bad_slices": target.figures.bad,
-                "no_data_slices": target.figures.no_data,
-                "excluded_slices": target.figures.excluded,
-                "families": {
-                    family.family: {"availability_percent": number(family.figures.availability)}
-                    for family in target.families
-                },
+                **_figures(target.figures),
+                "families": _families((f.family, f.figures) for f in target.families),
             }
             for target in report.targets
         ],
         "contracts": [_contract(contract) for contract in report.contracts],
-        "customers": [
-            {
-                "customer": total.customer,
-                "credit_total": str(total.credit_total),
-                "currency": total.currency,
-            }
-            for total in report.customers
-        ],
+        "customers": _customers(report.customers),
         "incidents": [
             {
                 "start": timestamp(incident.start),
@@ -75,11 +84,58 @@ def report_dict(report: MonthReport) -> dict[str, Any]:
             }
             for incident in report.incidents
         ],
+        "maintenance": [
+            {
+                "start": timestamp(window.start),
+                "end": timestamp(window.end),
+                "reason": window.reason,
+                "targets": list(window.targets),
+                "excluded_slices": window.excluded_slices,
+            }
+            for window in report.maintenance
+        ],
     }
 
 
-def render_json(report: MonthReport) -> str:
-    return json.dumps(report_dict(report), indent=2) + "\n"
+def _customers(totals: Iterable[CustomerTotal]) -> list[dict[str, str]]:
+    return [
+        {
+            "customer": total.customer,
+            "credit_total": str(total.credit_total),
+            "currency": total.currency,
+        }
+        for total in totals
+    ]
+
+
+def range_dict(report: RangeReport) -> dict[str, Any]:
+    """A range: its own figures over all of its slices, then each month's full report."""
+    return {
+        "from": report.first.month,
+        "to": report.last.month,
+        "timezone": report.first.timezone,
+        "slice_seconds": report.first.slice_seconds,
+        "complete": report.complete,
+        "targets": [
+            {
+                "name": target.name,
+                "service": target.service,
+                **_figures(target.figures),
+                "families": _families(target.families),
+            }
+            for target in report.targets
+        ],
+        "services": [
+            {"name": service.name, **_figures(service.figures)} for service in report.services
+        ],
+        "customers": _customers(report.customers),
+        "months": [report_dict(month) for month in report.months],
+    }
+
+
+def render_json(report: MonthReport | RangeReport) -> str:
+    data = range_dict(report) if isinstance(report, RangeReport) else report_dict(report)
+    return json.dumps(data, indent=2) + "\n"
 
 
 CSV_COLUMNS = (

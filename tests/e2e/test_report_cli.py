@@ -100,6 +100,7 @@ def test_the_spec_example_month_reports_exactly_the_spec_figures(
         "bad_slices": 20,
         "no_data_slices": 0,
         "excluded_slices": 60,
+        "coverage_percent": 100.0,
         "families": {
             "ipv4": {"availability_percent": 100.0},
             "ipv6": {"availability_percent": 99.950323},
@@ -110,6 +111,7 @@ def test_the_spec_example_month_reports_exactly_the_spec_figures(
     # 99.950323 is below 99.99 but not below 99.9: 10 % of 12,000.00 = 1,200.00.
     assert contract == {
         "customer": "acme",
+        "display_name": None,
         "plan": "enterprise",
         "service": "public-api",
         "period_start": "2026-02-01T00:00:00Z",
@@ -118,6 +120,7 @@ def test_the_spec_example_month_reports_exactly_the_spec_figures(
         "objective_percent": 99.99,
         "eligible_slices": 40260,
         "bad_slices": 20,
+        "coverage_percent": 100.0,
         "breach": True,
         "budget_remaining_slices": -15.974,
         "credit_percent": "10",

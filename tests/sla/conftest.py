@@ -191,6 +191,7 @@ class MonthProbes:
         contracts: Sequence[Contract] = (),
         maintenance: Sequence[MaintenanceWindow] = (),
         now: datetime = LATER,
+        customer: str | None = None,
     ) -> MonthReport:
         return evaluate_month(
             self.year,
@@ -203,6 +204,7 @@ class MonthProbes:
             maintenance=maintenance,
             series=self.series(),
             now=now,
+            customer=customer,
         )
 
 
@@ -216,8 +218,11 @@ def contract(
     start: datetime = datetime(2020, 1, 1, tzinfo=UTC),
     end: datetime | None = None,
     credits: tuple[CreditStep, ...] | None = None,
+    display_name: str | None = None,
 ) -> Contract:
-    return Contract(customer, plan, service, Decimal(fee), currency, start, end, credits)
+    return Contract(
+        customer, plan, service, Decimal(fee), currency, start, end, credits, display_name
+    )
 
 
 @pytest.fixture(scope="session")

@@ -75,18 +75,18 @@ def test_exactly_at_the_objective_is_no_breach(month_probes, make_contract, bad,
 )
 def test_the_error_budget_matches_the_spec_table(objective, days, allowed):
     """Allowed bad minutes = (1 - objective / 100) x days x 1,440, all slices eligible."""
-    figures = Figures(eligible=days * DAY, bad=0, no_data=0, excluded=0)
+    figures = Figures(eligible=days * DAY, bad=0, no_data=0, excluded=0, measured=days * DAY)
     assert figures.allowed_bad(Decimal(objective)) == Fraction(allowed)
 
 
 def test_the_error_budget_goes_negative_once_spent():
     """The spec's example: 99.99 % of 40,260 eligible allows 4.026; 20 bad leaves -15.974."""
-    figures = Figures(eligible=40_260, bad=20, no_data=0, excluded=60)
+    figures = Figures(eligible=40_260, bad=20, no_data=0, excluded=60, measured=40_260)
     assert figures.budget_remaining(Decimal("99.99")) == Fraction("-15.974")
 
 
 def test_nothing_eligible_means_no_availability_and_no_breach():
-    figures = Figures(eligible=0, bad=0, no_data=FEB_2026, excluded=0)
+    figures = Figures(eligible=0, bad=0, no_data=FEB_2026, excluded=0, measured=0)
     assert figures.availability is None
     assert figures.breach(Decimal("99.9")) is False
 

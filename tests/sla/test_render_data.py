@@ -49,6 +49,7 @@ def test_the_json_report_reproduces_the_spec_example(spec_example):
         "timezone": "UTC",
         "slice_seconds": 60,
         "month_to_date": False,
+        "complete": True,
         "targets": [
             {
                 "name": "api-health",
@@ -58,6 +59,7 @@ def test_the_json_report_reproduces_the_spec_example(spec_example):
                 "bad_slices": 20,
                 "no_data_slices": 0,
                 "excluded_slices": 60,
+                "coverage_percent": 100.0,
                 "families": {
                     "ipv4": {"availability_percent": 99.950323},
                     "ipv6": {"availability_percent": 100.0},
@@ -67,6 +69,7 @@ def test_the_json_report_reproduces_the_spec_example(spec_example):
         "contracts": [
             {
                 "customer": "acme",
+                "display_name": None,
                 "plan": "enterprise",
                 "service": "public-api",
                 "period_start": "2026-02-01T00:00:00Z",
@@ -75,6 +78,7 @@ def test_the_json_report_reproduces_the_spec_example(spec_example):
                 "objective_percent": 99.99,
                 "eligible_slices": 40260,
                 "bad_slices": 20,
+                "coverage_percent": 100.0,
                 "breach": True,
                 "budget_remaining_slices": -15.974,
                 "credit_percent": "10",
@@ -91,6 +95,15 @@ def test_the_json_report_reproduces_the_spec_example(spec_example):
                 "targets": ["api-health"],
             }
         ],
+        "maintenance": [
+            {
+                "start": "2026-02-10T02:00:00Z",
+                "end": "2026-02-10T03:00:00Z",
+                "reason": "",
+                "targets": ["api-health"],
+                "excluded_slices": 60,
+            }
+        ],
     }
 
 
@@ -101,10 +114,12 @@ def test_json_keys_keep_the_spec_order(spec_example):
         "timezone",
         "slice_seconds",
         "month_to_date",
+        "complete",
         "targets",
         "contracts",
         "customers",
         "incidents",
+        "maintenance",
     ]
     assert list(report["targets"][0]) == [
         "name",
@@ -114,10 +129,12 @@ def test_json_keys_keep_the_spec_order(spec_example):
         "bad_slices",
         "no_data_slices",
         "excluded_slices",
+        "coverage_percent",
         "families",
     ]
     assert list(report["contracts"][0]) == [
         "customer",
+        "display_name",
         "plan",
         "service",
         "period_start",
@@ -126,6 +143,7 @@ def test_json_keys_keep_the_spec_order(spec_example):
         "objective_percent",
         "eligible_slices",
         "bad_slices",
+        "coverage_percent",
         "breach",
         "budget_remaining_slices",
         "credit_percent",
