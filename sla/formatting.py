@@ -15,6 +15,7 @@ from decimal import Decimal
 from fractions import Fraction
 
 from sla.engine import ContractResult, MonthReport
+from sla.ranges import RangeReport
 from sla.slices import zone
 
 PLACES = 6
@@ -91,20 +92,97 @@ def month_title(report: MonthReport) -> str:
     return f"{calendar.month_name[int(month)]} {year}"
 
 
+def local_time(when: datetime, tz_name: str) -> str:
+    """A time as people read it, in the report's zone with the zone named: "2026-02-17
+    10:00 CET". The JSON keeps UTC; this is for the human formats."""
+    local = when.astimezone(zone(tz_name))
+    seconds = f":{local.second:02d}" if local.second else ""
+    return f"{local:%Y-%m-%d %H:%M}{seconds} {local.tzname() or tz_name}"
+
+
+def report_title(report: MonthReport | RangeReport) -> str:
+    """ "SLA report — February 2026 (UTC)", or "SLA statement for Acme Corp. (acme) — ..."."""
+    if isinstance(report, RangeReport):
+        first, last = report.first, report.last
+        span = (
+            month_title(first) if first is last else f"{month_title(first)} to {month_title(last)}"
+        )
+        customer = first.customer
+    else:
+        span, customer = month_title(report), report.customer
+    kind = "SLA report"
+    if customer is not None:
+        months = report.months if isinstance(report, RangeReport) else (report,)
+        names = {c: n for month in months for c, n in display_names(month).items()}
+        kind = f"SLA statement for {names.get(customer, customer)}"
+    return f"{kind} — {span} ({report.timezone})"
+
+
+def range_scope(report: RangeReport) -> str:
+    return (
+        f"From {local_time(report.first.month_start, report.timezone)} to "
+        f"{local_time(report.last.month_end, report.timezone)} ({report.timezone}). The range's "
+        "figures are computed over all of its slices, not averaged from the months; each "
+        "month's figures and credits follow."
+    )
+
+
 def scope(report: MonthReport) -> str:
     """What the figures cover, and that a month still running will change."""
     if report.month_to_date:
         return (
-            f"Month to date (until {timestamp(report.evaluated_until)}): only slices that "
-            "ended by then are counted, so these figures will still change."
+            f"Month to date (until {local_time(report.evaluated_until, report.timezone)}): "
+            "only slices that ended by then are counted, so these figures will still change."
         )
-    return f"Whole month: {timestamp(report.month_start)} to {timestamp(report.month_end)}."
+    return (
+        f"Whole month: {local_time(report.month_start, report.timezone)} to "
+        f"{local_time(report.month_end, report.timezone)} ({report.timezone})."
+    )
 
 
 def moment(when: datetime, report: MonthReport) -> str:
-    """A date when the moment is a midnight in the report's zone, else the full UTC time."""
+    """A date when the moment is a midnight in the report's zone, else the full local time."""
     local = when.astimezone(zone(report.timezone))
-    return local.date().isoformat() if local.time() == time(0) else timestamp(when)
+    return (
+        local.date().isoformat() if local.time() == time(0) else local_time(when, report.timezone)
+    )
+
+
+def customer_name(customer: str, display_name: str | None) -> str:
+    """ "Acme Corp. (acme)": the name people read beside the identifier the config uses."""
+    return customer if display_name is None else f"{display_name} ({customer})"
+
+
+def display_names(report: MonthReport) -> dict[str, str]:
+    """Each customer of the report as `customer_name` says it (its first display name)."""
+    named: dict[str, str | None] = {}
+    for contract in report.contracts:
+        if named.get(contract.customer) is None:
+            named[contract.customer] = contract.display_name
+    return {customer: customer_name(customer, name) for customer, name in named.items()}
+
+
+def coverage(value: Fraction | None) -> str:
+    """A coverage percentage, or what None means: nothing could be measured."""
+    return "no slice to measure" if value is None else percent(value)
+
+
+def incomplete_line(report: MonthReport | RangeReport) -> str | None:
+    """What opens every human format of a report whose data is short (spec section 7):
+    each short target of each month, with its coverage."""
+    months = report.months if isinstance(report, RangeReport) else (report,)
+    short = [
+        f"{month.month} for "
+        + ", ".join(f"{target.name} ({coverage(target.figures.coverage)})" for target in targets)
+        for month in months
+        if (targets := month.short_targets)
+    ]
+    if not short:
+        return None
+    return (
+        f"INCOMPLETE REPORT: probe data covers less than {percent(months[0].min_coverage)} "
+        f"of {' and of '.join(short)}; the figures below are not final."
+    )
 
 
 def period(contract: ContractResult, report: MonthReport) -> str:
@@ -147,12 +225,23 @@ def objectives_by_service(report: MonthReport) -> dict[str, list[tuple[Decimal, 
 
 
 def headline(report: MonthReport) -> str:
-    """One sentence for a chat preview: how many contracts breached, what is owed."""
+    """One sentence for a chat preview: how many contracts breached, what is owed.
+
+    A month whose data is short never reads as a clean one: it says what the data so far
+    gives, and that it is not final.
+    """
     breached = sum(contract.breach for contract in report.contracts)
     total = len(report.contracts)
     if total == 0:
         return "No contract was active this month."
     owed = amounts(credits_by_currency(report.contracts))
+    if not report.complete:
+        so_far = "no credit" if owed == "none" else owed
+        return (
+            f"Data is incomplete: on the data there is, {breached} of {total} contracts are "
+            f"below their objective and the credits come to {so_far}; not final until the "
+            "missing data is in."
+        )
     if report.month_to_date:
         return (
             f"So far this month {breached} of {total} contracts are below their objective; "

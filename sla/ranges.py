@@ -13,29 +13,15 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from sla.availability import Figures
-from sla.engine import CustomerTotal, MonthReport
+from sla.engine import CustomerTotal, FamilyResult, MonthReport, ServiceResult, TargetResult
 from sla.errors import SlaError
-
-
-@dataclass(frozen=True)
-class RangeTarget:
-    name: str
-    service: str
-    figures: Figures
-    families: tuple[tuple[str, Figures], ...]  # (family, its figures alone), config order
-
-
-@dataclass(frozen=True)
-class RangeService:
-    name: str
-    figures: Figures
 
 
 @dataclass(frozen=True)
 class RangeReport:
     months: tuple[MonthReport, ...]  # consecutive, oldest first
-    targets: tuple[RangeTarget, ...]
-    services: tuple[RangeService, ...]
+    targets: tuple[TargetResult, ...]  # over the whole range; `daily` runs through it
+    services: tuple[ServiceResult, ...]
     customers: tuple[CustomerTotal, ...]  # each customer's credits summed over the months
 
     @property
@@ -45,6 +31,18 @@ class RangeReport:
     @property
     def last(self) -> MonthReport:
         return self.months[-1]
+
+    @property
+    def slice_seconds(self) -> int:
+        return self.first.slice_seconds
+
+    @property
+    def timezone(self) -> str:
+        return self.first.timezone
+
+    @property
+    def short_targets(self) -> tuple[TargetResult, ...]:
+        return tuple(target for month in self.months for target in month.short_targets)
 
     @property
     def complete(self) -> bool:
@@ -60,26 +58,29 @@ def combine_months(months: tuple[MonthReport, ...]) -> RangeReport:
     if len(set(names)) != 1:
         raise SlaError("the months of a range must report the same targets")
     targets = tuple(
-        RangeTarget(
+        TargetResult(
             name=first.name,
             service=first.service,
             figures=Figures.pooled(month.targets[index].figures for month in months),
+            daily=tuple(day for month in months for day in month.targets[index].daily),
             families=tuple(
-                (
+                FamilyResult(
                     family.family,
-                    Figures.pooled(
-                        month.targets[index].families[number].figures for month in months
+                    Figures.pooled(month.targets[index].families[n].figures for month in months),
+                    tuple(
+                        day for month in months for day in month.targets[index].families[n].daily
                     ),
                 )
-                for number, family in enumerate(first.families)
+                for n, family in enumerate(first.families)
             ),
         )
         for index, first in enumerate(months[0].targets)
     )
     services = tuple(
-        RangeService(
+        ServiceResult(
             first.name,
             Figures.pooled(month.services[index].figures for month in months),
+            tuple(day for month in months for day in month.services[index].daily),
         )
         for index, first in enumerate(months[0].services)
     )

@@ -13,8 +13,8 @@ from collections.abc import Iterable
 from typing import Any
 
 from sla.availability import Figures
-from sla.engine import ContractResult, CustomerTotal, MonthReport
-from sla.formatting import number, percent_text, timestamp
+from sla.engine import ContractResult, CustomerTotal, MonthReport, TargetResult
+from sla.formatting import incomplete_line, number, percent_text, timestamp
 from sla.ranges import RangeReport
 
 
@@ -29,9 +29,15 @@ def _figures(figures: Figures) -> dict[str, Any]:
     }
 
 
-def _families(families: Iterable[tuple[str, Figures]]) -> dict[str, Any]:
+def _target(target: TargetResult) -> dict[str, Any]:
     return {
-        name: {"availability_percent": number(figures.availability)} for name, figures in families
+        "name": target.name,
+        "service": target.service,
+        **_figures(target.figures),
+        "families": {
+            family.family: {"availability_percent": number(family.figures.availability)}
+            for family in target.families
+        },
     }
 
 
@@ -64,15 +70,7 @@ def report_dict(report: MonthReport) -> dict[str, Any]:
         "slice_seconds": report.slice_seconds,
         "month_to_date": report.month_to_date,
         "complete": report.complete,
-        "targets": [
-            {
-                "name": target.name,
-                "service": target.service,
-                **_figures(target.figures),
-                "families": _families((f.family, f.figures) for f in target.families),
-            }
-            for target in report.targets
-        ],
+        "targets": [_target(target) for target in report.targets],
         "contracts": [_contract(contract) for contract in report.contracts],
         "customers": _customers(report.customers),
         "incidents": [
@@ -116,15 +114,7 @@ def range_dict(report: RangeReport) -> dict[str, Any]:
         "timezone": report.first.timezone,
         "slice_seconds": report.first.slice_seconds,
         "complete": report.complete,
-        "targets": [
-            {
-                "name": target.name,
-                "service": target.service,
-                **_figures(target.figures),
-                "families": _families(target.families),
-            }
-            for target in report.targets
-        ],
+        "targets": [_target(target) for target in report.targets],
         "services": [
             {"name": service.name, **_figures(service.figures)} for service in report.services
         ],
@@ -140,12 +130,14 @@ def render_json(report: MonthReport | RangeReport) -> str:
 
 CSV_COLUMNS = (
     "customer",
+    "display_name",
     "plan",
     "service",
     "period_start",
     "period_end",
     "availability_percent",
     "objective_percent",
+    "coverage_percent",
     "breach",
     "credit_percent",
     "credit_amount",
@@ -153,13 +145,21 @@ CSV_COLUMNS = (
 )
 
 
-def render_csv(report: MonthReport) -> str:
-    """One row per contract, with the JSON's values (empty cell for null)."""
+def render_csv(report: MonthReport | RangeReport) -> str:
+    """One row per contract (and month, for a range: a `month` column first), with the
+    JSON's values (empty cell for null). An incomplete report opens with a `#` line."""
+    months = report.months if isinstance(report, RangeReport) else (report,)
+    ranged = isinstance(report, RangeReport)
     out = io.StringIO()
+    warning = incomplete_line(report)
+    if warning is not None:
+        out.write(f"# {warning}\n")
     writer = csv.writer(out)
-    writer.writerow(CSV_COLUMNS)
-    for contract in report.contracts:
-        row = _contract(contract)
-        row["breach"] = "true" if row["breach"] else "false"
-        writer.writerow("" if row[column] is None else row[column] for column in CSV_COLUMNS)
+    writer.writerow((("month",) if ranged else ()) + CSV_COLUMNS)
+    for month in months:
+        for contract in month.contracts:
+            row = _contract(contract)
+            row["breach"] = "true" if row["breach"] else "false"
+            cells = ("" if row[column] is None else row[column] for column in CSV_COLUMNS)
+            writer.writerow([*((month.month,) if ranged else ()), *cells])
     return out.getvalue()

@@ -20,20 +20,28 @@ from html import escape
 from sla.availability import DayFigures
 from sla.engine import ContractResult, MonthReport, TargetResult
 from sla.formatting import (
+    customer_name,
     duration,
     headline,
+    incomplete_line,
     minutes,
     month_title,
     objectives_by_service,
     percent,
     period,
+    range_scope,
+    report_title,
     scope,
 )
+from sla.ranges import RangeReport
 from sla.slices import day_starts
 from sla.tables import (
     FAMILY_LABELS,
+    RANGE_SECTIONS,
     SECTIONS,
+    STATEMENT_SECTIONS,
     Table,
+    contract_table,
     customer_table,
     footnote,
     target_table,
@@ -60,9 +68,14 @@ body { margin: 0; background: #f8f9fa; color: #212529;
 main { max-width: 1120px; margin: 0 auto; padding: 24px 28px 40px; background: #fff; }
 h1 { font-size: 26px; margin: 0 0 4px; }
 h2 { font-size: 19px; margin: 32px 0 10px; padding-bottom: 4px; border-bottom: 1px solid #dee2e6; }
+h2.month { font-size: 23px; margin-top: 44px; border-bottom: 2px solid #495057; }
+h3 { font-size: 17px; margin: 24px 0 8px; }
 p { margin: 6px 0; }
 .meta { color: #495057; }
 .banner { background: #fff3bf; border-left: 4px solid #f59f00; padding: 8px 12px; }
+.incomplete { background: #fff5f5; border: 2px solid #e03131; color: #a61e1e; font-weight: 600;
+  padding: 10px 12px; margin: 0 0 14px; }
+.headline.incomplete { border-left-color: #f59f00; background: #fff9db; }
 .headline { font-size: 17px; font-weight: 600; padding: 10px 12px; border-left: 4px solid #2f9e44;
   background: #ebfbee; }
 .headline.breached { border-left-color: #e03131; background: #fff5f5; }
@@ -73,7 +86,7 @@ th { background: #f1f3f5; font-weight: 600; }
 td.num, th.num { text-align: right; white-space: nowrap; font-variant-numeric: tabular-nums; }
 .empty { color: #495057; font-style: italic; }
 .note { color: #495057; font-size: 13px; }
-.charts { display: grid; grid-template-columns: repeat(auto-fill, minmax(420px, 1fr));
+.charts { display: grid; grid-template-columns: repeat(auto-fill, minmax(min(420px, 100%), 1fr));
   gap: 14px; margin-top: 10px; }
 .charts svg { width: 100%; height: auto; border: 1px solid #e9ecef; border-radius: 4px;
   background: #fff; }
@@ -86,8 +99,22 @@ svg .breached { fill: #c92a2a; font-weight: 600; }
 .swatch { display: inline-block; width: 22px; height: 10px; margin-right: 6px;
   vertical-align: middle; border-radius: 2px; }
 footer { margin-top: 32px; color: #495057; font-size: 13px; }
-@media print { body { background: #fff; } main { padding: 0; }
-  .charts svg { break-inside: avoid; } }
+.table-wrap { overflow-x: auto; }
+@media (max-width: 600px) { main { padding: 16px 12px 28px; } h1 { font-size: 21px; }
+  table { font-size: 13px; } }
+@page { size: A4; margin: 14mm 12mm 16mm;
+  @bottom-left { content: string(title); font-size: 8pt; color: #868e96; }
+  @bottom-right { content: "Page " counter(page) " of " counter(pages); font-size: 8pt;
+    color: #868e96; } }
+h1 { string-set: title content(); }
+@media print { body { background: #fff; font-size: 11px; } main { padding: 0; max-width: none; }
+  h1 { font-size: 20px; } h2 { font-size: 15px; margin-top: 20px; } h3 { font-size: 13px; }
+  table { font-size: 9.5px; } th, td { padding: 3px 4px; }
+  .table-wrap { overflow: visible; } thead { display: table-header-group; }
+  tr, .incomplete, .headline { break-inside: avoid; } h2, h3 { break-after: avoid; }
+  .charts { display: block; }
+  .charts svg { display: block; width: 100%; max-width: 150mm; margin: 0 auto 8px;
+    break-inside: avoid; } }
 """
 
 
@@ -133,7 +160,7 @@ def html_table(table: Table) -> str:
 
     head = _tag("thead", _tag("tr", cells("th", table.headers)))
     body = _tag("tbody", "".join(_tag("tr", cells("td", row)) for row in table.rows))
-    return _tag("table", head + body)
+    return _tag("div", _tag("table", head + body), class_="table-wrap")
 
 
 @dataclass(frozen=True)
@@ -508,7 +535,8 @@ def burn_chart(contract: ContractResult, days: _Days, report: MonthReport) -> st
         text_anchor="end",
         **({"class_": "breached"} if contract.breach else {}),
     )
-    heading = _text(LEFT, 17, contract.customer, class_="chart-title") + _text(
+    name = customer_name(contract.customer, contract.display_name)
+    heading = _text(LEFT, 17, name, class_="chart-title") + _text(
         LEFT,
         34,
         f"{contract.plan} · {contract.service} · {period(contract, report)} · "
@@ -538,7 +566,7 @@ def burn_chart(contract: ContractResult, days: _Days, report: MonthReport) -> st
         + plot.frame()
         + plot.day_labels(days.days)
     )
-    title = f"Error budget of {contract.customer} ({contract.plan}, {contract.service})"
+    title = f"Error budget of {name} ({contract.plan}, {contract.service})"
     return _svg("burn", title, content, data_customer=contract.customer)
 
 
@@ -556,7 +584,7 @@ def _legend(items: Iterable[tuple[str, str]]) -> str:
     )
 
 
-def _availability_section(report: MonthReport, days: _Days) -> str:
+def _availability_section(report: MonthReport, days: _Days, level: str) -> str:
     objectives = objectives_by_service(report)
     charts = "".join(
         availability_chart(target, objectives.get(target.service, []), days, report)
@@ -586,16 +614,16 @@ def _availability_section(report: MonthReport, days: _Days) -> str:
         class_="note",
     )
     return (
-        _tag("h2", "Daily availability per target")
+        _tag(level, "Daily availability per target")
         + note
         + legend
         + _tag("div", charts, class_="charts")
     )
 
 
-def _burn_section(report: MonthReport, days: _Days) -> str:
+def _burn_section(report: MonthReport, days: _Days, level: str) -> str:
     if not report.contracts:
-        return _tag("h2", "Error budget burn per contract") + _tag(
+        return _tag(level, "Error budget burn per contract") + _tag(
             "p", "No contract was active this month.", class_="empty"
         )
     charts = "".join(burn_chart(contract, days, report) for contract in report.contracts)
@@ -606,32 +634,63 @@ def _burn_section(report: MonthReport, days: _Days) -> str:
         class_="note",
     )
     return (
-        _tag("h2", "Error budget burn per contract") + note + _tag("div", charts, class_="charts")
+        _tag(level, "Error budget burn per contract") + note + _tag("div", charts, class_="charts")
     )
 
 
-def render_html(report: MonthReport) -> str:
-    """The whole report as one HTML document, ending with a newline."""
+def _month_body(report: MonthReport, level: str) -> list[str]:
+    """A month's scope, headline, tables and charts, under headings of `level` ("h2")."""
     days = _Days.of(report)
-    title = f"SLA report — {month_title(report)} ({report.timezone})"
     breached = any(contract.breach for contract in report.contracts)
-    header = _tag("h1", escape(title)) + _tag(
-        "p",
-        escape(f"{report.slice_seconds} s slices · times in UTC · days in {report.timezone}"),
-        class_="meta",
-    )
-    header += _tag("p", escape(scope(report)), class_="banner" if report.month_to_date else "meta")
-    header += _tag(
-        "p", escape(headline(report)), class_="headline breached" if breached else "headline"
-    )
+    body = [
+        _tag("p", escape(scope(report)), class_="banner" if report.month_to_date else "meta"),
+        _tag("p", escape(headline(report)), class_=_headline_class(report, breached)),
+    ]
     # The charts follow the tables they illustrate.
-    charts = {customer_table: _burn_section, target_table: _availability_section}
-    body = [header]
-    for heading, table in SECTIONS:
-        body.append(_tag("section", _tag("h2", escape(heading)) + html_table(table(report))))
+    charts = {
+        customer_table: _burn_section,
+        contract_table: _burn_section,
+        target_table: _availability_section,
+    }
+    for heading, table in STATEMENT_SECTIONS if report.customer else SECTIONS:
+        body.append(_tag("section", _tag(level, escape(heading)) + html_table(table(report))))
         chart = charts.get(table)
         if chart is not None and report.targets:
-            body.append(_tag("section", chart(report, days)))
+            body.append(_tag("section", chart(report, days, level)))
+    return body
+
+
+def _headline_class(report: MonthReport, breached: bool) -> str:
+    if not report.complete:
+        return "headline incomplete"
+    return "headline breached" if breached else "headline"
+
+
+def render_html(report: MonthReport | RangeReport) -> str:
+    """The whole report as one HTML document, ending with a newline.
+
+    An incomplete report opens with a line saying so, before the title and every figure.
+    """
+    title = report_title(report)
+    warning = incomplete_line(report)
+    body = [_tag("p", escape(warning), class_="incomplete", role="alert")] if warning else []
+    body += [
+        _tag("h1", escape(title)),
+        _tag(
+            "p",
+            escape(f"{report.slice_seconds} s slices · times and days in {report.timezone}"),
+            class_="meta",
+        ),
+    ]
+    if isinstance(report, RangeReport):
+        body.append(_tag("p", escape(range_scope(report)), class_="meta"))
+        for heading, table in RANGE_SECTIONS:
+            body.append(_tag("section", _tag("h2", escape(heading)) + html_table(table(report))))
+        for month in report.months:
+            body.append(_tag("h2", escape(month_title(month)), class_="month"))
+            body += _month_body(month, "h3")
+    else:
+        body += _month_body(report, "h2")
     body.append(_tag("footer", escape(footnote(report))))
     return (
         "<!DOCTYPE html>\n"

@@ -9,8 +9,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from sla.engine import MonthReport
-from sla.formatting import headline, month_title, scope
-from sla.tables import DASH, SECTIONS, Table, footnote
+from sla.formatting import (
+    headline,
+    incomplete_line,
+    month_title,
+    range_scope,
+    report_title,
+    scope,
+)
+from sla.ranges import RangeReport
+from sla.tables import RANGE_SECTIONS, SECTIONS, STATEMENT_SECTIONS, Table, footnote
 
 # Characters that would start markup; `_` is left alone since names like api_health only
 # emphasise at word edges, which is rare, and backslashes there would read badly in Slack.
@@ -45,16 +53,30 @@ def md_table(table: Table) -> list[str]:
     return [line(cells[0]), rule + "|", *(line(row) for row in cells[1:])]
 
 
-def render_md(report: MonthReport) -> str:
-    """The whole report as Markdown, ending with a newline."""
+def _sections(report: MonthReport, level: str) -> list[str]:
+    """A month's figures under headings of `level` ("##")."""
     lines = [
-        f"# SLA report {DASH} {month_title(report)} ({md_text(report.timezone)})",
-        "",
         f"**{scope(report)}**" if report.month_to_date else scope(report),
         "",
         headline(report),
     ]
-    for title, table in SECTIONS:
-        lines += ["", f"## {title}", "", *md_table(table(report))]
+    for title, table in STATEMENT_SECTIONS if report.customer else SECTIONS:
+        lines += ["", f"{level} {title}", "", *md_table(table(report))]
+    return lines
+
+
+def render_md(report: MonthReport | RangeReport) -> str:
+    """The whole report as Markdown, ending with a newline; an incomplete one says so first."""
+    warning = incomplete_line(report)
+    lines = [f"**{md_text(warning)}**", ""] if warning else []
+    lines += [f"# {md_text(report_title(report))}", ""]
+    if isinstance(report, RangeReport):
+        lines.append(range_scope(report))
+        for title, table in RANGE_SECTIONS:
+            lines += ["", f"## {title}", "", *md_table(table(report))]
+        for month in report.months:
+            lines += ["", f"## {month_title(month)}", "", *_sections(month, "###")]
+    else:
+        lines += _sections(report, "##")
     lines += ["", footnote(report)]
     return "\n".join(lines) + "\n"

@@ -11,16 +11,20 @@ from dataclasses import dataclass
 from sla.engine import ContractResult, MonthReport, TargetResult
 from sla.formatting import (
     amounts,
+    coverage,
     credit,
     credits_by_currency,
+    customer_name,
+    display_names,
     duration,
+    local_time,
     minutes,
     money,
     percent,
     period,
     slice_time,
-    timestamp,
 )
+from sla.ranges import RangeReport
 
 DASH = "—"
 FAMILIES = ("ipv4", "ipv6")
@@ -60,9 +64,10 @@ def plan_table(report: MonthReport) -> Table:
 
 
 def breach_table(report: MonthReport) -> Table:
+    names = display_names(report)
     rows = tuple(
         (
-            contract.customer,
+            names[contract.customer],
             contract.plan,
             contract.service,
             period(contract, report),
@@ -93,9 +98,52 @@ def breach_table(report: MonthReport) -> Table:
     )
 
 
-def customer_table(report: MonthReport) -> Table:
+def contract_table(report: MonthReport) -> Table:
+    """Every contract of the report with all its figures: what a customer's statement shows."""
     rows = tuple(
-        (total.customer, money(total.credit_total, total.currency))
+        (
+            customer_name(contract.customer, contract.display_name),
+            contract.plan,
+            contract.service,
+            period(contract, report),
+            percent(contract.figures.availability),
+            percent(contract.objective),
+            "yes" if contract.breach else "no",
+            duration(contract.figures.bad * report.slice_seconds),
+            minutes(contract.budget_remaining, report),
+            credit(contract),
+            coverage(contract.coverage),
+        )
+        for contract in report.contracts
+    )
+    return Table(
+        (
+            "Customer",
+            "Plan",
+            "Service",
+            "Period",
+            "Availability",
+            "Objective",
+            "Breach",
+            "Downtime",
+            "Budget left",
+            "Credit",
+            "Data coverage",
+        ),
+        rows,
+        (False, False, False, False, True, True, False, True, True, True, True),
+        "No contract was active this month.",
+    )
+
+
+def customer_table(report: MonthReport | RangeReport) -> Table:
+    names = {
+        customer: name
+        for month in (report.months if isinstance(report, RangeReport) else (report,))
+        for customer, name in display_names(month).items()
+    }
+    rows = tuple(
+        (names.get(total.customer, total.customer), money(total.credit_total, total.currency))
         for total in report.customers
         if total.credit_total
     )
@@ -106,8 +154,8 @@ def incident_table(report: MonthReport) -> Table:
     rows = tuple(
         (
             str(number),
-            timestamp(incident.start),
-            timestamp(incident.end),
+            local_time(incident.start, report.timezone),
+            local_time(incident.end, report.timezone),
             duration(incident.slices * report.slice_seconds),
             ", ".join(incident.targets),
         )
@@ -128,7 +176,7 @@ def family_percent(target: TargetResult, family: str) -> str:
     return DASH  # the target is not probed over this family
 
 
-def target_table(report: MonthReport) -> Table:
+def target_table(report: MonthReport | RangeReport) -> Table:
     rows = tuple(
         (
             target.name,
@@ -147,10 +195,11 @@ def target_table(report: MonthReport) -> Table:
     )
 
 
-def coverage_table(report: MonthReport) -> Table:
+def coverage_table(report: MonthReport | RangeReport) -> Table:
     rows = tuple(
         (
             target.name,
+            coverage(target.figures.coverage),
             slice_time(target.figures.eligible, report),
             slice_time(target.figures.no_data, report),
             slice_time(target.figures.excluded, report),
@@ -158,10 +207,47 @@ def coverage_table(report: MonthReport) -> Table:
         for target in report.targets
     )
     return Table(
-        ("Target", "Eligible", "No data", "Excluded (maintenance)"),
+        ("Target", "Coverage", "Eligible", "No data", "Excluded (maintenance)"),
+        rows,
+        (False, True, True, True, True),
+        "No targets are configured.",
+    )
+
+
+def maintenance_table(report: MonthReport) -> Table:
+    rows = tuple(
+        (
+            local_time(window.start, report.timezone),
+            local_time(window.end, report.timezone),
+            window.reason or "Scheduled maintenance",
+            ", ".join(window.targets),
+            slice_time(window.excluded_slices, report),
+        )
+        for window in report.maintenance
+    )
+    return Table(
+        ("Start", "End", "Reason", "Targets", "Excluded"),
+        rows,
+        (False, False, False, False, True),
+        "No maintenance this month.",
+    )
+
+
+def service_table(report: RangeReport) -> Table:
+    rows = tuple(
+        (
+            service.name,
+            percent(service.figures.availability),
+            duration(service.figures.bad * report.slice_seconds),
+            coverage(service.figures.coverage),
+        )
+        for service in report.services
+    )
+    return Table(
+        ("Service", "Availability", "Downtime", "Coverage"),
         rows,
         (False, True, True, True),
-        "No targets are configured.",
+        "No services are configured.",
     )
 
 
@@ -171,15 +257,34 @@ SECTIONS = (
     ("Credits owed per customer", customer_table),
     ("Incidents", incident_table),
     ("Availability per target (IPv4 and IPv6)", target_table),
+    ("Maintenance", maintenance_table),
     ("Data coverage", coverage_table),
 )
 
+# A customer's statement: its contracts in full instead of the provider's summaries.
+STATEMENT_SECTIONS = (
+    ("Contracts", contract_table),
+    ("Credits", customer_table),
+    ("Incidents", incident_table),
+    ("Availability per target (IPv4 and IPv6)", target_table),
+    ("Maintenance", maintenance_table),
+    ("Data coverage", coverage_table),
+)
 
-def footnote(report: MonthReport) -> str:
+# What a range adds above its months: its own figures over all of its slices.
+RANGE_SECTIONS = (
+    ("Availability per target over the range", target_table),
+    ("Availability per service over the range", service_table),
+    ("Credits over the range", customer_table),
+    ("Data coverage over the range", coverage_table),
+)
+
+
+def footnote(report: MonthReport | RangeReport) -> str:
     return (
         f"Slices of {report.slice_seconds} s. Availability = (eligible - bad) / eligible "
         "slices; exactly at the objective is no breach. Maintenance slices are excluded; "
         "slices without probe data are handled as the config's sla.no_data setting says. "
         "A contract period runs from its start up to, not including, its end. "
-        f"Times are UTC; dates and days are calendar days in {report.timezone}."
+        f"Times, dates and days are in {report.timezone}."
     )

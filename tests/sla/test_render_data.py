@@ -217,12 +217,14 @@ def test_the_csv_has_one_row_per_contract(spec_example):
     assert rows == [
         [
             "customer",
+            "display_name",
             "plan",
             "service",
             "period_start",
             "period_end",
             "availability_percent",
             "objective_percent",
+            "coverage_percent",
             "breach",
             "credit_percent",
             "credit_amount",
@@ -230,12 +232,14 @@ def test_the_csv_has_one_row_per_contract(spec_example):
         ],
         [
             "acme",
+            "",
             "enterprise",
             "public-api",
             "2026-02-01T00:00:00Z",
             "2026-03-01T00:00:00Z",
             "99.950323",
             "99.99",
+            "100.0",
             "true",
             "10",
             "1200.00",
@@ -246,5 +250,8 @@ def test_the_csv_has_one_row_per_contract(spec_example):
 
 def test_the_csv_leaves_null_cells_empty(month_probes, make_contract):
     report = month_probes().evaluate(contracts=[make_contract()])
-    (_, row) = csv.reader(io.StringIO(render_csv(report)))
-    assert (row[5], row[7], row[8]) == ("", "false", "0")
+    lines = render_csv(report).splitlines()
+    assert lines[0].startswith("# INCOMPLETE REPORT")  # no probe at all: coverage 0 %
+    (row,) = csv.DictReader(lines[1:])
+    cells = ("availability_percent", "display_name", "breach", "credit_percent")
+    assert tuple(row[cell] for cell in cells) == ("", "", "false", "0")

@@ -55,12 +55,12 @@ def test_the_title_names_the_month_and_its_time_zone(month: str) -> None:
 
 
 def test_a_finished_month_says_it_covers_the_whole_month(month: str) -> None:
-    assert "Whole month: 2026-02-01T00:00:00Z to 2026-03-01T00:00:00Z." in month
+    assert "Whole month: 2026-02-01 00:00 UTC to 2026-03-01 00:00 UTC (UTC)." in month
     assert "month to date" not in month.lower()
 
 
 def test_a_running_month_says_month_to_date_and_until_when(month_to_date: str) -> None:
-    assert "**Month to date (until 2026-02-20T12:00:00Z)" in month_to_date
+    assert "**Month to date (until 2026-02-20 12:00 UTC)" in month_to_date
     assert "if the month ended now" in month_to_date
 
 
@@ -120,16 +120,16 @@ def test_incidents_have_start_end_duration_and_targets(month: str) -> None:
     assert rows(section(month, "Incidents")) == [
         [
             "1",
-            "2026-02-03T09:00:00Z",
-            "2026-02-03T10:30:00Z",
+            "2026-02-03 09:00 UTC",
+            "2026-02-03 10:30 UTC",
             "1 h 30 min",
             r"\<script\>alert(1)\</script\>",
         ],
-        ["2", "2026-02-12T14:00:00Z", "2026-02-12T14:20:00Z", "20 min", "api-health"],
+        ["2", "2026-02-12 14:00 UTC", "2026-02-12 14:20 UTC", "20 min", "api-health"],
         [
             "3",
-            "2026-02-20T10:00:00Z",
-            "2026-02-20T10:30:00Z",
+            "2026-02-20 10:00 UTC",
+            "2026-02-20 10:30 UTC",
             "30 min",
             r"\<script\>alert(1)\</script\>",
         ],
@@ -154,12 +154,13 @@ def test_each_target_shows_its_ipv4_and_ipv6_availability(month: str) -> None:
 def test_data_coverage_shows_no_data_and_excluded_slices_per_target(month: str) -> None:
     table = section(month, "Data coverage")
     assert row_of(table, "api-health")[1:] == [
+        "100 %",
         "40,260 slices (27 d 23 h)",
         "0 slices",
         "60 slices (1 h)",
     ]
-    assert row_of(table, r"\<script\>alert(1)\</script\>")[2] == "119 slices (1 h 59 min)"
-    assert row_of(table, "status-page")[1:3] == ["0 slices", "40,320 slices (28 d)"]
+    assert row_of(table, r"\<script\>alert(1)\</script\>")[3] == "119 slices (1 h 59 min)"
+    assert row_of(table, "status-page")[1:4] == ["0 %", "0 slices", "40,320 slices (28 d)"]
 
 
 def test_names_from_the_config_are_text_never_markup(month: str) -> None:
@@ -173,7 +174,7 @@ def test_a_pipe_in_a_name_does_not_break_a_table() -> None:
     report = replace(report, targets=(replace(report.targets[0], name="api|health"),))
     table = section(render_md(report), "Data coverage")
     assert rows(table) == [
-        ["api\\|health", "40,260 slices (27 d 23 h)", "0 slices", "60 slices (1 h)"]
+        ["api\\|health", "100 %", "40,260 slices (27 d 23 h)", "0 slices", "60 slices (1 h)"]
     ]
 
 

@@ -128,8 +128,14 @@ def _series(target: TargetSpec, family: str, first: int, length: int) -> SeriesS
     )
 
 
-def sample_report(now: datetime = AFTER_THE_MONTH) -> MonthReport:
-    """The month above as the engine reports it at `now` (month to date before March)."""
+def sample_report(
+    now: datetime = AFTER_THE_MONTH, min_coverage: Decimal = Decimal(0), customer: str | None = None
+) -> MonthReport:
+    """The month above as the engine reports it at `now` (month to date before March).
+
+    With the default threshold of 0 % the unprobed target does not make it incomplete;
+    pass the usual 99 to see the month as the report of a month with missing data.
+    """
     first, end = load_window(2026, 2, "UTC", POLICY, TARGETS)
     series = [
         _series(target, family, first, end - first)
@@ -148,6 +154,8 @@ def sample_report(now: datetime = AFTER_THE_MONTH) -> MonthReport:
         maintenance=MAINTENANCE,
         series=series,
         now=now,
+        min_coverage=min_coverage,
+        customer=customer,
     )
 
 
