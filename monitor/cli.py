@@ -31,14 +31,17 @@ from monitor.config import Config, config_path, load_config
 from monitor.errors import InputError, MonitorError
 from monitor.probe import Prober
 from monitor.redact import RedactingFilter, redact_url, scrub
-from monitor.reporting import RENDERERS, month_report
+from monitor.reporting import FORMATS, last_ended_month, month_report, range_report, render
 from monitor.results import ProbeResult, Reason
 from monitor.rules import render_rules
 from monitor.service import run_service
 from monitor.silences import sync_silences
 from monitor.status import incidents
 from monitor.store import Store
+from sla.engine import MonthReport
 from sla.errors import SlaError
+from sla.formatting import incomplete_line
+from sla.ranges import RangeReport
 
 log = logging.getLogger("uptime-sla")
 
@@ -324,44 +327,119 @@ def _import(args: argparse.Namespace, config: Config, clock: Clock) -> int:
 
 
 _MONTH = re.compile(r"(\d{4})-(0[1-9]|1[0-2])", re.ASCII)
+_QUARTER = re.compile(r"(\d{4})-Q([1-4])", re.ASCII)
+_YEAR = re.compile(r"\d{4}", re.ASCII)
+
+Month = tuple[int, int]
+
+
+def _month(option: str, text: str) -> Month:
+    match = _MONTH.fullmatch(text)
+    if not match:
+        raise InputError(f"{option}: {text!r} is not YYYY-MM")
+    return _in_range(option, text, int(match[1]), int(match[2]))
+
+
+def _in_range(option: str, text: str, year: int, month: int) -> Month:
+    if not 1970 <= year <= 9998:  # slices count from 1970; 9999-12 ends in year 10000
+        raise InputError(f"{option}: {text!r} is not between 1970-01 and 9998-12")
+    return year, month
+
+
+def _months_between(first: Month, last: Month) -> list[Month]:
+    """Every month from `first` to `last`, both included."""
+    numbers = range(first[0] * 12 + first[1] - 1, last[0] * 12 + last[1])
+    return [(number // 12, number % 12 + 1) for number in numbers]
+
+
+def _chosen_months(args: argparse.Namespace) -> list[Month] | None:
+    """The months of a range (`--months`, `--quarter`, `--year`), or None for one month."""
+    given = [name for name in ("month", "months", "quarter", "year") if getattr(args, name)]
+    if len(given) > 1:
+        named = " and ".join(f"--{name}" for name in given)
+        raise InputError(f"report: give one of --month, --months, --quarter, --year, not {named}")
+    if args.months:
+        first, sep, last = args.months.partition("..")
+        if not sep:
+            raise InputError(f"--months: {args.months!r} is not YYYY-MM..YYYY-MM")
+        start, end = _month("--months", first), _month("--months", last)
+        if end < start:
+            raise InputError(f"--months: {args.months!r} ends before it starts")
+        return _months_between(start, end)
+    if args.quarter:
+        match = _QUARTER.fullmatch(args.quarter)
+        if not match:
+            raise InputError(f"--quarter: {args.quarter!r} is not YYYY-Qn (n from 1 to 4)")
+        year, quarter = int(match[1]), int(match[2])
+        _in_range("--quarter", args.quarter, year, 1)
+        return _months_between((year, 3 * quarter - 2), (year, 3 * quarter))
+    if args.year:
+        if not _YEAR.fullmatch(args.year):
+            raise InputError(f"--year: {args.year!r} is not YYYY")
+        year = int(args.year)
+        _in_range("--year", args.year, year, 1)
+        return _months_between((year, 1), (year, 12))
+    return None
 
 
 @command(
     "report",
-    "the monthly SLA report: availability, credits, incidents",
-    "uptime-sla report -c uptime-sla.yaml --month 2026-02 --format md -o february.md",
+    "the monthly SLA report (default: the last month ended), a range, or one customer's"
+    " statement; exit 3 with --strict when data is missing",
+    "uptime-sla report -c uptime-sla.yaml --month 2026-02 --format md -o february.md\n"
+    "  uptime-sla report --customer acme --format pdf -o acme-statement.pdf\n"
+    "  uptime-sla report --quarter 2026-Q1 --format html -o q1.html",
     [
-        arg("--month", required=True, help="YYYY-MM"),
-        arg("--format", choices=("json", "csv", "md", "html"), default="json"),
+        arg("--month", help="YYYY-MM (default: the last month ended in sla.timezone)"),
+        arg("--months", metavar="FROM..TO", help="a range of months: YYYY-MM..YYYY-MM"),
+        arg("--quarter", metavar="YYYY-Qn", help="the three months of a quarter"),
+        arg("--year", metavar="YYYY", help="the twelve months of a year"),
+        arg("--format", choices=FORMATS, default="json", help="default: json"),
+        arg("--customer", metavar="NAME", help="only this customer's statement"),
+        arg(
+            "--strict",
+            action="store_true",
+            help="exit 3 when the report is incomplete (a target's data coverage is too low)",
+        ),
         arg("-o", "--output", type=Path, help="write here instead of stdout"),
     ],
 )
 def _report(args: argparse.Namespace, config: Config, clock: Clock) -> int:
-    match = _MONTH.fullmatch(args.month)
-    if not match:
-        raise InputError(f"--month: {args.month!r} is not YYYY-MM")
-    if not 1970 <= int(match[1]) <= 9998:  # slices count from 1970; 9999-12 ends in year 10000
-        raise InputError(f"--month: {args.month!r} is not between 1970-01 and 9998-12")
+    now = clock()
+    months = _chosen_months(args)
+    single = _month("--month", args.month) if args.month else last_ended_month(config, now)
     store = _open_store(config)
     try:
-        report = month_report(config, store, int(match[1]), int(match[2]), clock())
+        report: MonthReport | RangeReport
+        if months is None:
+            report = month_report(config, store, *single, now, customer=args.customer)
+        else:
+            report = range_report(config, store, months, now, customer=args.customer)
     finally:
         store.close()
-    _write_output(args.output, RENDERERS[args.format](report))
+    _write_output(args.output, render(report, args.format))
+    warning = incomplete_line(report)
+    if warning is not None:
+        print(warning, file=sys.stderr)
+        if args.strict:
+            return 3
     return 0
 
 
-def _write_output(path: Path | None, content: str) -> None:
+def _write_output(path: Path | None, content: str | bytes) -> None:
     """stdout, or a file replaced atomically: a reader never sees half a report."""
+    data = content.encode() if isinstance(content, str) else content
     if path is None:
-        sys.stdout.write(content)
+        sys.stdout.flush()
+        sys.stdout.buffer.write(data)
+        sys.stdout.buffer.flush()
         return
     directory = path.parent if str(path.parent) else Path(".")
     temp = None
     try:
         fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", dir=directory)
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(content)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
         os.replace(temp, path)
     except OSError as exc:
         if temp is not None:  # e.g. the path is a directory: leave nothing behind

@@ -18,6 +18,7 @@ from sla.slices import US, epoch_us, load_window, span_window
 from sla.status import LastProbe, last_probe
 
 RENDERERS = {"json": render_json, "csv": render_csv, "md": render_md, "html": render_html}
+FORMATS = (*RENDERERS, "pdf")
 
 
 def policy_of(config: Config) -> model.Policy:
@@ -167,3 +168,30 @@ def range_report(
             for year, month in months
         )
     )
+
+
+def render(report: MonthReport | RangeReport, fmt: str) -> bytes:
+    """A report (or statement, or range) in one of FORMATS, as the bytes of its file."""
+    if fmt == "pdf":
+        from monitor.pdf import render_pdf  # noqa: PLC0415 (WeasyPrint is an optional extra)
+
+        return render_pdf(render_html(report))
+    return RENDERERS[fmt](report).encode()
+
+
+def statement(
+    config: Config,
+    store: Store,
+    month: tuple[int, int],
+    customer: str | None,
+    fmt: str,
+    *,
+    now: datetime,
+) -> bytes:
+    """One customer's statement of a month in a format (None: the whole month's report).
+
+    What monthly delivery and `report --customer` both send: only that customer's
+    contracts, credits, targets, incidents and maintenance (spec section 7).
+    """
+    year, number = month
+    return render(month_report(config, store, year, number, now, customer=customer), fmt)

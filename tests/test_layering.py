@@ -9,7 +9,8 @@ layer and imports only from lower layers:
 1. the vocabulary built on them: `config` (the validated config models), `bulk` (probe
    rows for bulk loads), `metrics` (metric names and labels), `migrations` (the schema's
    revisions);
-2. the parts: `store`, `probe` (the prober), `rules` (alerting and recording rules);
+2. the parts: `store`, `probe` (the prober), `rules` (alerting and recording rules),
+   `pdf` (HTML printed to PDF);
 3. what combines parts: `reporting` (the bridge from store to the SLA engine), `scheduler`,
    `writer`, `dashboards`, `silences`, `importer`;
 4. what reads through the bridge: `sla_gauges`;
@@ -44,6 +45,7 @@ LAYERS = {
     "migrations": 1,
     "probe": 2,
     "rules": 2,
+    "pdf": 2,
     "reporting": 3,
     "scheduler": 3,
     "writer": 3,

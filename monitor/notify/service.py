@@ -8,7 +8,6 @@ channel's thread: probing, the writer and the other channels go on.
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import threading
 from collections.abc import Callable
@@ -25,9 +24,8 @@ from monitor.notify.events import Status, incident_events, maintenance_events
 from monitor.notify.messages import Renderer
 from monitor.notify.outbox import Outbox
 from monitor.notify.statements import CUSTOMER_CHANNEL, Render, StatementJob
-from monitor.reporting import RENDERERS, month_report
+from monitor.reporting import statement
 from monitor.store import Store
-from sla.engine import MonthReport
 
 log = logging.getLogger(__name__)
 
@@ -47,28 +45,10 @@ def build_channels(config: Config, client: httpx.Client) -> list[Channel]:
 def statement_renderer(config: Config, store: Store) -> Render:
     """A month's report, or one customer's statement, in a format (for StatementJob)."""
 
-    def render(year: int, month: int, fmt: str, customer: str | None, now: datetime) -> str:
-        report = month_report(config, store, year, month, now)
-        if customer is not None:
-            report = _only_customer(report, customer)
-        return RENDERERS[fmt](report)
+    def render(year: int, month: int, fmt: str, customer: str | None, now: datetime) -> bytes:
+        return statement(config, store, (year, month), customer, fmt, now=now)
 
     return render
-
-
-def _only_customer(report: MonthReport, customer: str) -> MonthReport:
-    contracts = tuple(c for c in report.contracts if c.customer == customer)
-    services = {c.service for c in contracts}
-    targets = tuple(t for t in report.targets if t.service in services)
-    names = {t.name for t in targets}
-    return dataclasses.replace(
-        report,
-        contracts=contracts,
-        customers=tuple(c for c in report.customers if c.customer == customer),
-        targets=targets,
-        services=tuple(s for s in report.services if s.name in services),
-        incidents=tuple(i for i in report.incidents if names & set(i.targets)),
-    )
 
 
 class Notifier:
