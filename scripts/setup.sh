@@ -13,6 +13,10 @@ packages=(postgresql prometheus prometheus-alertmanager chromium fonts-dejavu-co
           procps
           iptables
           nginx-light  # the status site served while `run` swaps it
+          libpango-1.0-0  # WeasyPrint (PDF statements)
+          libpangoft2-1.0-0
+          libharfbuzz-subset0
+          poppler-utils  # pdftoppm: the PDF statement's page screenshot
 )
 missing=()
 for p in "${packages[@]}"; do

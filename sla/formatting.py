@@ -148,18 +148,17 @@ def moment(when: datetime, report: MonthReport) -> str:
     )
 
 
-def customer_name(customer: str, display_name: str | None) -> str:
-    """ "Acme Corp. (acme)": the name people read beside the identifier the config uses."""
-    return customer if display_name is None else f"{display_name} ({customer})"
-
-
 def display_names(report: MonthReport) -> dict[str, str]:
-    """Each customer of the report as `customer_name` says it (its first display name)."""
+    """Each customer of the report as people read it: "Acme Corp. (acme)", the display name
+    (its first contract's that has one) beside the identifier the config uses."""
     named: dict[str, str | None] = {}
     for contract in report.contracts:
         if named.get(contract.customer) is None:
             named[contract.customer] = contract.display_name
-    return {customer: customer_name(customer, name) for customer, name in named.items()}
+    return {
+        customer: customer if name is None else f"{name} ({customer})"
+        for customer, name in named.items()
+    }
 
 
 def coverage(value: Fraction | None) -> str:

@@ -20,7 +20,7 @@ from html import escape
 from sla.availability import DayFigures
 from sla.engine import ContractResult, MonthReport, TargetResult
 from sla.formatting import (
-    customer_name,
+    display_names,
     duration,
     headline,
     incomplete_line,
@@ -139,8 +139,22 @@ def _tag(name: str, content: str = "", **attributes: object) -> str:
     return f"<{name}{_attributes(attributes)}>{content}</{name}>"
 
 
+# The page's CSS styles SVG text in browsers; WeasyPrint's SVG renderer reads only
+# presentation attributes, so each text also carries them (CSS wins where it applies).
+_TEXT_STYLE = {"font_family": "DejaVu Sans, Helvetica, Arial, sans-serif", "font_size": 11}
+_TEXT_CLASSES = {
+    "chart-title": {"font_size": 14, "font_weight": 600, "fill": "#212529"},
+    "breached": {"font_weight": 600, "fill": "#c92a2a"},
+}
+
+
 def _text(x: float, y: float, text: str, **attributes: object) -> str:
-    return _tag("text", escape(text), x=_num(x), y=_num(y), **attributes)
+    style = {
+        "fill": "#495057",
+        **_TEXT_STYLE,
+        **_TEXT_CLASSES.get(str(attributes.get("class_")), {}),
+    }
+    return _tag("text", escape(text), x=_num(x), y=_num(y), **{**style, **attributes})
 
 
 def _title(text: str) -> str:
@@ -535,7 +549,7 @@ def burn_chart(contract: ContractResult, days: _Days, report: MonthReport) -> st
         text_anchor="end",
         **({"class_": "breached"} if contract.breach else {}),
     )
-    name = customer_name(contract.customer, contract.display_name)
+    name = display_names(report)[contract.customer]
     heading = _text(LEFT, 17, name, class_="chart-title") + _text(
         LEFT,
         34,
@@ -646,10 +660,9 @@ def _month_body(report: MonthReport, level: str) -> list[str]:
         _tag("p", escape(scope(report)), class_="banner" if report.month_to_date else "meta"),
         _tag("p", escape(headline(report)), class_=_headline_class(report, breached)),
     ]
-    # The charts follow the tables they illustrate.
+    # The charts follow the tables they illustrate: a statement's burn charts its contracts.
     charts = {
-        customer_table: _burn_section,
-        contract_table: _burn_section,
+        contract_table if report.customer else customer_table: _burn_section,
         target_table: _availability_section,
     }
     for heading, table in STATEMENT_SECTIONS if report.customer else SECTIONS:

@@ -14,7 +14,6 @@ from sla.formatting import (
     coverage,
     credit,
     credits_by_currency,
-    customer_name,
     display_names,
     duration,
     local_time,
@@ -100,9 +99,10 @@ def breach_table(report: MonthReport) -> Table:
 
 def contract_table(report: MonthReport) -> Table:
     """Every contract of the report with all its figures: what a customer's statement shows."""
+    names = display_names(report)
     rows = tuple(
         (
-            customer_name(contract.customer, contract.display_name),
+            names[contract.customer],
             contract.plan,
             contract.service,
             period(contract, report),
@@ -201,15 +201,16 @@ def coverage_table(report: MonthReport | RangeReport) -> Table:
             target.name,
             coverage(target.figures.coverage),
             slice_time(target.figures.eligible, report),
+            slice_time(target.figures.bad, report),
             slice_time(target.figures.no_data, report),
             slice_time(target.figures.excluded, report),
         )
         for target in report.targets
     )
     return Table(
-        ("Target", "Coverage", "Eligible", "No data", "Excluded (maintenance)"),
+        ("Target", "Coverage", "Eligible", "Bad", "No data", "Excluded (maintenance)"),
         rows,
-        (False, True, True, True, True),
+        (False, True, True, True, True, True),
         "No targets are configured.",
     )
 

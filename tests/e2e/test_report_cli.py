@@ -171,7 +171,9 @@ def test_a_bad_month_argument_exits_2(config, capsys, month):
 def test_an_unknown_format_exits_2_without_writing(config, tmp_path, capsys):
     out = tmp_path / "r.xlsx"
     assert (
-        main(["-c", str(config), "report", "--month", "2026-02", "--format", "xlsx", "-o", str(out)])
+        main(
+            ["-c", str(config), "report", "--month", "2026-02", "--format", "xlsx", "-o", str(out)]
+        )
         == 2
     )
     assert not out.exists()

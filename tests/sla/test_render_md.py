@@ -156,11 +156,17 @@ def test_data_coverage_shows_no_data_and_excluded_slices_per_target(month: str) 
     assert row_of(table, "api-health")[1:] == [
         "100 %",
         "40,260 slices (27 d 23 h)",
+        "20 slices (20 min)",
         "0 slices",
         "60 slices (1 h)",
     ]
-    assert row_of(table, r"\<script\>alert(1)\</script\>")[3] == "119 slices (1 h 59 min)"
-    assert row_of(table, "status-page")[1:4] == ["0 %", "0 slices", "40,320 slices (28 d)"]
+    assert row_of(table, r"\<script\>alert(1)\</script\>")[4] == "119 slices (1 h 59 min)"
+    assert row_of(table, "status-page")[1:5] == [
+        "0 %",
+        "0 slices",
+        "0 slices",
+        "40,320 slices (28 d)",
+    ]
 
 
 def test_names_from_the_config_are_text_never_markup(month: str) -> None:
@@ -174,7 +180,14 @@ def test_a_pipe_in_a_name_does_not_break_a_table() -> None:
     report = replace(report, targets=(replace(report.targets[0], name="api|health"),))
     table = section(render_md(report), "Data coverage")
     assert rows(table) == [
-        ["api\\|health", "100 %", "40,260 slices (27 d 23 h)", "0 slices", "60 slices (1 h)"]
+        [
+            "api\\|health",
+            "100 %",
+            "40,260 slices (27 d 23 h)",
+            "20 slices (20 min)",
+            "0 slices",
+            "60 slices (1 h)",
+        ]
     ]
 
 
