@@ -62,39 +62,42 @@ def plan_table(report: MonthReport) -> Table:
     )
 
 
+_CONTRACT_HEADERS = (
+    "Customer",
+    "Plan",
+    "Service",
+    "Period",
+    "Availability",
+    "Objective",
+    "Downtime",
+    "Budget left",
+    "Credit",
+)
+_CONTRACT_NUMERIC = (False, False, False, False, True, True, True, True, True)
+
+
+def _contract_row(
+    contract: ContractResult, report: MonthReport, names: dict[str, str]
+) -> tuple[str, ...]:
+    return (
+        names[contract.customer],
+        contract.plan,
+        contract.service,
+        period(contract, report),
+        percent(contract.figures.availability),
+        percent(contract.objective),
+        duration(contract.figures.bad * report.slice_seconds),
+        minutes(contract.budget_remaining, report),
+        credit(contract),
+    )
+
+
 def breach_table(report: MonthReport) -> Table:
     names = display_names(report)
     rows = tuple(
-        (
-            names[contract.customer],
-            contract.plan,
-            contract.service,
-            period(contract, report),
-            percent(contract.figures.availability),
-            percent(contract.objective),
-            duration(contract.figures.bad * report.slice_seconds),
-            minutes(contract.budget_remaining, report),
-            credit(contract),
-        )
-        for contract in report.contracts
-        if contract.breach
+        _contract_row(contract, report, names) for contract in report.contracts if contract.breach
     )
-    return Table(
-        (
-            "Customer",
-            "Plan",
-            "Service",
-            "Period",
-            "Availability",
-            "Objective",
-            "Downtime",
-            "Budget left",
-            "Credit",
-        ),
-        rows,
-        (False, False, False, False, True, True, True, True, True),
-        "No contract breached its objective.",
-    )
+    return Table(_CONTRACT_HEADERS, rows, _CONTRACT_NUMERIC, "No contract breached its objective.")
 
 
 def contract_table(report: MonthReport) -> Table:
@@ -102,36 +105,16 @@ def contract_table(report: MonthReport) -> Table:
     names = display_names(report)
     rows = tuple(
         (
-            names[contract.customer],
-            contract.plan,
-            contract.service,
-            period(contract, report),
-            percent(contract.figures.availability),
-            percent(contract.objective),
+            *_contract_row(contract, report, names),
             "yes" if contract.breach else "no",
-            duration(contract.figures.bad * report.slice_seconds),
-            minutes(contract.budget_remaining, report),
-            credit(contract),
             coverage(contract.coverage),
         )
         for contract in report.contracts
     )
     return Table(
-        (
-            "Customer",
-            "Plan",
-            "Service",
-            "Period",
-            "Availability",
-            "Objective",
-            "Breach",
-            "Downtime",
-            "Budget left",
-            "Credit",
-            "Data coverage",
-        ),
+        (*_CONTRACT_HEADERS, "Breach", "Data coverage"),
         rows,
-        (False, False, False, False, True, True, False, True, True, True, True),
+        (*_CONTRACT_NUMERIC, False, True),
         "No contract was active this month.",
     )
 

@@ -107,7 +107,7 @@ def test_a_statement_lists_its_contracts_in_full() -> None:
         r"| Acme \<Corp\> & Co. (acme) | enterprise | public-api | whole month | 99.950323 % "
         in contracts
     )
-    assert "| yes | 20 min | -15.974 min | 10 % = 1200.00 USD | 100 % |" in contracts
+    assert "| 20 min | -15.974 min | 10 % = 1200.00 USD | yes | 100 % |" in contracts
     assert "| database upgrade | api-health | 60 slices (1 h) |" in md
 
 
