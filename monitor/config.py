@@ -109,6 +109,7 @@ class ProbeSettings(_Model):
     tls_min_version: Literal["1.2", "1.3"] | None = None
     ca_file: str | None = None
     max_body_bytes: int = Field(default=1_048_576, gt=0)
+    max_retry_after: Duration = 300.0  # the longest a 429's Retry-After holds a series back
     resolve: dict[Family, tuple[str, ...]] = Field(default_factory=dict)
     degraded_latency: Duration | None = None  # status page: slower median is degraded
 

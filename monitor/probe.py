@@ -59,6 +59,7 @@ _DETAIL_LIMIT = 300
 HEAD_LIMIT = 262_144
 """Bytes a response head may take, interim 1xx responses included (h11 allows 100 KiB for
 one head; a few interim responses are a few hundred bytes)."""
+_DELTA_SECONDS = re.compile(r"[0-9]+")  # ASCII digits only: str.isdigit() accepts "²"
 _TOKEN = re.compile(r"[-!#$%&'*+.^_`|~0-9A-Za-z]+")
 _FIELD_VALUE = re.compile(rb"(?:[^\x00-\x20\x7f]+(?:[ \t]+[^\x00-\x20\x7f]+)*)?")
 _ERRNO_TEXT = {
@@ -502,11 +503,10 @@ class Prober:
             status = response.status
             headers = _Headers(response.headers)
             if status == 429:
-                retry_after = _retry_after(headers.get("retry-after"), self._now())
-                when = f", retry after {retry_after:g} s" if retry_after is not None else ""
-                return result(
-                    True, Reason.RATE_LIMITED, f"rate limited (429){when}", status, retry_after
+                detail, hold = _rate_limited(
+                    headers.get("retry-after"), self._now(), target.max_retry_after
                 )
+                return result(True, Reason.RATE_LIMITED, detail, status, hold)
             if not any(low <= status <= high for low, high in target.expect_status):
                 return result(False, Reason.STATUS, f"unexpected status {status}", status)
             body_failure = await _read_body(response, headers, target)
@@ -640,22 +640,36 @@ async def _read_body(response: httpcore.Response, headers: _Headers, target: Tar
     return ""
 
 
+def _rate_limited(value: str | None, now: datetime, most: float) -> tuple[str, float | None]:
+    """A 429's detail, and how long its series is to be held back: what Retry-After asks,
+    at most the target's max_retry_after (a year, or 10^14 s, would silence the series)."""
+    asked = _retry_after(value, now)
+    if asked is None:
+        return "rate limited (429)", None
+    if asked <= most:
+        return f"rate limited (429), retry after {asked:.15g} s", asked
+    return (
+        f"rate limited (429), retry after {asked:.15g} s, held {most:g} s (max_retry_after)",
+        most,
+    )
+
+
 def _retry_after(value: str | None, now: datetime) -> float | None:
-    """Retry-After as seconds: delta-seconds or an HTTP date; None when absent or invalid."""
+    """Retry-After as finite seconds from now: delta-seconds or an HTTP date; None when
+    absent or unreadable. Never raises, whatever the server sends."""
     if value is None:
         return None
     value = value.strip()
-    if value.isdigit():
-        return float(value)
+    if _DELTA_SECONDS.fullmatch(value):
+        digits = value.lstrip("0") or "0"
+        return float(digits) if len(digits) <= 15 else 1e15  # past any sane max_retry_after
     try:
         when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=UTC)
+        return max(0.0, (when - now).total_seconds())
+    except (TypeError, ValueError, IndexError, OverflowError, AttributeError):
         return None
-    if when is None:
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - now).total_seconds())
 
 
 def _family_of(address: str) -> str:

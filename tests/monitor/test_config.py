@@ -97,6 +97,15 @@ def test_the_spec_example_loads_with_defaults_folded_into_targets(write_config) 
     assert config.contracts[0].monthly_fee == Decimal("12000.00")
 
 
+def test_max_retry_after_is_five_minutes_unless_defaults_or_a_target_say_otherwise(
+    write_config,
+) -> None:
+    assert [t.max_retry_after for t in load_config(write_config(VALID)).targets] == [300, 300]
+    text = VALID.replace("timeout: 10s", "timeout: 10s\n  max_retry_after: 10m", 1)
+    text = text.replace("interval: 1m", "interval: 1m\n    max_retry_after: 90s", 1)
+    assert [t.max_retry_after for t in load_config(write_config(text)).targets] == [600, 90]
+
+
 def test_a_contract_date_is_midnight_in_the_sla_time_zone(write_config) -> None:
     config = load_config(write_config(VALID))
     assert config.moment(config.contracts[0].start).isoformat() == "2025-12-31T23:00:00+00:00"
@@ -146,6 +155,7 @@ BROKEN = [
     ),
     ("currency: USD", "currency: dollars", "contracts[0].currency"),
     ("listen: 127.0.0.1:9464", "listen: everywhere", "metrics.listen"),
+    ("timeout: 10s", "timeout: 10s\n  max_retry_after: 0s", "defaults.max_retry_after"),
 ]
 
 

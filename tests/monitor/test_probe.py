@@ -246,6 +246,32 @@ def test_retry_after_may_be_an_http_date_and_is_ignored_when_invalid(
     assert retry_after("/bare") is None
 
 
+@pytest.mark.parametrize(
+    ("header", "held", "detail"),
+    [
+        ("31536000", 300, "retry after 31536000 s, held 300 s (max_retry_after)"),
+        ("99999999999999", 300, "retry after 99999999999999 s, held 300 s (max_retry_after)"),
+        ("9" * 400, 300, "retry after 1e+15 s, held 300 s (max_retry_after)"),
+        ("Fri, 31 Dec 9999 23:59:59 GMT", 300, "held 300 s (max_retry_after)"),
+        ("Wed, 21 Oct 99999 07:28:00 GMT", None, "rate limited (429)"),
+        ("Wed, 21 Oct 2026 07:28:00 +9999", None, "rate limited (429)"),
+        ("\u00b2", None, "rate limited (429)"),  # a digit to str.isdigit(), not to HTTP
+        ("-5", None, "rate limited (429)"),
+        ("120", 120, "rate limited (429), retry after 120 s"),
+    ],
+)
+def test_retry_after_is_held_to_max_retry_after_and_no_value_raises(
+    https_server: ServerFactory, header: str, held: float | None, detail: str
+) -> None:
+    server = https_server(routes={"/busy": Route(status=429, headers={"Retry-After": header})})
+
+    result = probe(target_for(server, "/busy", max_retry_after="5m"), "ipv4")["ipv4"]
+
+    assert (result.success, result.reason) == (True, Reason.RATE_LIMITED)
+    assert result.retry_after_seconds == held
+    assert result.detail.endswith(detail)
+
+
 def test_a_server_that_never_answers_times_out_without_holding_up_a_healthy_probe(
     https_server: ServerFactory,
 ) -> None:

@@ -51,6 +51,27 @@ def test_a_429_with_retry_after_holds_that_series_back(https_server):
     assert min(gaps) >= 4.9  # never again within the 5 s it asked for (1 s interval otherwise)
 
 
+@pytest.mark.parametrize("retry_after", ["31536000", "99999999999999"])
+def test_a_retry_after_of_a_year_or_more_holds_only_for_max_retry_after(
+    https_server, caplog, retry_after
+):
+    server = https_server(routes={"/busy": Route(status=429, headers={"Retry-After": retry_after})})
+    busy = target(
+        server, "busy", "/busy", interval=1.0, timeout=2.0, families=("ipv4",), max_retry_after=2
+    )
+
+    with caplog.at_level(logging.WARNING):
+        results = run_for(6.5, [busy])
+
+    assert [r.getMessage() for r in caplog.records] == []  # no OverflowError, no job error
+    assert all(r.reason == Reason.RATE_LIMITED and r.retry_after_seconds == 2 for r in results)
+    times = [r.at for r in server.requests]
+    assert len(times) >= 2, "probing resumes once max_retry_after has passed"
+    assert len(results) == len(times)  # every probe made is a stored result
+    gaps = [(later - earlier).total_seconds() for earlier, later in pairwise(times)]
+    assert min(gaps) >= 1.9  # held the 2 s max_retry_after allows (1 s interval otherwise)
+
+
 def test_a_hung_target_times_out_while_a_healthy_one_keeps_its_schedule(https_server):
     server = https_server(routes={"/hang": Route(hang=True), "/ok": Route()})
     hung = target(server, "hung", "/hang", interval=1.0, timeout=2.5)

@@ -40,6 +40,7 @@ def test_two_monitors_on_one_database_deliver_each_event_once(
     try:
         for notifier, _ in running:
             notifier.start()
+
         def settled(delivered: int) -> bool:
             """Delivered and marked: the fake clock must not jump past a lease mid-send
             (real sends end long before their lease does)."""
