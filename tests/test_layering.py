@@ -5,7 +5,8 @@ module (a subpackage counts as one module, by its first name under `monitor`) be
 layer and imports only from lower layers:
 
 0. foundations: `errors`, `results` (the probe result and its reasons), `rollup` (the
-   per-slice record format), `bodies` (Content-Encoding undone in bounded steps);
+   per-slice record format), `bodies` (Content-Encoding undone in bounded steps),
+   `redact` (URLs without their secrets);
 1. the vocabulary built on them: `config` (the validated config models), `bulk` (probe
    rows for bulk loads), `metrics` (metric names and labels), `migrations` (the schema's
    revisions);
@@ -38,6 +39,7 @@ LAYERS = {
     "results": 0,
     "rollup": 0,
     "bodies": 0,
+    "redact": 0,
     "config": 1,
     "bulk": 1,
     "metrics": 1,
