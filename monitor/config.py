@@ -145,6 +145,14 @@ class ProbeSettings(_Model):
                     raise ValueError(f"{family} entry is not an IPv{version} address")
         return value
 
+    @field_validator("ca_file")
+    @classmethod
+    def _readable_file(cls, value: str | None) -> str | None:
+        """Checked at load time: a missing bundle is the config's fault, not the target's."""
+        if value is not None and not (os.path.isfile(value) and os.access(value, os.R_OK)):
+            raise ValueError("is not a readable file (a PEM bundle of CA certificates)")
+        return value
+
     @field_validator("tls_min_version", mode="before")
     @classmethod
     def _tls_as_text(cls, value: Any) -> Any:

@@ -37,7 +37,6 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-import certifi
 import httpcore
 import httpx
 
@@ -568,7 +567,7 @@ class Prober:
         key = (family, ca_file)
         pool = self._pools.get(key)
         if pool is None:
-            context = ssl.create_default_context(cafile=ca_file or certifi.where())
+            context = ssl.create_default_context(cafile=ca_file)  # None: the system's CAs
             context.set_alpn_protocols(["http/1.1"])
             pool = self._pools[key] = httpcore.AsyncConnectionPool(
                 ssl_context=context,
