@@ -416,6 +416,36 @@ def uptime_dashboard(config: Config) -> dict[str, Any]:
 # --- "SLA" ------------------------------------------------------------------------------------
 
 
+# Grafana's built-in currency units; any other ISO code is shown as a suffix.
+_GRAFANA_CURRENCIES = frozenset(
+    "USD GBP EUR JPY RUB UAH BRL DKK ISK NOK SEK CZK CHF PLN ZAR INR KRW IDR PHP VND".split()  # noqa: SIM905
+)
+
+
+def _currency_unit(currency: str) -> str:
+    return f"currency{currency}" if currency in _GRAFANA_CURRENCIES else f"suffix: {currency}"
+
+
+def _credits_panel(config: Config) -> stat.Panel:
+    """Each customer's credit in its contract currency: one override per currency sold."""
+    panel = (
+        _panel(
+            stat.Panel(),
+            "Projected credits",
+            "What each customer would be owed if the month ended now, in its contract currency.",
+            [(m.SLA_CREDIT, "{{customer}} ({{currency}})")],
+            width=8,
+        )
+        .decimals(2)
+        .thresholds(_thresholds((None, "green"), (0.01, "red")))
+        .graph_mode(common_models.BigValueGraphMode.NONE)
+    )
+    for currency in sorted({contract.currency for contract in config.contracts}):
+        unit = models.DynamicConfigValue("unit", _currency_unit(currency))
+        panel = panel.override_by_regexp(rf".* \({currency}\)", [unit])
+    return panel
+
+
 def _burn_rate(window_seconds: int) -> str:
     error = f"{sli_error_name(window_seconds)}{{{SERVICE}}}"
     return f"{error} / on (service, objective) {ERROR_BUDGET_RATIO}{{{SERVICE}}}"
@@ -452,7 +482,7 @@ def sla_dashboard(config: Config) -> dict[str, Any]:
                 [(availability, "{{service}}")],
                 width=8,
             )
-            .unit("percent")
+            .unit("percentunit")
             .decimals(3)
             .color_mode(common_models.BigValueColorMode.VALUE)
         )
@@ -460,8 +490,8 @@ def sla_dashboard(config: Config) -> dict[str, Any]:
             _panel(
                 bargauge.Panel(),
                 "Headroom over each plan objective",
-                "Availability minus objective, in percentage points: below zero the plan is"
-                " breached and credits are due.",
+                "Availability minus objective (share of the month's slices): below zero the"
+                " plan is breached and credits are due.",
                 [
                     (
                         f"{availability} - on (service) group_right {objective}",
@@ -471,24 +501,13 @@ def sla_dashboard(config: Config) -> dict[str, Any]:
                 width=8,
                 kind=INSTANT,
             )
-            .unit("none")
+            .unit("percentunit")
             .decimals(3)
             .thresholds(_thresholds((None, "red"), (0, "green")))
             .display_mode(common_models.BarGaugeDisplayMode.BASIC)
             .orientation(common_models.VizOrientation.HORIZONTAL)
         )
-        .with_panel(
-            _panel(
-                stat.Panel(),
-                "Projected credits",
-                "What each customer would be owed if the month ended now.",
-                [(m.SLA_CREDIT, "{{customer}} ({{currency}})")],
-                width=8,
-            )
-            .decimals(2)
-            .thresholds(_thresholds((None, "green"), (0.01, "red")))
-            .graph_mode(common_models.BigValueGraphMode.NONE)
-        )
+        .with_panel(_credits_panel(config))
         .with_panel(
             _panel(
                 timeseries.Panel(),
@@ -499,7 +518,7 @@ def sla_dashboard(config: Config) -> dict[str, Any]:
                     (objective, "{{service}} {{plan}} objective"),
                 ],
             )
-            .unit("percent")
+            .unit("percentunit")
             .decimals(3)
             .legend(_legend(as_table=True))
         )
@@ -542,7 +561,7 @@ def sla_dashboard(config: Config) -> dict[str, Any]:
             )
             .thresholds_style(
                 common.GraphThresholdsStyleConfig().mode(
-                    common_models.GraphTresholdsStyleMode.LINE  # sic: the SDK spells it so
+                    common_models.GraphThresholdsStyleMode.LINE
                 )
             )
         )

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from prometheus_client import CollectorRegistry
+from prometheus_client import CollectorRegistry, GCCollector, PlatformCollector, ProcessCollector
 from prometheus_client.core import (
     CounterMetricFamily,
     GaugeMetricFamily,
@@ -23,6 +23,7 @@ from prometheus_client.core import (
 )
 from prometheus_client.registry import Collector
 
+from monitor import __version__
 from monitor.results import PHASES, ProbeResult, Reason
 
 SERIES_LABELS = ("target", "ip_family", "location")
@@ -31,6 +32,8 @@ FAMILY_LABELS = ("ip_family", "location")
 PROBE_SUCCESS = "probe_success"
 PROBE_DURATION = "probe_duration_seconds"
 PROBE_HTTP_STATUS = "probe_http_status_code"
+PROBE_HTTP_VERSION = "probe_http_version"
+PROBE_HTTP_CONTENT_LENGTH = "probe_http_content_length"
 PROBE_HTTP_PHASE = "probe_http_duration_seconds"
 PROBE_CERT_EXPIRY = "probe_ssl_earliest_cert_expiry"
 PROBE_TLS_VERSION = "probe_tls_version_info"
@@ -50,11 +53,14 @@ WRITER_WRITTEN = "uptime_sla_writer_written_results"  # _total
 WRITER_ERRORS = "uptime_sla_writer_errors"  # _total
 SCHEDULE_LAG = "uptime_sla_schedule_lag_seconds"
 
-SLA_AVAILABILITY = "uptime_sla_availability_percent"
-SLA_OBJECTIVE = "uptime_sla_objective_percent"
+# Ratios are 0-1 (0.9995 for 99.95 %), as Prometheus' naming guide asks; Grafana shows percent.
+SLA_AVAILABILITY = "uptime_sla_availability_ratio"
+SLA_OBJECTIVE = "uptime_sla_objective_ratio"
 SLA_BUDGET_REMAINING = "uptime_sla_error_budget_remaining_ratio"
 SLA_CREDIT = "uptime_sla_projected_credit"
 SLA_REFRESHED = "uptime_sla_report_refreshed_timestamp_seconds"
+
+BUILD_INFO = "uptime_sla_build_info"  # {version} 1
 
 NOTIFY_LABELS = ("channel", "event")
 NOTIFY_SENT = "uptime_sla_notifications_sent"  # _total
@@ -187,6 +193,20 @@ _PROBE_FAMILIES: tuple[tuple[type[Metric], str, str, tuple[str, ...], _Samples],
     ),
     (
         GaugeMetricFamily,
+        PROBE_HTTP_VERSION,
+        "HTTP version of the last answer, e.g. 1.1 (0: no answer).",
+        SERIES_LABELS,
+        lambda labels, last, _n, _h: [(labels, float(last.http_version or 0))],
+    ),
+    (
+        GaugeMetricFamily,
+        PROBE_HTTP_CONTENT_LENGTH,
+        "Content-Length of the last answer (-1: the answer had none, 0: no answer).",
+        SERIES_LABELS,
+        lambda labels, last, _n, _h: [(labels, float(_content_length(last)))],
+    ),
+    (
+        GaugeMetricFamily,
         PROBE_HTTP_PHASE,
         "Phase durations of the last probe.",
         (*SERIES_LABELS, "phase"),
@@ -241,6 +261,13 @@ _PROBE_FAMILIES: tuple[tuple[type[Metric], str, str, tuple[str, ...], _Samples],
         lambda labels, _last, _n, latency: [(labels, latency.buckets(), latency.sum)],
     ),
 )
+
+
+def _content_length(last: ProbeResult) -> int:
+    """blackbox_exporter's convention: -1 for an answer without the header, 0 for none."""
+    if last.content_length is not None:
+        return last.content_length
+    return -1 if last.status_code is not None else 0
 
 
 def _probe_families(
@@ -340,8 +367,24 @@ class NotifyMetrics(Collector):
         yield gauge
 
 
+class BuildInfo(Collector):
+    """`uptime_sla_build_info{version} 1`: which release a scrape came from."""
+
+    def collect(self) -> Iterator[Metric]:
+        info = GaugeMetricFamily(
+            BUILD_INFO, "The running uptime-sla (always 1).", labels=["version"]
+        )
+        info.add_metric([__version__], 1.0)
+        yield info
+
+
 def new_registry(*collectors: Collector) -> CollectorRegistry:
+    """The given collectors, the build info and the client library's default process,
+    platform and garbage-collector metrics (as a default registry would have)."""
     registry = CollectorRegistry(auto_describe=True)
-    for collector in collectors:
+    for collector in (*collectors, BuildInfo()):
         registry.register(collector)
+    ProcessCollector(registry=registry)
+    PlatformCollector(registry=registry)
+    GCCollector(registry=registry)
     return registry

@@ -288,7 +288,9 @@ class _Attempt:
     __slots__ = (
         "address",
         "cert_expiry",
+        "content_length",
         "expiries",
+        "http_version",
         "mark",
         "phases",
         "required_tls",
@@ -307,6 +309,8 @@ class _Attempt:
         self.address: str | None = None
         self.tls_version: str | None = None
         self.cert_expiry: datetime | None = None
+        self.http_version: str | None = None
+        self.content_length: int | None = None
         self.tcp_stream: Any = None
         self.tls_done = False
 
@@ -348,6 +352,14 @@ class _Attempt:
         """Bound the bytes of the response head (only AsyncioStream can count them)."""
         if isinstance(self.tcp_stream, AsyncioStream):
             self.tcp_stream.head_budget = limit
+
+    def read_answer(self, response: httpcore.Response, headers: _Headers) -> None:
+        """HTTP version and Content-Length, for blackbox_exporter's metrics of the same name."""
+        version = response.extensions.get("http_version", b"")  # b"HTTP/1.1"
+        self.http_version = version.decode("ascii", "replace").removeprefix("HTTP/") or None
+        length = headers.get("content-length") or ""
+        plain = length.isascii() and length.isdigit() and len(length) <= 18  # fits a float
+        self.content_length = int(length) if plain else None
 
     def read_tls(self, ssl_object: ssl.SSLObject | None) -> None:
         """Negotiated version and the leaf certificate's expiry, from the live connection."""
@@ -443,6 +455,8 @@ class Prober:
                 duration_seconds=time.perf_counter() - t0,
                 phases=dict(attempt.phases),
                 tls_version=attempt.tls_version,
+                http_version=attempt.http_version,
+                content_length=attempt.content_length,
                 cert_expiry=attempt.cert_expiry,
                 address=attempt.address,
                 retry_after_seconds=retry_after,
@@ -501,6 +515,7 @@ class Prober:
                 attempt.check_tls_version()
             status = response.status
             headers = _Headers(response.headers)
+            attempt.read_answer(response, headers)
             if status == 429:
                 detail, hold = _rate_limited(
                     headers.get("retry-after"), self._now(), target.max_retry_after

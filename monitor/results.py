@@ -44,6 +44,8 @@ class ProbeResult:
     duration_seconds: float = 0.0
     phases: dict[str, float] = field(default_factory=dict)  # PHASES -> seconds
     tls_version: str | None = None  # "1.2", "1.3"
+    http_version: str | None = None  # "1.1" when an answer came
+    content_length: int | None = None  # the answer's Content-Length header, when it had one
     cert_expiry: datetime | None = None  # the leaf certificate's notAfter
     address: str | None = None  # the IP address connected to
     retry_after_seconds: float | None = None  # from a 429's Retry-After

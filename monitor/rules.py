@@ -484,7 +484,7 @@ def _slo_alerts(ctx: _Context, slo: Slo) -> list[dict[str, Any]]:
 
 def _exhausted_alert(ctx: _Context) -> dict[str, Any]:
     availability = (
-        f'{{{{ with printf "{m.SLA_AVAILABILITY}{{service=%q}}" $labels.service | query }}}}'
+        f'{{{{ with printf "100 * {m.SLA_AVAILABILITY}{{service=%q}}" $labels.service | query }}}}'
         '{{ . | first | value | printf "%.4f" }} %{{ else }}unknown{{ end }}'
     )
     return ctx.alert(

@@ -55,11 +55,13 @@ class SlaRefresher:
 def sla_families(config: Config, report: MonthReport, now: datetime) -> list[Metric]:
     """Gauges from a MonthReport: availability and budget per service, credit per customer."""
     availability = GaugeMetricFamily(
-        names.SLA_AVAILABILITY, "Month-to-date availability of the service.", labels=["service"]
+        names.SLA_AVAILABILITY,
+        "Month-to-date availability of the service (0-1).",
+        labels=["service"],
     )
     objective = GaugeMetricFamily(
         names.SLA_OBJECTIVE,
-        "Objective of each plan sold on the service.",
+        "Objective of each plan sold on the service (0-1).",
         labels=["service", "plan"],
     )
     budget = GaugeMetricFamily(
@@ -78,10 +80,10 @@ def sla_families(config: Config, report: MonthReport, now: datetime) -> list[Met
     for service in report.services:
         figures = service.figures
         if figures.availability is not None:
-            availability.add_metric([service.name], float(figures.availability))
+            availability.add_metric([service.name], float(figures.availability / 100))
         for plan_name in sorted(plans_by_service.get(service.name, ())):
             plan = config.plans[plan_name]
-            objective.add_metric([service.name, plan_name], float(plan.objective))
+            objective.add_metric([service.name, plan_name], float(plan.objective / 100))
             allowed = (1 - plan.objective / 100) * figures.eligible
             if allowed > 0:
                 ratio = (allowed - figures.bad) / allowed

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 import textwrap
 from datetime import UTC, datetime
 from pathlib import Path
@@ -9,6 +10,7 @@ from pathlib import Path
 from support.https import Route
 from support.processes import Monitor, free_port, metrics_text, scrape, wait_for
 
+from monitor import __version__
 from monitor.store import Store
 
 SECRET = "sk-live-e2e-7b3c9d"
@@ -49,8 +51,8 @@ def test_run_serves_probe_metrics_and_stores_every_reported_probe(https_server, 
         wait_for(lambda: scrape(port).get(("probe_total", labels("down", "ipv6")), 0) >= 3)
         # The month-to-date gauge drops below 100 once a slice with the down target's
         # failures has ended and the refresher (every 1 s) has run after it.
-        availability = ("uptime_sla_availability_percent", frozenset({("service", "api")}))
-        wait_for(lambda: scrape(port).get(availability, 100.0) < 100.0)
+        availability = ("uptime_sla_availability_ratio", frozenset({("service", "api")}))
+        wait_for(lambda: scrape(port).get(availability, 1.0) < 1.0)
         metrics = scrape(port)
         text = metrics_text(port)
     finally:
@@ -70,7 +72,19 @@ def test_run_serves_probe_metrics_and_stores_every_reported_probe(https_server, 
         for phase in ("resolve", "connect", "tls", "processing", "transfer"):
             assert ("probe_http_duration_seconds", labels("up", family, phase=phase)) in metrics
         assert metrics[("probe_latency_seconds_count", labels("up", family))] >= 1
-    assert metrics[availability] < 100
+        assert metrics[("probe_http_version", labels("up", family))] == 1.1
+        assert metrics[("probe_http_content_length", labels("up", family))] == len(
+            Route().body_bytes
+        )
+    assert metrics[availability] < 1
+    objective = ("uptime_sla_objective_ratio", frozenset({("service", "api"), ("plan", "pro")}))
+    assert metrics[objective] == 0.999
+    assert metrics[("uptime_sla_build_info", frozenset({("version", __version__)}))] == 1
+    assert metrics[("process_resident_memory_bytes", frozenset())] > 0
+    lint = subprocess.run(
+        ["promtool", "check", "metrics"], input=text, capture_output=True, text=True, check=False
+    )
+    assert (lint.returncode, lint.stdout + lint.stderr) == (0, ""), "promtool: naming problems"
 
     store = Store(f"sqlite:///{database}")
     try:

@@ -157,7 +157,7 @@ def test_a_running_monitor_never_logs_exports_or_stores_the_api_key(lab: Lab):
 
     try:
         wait_for(every_target_probed_twice, timeout=30)
-        wait_for(lambda: "uptime_sla_availability_percent{" in metrics_text(lab.metrics_port))
+        wait_for(lambda: "uptime_sla_availability_ratio{" in metrics_text(lab.metrics_port))
         metrics = metrics_text(lab.metrics_port)
     finally:
         exit_code = monitor.stop()

@@ -7,9 +7,12 @@ tests/e2e/test_alerting.py; here, the files themselves.
 from __future__ import annotations
 
 import json
+from importlib import metadata
 from pathlib import Path
 
 import yaml
+from grafana_foundation_sdk.builders.dashboard import Dashboard
+from grafana_foundation_sdk.cog.encoder import JSONEncoder
 from support.prom import ROOT, demo_config, generate_monitoring, iter_exprs
 
 from monitor import metrics
@@ -105,3 +108,28 @@ def test_grafana_is_provisioned_with_prometheus_and_the_dashboards_folder():
     assert source["type"] == "prometheus"
     assert source["isDefault"] is True
     assert f"../grafana/dashboards:{provider['options']['path']}:ro" in mounts
+
+
+def test_dashboards_are_at_the_schema_of_the_grafana_that_compose_runs():
+    """The SDK release is the Grafana release in deploy/compose.yaml; its schema is theirs."""
+    compose = yaml.safe_load((ROOT / "deploy" / "compose.yaml").read_text())
+    grafana = compose["services"]["grafana"]["image"].rpartition(":")[2]
+    sdk = metadata.version("grafana-foundation-sdk").partition("!")[2]
+    assert sdk == grafana
+    blank = json.loads(json.dumps(Dashboard("blank").build(), cls=JSONEncoder))
+    for board in dashboards().values():
+        assert board["schemaVersion"] == blank["schemaVersion"] >= 39
+
+
+def test_ratios_show_as_percent_and_credits_in_their_currency():
+    sla = dashboards()["sla.json"]
+    panels = {p["title"]: p for p in sla["panels"]}
+    for title in ("Availability", "Headroom over each plan objective"):
+        assert panels[title]["fieldConfig"]["defaults"]["unit"] == "percentunit"
+    overrides = {
+        o["matcher"]["options"]: [p["value"] for p in o["properties"] if p["id"] == "unit"]
+        for o in panels["Projected credits"]["fieldConfig"]["overrides"]
+    }
+    currencies = {c.currency for c in demo_config().contracts}
+    assert currencies == {"USD", "EUR"}
+    assert overrides == {rf".* \({c}\)": [f"currency{c}"] for c in currencies}

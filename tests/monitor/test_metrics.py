@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from datetime import UTC, datetime
 
@@ -9,7 +10,8 @@ import pytest
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
-from monitor.metrics import ProbeMetrics
+from monitor import __version__
+from monitor.metrics import ProbeMetrics, new_registry
 from monitor.results import PHASES, ProbeResult, Reason
 
 STARTED = datetime(2026, 11, 1, tzinfo=UTC)
@@ -176,3 +178,30 @@ def test_a_family_is_unreachable_only_when_no_target_could_leave_over_it(scrape)
 
     metrics.observe(healthy("web", "ipv6", 0.1))  # the route is back
     assert samples()[reachable("ipv6")] == 1.0
+
+
+def test_http_version_and_content_length_follow_blackbox_exporter(scrape) -> None:
+    """1.1 and the header's length for an answer; -1 for an answer without the header;
+    0 and 0 when nothing answered."""
+    metrics, samples = scrape
+    answered = healthy("api", "ipv4", 0.1)
+    metrics.observe(dataclasses.replace(answered, http_version="1.1", content_length=15))
+    metrics.observe(dataclasses.replace(healthy("api", "ipv6", 0.1), http_version="1.1"))
+    metrics.observe(timed_out("search", "ipv4"))
+
+    got = samples()
+
+    assert got[("probe_http_version", labels("api", "ipv4"))] == 1.1
+    assert got[("probe_http_content_length", labels("api", "ipv4"))] == 15
+    assert got[("probe_http_content_length", labels("api", "ipv6"))] == -1
+    assert got[("probe_http_version", labels("search", "ipv4"))] == 0
+    assert got[("probe_http_content_length", labels("search", "ipv4"))] == 0
+
+
+def test_the_registry_adds_build_info_and_the_default_process_metrics() -> None:
+    registry = new_registry(ProbeMetrics())
+    names = {family.name for family in registry.collect()}
+
+    assert registry.get_sample_value("uptime_sla_build_info", {"version": __version__}) == 1
+    assert {"process_resident_memory_bytes", "process_cpu_seconds", "python_info"} <= names
+    assert "python_gc_objects_collected" in names
