@@ -438,6 +438,7 @@ def _write_output(path: Path | None, content: str | bytes) -> None:
     temp = None
     try:
         fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", dir=directory)
+        os.fchmod(fd, 0o644)  # a report is for reading (mkstemp makes it 0600)
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
         os.replace(temp, path)
@@ -470,9 +471,7 @@ def _install_signals(stop: asyncio.Event) -> None:
     [arg("-o", "--output", type=Path, help="write here instead of stdout")],
 )
 def _rules(args: argparse.Namespace, config: Config, clock: Clock) -> int:
-    _write_output(args.output, render_rules(config))
-    if args.output is not None:
-        args.output.chmod(0o644)  # Prometheus runs as its own user and must read it
+    _write_output(args.output, render_rules(config))  # 0644: Prometheus reads it as its user
     return 0
 
 

@@ -14,15 +14,16 @@ from monitor.errors import InputError
 
 def render_pdf(html: str) -> bytes:
     """The PDF of a self-contained HTML page (no resource outside it is fetched)."""
+    # Its progress steps (some logged while it is imported), and a warning for every
+    # screen-only CSS property, are noise here.
+    for name in ("weasyprint", "weasyprint.progress", "fontTools"):
+        logging.getLogger(name).setLevel(logging.ERROR)
     try:
         from weasyprint import HTML  # noqa: PLC0415 (optional extra, 0.5 s to import)
     except ImportError:
         raise InputError("--format pdf needs WeasyPrint: pip install 'uptime-sla[pdf]'") from None
     except OSError as exc:  # the Python package is there, its Pango libraries are not
         raise InputError(f"--format pdf: WeasyPrint cannot load its libraries: {exc}") from None
-    # Every CSS property it does not know (screen-only ones) would be a warning line.
-    logging.getLogger("weasyprint").setLevel(logging.ERROR)
-    logging.getLogger("fontTools").setLevel(logging.ERROR)
     return HTML(string=html, url_fetcher=_no_fetch).write_pdf()
 
 
