@@ -22,6 +22,7 @@ import sys
 import tempfile
 import textwrap
 import time
+import tomllib
 import urllib.request
 import uuid
 from collections.abc import Iterator
@@ -42,6 +43,7 @@ DOCKERFILE = ROOT / "Dockerfile"
 DEPLOY = ROOT / "deploy"
 COMPOSE = DEPLOY / "compose.yaml"
 ENV_EXAMPLE = DEPLOY / ".env.example"
+LOCK = ROOT / "requirements.lock"
 
 # Every host path deploy/compose.yaml mounts, relative to the repository root. A new mount
 # must be added here (the test below compares), and each of these must exist in the repo.
@@ -176,10 +178,66 @@ def test_compose_config_is_valid() -> None:
             assert str(port).startswith("127.0.0.1:"), f"{name} publishes {port} beyond loopback"
         for value in service.get("environment", {}).values():
             assert "${" not in str(value), f"{name}: {value} was not interpolated"
+    assert_hardened(config["services"])
     # The webhook reaches Alertmanager only, and no secret is written into the compose file.
     assert [n for n, s in config["services"].items() if "SLACK_WEBHOOK_URL" in s.get(
         "environment", {})] == ["alertmanager"]  # fmt: skip
     assert "hooks.slack.com" not in COMPOSE.read_text(encoding="utf-8")
+
+
+# Capabilities a service may add back after dropping all: its image's entrypoint switches
+# from root to its own user (postgres: gosu after owning the data directory; nginx: workers).
+CAPABILITIES_ADDED = {
+    "postgres": {"CHOWN", "DAC_OVERRIDE", "FOWNER", "SETGID", "SETUID"},
+    "status-page": {"CHOWN", "SETGID", "SETUID"},
+}
+
+
+def assert_hardened(services: dict) -> None:
+    """Every service as `podman-compose config` resolves it: read-only root, no capabilities
+    but those listed above, no privilege gain, and Prometheus without its lifecycle API."""
+    for name, service in services.items():
+        assert service.get("read_only") is True, f"{name}: root file system not read-only"
+        assert service.get("cap_drop") == ["ALL"], f"{name}: capabilities not dropped"
+        assert set(service.get("cap_add", [])) == CAPABILITIES_ADDED.get(name, set()), name
+        assert "no-new-privileges:true" in service.get("security_opt", []), name
+        assert "/tmp" in service.get("tmpfs", []), f"{name}: no writable /tmp"
+        assert not service.get("privileged"), name
+    command = " ".join(services["prometheus"]["command"])
+    assert "--web.enable-lifecycle" not in command  # anyone on the port could stop it
+
+
+def test_examples_publish_ports_on_loopback_only() -> None:
+    """`-p PORT:PORT` in a copied example would publish on every interface of the host."""
+    published = re.compile(r"(?:-p|--publish)[ =]((?:[0-9.]+:)?[0-9]+:[0-9]+)")
+    for path in (DOCKERFILE, ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))):
+        for found in published.findall(path.read_text(encoding="utf-8")):
+            assert found.startswith("127.0.0.1:"), f"{path.name} publishes {found}"
+
+
+def test_the_lock_pins_every_runtime_dependency_with_hashes() -> None:
+    """requirements.lock (what the image installs) covers pyproject's runtime dependencies
+    and the postgres extra, each pinned to one version with at least one sha256 hash."""
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    wanted = [*project["dependencies"], *project["optional-dependencies"]["postgres"]]
+    locked = lock_pins()
+    for requirement in wanted:
+        name = canonical(re.split(r"[\[<>=!~; ]", requirement, maxsplit=1)[0])
+        assert name in locked, f"{name} is not in requirements.lock: run scripts/lock.sh"
+    entries = re.split(r"\n(?=\S)", LOCK.read_text(encoding="utf-8"))
+    pinned = [e for e in entries if not e.startswith("#") and e.strip()]
+    assert len(pinned) == len(locked)
+    assert all("--hash=sha256:" in entry for entry in pinned)
+
+
+def canonical(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def lock_pins() -> dict[str, str]:
+    """requirements.lock as {canonical name: version}."""
+    pins = re.findall(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==(\S+)", LOCK.read_text(), re.MULTILINE)
+    return {canonical(name): version for name, version in pins}
 
 
 def test_the_stack_probes_both_families_on_an_ipv6_network() -> None:
@@ -343,6 +401,16 @@ def test_image_builds_runs_and_serves_probe_success(
     assert healthcheck["Test"][:2] == ["CMD", "python3"]
     assert config["Labels"]["org.opencontainers.image.title"] == "uptime-sla"
     assert config["Labels"]["org.opencontainers.image.base.name"] == base
+    # Exactly the locked versions, and nothing else but the project itself.
+    listed = podman(
+        "run", "--rm", "--network", "none", "--entrypoint", "python3", image, "-c",
+        "import importlib.metadata as m;"
+        "print('\\n'.join(f'{d.name}=={d.version}' for d in m.distributions()))",
+    ).stdout  # fmt: skip
+    installed = dict(line.split("==", 1) for line in listed.split())
+    installed = {canonical(name): version for name, version in installed.items()}
+    assert installed.pop("uptime-sla")
+    assert installed == lock_pins()
     # Nothing of the build stage but the virtualenv: no sources, no wheel, no pip.
     podman(
         "run", "--rm", "--network", "none", "--entrypoint", "sh", image, "-c",
