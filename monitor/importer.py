@@ -17,7 +17,6 @@ import io
 import math
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache, partial
 from pathlib import Path
@@ -27,12 +26,12 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 from pyarrow import csv as pa_csv
-from sqlalchemy.engine import Connection
 
-from monitor.bulk import RATE_LIMITED, REASONS, Measured
 from monitor.config import FAMILIES, Config
 from monitor.errors import InputError
-from monitor.store import Batch, Store, to_us
+from monitor.results import NO_REASON, REASON_CODES, REASONS, Reason
+from monitor.store import Imported, Measured, SeriesKey, Store
+from sla.slices import epoch_us
 
 HEADER = ["time", "target", "family", "location", "success", "status_code", "latency_ms", "reason"]
 BLOCK_BYTES = 8 << 20  # ~170,000 rows per columnar block
@@ -42,52 +41,37 @@ BATCH_ROWS = 200_000  # rows per write on the row path
 MAX_LINE_CHARS = 64 << 10
 _HEADER_LINE = ",".join(HEADER).encode()
 _BOOLS = {"true": True, "false": False}
-_REASON_CODES = {reason: code for code, reason in enumerate(REASONS)}
-
-SeriesKey = tuple[str, str, str]  # target, family, location
-
-
-@dataclass(frozen=True)
-class _Checked:
-    """Valid rows whose series are still names: the reader thread has no connection."""
-
-    series: list[SeriesKey]
-    which: np.ndarray  # each row's index into series
-    started_us: np.ndarray
-    measured: Measured
-
-    def batch(self, conn: Connection, store: Store) -> Batch:
-        ids = np.array([store.series_id(conn, *key) for key in self.series], dtype=np.int64)
-        return Batch(ids[self.which], self.started_us, self.measured.states(), self.measured)
+_RATE_LIMITED = REASON_CODES[Reason.RATE_LIMITED]
 
 
 def import_csv(path: Path, config: Config, store: Store) -> tuple[int, int]:
-    """Load the file; returns (rows read, rows newly stored). Raises InputError, stores nothing.
-
-    A reader thread parses and checks the next block while this one writes the last.
-    """
+    """Load the file; returns (rows read, rows newly stored). Raises InputError, stores nothing."""
     targets = {t.name for t in config.targets}
-    read = stored = 0
+    read = 0
+
+    def counted(blocks: Iterator[Imported]) -> Iterator[Imported]:
+        nonlocal read
+        for block in blocks:
+            read += len(block.started_us)
+            yield block
+
     try:
-        with (
-            path.open("rb") as raw,
-            ThreadPoolExecutor(1, "csv-reader") as reader,
-            store.transaction() as conn,
-        ):
-            blocks = _blocks(path, raw, targets)
-            ahead = reader.submit(next, blocks, None)
-            while (checked := ahead.result()) is not None:
-                ahead = reader.submit(next, blocks, None)
-                read += len(checked.started_us)
-                stored += store.write_rows(conn, checked.batch(conn, store))
+        with path.open("rb") as raw:
+            stored = store.write_imported(counted(_read_ahead(_blocks(path, raw, targets))))
     except OSError as exc:
         raise InputError(f"{path}: cannot read: {exc.strerror or exc}") from None
     except UnicodeDecodeError:
         raise InputError(f"{path}:{_first_non_utf8_line(path)}: not UTF-8 text") from None
-    except BaseException:
-        store.forget_series_cache()  # ids created in the rolled-back transaction are gone
-        raise
     return read, stored
+
+
+def _read_ahead(blocks: Iterator[Imported]) -> Iterator[Imported]:
+    """A reader thread parses and checks the next block while the store writes the last."""
+    with ThreadPoolExecutor(1, "csv-reader") as reader:
+        ahead = reader.submit(next, blocks, None)
+        while (block := ahead.result()) is not None:
+            ahead = reader.submit(next, blocks, None)
+            yield block
 
 
 def _first_non_utf8_line(path: Path) -> int:
@@ -101,7 +85,7 @@ def _first_non_utf8_line(path: Path) -> int:
     return 1
 
 
-def _blocks(path: Path, raw: BinaryIO, targets: set[str]) -> Iterator[_Checked]:
+def _blocks(path: Path, raw: BinaryIO, targets: set[str]) -> Iterator[Imported]:
     """Columnar blocks while they pass, then the row path from the first one that does not."""
     if raw.readline(MAX_LINE_CHARS).removesuffix(b"\n").removesuffix(b"\r") != _HEADER_LINE:
         raw.seek(0)  # a quoted or a wrong header: the row path reads (or refuses) it
@@ -129,7 +113,7 @@ def _blocks(path: Path, raw: BinaryIO, targets: set[str]) -> Iterator[_Checked]:
 
 def _row_batches(
     path: Path, raw: BinaryIO, targets: set[str], lines_before: int
-) -> Iterator[_Checked]:
+) -> Iterator[Imported]:
     """Rows from where `raw` stands, which is line lines_before + 1 (0: the header first)."""
     text = io.TextIOWrapper(raw, encoding="utf-8", newline="")
     reader = csv.reader(_bounded_lines(path, text, lines_before))
@@ -149,12 +133,12 @@ def _row_batches(
         yield _rows_checked(batch)
 
 
-def _rows_checked(parsed: list[tuple[Any, ...]]) -> _Checked:
+def _rows_checked(parsed: list[tuple[Any, ...]]) -> Imported:
     """_parse's rows in columns."""
     series: dict[SeriesKey, int] = {}
     which = [series.setdefault(key, len(series)) for key, *_ in parsed]
     _, started_us, success, reason, status, latency = zip(*parsed, strict=True)
-    return _Checked(
+    return Imported(
         list(series),
         np.array(which, dtype=np.int64),
         np.array(started_us, dtype=np.int64),
@@ -222,7 +206,7 @@ def _epoch_us(when: str) -> int:
         raise ValueError("time: not an RFC 3339 time") from None
     if started.tzinfo is None:
         raise ValueError("time: needs a UTC offset (e.g. Z or +00:00)")
-    return to_us(started)
+    return epoch_us(started)
 
 
 def _target(text: str, targets: set[str]) -> None:
@@ -250,17 +234,17 @@ def _success(text: str) -> bool:
 
 
 def _reason_code(text: str) -> int:
-    """Index into REASONS, -1 for none, as bulk.Measured holds it."""
+    """Index into REASONS, NO_REASON for none, as Measured holds it."""
     if not text:
-        return -1
-    code = _REASON_CODES.get(text)
+        return NO_REASON
+    code = REASON_CODES.get(text)
     if code is None:
         raise ValueError("reason: not a known reason")
     return code
 
 
 def _check_pair(reason: int, success: bool) -> None:
-    if reason >= 0 and success != (reason == RATE_LIMITED):
+    if reason >= 0 and success != (reason == _RATE_LIMITED):
         raise ValueError(
             f"reason: {REASONS[reason]} does not go with success {str(success).lower()}"
         )
@@ -270,7 +254,7 @@ _STATUS = {"": 0, **{str(code): code for code in range(100, 600)}}
 
 
 def _status_code(text: str) -> int:
-    """0 for none, as bulk.Measured holds it."""
+    """0 for none, as Measured holds it."""
     try:
         return _STATUS[text]
     except KeyError:
@@ -298,7 +282,7 @@ _CONVERT = pa_csv.ConvertOptions(
 )
 
 
-def _block_rows(block: bytes, targets: set[str]) -> _Checked | None:
+def _block_rows(block: bytes, targets: set[str]) -> Imported | None:
     """The block's rows if the block is plain and every row is valid, else None.
 
     pyarrow reads an empty line as eight empty fields: the empty location fails it.
@@ -361,7 +345,7 @@ class _Distinct:
         return values[self.index]
 
 
-def _checked(columns: list[_Distinct], targets: set[str]) -> _Checked:
+def _checked(columns: list[_Distinct], targets: set[str]) -> Imported:
     """The block's rows; ValueError if any row is invalid (the row path then says which)."""
     when, target, family, location, success_text, status_text, latency_text, reason_text = columns
     started_us = when.parsed(_plain_times, _epoch_us)
@@ -370,7 +354,7 @@ def _checked(columns: list[_Distinct], targets: set[str]) -> _Checked:
     location.check(_location)
     success = success_text.mapped(_success, bool)
     reason = reason_text.mapped(_reason_code, np.int8)
-    if np.any((reason >= 0) & (success != (reason == RATE_LIMITED))):
+    if np.any((reason >= 0) & (success != (reason == _RATE_LIMITED))):
         raise ValueError("a reason that does not go with success")
     measured = Measured(
         success=success,
@@ -386,7 +370,7 @@ def _checked(columns: list[_Distinct], targets: set[str]) -> _Checked:
         (names[0][t], names[1][f], names[2][loc])
         for t, f, loc in zip(*np.unravel_index(keys, shape), strict=True)
     ]
-    return _Checked(series, which, started_us, measured)
+    return Imported(series, which, started_us, measured)
 
 
 _PLAIN_TIME = (

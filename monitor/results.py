@@ -6,6 +6,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
+import numpy as np
+
+from sla.model import LastState
+
 
 class Reason(StrEnum):
     """Why a probe failed (spec section 1), plus `rate_limited` for a 429 that counts as up.
@@ -28,6 +32,21 @@ class Reason(StrEnum):
 
 
 PHASES = ("resolve", "connect", "tls", "processing", "transfer")
+# Reasons as small integers (their index here, -1 for none): how columns of probes hold them.
+REASONS: tuple[str, ...] = tuple(reason.value for reason in Reason)
+REASON_CODES = {reason: code for code, reason in enumerate(REASONS)}
+NO_REASON = -1
+
+
+def slice_states(success: np.ndarray, reason: np.ndarray) -> np.ndarray:
+    """How each probe counts in its slice, as uint8 LastState: the one place that decides it.
+
+    `reason` holds REASON_CODES (NO_REASON for none). Every path into the rollups (writer,
+    import, rebuilding a slice length from raw rows) goes through here.
+    """
+    states = np.where(success, LastState.OK, LastState.FAILED).astype(np.uint8)
+    states[reason == REASON_CODES[Reason.RATE_LIMITED]] = LastState.RATE_LIMITED
+    return states
 
 
 @dataclass(frozen=True)

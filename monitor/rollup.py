@@ -14,10 +14,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from sla.model import LastState
+from sla.slices import US, slice_index
 
 CHUNK_SLICES = 1440
-MAX_SLICE_SECONDS = 3600  # last_offset_us is a uint32 of microseconds
-US = 1_000_000
 
 DTYPE = np.dtype(
     [
@@ -58,15 +57,14 @@ class Probes:
 
 def chunk_keys(started_us: np.ndarray, slice_seconds: int) -> np.ndarray:
     """The chunk number of each probe start."""
-    return (started_us // (slice_seconds * US)) // CHUNK_SLICES
+    return slice_index(started_us, slice_seconds) // CHUNK_SLICES
 
 
 def merge(chunk: np.ndarray, chunk_no: int, probes: Probes, slice_seconds: int) -> None:
     """Add new probes (all inside `chunk_no`, none already counted) to the chunk in place."""
-    slice_us = slice_seconds * US
-    slice_idx = probes.started_us // slice_us
+    slice_idx = slice_index(probes.started_us, slice_seconds)
     pos = slice_idx - chunk_no * CHUNK_SLICES
-    offset = (probes.started_us - slice_idx * slice_us).astype(np.uint32)
+    offset = (probes.started_us - slice_idx * (slice_seconds * US)).astype(np.uint32)
     state = probes.state
     # bincount: many times faster than np.add.at; the cast wraps as uint16 sums would.
     for field, counted in (

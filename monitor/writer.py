@@ -73,7 +73,6 @@ class BatchWriter:
             self._store.write(batch)
         except StoreError as exc:
             self._metrics.write_errors += 1
-            self._store.forget_series_cache()
             if not self._failing:
                 log.error("database write failed, buffering %d results: %s", len(batch), exc)
             self._failing = True

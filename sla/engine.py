@@ -36,7 +36,6 @@ from sla.model import (
 )
 from sla.slices import (
     NO_DATA,
-    US,
     ServiceStates,
     Track,
     combine_families,
@@ -49,6 +48,7 @@ from sla.slices import (
     maintenance_mask,
     series_states,
     slice_at_or_after,
+    slice_index,
     slice_start,
     span_window,
     stale_after_us,
@@ -201,7 +201,7 @@ class _Frame:
         self.length = end_slice - self.first_slice
         seconds = policy.slice_seconds
         # Slices before `ended` are over at `now`; later ones are not known yet.
-        ended = epoch_us(now) // (seconds * US)
+        ended = slice_index(epoch_us(now), seconds)
         self.known = min(max(ended - self.first_slice, 0), self.length)
         self.month_first = slice_at_or_after(self.start, seconds)
         self.counted_end = min(max(ended, self.month_first), slice_at_or_after(self.end, seconds))

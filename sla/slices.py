@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from enum import IntEnum
 from fractions import Fraction
+from typing import TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import numpy as np
@@ -33,6 +34,7 @@ class SliceState(IntEnum):
 
 
 GOOD, BAD, NO_DATA, EXCLUDED = (np.int8(state) for state in SliceState)
+IntOrArray = TypeVar("IntOrArray", int, np.ndarray)
 
 
 # --- time ------------------------------------------------------------------------------
@@ -45,9 +47,22 @@ def epoch_us(moment: datetime) -> int:
     return (moment - EPOCH) // timedelta(microseconds=1)
 
 
+def from_epoch_us(value: int) -> datetime:
+    """The UTC time `value` microseconds after the epoch (the inverse of epoch_us)."""
+    return EPOCH + timedelta(microseconds=value)
+
+
+def slice_index(at_us: IntOrArray, slice_seconds: int) -> IntOrArray:
+    """The slice holding the instant(s) `at_us` epoch microseconds: the slice grid itself.
+
+    Slice k holds [k * slice, (k + 1) * slice); works on ints and numpy arrays alike.
+    """
+    return at_us // (slice_seconds * US)
+
+
 def slice_at_or_after(moment: datetime, slice_seconds: int) -> int:
     """Index of the first slice that starts at or after `moment`."""
-    return -(-epoch_us(moment) // (slice_seconds * US))
+    return -slice_index(-epoch_us(moment), slice_seconds)
 
 
 def slice_start(index: int, slice_seconds: int) -> datetime:
@@ -143,7 +158,7 @@ def span_window(
     first -= policy.min_outage_slices + carry_slices + 1
     last += policy.min_outage_slices
     if now is not None:
-        last = min(max(epoch_us(now) // slice_us, first), last)
+        last = min(max(slice_index(epoch_us(now), policy.slice_seconds), first), last)
     return first, last
 
 
@@ -277,11 +292,10 @@ def maintenance_mask(
     Slice k overlaps [ws, we) when ws < (k + 1) * slice and we > k * slice, that is
     floor(ws / slice) <= k < ceil(we / slice).
     """
-    slice_us = slice_seconds * US
     mask = np.zeros(length, bool)
     for window in windows:
-        low = epoch_us(window.start) // slice_us - first_slice
-        high = -(-epoch_us(window.end) // slice_us) - first_slice
+        low = slice_index(epoch_us(window.start), slice_seconds) - first_slice
+        high = slice_at_or_after(window.end, slice_seconds) - first_slice
         mask[max(low, 0) : max(high, 0)] = True
     return mask
 

@@ -7,9 +7,8 @@ layer and imports only from lower layers:
 0. foundations: `errors`, `results` (the probe result and its reasons), `rollup` (the
    per-slice record format), `bodies` (Content-Encoding undone in bounded steps),
    `redact` (URLs without their secrets);
-1. the vocabulary built on them: `config` (the validated config models), `bulk` (probe
-   rows for bulk loads), `metrics` (metric names and labels), `migrations` (the schema's
-   revisions);
+1. the vocabulary built on them: `config` (the validated config models), `metrics` (metric
+   names and labels), `migrations` (the schema's revisions);
 2. the parts: `store`, `probe` (the prober), `rules` (alerting and recording rules),
    `pdf` (HTML printed to PDF);
 3. what combines parts: `reporting` (the bridge from store to the SLA engine), `scheduler`,
@@ -41,7 +40,6 @@ LAYERS = {
     "bodies": 0,
     "redact": 0,
     "config": 1,
-    "bulk": 1,
     "metrics": 1,
     "store": 2,
     "migrations": 1,

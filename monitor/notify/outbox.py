@@ -9,18 +9,15 @@ believe they hold it.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import text
-from sqlalchemy.engine import Connection
-from sqlalchemy.exc import SQLAlchemyError
 
-from monitor.errors import StoreError
-from monitor.store import Store, from_us, to_us
+from monitor.store import Store
+from sla.slices import epoch_us, from_epoch_us
 
 PENDING, SENT, GIVEN_UP, SKIPPED = "pending", "sent", "given_up", "skipped"
 
@@ -55,24 +52,6 @@ class Outbox:
         self._clock = clock
         self._give_up_after = timedelta(seconds=give_up_after)
 
-    @contextmanager
-    def _writing(self, doing: str) -> Iterator[Connection]:
-        try:
-            with self._store.transaction() as conn:
-                yield conn
-        except SQLAlchemyError as exc:
-            detail = str(getattr(exc, "orig", exc)).splitlines()[0]
-            raise StoreError(f"{self._store.describe()}: cannot {doing}: {detail}") from None
-
-    @contextmanager
-    def _reading(self, doing: str) -> Iterator[Connection]:
-        try:
-            with self._store.engine.connect() as conn:
-                yield conn
-        except SQLAlchemyError as exc:
-            detail = str(getattr(exc, "orig", exc)).splitlines()[0]
-            raise StoreError(f"{self._store.describe()}: cannot {doing}: {detail}") from None
-
     def record(self, events: Sequence[Event]) -> list[Event]:
         """Store the events not stored yet, with a delivery per channel; return those new.
 
@@ -81,7 +60,7 @@ class Outbox:
         """
         now = self._clock()
         new = []
-        with self._writing("record notification events") as conn:
+        with self._store.writing("record notification events") as conn:
             for event in events:
                 inserted = conn.execute(
                     text(
@@ -91,7 +70,7 @@ class Outbox:
                     {
                         "k": event.key,
                         "kind": event.kind,
-                        "t": to_us(event.occurred),
+                        "t": epoch_us(event.occurred),
                         "p": json.dumps(event.payload, sort_keys=True),
                     },
                 ).rowcount
@@ -109,9 +88,9 @@ class Outbox:
                         {
                             "k": event.key,
                             "c": channel,
-                            "t": to_us(event.occurred),
+                            "t": epoch_us(event.occurred),
                             "s": state,
-                            "done": to_us(now) if state == SKIPPED else None,
+                            "done": epoch_us(now) if state == SKIPPED else None,
                         },
                     )
         return new
@@ -121,7 +100,7 @@ class Outbox:
         if not keys:
             return set()
         found: set[str] = set()
-        with self._reading("read notification events") as conn:
+        with self._store.reading("read notification events") as conn:
             for start in range(0, len(keys), 500):
                 part = list(keys[start : start + 500])
                 marks = ", ".join(f":k{i}" for i in range(len(part)))
@@ -135,7 +114,7 @@ class Outbox:
     def acquire(self, name: str, holder: str, seconds: float) -> bool:
         """Take or renew the lease `name` for `seconds`: true when `holder` now holds it."""
         now = self._clock()
-        with self._writing("take a notification lease") as conn:
+        with self._store.writing("take a notification lease") as conn:
             return bool(
                 conn.execute(
                     text(
@@ -148,14 +127,14 @@ class Outbox:
                     {
                         "n": name,
                         "h": holder,
-                        "u": to_us(now + timedelta(seconds=seconds)),
-                        "now": to_us(now),
+                        "u": epoch_us(now + timedelta(seconds=seconds)),
+                        "now": epoch_us(now),
                     },
                 ).rowcount
             )
 
     def release(self, name: str, holder: str) -> None:
-        with self._writing("release a notification lease") as conn:
+        with self._store.writing("release a notification lease") as conn:
             conn.execute(
                 text("DELETE FROM notify_lease WHERE name = :n AND holder = :h"),
                 {"n": name, "h": holder},
@@ -163,7 +142,7 @@ class Outbox:
 
     def head(self, channel: str) -> Delivery | None:
         """The channel's oldest pending delivery: channels deliver in the order of events."""
-        with self._reading("read pending notifications") as conn:
+        with self._store.reading("read pending notifications") as conn:
             row = conn.execute(
                 text(
                     "SELECT d.event_key, d.channel, e.kind, d.occurred_us, e.payload, d.attempts,"
@@ -180,15 +159,15 @@ class Outbox:
             event_key=row[0],
             channel=row[1],
             kind=row[2],
-            occurred=from_us(row[3]),
+            occurred=from_epoch_us(row[3]),
             payload=json.loads(row[4]),
             attempts=row[5],
-            next_attempt=from_us(row[6]),
+            next_attempt=from_epoch_us(row[6]),
         )
 
     def finish(self, delivery: Delivery, state: str, error: str | None = None) -> None:
         """Mark a delivery sent or given up (only if still pending: never twice)."""
-        with self._writing("mark a notification") as conn:
+        with self._store.writing("mark a notification") as conn:
             conn.execute(
                 text(
                     "UPDATE notify_delivery SET state = :s, done_us = :now, last_error = :e"
@@ -196,7 +175,7 @@ class Outbox:
                 ),
                 {
                     "s": state,
-                    "now": to_us(self._clock()),
+                    "now": epoch_us(self._clock()),
                     "e": error,
                     "k": delivery.event_key,
                     "c": delivery.channel,
@@ -205,14 +184,14 @@ class Outbox:
             )
 
     def retry_later(self, delivery: Delivery, at: datetime, error: str) -> None:
-        with self._writing("mark a failed notification") as conn:
+        with self._store.writing("mark a failed notification") as conn:
             conn.execute(
                 text(
                     "UPDATE notify_delivery SET attempts = attempts + 1, next_attempt_us = :t,"
                     " last_error = :e WHERE event_key = :k AND channel = :c AND state = :pending"
                 ),
                 {
-                    "t": to_us(at),
+                    "t": epoch_us(at),
                     "e": error,
                     "k": delivery.event_key,
                     "c": delivery.channel,
@@ -222,7 +201,7 @@ class Outbox:
 
     def depth(self) -> dict[str, int]:
         """Pending deliveries per channel (the outbox depth gauge)."""
-        with self._reading("count pending notifications") as conn:
+        with self._store.reading("count pending notifications") as conn:
             rows = conn.execute(
                 text(
                     "SELECT channel, count(*) FROM notify_delivery WHERE state = :s"

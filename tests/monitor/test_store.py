@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from sqlalchemy import create_engine, inspect
 
 from monitor.errors import StoreError
 from monitor.metrics import ProbeMetrics
@@ -116,12 +117,24 @@ class DownStore:
     def write(self, _batch: object) -> int:
         raise StoreError("database is down")
 
-    def forget_series_cache(self) -> None:
-        pass
-
 
 def test_a_bad_database_url_is_a_clear_error_without_the_password() -> None:
     with pytest.raises(StoreError) as caught:
         Store("postgresql+psycopg://app:hunter2@127.0.0.1:1/uptime")
     assert "hunter2" not in str(caught.value)
     assert "***" in str(caught.value)
+
+
+def test_opening_without_create_leaves_the_database_as_it_was(database_url: str) -> None:
+    Store(database_url, create=False).close()
+    engine = create_engine(database_url)
+    try:
+        assert inspect(engine).get_table_names() == []
+    finally:
+        engine.dispose()
+    Store(database_url).close()  # the default creates the schema
+    engine = create_engine(database_url)
+    try:
+        assert "probe_result" in inspect(engine).get_table_names()
+    finally:
+        engine.dispose()

@@ -1,0 +1,368 @@
+"""The Store: what both databases share. Their differences are a Dialect each.
+
+Writes go in batches inside one transaction each, and every batch also updates the
+per-slice rollups (monitor.rollup) so a monthly report never has to read raw rows. A
+probe is identified by (series, start time): writing it twice stores it once.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import datetime
+from itertools import groupby
+from operator import itemgetter
+from typing import Any
+
+import numpy as np
+from sqlalchemy import inspect, text
+from sqlalchemy.engine import Connection, Row
+
+from monitor import rollup
+from monitor.results import ProbeResult
+from monitor.store.incidents import Incidents
+from monitor.store.rows import Batch, Imported, SeriesKey, probe_result, probe_row, stored_states
+from monitor.store.tables import PROBE_COLUMNS
+from sla.model import SeriesSlices
+from sla.slices import epoch_us
+
+# The newest revision in monitor/migrations (a test keeps the two equal): a database
+# already there is opened without loading Alembic at all.
+SCHEMA_REVISION = "0005"
+_SERIES_ID = "SELECT id FROM series WHERE target=:t AND family=:f AND location=:l"
+
+
+class Store(Incidents):
+    """The database; safe to share between threads (SQLAlchemy pools the connections).
+
+    `create=True` (what `run` and `import` need) creates the schema or upgrades it to
+    SCHEMA_REVISION, and makes sure rollups of `rollup_seconds` slices exist.
+    `create=False` opens the database as it is and changes nothing on opening.
+    """
+
+    def __init__(self, url: str, rollup_seconds: int = 60, *, create: bool = True) -> None:
+        super().__init__(url)
+        if create:
+            # One transaction, serialized: several monitors may start at once on a fresh database.
+            with self.writing("create the schema") as conn:
+                self._dialect.lock_schema(conn)
+                self._migrate(conn)
+                self._register_length(conn, rollup_seconds)
+
+    # --- writing ---------------------------------------------------------------------
+
+    def write(self, results: Sequence[ProbeResult]) -> int:
+        """Store a batch from the prober in one transaction; returns rows newly stored."""
+        if not results:
+            return 0
+        with self.writing("write probe results") as conn:
+            rows = [
+                probe_row(self._series_id(conn, (r.target, r.family, r.location)), r)
+                for r in results
+            ]
+            return self._write_batch(conn, Batch.of_rows(rows))
+
+    def write_imported(self, blocks: Iterable[Imported]) -> int:
+        """Store every block in one transaction, all or none; returns rows newly stored.
+
+        `blocks` may be a generator that checks its rows as it goes: whatever it raises
+        rolls the whole import back and reaches the caller unchanged.
+        """
+        stored = 0
+        with self.writing("import probe results") as conn:
+            for block in blocks:
+                ids = np.array([self._series_id(conn, key) for key in block.series], np.int64)
+                stored += self._write_batch(conn, Batch.of_import(block, ids))
+        return stored
+
+    def _series_id(self, conn: Connection, key: SeriesKey) -> int:
+        if key not in self._series_ids:
+            names = dict(zip("tfl", key, strict=True))
+            found = conn.execute(text(_SERIES_ID), names).scalar()
+            if found is None:
+                # Another process may insert the same series now: its row then wins.
+                conn.execute(
+                    text(
+                        "INSERT INTO series (target, family, location) VALUES (:t, :f, :l)"
+                        " ON CONFLICT (target, family, location) DO NOTHING"
+                    ),
+                    names,
+                )
+                found = conn.execute(text(_SERIES_ID), names).scalar_one()
+            self._series_ids[key] = found
+        return self._series_ids[key]
+
+    def _write_batch(self, conn: Connection, batch: Batch) -> int:
+        """Insert the rows not stored yet and fold them into every kept rollup."""
+        # Key order also turns B-tree inserts into appends.
+        order = np.lexsort((batch.started_us, batch.series_id))
+        fresh = self._new_only(conn, batch, order)
+        if not fresh.any():
+            return 0
+        keep = order[fresh[order]]
+        raw = conn.connection.driver_connection
+        if isinstance(batch.rows, list):
+            self._dialect.insert_rows(raw, PROBE_COLUMNS, [batch.rows[i] for i in keep])
+        else:
+            self._dialect.insert_measured(
+                raw, batch.series_id[keep], batch.started_us[keep], batch.rows.take(keep)
+            )
+        lengths = conn.execute(text("SELECT slice_seconds FROM rollup_length")).scalars().all()
+        for slice_seconds in lengths:
+            self._merge_rollups(
+                conn,
+                slice_seconds,
+                batch.series_id[keep],
+                batch.started_us[keep],
+                batch.state[keep],
+            )
+        return len(keep)
+
+    def _new_only(self, conn: Connection, batch: Batch, order: np.ndarray) -> np.ndarray:
+        """Mask of rows that are neither stored already nor repeated earlier in the batch.
+
+        One query fetches the stored keys of the batch's series and time span; `order`
+        sorts the batch by (series, start), so each series is one slice of it.
+        """
+        series, started = batch.series_id[order], batch.started_us[order]
+        fresh = np.ones(len(order), dtype=bool)
+        fresh[1:] = (np.diff(series) != 0) | (np.diff(started) != 0)
+        stored: dict[int, list[int]] = defaultdict(list)
+        sql = (
+            "SELECT series_id, started_us FROM probe_result"
+            " WHERE {series} AND started_us BETWEEN {mark} AND {mark}"
+        )
+        for series_id, started_us in self._select_by_series(
+            conn, sql, np.unique(series).tolist(), int(started.min()), int(started.max())
+        ):
+            stored[series_id].append(started_us)
+        if stored:
+            bounds = np.flatnonzero(np.diff(series)) + 1
+            for first, end in zip(np.r_[0, bounds], np.r_[bounds, len(order)], strict=True):
+                known = stored.get(int(series[first]))
+                if known:
+                    fresh[first:end] &= ~np.isin(started[first:end], np.asarray(known, np.int64))
+        mask = np.empty_like(fresh)
+        mask[order] = fresh
+        return mask
+
+    def _select_by_series(
+        self, conn: Connection, sql: str, series_ids: list[int], *params: Any
+    ) -> list[tuple[Any, ...]]:
+        cursor = conn.connection.driver_connection.cursor()
+        try:
+            return list(self._dialect.select_by_series(cursor, sql, series_ids, params))
+        finally:
+            cursor.close()
+
+    def _merge_rollups(
+        self,
+        conn: Connection,
+        slice_seconds: int,
+        series_ids: np.ndarray,
+        started_us: np.ndarray,
+        states: np.ndarray,
+    ) -> None:
+        """Fold new rows into their (series, chunk) rollups: one read, one write per batch."""
+        chunks = rollup.chunk_keys(started_us, slice_seconds)
+        order = np.lexsort((chunks, series_ids))
+        series_ids, chunks = series_ids[order], chunks[order]
+        started_us, states = started_us[order], states[order]
+        edges = np.flatnonzero((np.diff(series_ids) != 0) | (np.diff(chunks) != 0)) + 1
+        firsts, ends = np.r_[0, edges], np.r_[edges, len(order)]
+        keys = list(zip(series_ids[firsts].tolist(), chunks[firsts].tolist(), strict=True))
+        raw = conn.connection.driver_connection
+        lock = self._dialect.lock_rollups(raw, slice_seconds, keys)
+        sql = (
+            "SELECT series_id, chunk, data FROM slice_rollup WHERE {series}"
+            " AND slice_seconds={mark} AND chunk BETWEEN {mark} AND {mark}" + lock
+        )
+        stored = {
+            (series_id, chunk_no): blob
+            for series_id, chunk_no, blob in self._select_by_series(
+                conn,
+                sql,
+                sorted({s for s, _ in keys}),
+                slice_seconds,
+                int(chunks.min()),
+                int(chunks.max()),
+            )
+        }
+        merged = []
+        for (series_id, chunk_no), first, end in zip(keys, firsts, ends, strict=True):
+            blob = stored.get((series_id, chunk_no))
+            chunk = rollup.decode(blob) if blob is not None else rollup.empty_chunk()
+            probes = rollup.Probes(started_us[first:end], states[first:end])
+            rollup.merge(chunk, chunk_no, probes, slice_seconds)
+            merged.append((series_id, slice_seconds, chunk_no, rollup.encode(chunk)))
+        cursor = raw.cursor()
+        try:
+            cursor.executemany(
+                f"{self._dialect.upsert_rollup()} DO UPDATE SET data = excluded.data", merged
+            )
+        finally:
+            cursor.close()
+
+    def _migrate(self, conn: Connection) -> None:
+        """Bring the schema to SCHEMA_REVISION (see monitor.migrations)."""
+        tables = inspect(conn)
+        stored = None
+        if tables.has_table("alembic_version"):
+            stored = conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+        if stored != SCHEMA_REVISION:
+            from monitor import migrations  # noqa: PLC0415 (Alembic takes 0.2 s to import)
+
+            migrations.upgrade(conn, self.describe(), pre_migrations=tables.has_table("series"))
+
+    def _register_length(self, conn: Connection, slice_seconds: int) -> None:
+        """Make sure rollups of this slice length exist, building them from raw rows once."""
+        if _length_known(conn, slice_seconds):
+            return
+        conn.execute(text("DELETE FROM slice_rollup WHERE slice_seconds=:n"), {"n": slice_seconds})
+        for series_id, started_us, states in _raw_by_series(conn):
+            self._merge_rollups(
+                conn, slice_seconds, np.full(len(started_us), series_id), started_us, states
+            )
+        conn.execute(
+            text("INSERT INTO rollup_length (slice_seconds) VALUES (:n)"), {"n": slice_seconds}
+        )
+
+    def prune_raw(self, before: datetime) -> int:
+        """Delete raw probe rows that started before `before`; the slice rollups stay.
+
+        Reports read only rollups, so old months keep their figures. What is lost: the
+        rows themselves, and rebuilding rollups for a new `sla.slice` over pruned time.
+        """
+        with self.writing("prune old probe results") as conn:
+            deleted = conn.execute(
+                text("DELETE FROM probe_result WHERE started_us < :t"), {"t": epoch_us(before)}
+            )
+            return deleted.rowcount
+
+    # --- reading ---------------------------------------------------------------------
+
+    def results(self, target: str | None = None) -> list[ProbeResult]:
+        """Stored probes as domain objects, oldest first (for tests and small tools)."""
+        query = (
+            "SELECT s.target, s.family, s.location, p.started_us, p.success, p.reason,"
+            " p.status_code, p.latency_ms, p.resolve_ms, p.connect_ms, p.tls_ms,"
+            " p.processing_ms, p.transfer_ms, p.tls_version, p.cert_expiry_us, p.address"
+            " FROM probe_result p JOIN series s ON s.id = p.series_id"
+        )
+        params: dict[str, Any] = {}
+        if target is not None:
+            query += " WHERE s.target = :t"
+            params["t"] = target
+        with self.reading("read probe results") as conn:
+            rows = conn.execute(text(query + " ORDER BY p.started_us"), params).all()
+        return [probe_result(row) for row in rows]
+
+    def recent_latencies(self, target: str, since: datetime, count: int) -> list[float]:
+        """Latency (ms) of the target's latest answered probes since `since`, newest first."""
+        query = (
+            "SELECT p.latency_ms FROM series s JOIN probe_result p ON p.series_id = s.id"
+            " WHERE s.target = :t AND p.started_us >= :since AND p.status_code IS NOT NULL"
+            " ORDER BY p.started_us DESC LIMIT :n"
+        )
+        with self.reading("read latencies") as conn:
+            rows = conn.execute(text(query), {"t": target, "since": epoch_us(since), "n": count})
+            return [row[0] for row in rows if row[0] is not None]
+
+    def load_slices(
+        self, slice_seconds: int, first_slice: int, end_slice: int, targets: Iterable[str]
+    ) -> list[SeriesSlices]:
+        """Per-slice rollups of every series of these targets over [first_slice, end_slice).
+
+        A series starts later than `first_slice` when nothing is stored before that.
+        """
+        with self.slice_reader(slice_seconds, first_slice, end_slice) as load:
+            return [series for target in targets for series in load(target)]
+
+    @contextmanager
+    def slice_reader(
+        self, slice_seconds: int, first_slice: int, end_slice: int
+    ) -> Iterator[Callable[[str], list[SeriesSlices]]]:
+        """A loader of one target's series at a time over [first_slice, end_slice).
+
+        Thousands of targets' months do not fit in memory at once, one target's does; one
+        connection (and one read transaction) serves every call. A series starts at its
+        first stored chunk when that is later than `first_slice`: nothing before it.
+        """
+        with self.reading("read slice rollups") as conn:
+            known = _length_known(conn, slice_seconds)
+        if not known:
+            with self.writing("build slice rollups") as conn:
+                self._dialect.lock_schema(conn)
+                self._register_length(conn, slice_seconds)
+        mark = self._dialect.mark  # driver SQL: one query per target, compiling it costs as much
+        query = (
+            "SELECT s.family, s.location, r.chunk, r.data FROM series s"
+            " JOIN slice_rollup r ON r.series_id = s.id"
+            f" WHERE s.target={mark} AND r.slice_seconds={mark}"
+            f" AND r.chunk BETWEEN {mark} AND {mark} ORDER BY s.id, r.chunk"
+        )
+        chunks = (
+            slice_seconds,
+            first_slice // rollup.CHUNK_SLICES,
+            (end_slice - 1) // rollup.CHUNK_SLICES,
+        )
+        with self.reading("read slice rollups") as conn:
+
+            def load(target: str) -> list[SeriesSlices]:
+                rows = conn.exec_driver_sql(query, (target, *chunks)).all()
+                return [
+                    _series_slices(target, list(series), first_slice, end_slice)
+                    for _, series in groupby(rows, key=itemgetter(0, 1))
+                ]
+
+            yield load
+
+
+def _length_known(conn: Connection, slice_seconds: int) -> bool:
+    return bool(
+        conn.execute(
+            text("SELECT 1 FROM rollup_length WHERE slice_seconds=:n"), {"n": slice_seconds}
+        ).scalar()
+    )
+
+
+def _raw_by_series(conn: Connection) -> Iterator[tuple[int, np.ndarray, np.ndarray]]:
+    for series_id in conn.execute(text("SELECT id FROM series")).scalars().all():
+        rows = conn.execute(
+            text("SELECT started_us, success, reason FROM probe_result WHERE series_id=:s"),
+            {"s": series_id},
+        ).all()
+        if rows:
+            started = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+            yield series_id, started, stored_states([r[1] for r in rows], [r[2] for r in rows])
+
+
+def _place(dest: np.ndarray, first_slice: int, chunk_no: int, chunk: np.ndarray) -> None:
+    start = chunk_no * rollup.CHUNK_SLICES - first_slice
+    lo, hi = max(start, 0), min(start + rollup.CHUNK_SLICES, len(dest))
+    if lo < hi:
+        # As bytes: numpy copies structured elements one field at a time, 30x slower.
+        dest[lo:hi].view(np.uint8)[:] = chunk[lo - start : hi - start].view(np.uint8)
+
+
+def _series_slices(
+    target: str, rows: list[Row[Any]], first_slice: int, end_slice: int
+) -> SeriesSlices:
+    """One series from its (family, location, chunk, data) rows, sorted by chunk."""
+    first_slice = max(first_slice, rows[0].chunk * rollup.CHUNK_SLICES)
+    merged = np.zeros(end_slice - first_slice, dtype=rollup.DTYPE)
+    for row in rows:
+        _place(merged, first_slice, row.chunk, rollup.read_only(row.data))
+    return SeriesSlices(
+        target=target,
+        family=rows[0].family,
+        location=rows[0].location,
+        first_slice=first_slice,
+        # Contiguous copies of the rollup's own narrow columns.
+        total=merged["total"].copy(),
+        failed=merged["failed"].copy(),
+        rate_limited=merged["rate_limited"].copy(),
+        last_offset_us=merged["last_offset_us"].copy(),
+        last_state=merged["last_state"].astype(np.int8),
+    )

@@ -1,0 +1,121 @@
+"""The SQLModel tables: every table of the database is defined here and nowhere else.
+
+Add a table here (and an Alembic revision in monitor/migrations/versions) to give the
+store a new kind of record; `tests/monitor/test_migrations.py` checks the two agree.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import Column, Index, LargeBinary
+from sqlalchemy.types import BigInteger
+from sqlmodel import Field, SQLModel
+
+
+class Series(SQLModel, table=True):
+    """One (target, family, location): probes refer to it by a small integer."""
+
+    __tablename__ = "series"
+    __table_args__ = (
+        Index("ux_series_key", "target", "family", "location", unique=True),
+        {"sqlite_autoincrement": True},
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    target: str
+    family: str
+    location: str
+
+
+class ProbeRow(SQLModel, table=True):
+    """One probe. `series_id` has no foreign key (migration 0003): series are never deleted."""
+
+    __tablename__ = "probe_result"
+    __table_args__ = ({"sqlite_with_rowid": False},)
+    series_id: int = Field(primary_key=True)
+    started_us: int = Field(sa_column=Column(BigInteger, primary_key=True))
+    success: bool
+    reason: str | None = None
+    status_code: int | None = None
+    latency_ms: float | None = None
+    resolve_ms: float | None = None
+    connect_ms: float | None = None
+    tls_ms: float | None = None
+    processing_ms: float | None = None
+    transfer_ms: float | None = None
+    tls_version: str | None = None
+    cert_expiry_us: int | None = Field(default=None, sa_column=Column(BigInteger))
+    address: str | None = None
+
+
+# Column order of a full probe row as the writer stores it.
+PROBE_COLUMNS = tuple(ProbeRow.model_fields)
+
+
+class RollupChunk(SQLModel, table=True):
+    """CHUNK_SLICES slices of one series' rollup (monitor.rollup), compressed."""
+
+    __tablename__ = "slice_rollup"
+    series_id: int = Field(primary_key=True)
+    slice_seconds: int = Field(primary_key=True)
+    chunk: int = Field(primary_key=True)
+    data: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+
+
+class RollupLength(SQLModel, table=True):
+    """Slice lengths whose rollups are complete; every writer keeps all of them current."""
+
+    __tablename__ = "rollup_length"
+    slice_seconds: int = Field(primary_key=True)
+
+
+class IncidentRow(SQLModel, table=True):
+    """An operator incident of the status page; its status is its latest update's."""
+
+    __tablename__ = "status_incident"
+    id: str = Field(primary_key=True)
+    title: str
+    impact: str
+    components: str  # JSON list of component names
+    created_us: int = Field(sa_column=Column(BigInteger, nullable=False))
+
+
+class IncidentUpdateRow(SQLModel, table=True):
+    __tablename__ = "status_incident_update"
+    id: str = Field(primary_key=True)
+    incident_id: str = Field(index=True)
+    status: str
+    message: str
+    created_us: int = Field(sa_column=Column(BigInteger, nullable=False))
+
+
+class NotifyEvent(SQLModel, table=True):
+    """A notification event, recorded once by whichever monitor sees it first (key wins)."""
+
+    __tablename__ = "notify_event"
+    key: str = Field(primary_key=True)
+    kind: str
+    occurred_us: int = Field(sa_column=Column(BigInteger, nullable=False))
+    payload: str  # JSON: what the templates need
+
+
+class NotifyDelivery(SQLModel, table=True):
+    """One event on one channel: pending until sent, given up, or skipped (no backfill)."""
+
+    __tablename__ = "notify_delivery"
+    __table_args__ = (Index("ix_notify_delivery_pending", "channel", "state", "occurred_us"),)
+    event_key: str = Field(primary_key=True)
+    channel: str = Field(primary_key=True)
+    occurred_us: int = Field(sa_column=Column(BigInteger, nullable=False))
+    state: str
+    attempts: int = 0
+    next_attempt_us: int = Field(sa_column=Column(BigInteger, nullable=False))
+    done_us: int | None = Field(default=None, sa_column=Column(BigInteger))
+    last_error: str | None = None
+
+
+class NotifyLease(SQLModel, table=True):
+    """Who sends on a channel (or writes a month's statements) until when: one at a time."""
+
+    __tablename__ = "notify_lease"
+    name: str = Field(primary_key=True)
+    holder: str
+    until_us: int = Field(sa_column=Column(BigInteger, nullable=False))
