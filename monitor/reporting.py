@@ -14,7 +14,7 @@ from sla.ranges import RangeReport, combine_months
 from sla.render_data import render_csv, render_json
 from sla.render_html import render_html
 from sla.render_md import render_md
-from sla.slices import US, epoch_us, load_window, span_window
+from sla.slices import epoch_us, load_window, slice_index, span_window
 from sla.status import LastProbe, last_probe
 
 RENDERERS = {"json": render_json, "csv": render_csv, "md": render_md, "html": render_html}
@@ -131,7 +131,7 @@ def component_states(
     inputs = engine_inputs(config)
     policy = policy_of(config)
     first, end = span_window(start, now, policy, inputs["targets"])  # type: ignore[arg-type]
-    end = min(end, epoch_us(now) // (policy.slice_seconds * US) + 1)
+    end = min(end, slice_index(epoch_us(now), policy.slice_seconds) + 1)
     with store.slice_reader(policy.slice_seconds, first, end) as read:
 
         def load(target: str) -> list[SeriesSlices]:

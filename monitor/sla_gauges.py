@@ -84,10 +84,9 @@ def sla_families(config: Config, report: MonthReport, now: datetime) -> list[Met
         for plan_name in sorted(plans_by_service.get(service.name, ())):
             plan = config.plans[plan_name]
             objective.add_metric([service.name, plan_name], float(plan.objective / 100))
-            allowed = (1 - plan.objective / 100) * figures.eligible
-            if allowed > 0:
-                ratio = (allowed - figures.bad) / allowed
-                budget.add_metric([service.name, plan_name, str(plan.objective)], float(ratio))
+            share = figures.budget_share_left(plan.objective)
+            if share is not None:
+                budget.add_metric([service.name, plan_name, str(plan.objective)], float(share))
     for customer in report.customers:
         credit.add_metric([customer.customer, customer.currency], float(customer.credit_total))
     refreshed = GaugeMetricFamily(names.SLA_REFRESHED, "When the SLA gauges were computed.")

@@ -85,6 +85,11 @@ class Figures:
         """Allowed bad slices minus bad slices (negative once the budget is spent)."""
         return self.allowed_bad(objective) - self.bad
 
+    def budget_share_left(self, objective: Decimal) -> Fraction | None:
+        """budget_remaining / allowed_bad: 1 untouched, below 0 overspent; None without a budget."""
+        allowed = self.allowed_bad(objective)
+        return self.budget_remaining(objective) / allowed if allowed > 0 else None
+
 
 @dataclass(frozen=True)
 class DayFigures:

@@ -26,7 +26,14 @@ from monitor.status.timeline import Runs
 from monitor.store import Store, StoredIncident
 from sla.availability import Figures
 from sla.model import Family, MaintenanceWindow, TargetSpec
-from sla.slices import US, covers_target, epoch_us, slice_at_or_after, slice_start, stale_after_us
+from sla.slices import (
+    covers_target,
+    epoch_us,
+    slice_at_or_after,
+    slice_index,
+    slice_start,
+    stale_after_us,
+)
 from sla.status import (
     INDICATOR_TEXT,
     ComponentStatus,
@@ -201,7 +208,7 @@ class StatusBuilder:
             [slice_at_or_after(self._midnight(day), self._slice) for day in days]
             + [slice_at_or_after(self._midnight(days[-1] + timedelta(days=1)), self._slice)]
         )
-        ended = epoch_us(now) // (self._slice * US)
+        ended = slice_index(epoch_us(now), self._slice)
         windows = [*UPTIME_WINDOWS, (timedelta(days=30), "30 days")]
         windows.append((timedelta(days=self.history_days), f"{self.history_days} days"))
         starts = [slice_at_or_after(now - span, self._slice) for span, _ in windows]
@@ -275,7 +282,7 @@ class StatusBuilder:
             old.before(start_slice).then(Runs.of(new.first_slice, new.states))
             for old, new in zip(kept, fresh, strict=True)
         ]
-        ended = epoch_us(now) // (self._slice * US)
+        ended = slice_index(epoch_us(now), self._slice)
         self._final = max(start_slice, ended - int(TAIL.total_seconds()) // self._slice)
 
     # --- components ------------------------------------------------------------------

@@ -85,6 +85,16 @@ def test_the_error_budget_goes_negative_once_spent():
     assert figures.budget_remaining(Decimal("99.99")) == Fraction("-15.974")
 
 
+def test_the_share_of_the_budget_left_is_remaining_over_allowed():
+    """What the budget gauge shows: 1 untouched, 0 spent, below 0 overspent, none without."""
+    spent = Figures(eligible=40_260, bad=20, no_data=0, excluded=60, measured=40_260)
+    assert spent.budget_share_left(Decimal("99.99")) == Fraction("-15.974") / Fraction("4.026")
+    untouched = Figures(eligible=40_260, bad=0, no_data=0, excluded=0, measured=40_260)
+    assert untouched.budget_share_left(Decimal("99.99")) == 1
+    assert untouched.budget_share_left(Decimal(100)) is None
+    assert Figures(0, 0, 0, 0, 0).budget_share_left(Decimal("99.9")) is None
+
+
 def test_nothing_eligible_means_no_availability_and_no_breach():
     figures = Figures(eligible=0, bad=0, no_data=FEB_2026, excluded=0, measured=0)
     assert figures.availability is None
