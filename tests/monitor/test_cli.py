@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import json
 import shlex
 import subprocess
@@ -13,6 +12,7 @@ from importlib import metadata
 from pathlib import Path
 
 import pytest
+from support.commands import commands
 
 from monitor.cli import build_parser, main
 
@@ -121,19 +121,6 @@ def test_no_option_means_the_default_config(
     monkeypatch.chdir(tmp_path)
     assert main(["check-config"]) == 2
     assert "uptime-sla.yaml: cannot read config" in capsys.readouterr().err
-
-
-def commands(
-    parser: argparse.ArgumentParser, path: tuple[str, ...] = ()
-) -> list[tuple[tuple[str, ...], argparse.ArgumentParser]]:
-    """Every command and nested command of the parser, with its words."""
-    found = []
-    for action in parser._actions:
-        if isinstance(action, argparse._SubParsersAction):
-            for name, sub in action.choices.items():
-                found.append(((*path, name), sub))
-                found.extend(commands(sub, (*path, name)))
-    return found
 
 
 def test_every_command_has_a_description_and_an_example() -> None:
