@@ -69,7 +69,7 @@ def test_the_index_links_every_page() -> None:
 def test_nothing_points_outside_the_repository() -> None:
     outside = ["..", "/shared"]  # spelled in two parts so this file does not match itself
     found = subprocess.run(
-        ["git", "grep", "-n", "-e", "".join(outside), "-e", "/work" + outside[1]],
+        ["git", "grep", "-n", "-F", "-e", "".join(outside), "-e", "/work" + outside[1]],
         cwd=ROOT,
         capture_output=True,
         text=True,
