@@ -6,6 +6,13 @@ reading the request, 25 before even starting TLS), 20 trickle their body one byt
 expired or a wrong-host certificate. Every target sets `body_contains`, so a prober without
 the `max_body_bytes` cap would keep each 50 MB body in memory.
 
+Then the answers of issue 19, 5 targets each: compression bombs (a 3.4 KB `gzip, gzip` body
+standing for 2 GiB of zeros, 256 MiB in `br`, 512 MiB in `deflate, br`), a Content-Length
+longer than the body on a connection held open, an endless flood of interim 1xx responses,
+and 429s whose Retry-After asks for a year or for 10^14 seconds (their targets allow a hold of
+at most 15 s, so the hold must end within the watch). Each probe of them ends with its reason
+within the timeout + 1 s.
+
 What must hold: the 410 healthy targets keep their schedule (no run missed, none late), the
 monitor's peak memory stays far below what the bodies would take, and every hostile series
 fails on every probe with its own reason, in the phase where it misbehaves.
@@ -25,14 +32,17 @@ from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from itertools import pairwise
 from pathlib import Path
 from statistics import quantiles
 
 import pytest
+from support.bombs import encode, zeros
 from support.commands import sqlite_rows, uptime_sla
 from support.https import HttpsServer, Route
 from support.processes import Monitor, free_port, scrape, wait_for
 
+from monitor.probe import HEAD_LIMIT
 from monitor.results import PHASES
 
 ServerFactory = Callable[..., HttpsServer]
@@ -46,6 +56,8 @@ FAMILIES = ("ipv4", "ipv6")
 BODY_CAP = 1_048_576  # the default max_body_bytes
 FLOOD = 50 * 1024**2
 RSS_BOUND_MB = 300  # 10 targets x 2 families x 50 MB, kept whole, would be 1,000 MB
+GIB = 1024**3
+MAX_RETRY_AFTER = 15.0  # the Retry-After targets' max_retry_after
 PHASE_COLUMNS = tuple(f"{phase}_ms" for phase in PHASES)  # as the store names them
 
 
@@ -58,6 +70,7 @@ class Kind:
     reason: str
     ends_in: str  # the last phase the probe reached
     detail: str  # as the `probe` command shows it
+    success: bool = False  # only a 429 (rate_limited) counts as up
 
 
 KINDS = (
@@ -68,7 +81,23 @@ KINDS = (
     Kind("flood-streamed", 5, "body", "transfer", f"body larger than {BODY_CAP} bytes"),
     Kind("expired", 5, "tls", "tls", "certificate verify failed: certificate has expired"),
     Kind("wrong-host", 5, "tls", "tls", "certificate verify failed: Hostname mismatch"),
-)
+    *(
+        Kind(f"bomb-{name}", 5, "body", "transfer", f"body larger than {BODY_CAP} bytes once"
+             f" decoded ({coding})")
+        for name, coding in (("gzip", "gzip, gzip"), ("br", "br"), ("deflate-br", "deflate, br"))
+    ),
+    Kind("lying-length", 5, "timeout", "transfer", f"no answer within {TIMEOUT:g} s (transfer)"),
+    Kind("interim-flood", 5, "error", "processing",
+         f"response head larger than {HEAD_LIMIT} bytes (interim 1xx responses included)"),
+    *(
+        Kind(f"retry-{name}", 5, "rate_limited", "processing",
+             f"rate limited (429), retry after {asked} s, held {MAX_RETRY_AFTER:g} s"
+             " (max_retry_after)", success=True)
+        for name, asked in (("year", "31536000"), ("huge", "99999999999999"))
+    ),
+)  # fmt: skip
+HOSTILE = sum(kind.count for kind in KINDS)
+RETRY_KINDS = {kind.name for kind in KINDS if kind.name.startswith("retry-")}
 
 
 @dataclass(frozen=True)
@@ -76,6 +105,7 @@ class Probe:
     """One stored probe_result row, as far as this test needs it."""
 
     started: float  # unix seconds
+    seconds: float  # how long it took
     success: bool
     reason: str | None
     last_phase: str | None
@@ -92,6 +122,21 @@ def test_hostile_targets_neither_starve_the_healthy_ones_nor_blow_up_memory(
             "/trickle": Route(body=b"x" * 120, trickle=1.0),
             "/flood-declared": Route(body_size=FLOOD),
             "/flood-streamed": Route(body_size=FLOOD, content_length=False),
+            "/bomb-gzip": Route(
+                body=encode(zeros(2 * GIB, "gzip"), "gzip"),
+                headers={"Content-Encoding": "gzip, gzip"},
+            ),
+            "/bomb-br": Route(body=zeros(GIB // 4, "br"), headers={"Content-Encoding": "br"}),
+            "/bomb-deflate-br": Route(
+                body=encode(zeros(GIB // 2, "deflate"), "br"),
+                headers={"Content-Encoding": "deflate, br"},
+            ),
+            "/lying-length": Route(
+                body=b"short", headers={"Content-Length": "100000"}, hold_open=True
+            ),
+            "/interim-flood": Route(interim=10**9),
+            "/retry-year": Route(status=429, headers={"Retry-After": "31536000"}),
+            "/retry-huge": Route(status=429, headers={"Retry-After": "99999999999999"}),
         }
     )
     own_server = {
@@ -105,7 +150,7 @@ def test_hostile_targets_neither_starve_the_healthy_ones_nor_blow_up_memory(
         path = "/" if kind.name in own_server else f"/{kind.name}"
         urls[kind.name] = [server.url(f"{path}?n={i}") for i in range(kind.count)]
     names = {kind: [f"{kind}-{i:03}" for i in range(len(found))] for kind, found in urls.items()}
-    assert sum(map(len, names.values())) == 500
+    assert sum(map(len, names.values())) == HEALTHY + HOSTILE
 
     port = free_port()
     database = tmp_path / "uptime-sla.db"
@@ -132,7 +177,7 @@ def test_hostile_targets_neither_starve_the_healthy_ones_nor_blow_up_memory(
     assert exit_code == 0, monitor.output()
     assert not scheduler_errors(monitor.output())  # hostile targets are results, not errors
     series = stored_series(database)
-    assert len(series) == 500 * len(FAMILIES)
+    assert len(series) == (HEALTHY + HOSTILE) * len(FAMILIES)
 
     # The healthy targets keep their schedule: every run planned at least a timeout before
     # the stop is stored, one per interval, none missed, doubled or late; all succeeded.
@@ -157,18 +202,28 @@ def test_hostile_targets_neither_starve_the_healthy_ones_nor_blow_up_memory(
     # Memory stays bounded: the cap ends every flood long before its 50 MB.
     assert peak_mb < RSS_BOUND_MB
 
-    # Every hostile series fails on every probe, with its kind's reason, where it misbehaves.
+    # Every hostile series fails on every probe, with its kind's reason, where it misbehaves,
+    # within its timeout and a second; a held series probes again once its hold is over.
+    slowest: dict[str, float] = {}
     for kind in KINDS:
         for name in names[kind.name]:
             for family in FAMILIES:
                 probes = series[(name, family)]
-                assert len(probes) >= WATCH // INTERVAL - 1, (name, family)
+                if kind.name in RETRY_KINDS:
+                    gaps = [b.started - a.started for a, b in pairwise(probes)]
+                    assert len(probes) >= 2, (name, family, len(probes))
+                    assert all(gap >= MAX_RETRY_AFTER for gap in gaps), (name, family, gaps)
+                else:
+                    assert len(probes) >= WATCH // INTERVAL - 1, (name, family)
                 outcomes = {(p.success, p.reason, p.last_phase) for p in probes}
-                assert outcomes == {(False, kind.reason, kind.ends_in)}, (name, family, outcomes)
+                expected = {(kind.success, kind.reason, kind.ends_in)}
+                assert outcomes == expected, (name, family, outcomes)
+                slowest[kind.name] = max(slowest.get(kind.name, 0.0), *(p.seconds for p in probes))
+                assert slowest[kind.name] <= TIMEOUT + 1, (name, family, slowest[kind.name])
     for server in own_server.values():
         assert server.request_count() == 0  # no request ever went over a bad TLS session
     failures = failures_by_reason(metrics)
-    assert set(failures) == {"timeout", "body", "tls"}
+    assert set(failures) == {"timeout", "body", "tls", "error"}
 
     # The reason alone does not say which certificate problem: the `probe` command does.
     probed = uptime_sla("-c", str(config), "probe", *(f"{kind.name}-000" for kind in KINDS))
@@ -181,7 +236,8 @@ def test_hostile_targets_neither_starve_the_healthy_ones_nor_blow_up_memory(
     healthy_probes = sum(len(series[(n, f)]) for n in names["healthy"] for f in FAMILIES)
     third = len(rss_mb) // 3
     print(
-        f"\nhostile targets: 500 targets x 2 families, interval {INTERVAL:g} s, timeout"
+        f"\nhostile targets: {HEALTHY + HOSTILE} targets x 2 families, interval {INTERVAL:g} s,"
+        f" timeout"
         f" {TIMEOUT:g} s, watched {WATCH:g} s; {healthy_probes} healthy probes, all on time"
         f"\n  healthy lateness vs their own best run: p50 {quantiles(lateness, n=100)[49] * 1e3:.1f}"
         f" ms, p99 {lateness_p99 * 1e3:.1f} ms, max {max(lateness) * 1e3:.1f} ms"
@@ -194,13 +250,19 @@ def test_hostile_targets_neither_starve_the_healthy_ones_nor_blow_up_memory(
     )
     for kind in KINDS:
         count = sum(len(series[(n, f)]) for n in names[kind.name] for f in FAMILIES)
-        print(f"  {kind.name}: {count} probes, all {kind.reason} in {kind.ends_in}")
+        print(
+            f"  {kind.name}: {count} probes, all {kind.reason} in {kind.ends_in},"
+            f" slowest {slowest[kind.name] * 1e3:.0f} ms"
+        )
 
 
 def config_text(urls: dict[str, list[str]], ca_file: str, database: Path, port: int) -> str:
-    """Every target on the same short schedule, named after its kind."""
+    """Every target on the same short schedule, named after its kind; a Retry-After may hold
+    a target back for MAX_RETRY_AFTER at most."""
     targets = "".join(
-        f'  - {{name: {kind}-{i:03}, url: "{url}"}}\n'
+        f'  - {{name: {kind}-{i:03}, url: "{url}"'
+        + (f", max_retry_after: {MAX_RETRY_AFTER:g}s" if kind in RETRY_KINDS else "")
+        + "}\n"
         for kind, found in urls.items()
         for i, url in enumerate(found)
     )
@@ -226,14 +288,15 @@ def stored_series(database: Path) -> dict[tuple[str, str], list[Probe]]:
     columns = ", ".join(f"p.{column}" for column in PHASE_COLUMNS)
     rows = sqlite_rows(
         database,
-        f"SELECT s.target, s.family, p.started_us, p.success, p.reason, {columns}"
+        f"SELECT s.target, s.family, p.started_us, p.latency_ms, p.success, p.reason, {columns}"
         " FROM probe_result p JOIN series s ON s.id = p.series_id ORDER BY p.started_us",
     )
     series: dict[tuple[str, str], list[Probe]] = defaultdict(list)
-    for target, family, started_us, success, reason, *phases in rows:
+    for target, family, started_us, latency_ms, success, reason, *phases in rows:
         reached = [c for c, ms in zip(PHASE_COLUMNS, phases, strict=True) if ms is not None]
         last = reached[-1].removesuffix("_ms") if reached else None
-        probe = Probe(int(str(started_us)) / 1e6, bool(success), _text(reason), last)
+        seconds = float(str(latency_ms)) / 1e3
+        probe = Probe(int(str(started_us)) / 1e6, seconds, bool(success), _text(reason), last)
         series[(str(target), str(family))].append(probe)
     return series
 
