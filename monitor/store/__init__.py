@@ -12,7 +12,6 @@ Callers see `Store`, `ProbeResult` and `SeriesSlices`, never a connection.
 
 from __future__ import annotations
 
-from monitor.store.base import redact_url
 from monitor.store.core import SCHEMA_REVISION, Store
 from monitor.store.incidents import StoredIncident, StoredUpdate
 from monitor.store.rows import Imported, Measured, SeriesKey
@@ -25,5 +24,4 @@ __all__ = [
     "Store",
     "StoredIncident",
     "StoredUpdate",
-    "redact_url",
 ]

@@ -9,23 +9,16 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from sqlalchemy.engine import Connection, Engine, make_url
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 from sqlmodel import create_engine
 
 from monitor.errors import StoreError
+from monitor.redact import redact_url, scrub
 from monitor.store.dialect import Dialect
 from monitor.store.postgres import Postgres
 from monitor.store.rows import SeriesKey
 from monitor.store.sqlite import Sqlite
-
-
-def redact_url(url: str) -> str:
-    """The database URL without its password, for messages."""
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except ArgumentError:
-        return "<invalid database URL>"
 
 
 class Database:
@@ -38,7 +31,8 @@ class Database:
         try:
             self.engine: Engine = create_engine(url, pool_pre_ping=True)
         except (ArgumentError, ImportError) as exc:
-            raise StoreError(f"storage.url: cannot use {redact_url(url)}: {exc}") from None
+            detail = scrub(str(exc), url)  # SQLAlchemy quotes a URL it cannot parse
+            raise StoreError(f"storage.url: cannot use {redact_url(url)}: {detail}") from None
         self._dialect: Dialect = Sqlite() if self.engine.dialect.name == "sqlite" else Postgres()
         self._dialect.configure(self.engine)
         # Writers take SQLite's write lock up front; readers never do (WAL lets them read on).
@@ -56,7 +50,7 @@ class Database:
         try:
             yield
         except SQLAlchemyError as exc:
-            detail = str(getattr(exc, "orig", exc)).splitlines()[0]
+            detail = scrub(str(getattr(exc, "orig", exc)).splitlines()[0], self.url)
             raise StoreError(f"{redact_url(self.url)}: cannot {doing}: {detail}") from None
 
     @contextmanager
