@@ -68,7 +68,7 @@ def smtp_server(
     monkeypatch.setenv("SSL_CERT_FILE", ca_file)
     server = SmtpServer(tls_ca)
     yield server
-    server.down()
+    server.close()
 
 
 # --- installing the project elsewhere ---------------------------------------------------

@@ -156,3 +156,28 @@ def test_a_killed_monitor_delivers_every_pending_event_once_after_restart(
     mail = smtp_server.event_keys()
     assert [key.rsplit("/", 1)[1] for key in mail] == ["announced", "started", "completed"]
     assert once_each(slack_receiver.event_keys())
+
+
+def test_an_smtp_server_that_hangs_while_events_happen_gets_them_all_after_in_order(
+    server, slack_receiver, smtp_server, tmp_path: Path
+) -> None:
+    """The CI-sized outage: the email channel waits out its timeouts while the window is
+    announced and starts; Slack is not held back; email catches up in order afterwards.
+    (bench/bench_notify_outage.py runs the 60 s outage and compares probing lag.)"""
+    config = write_config(tmp_path, server, slack_receiver, smtp_server, window_in=6)
+    text = config.read_text().replace("password_file:", "timeout: 2s, password_file:")
+    config.write_text(text)
+    smtp_server.hang()
+    monitor = Monitor(config)
+    try:
+        wait_for(lambda: any(k.endswith("/started") for k in slack_receiver.event_keys()), 30)
+        assert smtp_server.messages == []
+        smtp_server.up()
+        wait_for(lambda: len(smtp_server.messages) >= 3, 60)
+    finally:
+        assert monitor.stop() == 0, monitor.output()
+    mail = smtp_server.event_keys()
+    assert [key.rsplit("/", 1)[1] for key in mail] == ["announced", "started", "completed"]
+    assert once_each(slack_receiver.event_keys())
+    assert "email: cannot send via 127.0.0.1" in monitor.output()  # the failure, once, named
+    assert SMTP_PASSWORD not in monitor.output()

@@ -1,8 +1,9 @@
 """The other ends of notifications, real and on loopback: a Slack webhook receiver (HTTP)
 and an SMTP server (aiosmtpd) with STARTTLS and login, both recording what they got.
 
-Both can be taken down and brought back (`down()` / `up()`): the Slack receiver then
-answers 503, the SMTP server stops listening (connections are refused).
+Both can be taken down and brought back: the Slack receiver answers 503 while
+`available` is false; the SMTP server refuses connections after `down()`, or (after
+`hang()`) accepts them and never says a word, until `up()`.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import email
 import email.policy
 import json
+import socket
 import ssl
 import threading
 from dataclasses import dataclass, field
@@ -110,6 +112,7 @@ class SmtpServer:
         self._context = context
         self.port = free_port()
         self._controller: Controller | None = None
+        self._silent: socket.socket | None = None
         self.up()
 
     def _authenticate(
@@ -123,6 +126,9 @@ class SmtpServer:
         return AuthResult(success=ok, handled=False)
 
     def up(self) -> None:
+        if self._silent is not None:
+            self._silent.close()
+            self._silent = None
         self._controller = Controller(
             self.mailbox,
             hostname="127.0.0.1",
@@ -139,6 +145,22 @@ class SmtpServer:
         if self._controller is not None:
             self._controller.stop()
             self._controller = None
+
+    def close(self) -> None:
+        self.down()
+        if self._silent is not None:
+            self._silent.close()
+            self._silent = None
+
+    def hang(self) -> None:
+        """Listen without ever accepting: the kernel completes connections, no greeting
+        comes, so a client waits for its whole timeout (the worst kind of outage)."""
+        self.down()
+        silent = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        silent.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        silent.bind(("127.0.0.1", self.port))
+        silent.listen(64)
+        self._silent = silent
 
     @property
     def messages(self) -> list[EmailMessage]:
