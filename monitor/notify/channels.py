@@ -19,6 +19,7 @@ import httpx
 from monitor.config import EmailSettings, SlackSettings
 from monitor.errors import NotifyError
 from monitor.notify.messages import Message
+from monitor.redact import redact_url
 
 
 class Channel(Protocol):
@@ -39,12 +40,15 @@ class SlackChannel:
         except ValueError as exc:
             raise NotifyError(f"{self.name}: {exc}") from None
         body = {"text": f"{message.title} (ref: {message.key})", "blocks": message.blocks}
+        where = redact_url(url, hide_path=True)  # the path of a webhook URL is the secret
         try:
             answer = self._client.post(url, json=body, headers={"X-Uptime-SLA-Key": message.key})
         except httpx.HTTPError as exc:
-            raise NotifyError(f"{self.name}: cannot post: {type(exc).__name__}") from None
+            raise NotifyError(
+                f"{self.name}: cannot post to {where}: {type(exc).__name__}"
+            ) from None
         if not answer.is_success:
-            raise NotifyError(f"{self.name}: the webhook answered HTTP {answer.status_code}")
+            raise NotifyError(f"{self.name}: {where} answered HTTP {answer.status_code}")
 
 
 class EmailChannel:

@@ -23,6 +23,7 @@ from typing import Any
 
 from monitor.config import Config
 from monitor.notify.outbox import Event, Outbox
+from monitor.reporting import last_ended_month
 from sla import month_bounds
 
 log = logging.getLogger(__name__)
@@ -39,11 +40,6 @@ CUSTOMER_CHANNEL = "email:customers"
 
 # (year, month, format, customer or None for the whole report, now) -> the file's content
 Render = Callable[[int, int, str, str | None, datetime], str | bytes]
-
-
-def last_month(config: Config, now: datetime) -> tuple[int, int]:
-    local = now.astimezone(config.sla.zone)
-    return (local.year, local.month - 1) if local.month > 1 else (local.year - 1, 12)
 
 
 def customers_of(config: Config) -> dict[str, tuple[str, ...]]:
@@ -74,7 +70,7 @@ class StatementJob:
         reports = self._config.reports
         if reports.dir is None:
             return None
-        year, month = last_month(self._config, now)
+        year, month = last_ended_month(self._config, now)
         name = f"{year:04d}-{month:02d}"
         key = f"statement/{name}"
         due = month_bounds(year, month, self._config.sla.timezone)[1] + timedelta(

@@ -77,8 +77,12 @@ class SlackReceiver:
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
         self._thread.start()
 
+    @property
+    def port(self) -> int:
+        return self._server.server_address[1]
+
     def url(self, path: str = WEBHOOK_PATH) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}{path}"
+        return f"http://127.0.0.1:{self.port}{path}"
 
     def event_keys(self) -> list[str]:
         return [post.key for post in self.posts]

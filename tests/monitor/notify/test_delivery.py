@@ -157,3 +157,25 @@ def test_a_channel_that_is_down_is_retried_in_order_then_given_up(
     for record in caplog.records:
         assert SMTP_PASSWORD not in record.getMessage()
         assert "sentinel-webhook" not in record.getMessage()
+
+
+def test_a_failing_webhook_is_named_without_its_secret_path_and_retried(
+    notifier, clock, slack_receiver, caplog
+) -> None:
+    monitor = notifier()
+    slack_receiver.available = False
+    clock.advance(minutes=61)
+    step(monitor)
+    failures = [r.getMessage() for r in caplog.records if "slack:status" in r.getMessage()]
+    assert failures == [
+        f"slack:status: maintenance/{failures[0].split('/')[1]}/announced not sent, retrying:"
+        f" slack:status: http://127.0.0.1:{slack_receiver.port}/*** answered HTTP 503"
+    ]
+    assert monitor.outbox.depth() == {"slack:status": 1}
+    slack_receiver.available = True
+    clock.advance(seconds=2)
+    step(monitor)
+    assert len(slack_receiver.posts) == 1
+    assert monitor.outbox.depth() == {}
+    for record in caplog.records:
+        assert "sentinel-webhook" not in record.getMessage()

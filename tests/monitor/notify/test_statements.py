@@ -108,3 +108,13 @@ def test_each_month_is_written_and_delivered_once_even_after_a_restart_on_the_fi
     assert (reports / "2026-03/report.json").stat().st_mtime_ns == written
     assert len(slack_receiver.posts) == 1
     assert len(smtp_server.messages) == 2
+
+    clock.now = datetime(2026, 5, 1, 6, 1, tzinfo=UTC)  # the next month: its own one set
+    step(restarted, second)
+    step(restarted, second)
+    assert sorted(p.name for p in reports.iterdir()) == ["2026-03", "2026-04"]
+    assert [p.title.split(":")[0] for p in slack_receiver.posts] == [
+        "SLA report 2026-03",
+        "SLA report 2026-04",
+    ]
+    assert len(smtp_server.messages) == 4
