@@ -34,7 +34,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from benchlib import (
     PYTHON,
-    ROOT,
     Nginx,
     binary,
     command_line,
@@ -45,6 +44,7 @@ from benchlib import (
     peak_rss_mib,
     process_cpu,
     raise_nofile,
+    start_monitor,
     stop,
     table,
     wait_for,
@@ -106,13 +106,7 @@ def run_uptime_sla(
         *(f'  - {{name: t{i:05d}, url: "https://api.test:{nginx.port}/t/{i}"}}' for i in range(n)),
     ]
     config.write_text("\n".join(lines) + "\n")
-    log = (work / f"uptime-sla-{n}.log").open("wb")
-    process = subprocess.Popen(
-        [PYTHON, "-m", "monitor", "-c", str(config), "run"],
-        cwd=ROOT,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
+    process, log = start_monitor(config, work / f"uptime-sla-{n}.log")
     try:
         wait_for(lambda: metric_sums(port), timeout=60)
         time.sleep(warmup)

@@ -21,7 +21,6 @@ import argparse
 import os
 import sqlite3
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -32,7 +31,16 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
 import trustme
-from benchlib import PYTHON, ROOT, command_line, commit, free_port, machine, stop, table, wait_for
+from benchlib import (
+    command_line,
+    commit,
+    free_port,
+    machine,
+    start_monitor,
+    stop,
+    table,
+    wait_for,
+)
 from support.https import HttpsServer, Route
 from support.receivers import SMTP_PASSWORD, SMTP_USER, SlackReceiver, SmtpServer
 
@@ -113,13 +121,7 @@ def one_run(n: int, outage: float, hang: bool, ca: trustme.CA) -> dict[str, obje
         warmup = 10.0
         window_from = datetime.now(UTC) + timedelta(seconds=warmup)
         config = write_config(work, n, server, slack, smtp, window_from, outage)
-        log = (work / "run.log").open("wb")
-        process = subprocess.Popen(
-            [PYTHON, "-m", "monitor", "-c", str(config), "run"],
-            cwd=ROOT,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
+        process, log = start_monitor(config, work / "run.log")
         try:
             time.sleep(max(0.0, (window_from - datetime.now(UTC)).total_seconds()))
             if hang:

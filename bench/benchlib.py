@@ -87,6 +87,19 @@ def binary(*names: str) -> str | None:
     return None
 
 
+def start_monitor(config: Path, log: Path) -> tuple[subprocess.Popen, object]:
+    """`uptime-sla -c CONFIG run` from the repository, stdout and stderr into `log`;
+    returns the process and the open log file (close it after stop())."""
+    handle = log.open("wb")
+    process = subprocess.Popen(
+        [PYTHON, "-m", "monitor", "-c", str(config), "run"],
+        cwd=ROOT,
+        stdout=handle,
+        stderr=subprocess.STDOUT,
+    )
+    return process, handle
+
+
 def stop(process: subprocess.Popen, timeout: float = 30) -> None:
     if process.poll() is None:
         process.terminate()
