@@ -161,3 +161,96 @@ def test_an_unreadable_secret_file_is_exit_2(config_file, secrets: Path, capsys)
     assert "notifications.email.smtp.password_file: cannot read secret file" in (
         capsys.readouterr().err
     )
+
+
+WHOLE_EXAMPLE = textwrap.dedent(
+    """\
+    location: us-west-2
+    storage:
+      url: sqlite:///uptime-sla.db
+    metrics:
+      listen: 127.0.0.1:9464
+    defaults:
+      interval: 30s
+      timeout: 10s
+      families: [ipv4, ipv6]
+      expect_status: ["200-299"]
+    targets:
+      - name: api-health
+        url: https://api.outfame.com/v1/health
+        service: public-api
+        headers: {Authorization: "Bearer ${OUTFAME_API_KEY}"}
+        tls_min_version: "1.3"
+        body_contains: '"status":"ok"'
+        resolve: {ipv4: ["127.0.0.1"], ipv6: ["::1"]}
+    sla:
+      timezone: UTC
+      slice: 60s
+    plans:
+      enterprise: {objective: 99.99, max_credit_percent: 100}
+    contracts:
+      - customer: acme
+        display_name: Acme Corp.
+        contacts: [billing@acme.example]
+        plan: enterprise
+        service: public-api
+        monthly_fee: "12000.00"
+        currency: USD
+        start: 2026-01-01
+        end: null
+        credits: [{below: 99.99, percent: 10}, {below: 99.9, percent: 25}, {below: 99.0, percent: 50}]
+    maintenance:
+      - start: 2026-02-10T02:00:00Z
+        end: 2026-02-10T03:00:00Z
+        targets: [api-health]
+        reason: database upgrade
+    status_page:
+      title: Outfame API status
+      url: https://status.example.com
+      output_dir: /var/lib/uptime-sla/status
+      refresh: 60s
+      history_days: 90
+      timezone: UTC
+      components:
+        - name: Public API
+          description: REST endpoints
+          targets: [api-health]
+          group: API
+    notifications:
+      slack:
+        - name: status
+          webhook_url_file: /run/secrets/slack-status
+          events: [incident, maintenance]
+        - name: finance
+          webhook_url: ${SLACK_FINANCE_WEBHOOK}
+          events: []
+      email:
+        smtp: {host: smtp.example.com, port: 587, starttls: true, username: status, password_file: /run/secrets/smtp}
+        from: status@example.com
+        to: [subscribers@example.com]
+        events: [incident, maintenance]
+      maintenance_notice: 24h
+      give_up_after: 24h
+    reports:
+      dir: /var/lib/uptime-sla/reports
+      formats: [html, json]
+      delay: 6h
+      min_coverage_percent: 99
+      slack: [finance]
+      email_customers: false
+    """
+)
+
+
+def test_the_whole_example_of_every_section_passes_check_config(
+    secrets: Path, monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:
+    """Sections 5, 8 and 9 of the config reference together, its variables set and its
+    secret files present (here under a temporary folder instead of /run/secrets)."""
+    monkeypatch.setenv("OUTFAME_API_KEY", "sk-test")
+    path = secrets / "whole.yaml"
+    path.write_text(WHOLE_EXAMPLE.replace("/run/secrets", str(secrets)))
+    assert main(["-c", str(path), "check-config"]) == 0
+    out, err = capsys.readouterr()
+    assert "ok" in out
+    assert WEBHOOK not in out + err
