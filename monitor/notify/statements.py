@@ -134,7 +134,6 @@ class StatementJob:
                 "month": name,
                 "customer": customer,
                 "display_name": display.get(customer),
-                "to": list(contacts),
                 "credits": _credits(statement),
                 "attachments": [
                     {
@@ -145,9 +144,17 @@ class StatementJob:
                     for path in files
                 ],
             }
-            events.append(
-                Event(f"{key}/customer/{customer}", "statement", due, payload, (CUSTOMER_CHANNEL,))
-            )
+            # One message per contact: each gets its own, and sees no other address.
+            events += [
+                Event(
+                    f"{key}/customer/{customer}/{contact}",
+                    "statement",
+                    due,
+                    {**payload, "to": [contact]},
+                    (CUSTOMER_CHANNEL,),
+                )
+                for contact in contacts
+            ]
         return events
 
 

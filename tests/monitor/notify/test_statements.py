@@ -87,7 +87,8 @@ def test_each_month_is_written_and_delivered_once_even_after_a_restart_on_the_fi
     assert slack_receiver.posts == summaries  # the status channel hears nothing of it
 
     mails = {m["X-Envelope-To"]: m for m in smtp_server.messages}
-    assert sorted(mails) == ["ap@globex.example, cfo@globex.example", "billing@acme.example"]
+    assert sorted(mails) == ["ap@globex.example", "billing@acme.example", "cfo@globex.example"]
+    assert len(smtp_server.messages) == 3  # one per contact
     acme_mail = mails["billing@acme.example"]
     assert acme_mail["Subject"] == "Your SLA statement for 2026-03"
     names = [part.get_filename() for part in acme_mail.iter_attachments()]
@@ -107,7 +108,7 @@ def test_each_month_is_written_and_delivered_once_even_after_a_restart_on_the_fi
     step(restarted, second)
     assert (reports / "2026-03/report.json").stat().st_mtime_ns == written
     assert len(slack_receiver.posts) == 1
-    assert len(smtp_server.messages) == 2
+    assert len(smtp_server.messages) == 3
 
     clock.now = datetime(2026, 5, 1, 6, 1, tzinfo=UTC)  # the next month: its own one set
     step(restarted, second)
@@ -117,4 +118,4 @@ def test_each_month_is_written_and_delivered_once_even_after_a_restart_on_the_fi
         "SLA report 2026-03",
         "SLA report 2026-04",
     ]
-    assert len(smtp_server.messages) == 4
+    assert len(smtp_server.messages) == 6
