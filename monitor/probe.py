@@ -596,14 +596,16 @@ class Prober:
 
 
 class _Headers:
-    """A response's header fields, looked up case-insensitively (the first of a name)."""
+    """A response's header fields, looked up case-insensitively. A field sent on several
+    lines reads as one list, as HTTP says: `Content-Encoding: gzip` twice is `gzip, gzip`."""
 
     __slots__ = ("_fields",)
 
     def __init__(self, fields: list[tuple[bytes, bytes]]) -> None:
         self._fields: dict[str, str] = {}
-        for name, value in fields:
-            self._fields.setdefault(name.decode("latin-1").lower(), value.decode("latin-1"))
+        for raw_name, raw_value in fields:
+            name, value = raw_name.decode("latin-1").lower(), raw_value.decode("latin-1")
+            self._fields[name] = f"{self._fields[name]}, {value}" if name in self._fields else value
 
     def get(self, name: str, default: str | None = None) -> str | None:
         return self._fields.get(name, default)

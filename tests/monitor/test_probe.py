@@ -566,6 +566,26 @@ def test_a_compression_bomb_is_body_once_max_body_bytes_are_decoded_with_little_
     assert peak < 16 * 1024**2  # the decoded body kept for body_contains, and little more
 
 
+def test_a_coding_on_two_header_lines_is_undone_twice(https_server: ServerFactory) -> None:
+    # Header names differ only in case, so the server sends both lines.
+    twice = {"Content-Encoding": "gzip", "content-encoding": "gzip"}
+    server = https_server(
+        routes={
+            "/bomb": Route(body=encode(zeros(2 * GIB, "gzip"), "gzip"), headers=twice),
+            "/ok": Route(body=encode(b'{"status":"ok"}', "gzip", "gzip"), headers=twice),
+        }
+    )
+
+    bomb = probe(target_for(server, "/bomb"), "ipv4")["ipv4"]
+    ok = probe(target_for(server, "/ok", body_contains='"status":"ok"'), "ipv4")["ipv4"]
+
+    assert (bomb.reason, bomb.detail) == (
+        Reason.BODY,
+        f"body larger than {BODY_CAP} bytes once decoded (gzip, gzip)",
+    )
+    assert ok.success, ok.detail
+
+
 def test_a_body_compressed_although_identity_was_asked_for_is_checked_decoded(
     https_server: ServerFactory,
 ) -> None:
