@@ -20,15 +20,16 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import httpx
 import shtab
 from sqlalchemy.engine import make_url
 
 from monitor import __version__
-from monitor.config import Config, config_path, load_config
+from monitor.config import Config, config_path, load_config, parse_moment
 from monitor.errors import InputError, MonitorError
+from monitor.export import write_export
 from monitor.probe import Prober
 from monitor.redact import RedactingFilter, redact_url, scrub
 from monitor.reporting import FORMATS, last_ended_month, month_report, range_report, render
@@ -408,7 +409,7 @@ def _report(args: argparse.Namespace, config: Config, clock: Clock) -> int:
     now = clock()
     months = _chosen_months(args)
     single = _month("--month", args.month) if args.month else last_ended_month(config, now)
-    store = _open_store(config)
+    store = _existing_store(config)
     try:
         report: MonthReport | RangeReport
         if months is None:
@@ -428,10 +429,17 @@ def _report(args: argparse.Namespace, config: Config, clock: Clock) -> int:
 
 def _write_output(path: Path | None, content: str | bytes) -> None:
     """stdout, or a file replaced atomically: a reader never sees half a report."""
-    data = content.encode() if isinstance(content, str) else content
+    with _output(path) as handle:
+        handle.write(content.encode() if isinstance(content, str) else content)
+
+
+@contextlib.contextmanager
+def _output(path: Path | None) -> Iterator[BinaryIO]:
+    """A binary handle on stdout, or on a file that replaces `path` only once all of it is
+    written (an error on the way leaves nothing behind)."""
     if path is None:
         sys.stdout.flush()
-        sys.stdout.buffer.write(data)
+        yield sys.stdout.buffer
         sys.stdout.buffer.flush()
         return
     directory = path.parent if str(path.parent) else Path(".")
@@ -440,13 +448,69 @@ def _write_output(path: Path | None, content: str | bytes) -> None:
         fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", dir=directory)
         os.fchmod(fd, 0o644)  # a report is for reading (mkstemp makes it 0600)
         with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
+            yield handle
         os.replace(temp, path)
+        temp = None
     except OSError as exc:
-        if temp is not None:  # e.g. the path is a directory: leave nothing behind
+        raise InputError(f"{path}: cannot write: {exc.strerror or exc}") from None
+    finally:
+        if temp is not None:  # e.g. the path is a directory, or the export failed
             with contextlib.suppress(OSError):
                 os.unlink(temp)
-        raise InputError(f"{path}: cannot write: {exc.strerror or exc}") from None
+
+
+@command(
+    "export",
+    "stored probes as CSV in the import format, oldest first",
+    "uptime-sla export --from 2026-01-01 --to 2026-04-01 --target api-health -o q1.csv",
+    [
+        arg(
+            "--from",
+            dest="start",
+            metavar="TIME",
+            help="RFC 3339 time, or a date (midnight in sla.timezone)",
+        ),
+        arg("--to", dest="end", metavar="TIME", help="exclusive; RFC 3339 time or a date"),
+        arg(
+            "--target",
+            dest="targets",
+            action="append",
+            metavar="NAME",
+            help="only this target (repeatable)",
+        ),
+        arg("-o", "--output", type=Path, help="write here instead of stdout"),
+    ],
+)
+def _export(args: argparse.Namespace, config: Config, clock: Clock) -> int:
+    known = {t.name for t in config.targets}
+    for name in args.targets or ():
+        if name not in known:
+            raise InputError(f"--target: no target named {name!r} in the config")
+    start, end = (
+        _moment(option, value, config)
+        for option, value in (("--from", args.start), ("--to", args.end))
+    )
+    store = _existing_store(config)
+    try:
+        with _output(args.output) as handle:
+            write_export(store.probe_rows(start=start, end=end, targets=args.targets), handle)
+    finally:
+        store.close()
+    return 0
+
+
+def _moment(option: str, value: str | None, config: Config) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        parsed = parse_moment(value)
+        if isinstance(parsed, datetime) and parsed.tzinfo is None:
+            raise ValueError
+        return config.moment(parsed)
+    except (ValueError, OverflowError):
+        raise InputError(
+            f"{option}: {value!r} is not an RFC 3339 time with an offset or a date"
+        ) from None
 
 
 @command(

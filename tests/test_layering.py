@@ -13,7 +13,8 @@ layer and imports only from lower layers:
    `pdf` (HTML printed to PDF);
 3. what combines parts: `reporting` (the bridge from store to the SLA engine), `scheduler`,
    `writer`, `dashboards`, `silences`, `importer`;
-4. what reads through the bridge: `sla_gauges`;
+4. what reads through the bridge: `sla_gauges`; `export` (the store's probes in the
+   importer's format);
 5. the running monitor: `service`;
 6. the command line: `cli`;
 7. what runs it: `__main__`, and the package itself.
@@ -53,6 +54,7 @@ LAYERS = {
     "silences": 3,
     "importer": 3,
     "sla_gauges": 4,
+    "export": 4,
     "status": 4,
     "notify": 4,
     "service": 5,

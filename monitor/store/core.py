@@ -258,6 +258,33 @@ class Store(Incidents):
             rows = conn.execute(text(query + " ORDER BY p.started_us"), params).all()
         return [probe_result(row) for row in rows]
 
+    def probe_rows(
+        self,
+        *,
+        start: datetime | None = None,
+        end: datetime | None = None,
+        targets: Sequence[str] | None = None,
+    ) -> Iterator[Row[Any]]:
+        """Stored probes in [start, end) of these targets (default: all), oldest first, as
+        (started_us, target, family, location, success, status_code, latency_ms, reason):
+        streamed, so an export of years holds one batch of rows at a time."""
+        query = (
+            "SELECT p.started_us, s.target, s.family, s.location, p.success, p.status_code,"
+            " p.latency_ms, p.reason FROM probe_result p JOIN series s ON s.id = p.series_id"
+            " WHERE p.started_us >= :start AND p.started_us < :end"
+        )
+        params: dict[str, Any] = {
+            "start": -(2**63) if start is None else epoch_us(start),
+            "end": 2**63 - 1 if end is None else epoch_us(end),
+        }
+        if targets is not None:
+            names = {f"t{n}": name for n, name in enumerate(targets)}
+            query += f" AND s.target IN ({', '.join(':' + key for key in names)})"
+            params.update(names)
+        query += " ORDER BY p.started_us, s.target, s.family, s.location"
+        with self.reading("read probe results") as conn:
+            yield from conn.execution_options(yield_per=10_000).execute(text(query), params)
+
     def recent_latencies(self, target: str, since: datetime, count: int) -> list[float]:
         """Latency (ms) of the target's latest answered probes since `since`, newest first."""
         query = (
