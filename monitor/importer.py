@@ -12,6 +12,7 @@ database exactly as it was.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import math
@@ -86,9 +87,14 @@ def _first_non_utf8_line(path: Path) -> int:
 
 
 def _blocks(path: Path, raw: BinaryIO, targets: set[str]) -> Iterator[Imported]:
-    """Columnar blocks while they pass, then the row path from the first one that does not."""
+    """Columnar blocks while they pass, then the row path from the first one that does not.
+
+    A UTF-8 byte-order mark (spreadsheet tools write one) before the header is skipped.
+    """
+    bom = len(codecs.BOM_UTF8) if raw.read(len(codecs.BOM_UTF8)) == codecs.BOM_UTF8 else 0
+    raw.seek(bom)
     if raw.readline(MAX_LINE_CHARS).removesuffix(b"\n").removesuffix(b"\r") != _HEADER_LINE:
-        raw.seek(0)  # a quoted or a wrong header: the row path reads (or refuses) it
+        raw.seek(bom)  # a quoted or a wrong header: the row path reads (or refuses) it
         yield from _row_batches(path, raw, targets, lines_before=0)
         return
     lines_before = 1
