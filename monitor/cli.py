@@ -16,15 +16,15 @@ import re
 import signal
 import sys
 import tempfile
+import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, TextIO
 
 import httpx
 import shtab
-from sqlalchemy.engine import make_url
 
 from monitor import __version__
 from monitor.config import Config, config_path, load_config, parse_moment
@@ -38,7 +38,7 @@ from monitor.rules import render_rules
 from monitor.service import run_service
 from monitor.silences import sync_silences
 from monitor.status import incidents
-from monitor.store import Store
+from monitor.store import SCHEMA_REVISION, Store
 from sla.engine import MonthReport
 from sla.errors import SlaError
 from sla.formatting import incomplete_line
@@ -318,13 +318,56 @@ def _open_store(config: Config) -> Store:
 def _import(args: argparse.Namespace, config: Config, clock: Clock) -> int:
     from monitor.importer import import_csv  # noqa: PLC0415 (pyarrow takes 0.3 s to import)
 
+    progress = _Progress(sys.stderr, _file_size(args.file)) if sys.stderr.isatty() else None
     store = _open_store(config)
     try:
-        read, stored = import_csv(args.file, config, store)
+        counts = import_csv(args.file, config, store, progress)
     finally:
         store.close()
-    print(f"{args.file}: {read} rows read, {stored} new probes stored")
+        if progress is not None:
+            progress.close()
+    print(f"{args.file}: {counts.read} rows read, {counts.stored} new probes stored")
+    if counts.conflicts:
+        print(
+            f"{args.file}: {counts.conflicts} rows conflict with stored probes;"
+            " kept the stored ones",
+            file=sys.stderr,
+        )
     return 0
+
+
+def _file_size(path: Path) -> int | None:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return None  # the import itself says why it cannot read the file
+
+
+class _Progress:
+    """One line on a terminal, rewritten at most 5 times a second: rows, rows/s, bytes."""
+
+    def __init__(
+        self, stream: TextIO, total: int | None, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self._stream, self._total, self._clock = stream, total, clock
+        self._start = self._shown = clock()
+        self._line = ""
+
+    def __call__(self, rows: int, done: int) -> None:
+        now = self._clock()
+        rate = rows / max(now - self._start, 1e-3)
+        of = "" if self._total is None else f" of {self._total / 1e6:.1f} MB"
+        self._line = f"{rows:,} rows, {rate:,.0f} rows/s, {done / 1e6:.1f} MB{of}"
+        if now - self._shown >= 0.2:
+            self._shown = now
+            self._stream.write(f"\r{self._line}\x1b[K")
+            self._stream.flush()
+
+    def close(self) -> None:
+        """The last figures, and the line ended, so what follows starts on its own."""
+        if self._line:
+            self._stream.write(f"\r{self._line}\x1b[K\n")
+            self._stream.flush()
 
 
 _MONTH = re.compile(r"(\d{4})-(0[1-9]|1[0-2])", re.ASCII)
@@ -604,12 +647,30 @@ def _status_build(args: argparse.Namespace, config: Config, clock: Clock) -> int
 
 
 def _existing_store(config: Config) -> Store:
-    """For commands that only read: a missing SQLite file is an error, not a new database."""
-    url = make_url(config.storage.url) if config.storage.url.startswith("sqlite") else None
-    database = None if url is None else url.database
-    if database not in (None, "", ":memory:") and not Path(str(database)).exists():
-        raise InputError(f"storage.url: no database at {database} (nothing stored yet?)")
-    return _open_store(config)
+    """For commands that only read: the database must exist at this version's schema."""
+    return Store.existing(config.storage.url, rollup_seconds=int(config.sla.slice))
+
+
+@command(
+    "migrate",
+    "upgrade the database schema in place (or create it); `run` and `import` do it too",
+    "uptime-sla migrate -c /etc/uptime-sla/uptime-sla.yaml",
+)
+def _migrate(args: argparse.Namespace, config: Config, clock: Clock) -> int:
+    store = Store(config.storage.url, rollup_seconds=int(config.sla.slice), create=False)
+    try:
+        before = store.revision()
+        store.upgrade(int(config.sla.slice))
+    finally:
+        store.close()
+    if before is None:
+        done = f"schema created at revision {SCHEMA_REVISION}"
+    elif before == SCHEMA_REVISION:
+        done = f"already at revision {SCHEMA_REVISION}"
+    else:
+        done = f"schema upgraded from revision {before} to {SCHEMA_REVISION}"
+    print(f"{store.describe()}: {done}")
+    return 0
 
 
 group("incident", "operator incidents on the status page")

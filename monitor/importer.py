@@ -18,6 +18,7 @@ import io
 import math
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache, partial
 from pathlib import Path
@@ -45,25 +46,41 @@ _BOOLS = {"true": True, "false": False}
 _RATE_LIMITED = REASON_CODES[Reason.RATE_LIMITED]
 
 
-def import_csv(path: Path, config: Config, store: Store) -> tuple[int, int]:
-    """Load the file; returns (rows read, rows newly stored). Raises InputError, stores nothing."""
+@dataclass(frozen=True)
+class ImportCounts:
+    read: int  # rows in the file
+    stored: int  # probes newly stored
+    conflicts: int  # rows whose probe is stored with another outcome: the stored one kept
+
+
+Progress = Callable[[int, int], None]  # (rows read, bytes read) so far
+
+
+def import_csv(
+    path: Path, config: Config, store: Store, progress: Progress | None = None
+) -> ImportCounts:
+    """Load the file, all rows or none (raises InputError, stores nothing); `progress` is
+    told after every block how far the import got."""
     targets = {t.name for t in config.targets}
     read = 0
 
-    def counted(blocks: Iterator[Imported]) -> Iterator[Imported]:
+    def counted(blocks: Iterator[Imported], raw: BinaryIO) -> Iterator[Imported]:
         nonlocal read
         for block in blocks:
             read += len(block.started_us)
+            if progress is not None:
+                progress(read, raw.tell())
             yield block
 
     try:
         with path.open("rb") as raw:
-            stored = store.write_imported(counted(_read_ahead(_blocks(path, raw, targets))))
+            blocks = counted(_read_ahead(_blocks(path, raw, targets)), raw)
+            stored, conflicts = store.write_imported(blocks)
     except OSError as exc:
         raise InputError(f"{path}: cannot read: {exc.strerror or exc}") from None
     except UnicodeDecodeError:
         raise InputError(f"{path}:{_first_non_utf8_line(path)}: not UTF-8 text") from None
-    return read, stored
+    return ImportCounts(read, stored, conflicts)
 
 
 def _read_ahead(blocks: Iterator[Imported]) -> Iterator[Imported]:

@@ -13,16 +13,28 @@ from contextlib import contextmanager
 from datetime import datetime
 from itertools import groupby
 from operator import itemgetter
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 from sqlalchemy import inspect, text
-from sqlalchemy.engine import Connection, Row
+from sqlalchemy.engine import Connection, Row, make_url
+from sqlalchemy.exc import ArgumentError
 
 from monitor import rollup
+from monitor.errors import StoreError
 from monitor.results import ProbeResult
+from monitor.store.base import redact_url
 from monitor.store.incidents import Incidents
-from monitor.store.rows import Batch, Imported, SeriesKey, probe_result, probe_row, stored_states
+from monitor.store.rows import (
+    Batch,
+    Imported,
+    SeriesKey,
+    outcome_code,
+    probe_result,
+    probe_row,
+    stored_states,
+)
 from monitor.store.tables import PROBE_COLUMNS
 from sla.model import SeriesSlices
 from sla.slices import epoch_us
@@ -38,17 +50,71 @@ class Store(Incidents):
 
     `create=True` (what `run` and `import` need) creates the schema or upgrades it to
     SCHEMA_REVISION, and makes sure rollups of `rollup_seconds` slices exist.
-    `create=False` opens the database as it is and changes nothing on opening.
+    `create=False` opens the database as it is and changes nothing on opening;
+    `Store.existing` also makes sure it is there, at this version's schema.
     """
 
     def __init__(self, url: str, rollup_seconds: int = 60, *, create: bool = True) -> None:
         super().__init__(url)
         if create:
-            # One transaction, serialized: several monitors may start at once on a fresh database.
-            with self.writing("create the schema") as conn:
-                self._dialect.lock_schema(conn)
-                self._migrate(conn)
-                self._register_length(conn, rollup_seconds)
+            self.upgrade(rollup_seconds)
+
+    @classmethod
+    def existing(cls, url: str, rollup_seconds: int = 60) -> Store:
+        """The database for commands that only read (spec section 6): never created nor
+        upgraded. A missing one, or one at an older or newer schema, is a StoreError that
+        says what to do."""
+        missing = missing_sqlite_file(url)
+        if missing is not None:
+            raise StoreError(
+                f"{redact_url(url)}: no database at {missing} (nothing stored there yet:"
+                " check storage.url)"
+            )
+        store = cls(url, rollup_seconds, create=False)
+        try:
+            stored = store.revision()
+            if stored is None:
+                raise StoreError(
+                    f"{store.describe()}: holds no uptime-sla schema (check storage.url, or"
+                    " create it with `uptime-sla migrate`)"
+                )
+            if stored != SCHEMA_REVISION:
+                # Revisions are numbered (NNNN_purpose.py): the order of their names.
+                if stored < SCHEMA_REVISION:
+                    raise StoreError(
+                        f"{store.describe()}: the database schema is at revision {stored},"
+                        f" older than this uptime-sla's {SCHEMA_REVISION}: run"
+                        " `uptime-sla migrate` to upgrade it"
+                    )
+                raise StoreError(
+                    f"{store.describe()}: the database schema is at revision {stored}, newer"
+                    f" than this uptime-sla understands ({SCHEMA_REVISION}): upgrade uptime-sla"
+                )
+        except BaseException:
+            store.close()
+            raise
+        return store
+
+    def revision(self) -> str | None:
+        """The schema revision stored in the database (None: no uptime-sla schema at all)."""
+        with self.reading("read the schema revision") as conn:
+            tables = inspect(conn)
+            if tables.has_table("alembic_version"):
+                return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+            if not tables.has_table("series"):
+                return None
+        from monitor.migrations import FIRST_REVISION  # noqa: PLC0415 (Alembic: 0.2 s)
+
+        return FIRST_REVISION  # tables from before migrations
+
+    def upgrade(self, rollup_seconds: int) -> None:
+        """Create the schema or upgrade it to SCHEMA_REVISION, and make sure rollups of
+        `rollup_seconds` slices exist (`uptime-sla migrate`, and every writer on opening)."""
+        # One transaction, serialized: several monitors may start at once on a fresh database.
+        with self.writing("create the schema") as conn:
+            self._dialect.lock_schema(conn)
+            self._migrate(conn)
+            self._register_length(conn, rollup_seconds)
 
     # --- writing ---------------------------------------------------------------------
 
@@ -61,20 +127,23 @@ class Store(Incidents):
                 probe_row(self._series_id(conn, (r.target, r.family, r.location)), r)
                 for r in results
             ]
-            return self._write_batch(conn, Batch.of_rows(rows))
+            return self._write_batch(conn, Batch.of_rows(rows))[0]
 
-    def write_imported(self, blocks: Iterable[Imported]) -> int:
-        """Store every block in one transaction, all or none; returns rows newly stored.
+    def write_imported(self, blocks: Iterable[Imported]) -> tuple[int, int]:
+        """Store every block in one transaction, all or none; returns the rows newly stored
+        and the rows whose probe is stored already with another outcome (the stored one is
+        kept, and the caller says so).
 
         `blocks` may be a generator that checks its rows as it goes: whatever it raises
         rolls the whole import back and reaches the caller unchanged.
         """
-        stored = 0
+        stored = conflicts = 0
         with self.writing("import probe results") as conn:
             for block in blocks:
                 ids = np.array([self._series_id(conn, key) for key in block.series], np.int64)
-                stored += self._write_batch(conn, Batch.of_import(block, ids))
-        return stored
+                new, differing = self._write_batch(conn, Batch.of_import(block, ids))
+                stored, conflicts = stored + new, conflicts + differing
+        return stored, conflicts
 
     def _series_id(self, conn: Connection, key: SeriesKey) -> int:
         if key not in self._series_ids:
@@ -93,13 +162,14 @@ class Store(Incidents):
             self._series_ids[key] = found
         return self._series_ids[key]
 
-    def _write_batch(self, conn: Connection, batch: Batch) -> int:
-        """Insert the rows not stored yet and fold them into every kept rollup."""
+    def _write_batch(self, conn: Connection, batch: Batch) -> tuple[int, int]:
+        """Insert the rows not stored yet and fold them into every kept rollup; returns
+        (rows stored, rows left out whose probe is stored with another outcome)."""
         # Key order also turns B-tree inserts into appends.
         order = np.lexsort((batch.started_us, batch.series_id))
-        fresh = self._new_only(conn, batch, order)
+        fresh, conflicts = self._new_only(conn, batch, order)
         if not fresh.any():
-            return 0
+            return 0, conflicts
         keep = order[fresh[order]]
         raw = conn.connection.driver_connection
         if isinstance(batch.rows, list):
@@ -117,35 +187,47 @@ class Store(Incidents):
                 batch.started_us[keep],
                 batch.state[keep],
             )
-        return len(keep)
+        return len(keep), conflicts
 
-    def _new_only(self, conn: Connection, batch: Batch, order: np.ndarray) -> np.ndarray:
-        """Mask of rows that are neither stored already nor repeated earlier in the batch.
+    def _new_only(
+        self, conn: Connection, batch: Batch, order: np.ndarray
+    ) -> tuple[np.ndarray, int]:
+        """Mask of rows that are neither stored already nor repeated earlier in the batch,
+        and how many of the others say another outcome than the probe kept.
 
-        One query fetches the stored keys of the batch's series and time span; `order`
-        sorts the batch by (series, start), so each series is one slice of it.
+        One query fetches the stored keys (and outcomes) of the batch's series and time
+        span; `order` sorts the batch by (series, start), stably, so each series is one
+        slice of it and a repeated key's first row comes first.
         """
         series, started = batch.series_id[order], batch.started_us[order]
+        outcome = batch.outcomes()[order]
         fresh = np.ones(len(order), dtype=bool)
         fresh[1:] = (np.diff(series) != 0) | (np.diff(started) != 0)
-        stored: dict[int, list[int]] = defaultdict(list)
+        # A repeat within the batch differs from the first row of its key.
+        first_of_key = np.maximum.accumulate(np.where(fresh, np.arange(len(order)), 0))
+        conflicts = int(np.count_nonzero(~fresh & (outcome != outcome[first_of_key])))
+        stored: dict[int, list[tuple[int, int]]] = defaultdict(list)
         sql = (
-            "SELECT series_id, started_us FROM probe_result"
+            "SELECT series_id, started_us, success, reason FROM probe_result"
             " WHERE {series} AND started_us BETWEEN {mark} AND {mark}"
         )
-        for series_id, started_us in self._select_by_series(
+        for series_id, started_us, success, reason in self._select_by_series(
             conn, sql, np.unique(series).tolist(), int(started.min()), int(started.max())
         ):
-            stored[series_id].append(started_us)
+            stored[series_id].append((started_us, outcome_code(bool(success), reason)))
         if stored:
             bounds = np.flatnonzero(np.diff(series)) + 1
             for first, end in zip(np.r_[0, bounds], np.r_[bounds, len(order)], strict=True):
                 known = stored.get(int(series[first]))
                 if known:
-                    fresh[first:end] &= ~np.isin(started[first:end], np.asarray(known, np.int64))
+                    times, outcomes = np.array(sorted(known), np.int64).T
+                    at = np.searchsorted(times, started[first:end]).clip(0, len(times) - 1)
+                    there = times[at] == started[first:end]
+                    conflicts += int(np.count_nonzero(there & (outcomes[at] != outcome[first:end])))
+                    fresh[first:end] &= ~there
         mask = np.empty_like(fresh)
         mask[order] = fresh
-        return mask
+        return mask, conflicts
 
     def _select_by_series(
         self, conn: Connection, sql: str, series_ids: list[int], *params: Any
@@ -393,3 +475,18 @@ def _series_slices(
         last_offset_us=merged["last_offset_us"].copy(),
         last_state=merged["last_state"].astype(np.int8),
     )
+
+
+def missing_sqlite_file(url: str) -> str | None:
+    """The path of a SQLite database file that does not exist (None: it does, or the URL is
+    not a SQLite file): opening it would create it."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        return None  # the engine names what is wrong with the URL
+    database = parsed.database
+    if not parsed.drivername.startswith("sqlite") or database in (None, "", ":memory:"):
+        return None
+    if database.startswith("file:"):  # a URI filename: mode and all are SQLite's
+        return None
+    return None if Path(database).exists() else database

@@ -55,6 +55,14 @@ class Batch:
     # Same order as the arrays: full rows in PROBE_COLUMNS order, or an import's columns.
     rows: list[tuple[Any, ...]] | Measured
 
+    def outcomes(self) -> np.ndarray:
+        """Each row's `outcome_code`: what tells two rows of one probe apart."""
+        if isinstance(self.rows, Measured):
+            return self.rows.reason.astype(np.int64) * 2 + self.rows.success
+        return np.fromiter(
+            (outcome_code(bool(row[2]), row[3]) for row in self.rows), np.int64, len(self.rows)
+        )
+
     @classmethod
     def of_rows(cls, rows: list[tuple[Any, ...]]) -> Batch:
         """From full rows (series_id, started_us, success, reason...)."""
@@ -75,6 +83,11 @@ class Batch:
             slice_states(measured.success, measured.reason),
             measured,
         )
+
+
+def outcome_code(success: bool, reason: str | None) -> int:
+    """A probe's outcome (success and reason) as one number, whatever path stored it."""
+    return (NO_REASON if reason is None else REASON_CODES[reason]) * 2 + success
 
 
 def stored_states(success: Sequence[bool], reason: Sequence[str | None]) -> np.ndarray:
