@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import io
 import logging
 import os
 import re
@@ -482,8 +483,14 @@ def _output(path: Path | None) -> Iterator[BinaryIO]:
     written (an error on the way leaves nothing behind)."""
     if path is None:
         sys.stdout.flush()
-        yield sys.stdout.buffer
-        sys.stdout.buffer.flush()
+        binary = getattr(sys.stdout, "buffer", None)
+        if binary is None:  # a text-only stdout (an embedding caller): text formats only
+            collected = io.BytesIO()
+            yield collected
+            sys.stdout.write(collected.getvalue().decode())
+            return
+        yield binary
+        binary.flush()
         return
     directory = path.parent if str(path.parent) else Path(".")
     temp = None

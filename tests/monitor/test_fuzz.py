@@ -542,11 +542,10 @@ def test_the_report_command_answers_random_arguments_with_0_or_one_line_and_no_s
     rendered: dict[tuple[str, str], str] = {}  # what stdout shows for (month, format)
     tried, outcomes = [0], Counter[str]()
 
-    def expected(month: str, fmt: str) -> str:
+    def expected(month: str | None, fmt: str) -> str:
         if (month, fmt) not in rendered:
-            code, out, err = run_main(
-                ["-c", str(config), "report", "--month", month, "--format", fmt]
-            )
+            chosen = [] if month is None else ["--month", month]  # None: the last month ended
+            code, out, err = run_main(["-c", str(config), "report", *chosen, "--format", fmt])
             assert code == 0, err
             rendered[(month, fmt)] = out
         return rendered[(month, fmt)]
@@ -572,7 +571,8 @@ def test_the_report_command_answers_random_arguments_with_0_or_one_line_and_no_s
             assert_one_error_line(err)
             assert after == before, "a failed report left or changed a file"
             return
-        assert err == ""
+        # Two probes in February: every month is incomplete, and says so in one line.
+        assert err == "" or (err.startswith("INCOMPLETE REPORT: ") and err.count("\n") == 1)
         if out.startswith("usage: uptime-sla"):  # -h: argparse printed the help
             assert after == before
             return
