@@ -275,7 +275,11 @@ def _probe(args: argparse.Namespace, config: Config, clock: Clock) -> int:
             " about the targets and the SLA counts them as not run",
             file=sys.stderr,
         )
-    return 0 if all(r.success for r in results) else 1
+    limited_is_down = config.sla.rate_limited_counts_as == "down"
+    failed = (
+        not r.success or (limited_is_down and r.reason == Reason.RATE_LIMITED) for r in results
+    )
+    return 1 if any(failed) else 0
 
 
 def _families_without_way_out(results: list[ProbeResult]) -> list[str]:

@@ -251,6 +251,13 @@ class SlaSettings(_Model):
             raise ValueError("must be a whole number of seconds")
         return value
 
+    @field_validator("location_quorum", mode="before")
+    @classmethod
+    def _quorum(cls, value: Any) -> Any:
+        if value == "majority" or (type(value) is int and value >= 1):
+            return value
+        raise ValueError("must be majority or a whole number of locations (1 or more)")
+
     @field_validator("bad_slice_ratio")
     @classmethod
     def _ratio(cls, value: Decimal) -> Decimal:

@@ -153,7 +153,7 @@ def render_csv(report: MonthReport | RangeReport) -> str:
     out = io.StringIO()
     warning = incomplete_line(report)
     if warning is not None:
-        out.write(f"# {warning}\n")
+        out.write(f"# {warning}\r\n")  # the csv module ends rows with CRLF
     writer = csv.writer(out)
     writer.writerow((("month",) if ranged else ()) + CSV_COLUMNS)
     for month in months:
