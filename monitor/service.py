@@ -59,15 +59,16 @@ async def run_service(
         on_lag=probe_metrics.observe_lag,
     )
     refresher = SlaRefresher(config, store, sla_metrics, clock)
+    # One builder for the page and the notifications: one cold evaluation of the history,
+    # then each caller's refresh re-reads only the recent slices.
+    status = StatusBuilder(config, store)
     page = config.status_page
     site = (
         None
         if page is None or page.output_dir is None
-        else SiteRefresher(config, store, clock, Path(page.output_dir))
+        else SiteRefresher(config, status, clock, Path(page.output_dir))
     )
-    notifier = Notifier(
-        config, store, notify_metrics, clock, status=StatusBuilder(config, store).snapshot
-    )
+    notifier = Notifier(config, store, notify_metrics, clock, status=status.snapshot)
     stop = asyncio.Event()
     install_signals(stop)
     # What exists now lives as long as the process: frozen, the cyclic collector stops

@@ -19,19 +19,22 @@ from monitor.config import Config
 from monitor.errors import MonitorError
 from monitor.status.site import SiteRenderer, publish
 from monitor.status.state import StatusBuilder
-from monitor.store import Store
 
 log = logging.getLogger(__name__)
 
 
 class SiteRefresher:
     def __init__(
-        self, config: Config, store: Store, clock: Callable[[], datetime], output_dir: Path
+        self,
+        config: Config,
+        builder: StatusBuilder,
+        clock: Callable[[], datetime],
+        output_dir: Path,
     ) -> None:
         self._config = config
         self._clock = clock
         self._output_dir = output_dir
-        self._builder = StatusBuilder(config, store)
+        self._builder = builder
         self._renderer = SiteRenderer()
 
     async def run(self, stop: asyncio.Event) -> None:

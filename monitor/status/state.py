@@ -11,6 +11,7 @@ re-reads only the last hour.
 from __future__ import annotations
 
 import hashlib
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -178,7 +179,10 @@ def maintenance_id(window: MaintenanceSettings) -> str:
 
 
 class StatusBuilder:
-    """Computes snapshots; keeps each component's finished slices between calls."""
+    """Computes snapshots; keeps each component's finished slices between calls.
+
+    Thread-safe: `run`'s site refresher and notifier share one (calls take turns).
+    """
 
     def __init__(self, config: Config, store: Store) -> None:
         self._config = config
@@ -194,6 +198,7 @@ class StatusBuilder:
         self._runs: list[Runs] | None = None
         self._final = 0  # epoch slice: states before it are kept, not re-read
         self._latest: dict[tuple[str, str, str], LastProbe | None] = {}
+        self._lock = threading.Lock()
 
     @property
     def history_days(self) -> int:
@@ -201,6 +206,10 @@ class StatusBuilder:
         return page.history_days if page is not None else 90
 
     def snapshot(self, now: datetime) -> StatusSnapshot:
+        with self._lock:
+            return self._snapshot(now)
+
+    def _snapshot(self, now: datetime) -> StatusSnapshot:
         self._update(now)
         assert self._runs is not None
         days = self._days(now)
