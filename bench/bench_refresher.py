@@ -79,7 +79,9 @@ def write_config(path: Path, db: Path, case: Case) -> None:
     path.write_text("\n".join(lines) + "\n")
 
 
-def write_rollups(db: Path, case: Case, seed: int = 7) -> int:
+def write_rollups(
+    db: Path, case: Case, seed: int = 7, failed_share: float = 0.002, outages: int = 2
+) -> int:
     """Chunks of two probes a slice with 0.2 % failed slices and a few 5-minute outages."""
     from monitor.store import Store
 
@@ -90,8 +92,8 @@ def write_rollups(db: Path, case: Case, seed: int = 7) -> int:
     rows = []
     series = [(f"t{t:05d}", family) for t in range(case.targets) for family in ("ipv4", "ipv6")]
     for series_id, _ in enumerate(series, 1):
-        failed = rng.random(end - first) < 0.002
-        for start in rng.integers(0, end - first, 2):
+        failed = rng.random(end - first) < failed_share
+        for start in rng.integers(0, end - first, outages):
             failed[start : start + 5] = True
         for chunk_no in range(first // rollup.CHUNK_SLICES, (end - 1) // rollup.CHUNK_SLICES + 1):
             chunk = rollup.empty_chunk()

@@ -24,6 +24,7 @@ from xml.etree import ElementTree
 from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
+from markupsafe import Markup
 
 from monitor.config import slug
 from monitor.errors import InputError
@@ -79,8 +80,16 @@ def percent(value: Fraction | None) -> str:
     return f"{min(float(value), 99.999):.3f} %"  # never round a bad day up to 100
 
 
+LIST_LIMIT = 50  # incidents.json and scheduled-maintenances.json: Statuspage's "50 most recent"
+FEED_LIMIT = 200  # newest entries in history.atom
+
+
 class SiteRenderer:
-    """Turns snapshots into site files; the templates are loaded once."""
+    """Turns snapshots into site files; the templates are loaded once.
+
+    An incident's card is rendered once per version of it (its updates) and kept: the
+    history of a large page holds thousands of incidents that no refresh changes.
+    """
 
     def __init__(self) -> None:
         self._env = Environment(
@@ -90,6 +99,7 @@ class SiteRenderer:
             trim_blocks=True,
             lstrip_blocks=True,
         )
+        self._cards: dict[tuple[object, ...], Markup] = {}
 
     def files(self, snapshot: StatusSnapshot) -> dict[str, bytes]:
         """Every file of the site by relative path."""
@@ -137,10 +147,32 @@ class SiteRenderer:
             down = f"{bar.downtime_minutes:g} minutes down" if figures.bad else "no downtime"
             return f"{day}: {percent(bar.availability)} up, {down}"
 
+        card = self._env.get_template("incident.html")
+        cards: dict[tuple[object, ...], Markup] = {}
+        previous = self._cards
+        helpers: dict[str, Any] = {}
+
+        def incident_card(incident: Incident) -> Markup:
+            last = incident.updates[-1]
+            key = (incident.id, len(incident.updates), last.id, last.status, incident.name,
+                   incident.impact, incident.components)  # fmt: skip
+            html = previous.get(key)
+            if html is None:
+                html = Markup(card.render(incident=incident, **helpers))
+            cards[key] = html
+            return html
+
         groups: dict[str | None, list[ComponentState]] = {}
         for component in snapshot.components:
             groups.setdefault(component.group, []).append(component)
+        helpers.update(
+            iso=iso,
+            when=when,
+            component_names=lambda ids: ", ".join(names[i] for i in ids if i in names),
+        )
+        self._cards = cards  # only the cards of this snapshot are kept for the next
         return {
+            "incident_card": incident_card,
             "iso": iso,
             "when": when,
             "percent": percent,
@@ -244,7 +276,9 @@ def api_documents(snapshot: StatusSnapshot) -> dict[str, dict[str, Any]]:
 
     upcoming = snapshot.maintenances_in("scheduled")
     active = snapshot.maintenances_in("in_progress")
-    newest_first = tuple(reversed(snapshot.maintenances))
+    newest_first = tuple(reversed(snapshot.maintenances))[:LIST_LIMIT]
+    # Statuspage's incidents.json: every unresolved incident and the most recent others.
+    recent = [i for n, i in enumerate(snapshot.incidents) if n < LIST_LIMIT or not i.resolved]
     return {
         "summary.json": {
             "page": page,
@@ -255,7 +289,7 @@ def api_documents(snapshot: StatusSnapshot) -> dict[str, dict[str, Any]]:
         },
         "status.json": {"page": page, "status": status},
         "components.json": {"page": page, "components": components},
-        "incidents.json": {"page": page, "incidents": incidents(snapshot.incidents)},
+        "incidents.json": {"page": page, "incidents": incidents(recent)},
         "incidents/unresolved.json": {"page": page, "incidents": incidents(snapshot.unresolved)},
         "scheduled-maintenances.json": {
             "page": page,
@@ -421,9 +455,10 @@ def _feed_id(snapshot: StatusSnapshot, key: str) -> str:
 
 
 def atom_feed(snapshot: StatusSnapshot) -> bytes:
-    """One entry per incident update and per maintenance window, newest first."""
+    """One entry per incident update and per maintenance window, the newest FEED_LIMIT."""
     entries: list[tuple[datetime, str, str, str, str]] = []
-    for incident in snapshot.incidents:
+    newest = [i for n, i in enumerate(snapshot.incidents) if n < FEED_LIMIT or not i.resolved]
+    for incident in newest:
         for update in incident.updates:
             entries.append(
                 (
@@ -448,6 +483,7 @@ def atom_feed(snapshot: StatusSnapshot) -> bytes:
             )
         )
     entries.sort(key=lambda e: (e[0], e[1]), reverse=True)
+    del entries[FEED_LIMIT:]
     feed = ElementTree.Element("feed", xmlns=ATOM)
     ElementTree.SubElement(feed, "id").text = _feed_id(snapshot, "feed")
     ElementTree.SubElement(feed, "title").text = snapshot.title

@@ -199,6 +199,9 @@ class StatusBuilder:
         self._final = 0  # epoch slice: states before it are kept, not re-read
         self._latest: dict[tuple[str, str, str], LastProbe | None] = {}
         self._lock = threading.Lock()
+        # Automatic incidents by (component, first slice, end slice), kept a refresh long.
+        self._known: dict[tuple[str, int, int | None], Incident] = {}
+        self._seen: dict[tuple[str, int, int | None], Incident] = {}
 
     @property
     def history_days(self) -> int:
@@ -357,6 +360,7 @@ class StatusBuilder:
 
     def _incidents(self, now: datetime) -> tuple[Incident, ...]:
         assert self._runs is not None
+        self._known, self._seen = self._seen, {}
         horizon = now - timedelta(days=self.history_days)
         found = [
             incident
@@ -369,8 +373,15 @@ class StatusBuilder:
         return tuple(sorted(kept, key=lambda i: (i.started_at, i.id), reverse=True))
 
     def _automatic(self, component: StatusComponent, runs: Runs) -> list[Incident]:
+        """Step 7 for the component; an outage seen before is the same (frozen) incident."""
         incidents = []
         for first, end in runs.outages():
+            key = (component.slug, first, end)
+            known = self._known.get(key)
+            if known is not None:
+                self._seen[key] = known
+                incidents.append(known)
+                continue
             started = slice_start(first, self._slice)
             incident_id = f"auto-{component.slug}-{int(started.timestamp())}"
             updates = [
@@ -391,17 +402,17 @@ class StatusBuilder:
                         slice_start(end, self._slice),
                     )
                 )
-            incidents.append(
-                Incident(
-                    id=incident_id,
-                    name=f"{component.name} disruption",
-                    impact="major",
-                    automatic=True,
-                    components=(component.slug,),
-                    started_at=started,
-                    updates=tuple(updates),
-                )
+            incident = Incident(
+                id=incident_id,
+                name=f"{component.name} disruption",
+                impact="major",
+                automatic=True,
+                components=(component.slug,),
+                started_at=started,
+                updates=tuple(updates),
             )
+            self._seen[key] = incident
+            incidents.append(incident)
         return incidents
 
     def _maintenances(self, now: datetime) -> tuple[Maintenance, ...]:
