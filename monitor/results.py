@@ -42,10 +42,12 @@ def slice_states(success: np.ndarray, reason: np.ndarray) -> np.ndarray:
     """How each probe counts in its slice, as uint8 LastState: the one place that decides it.
 
     `reason` holds REASON_CODES (NO_REASON for none). Every path into the rollups (writer,
-    import, rebuilding a slice length from raw rows) goes through here.
+    import, rebuilding a slice length from raw rows) goes through here. A `local` probe never
+    left the monitor: it gets NONE, which the rollups leave out (spec: as if not run).
     """
     states = np.where(success, LastState.OK, LastState.FAILED).astype(np.uint8)
     states[reason == REASON_CODES[Reason.RATE_LIMITED]] = LastState.RATE_LIMITED
+    states[reason == REASON_CODES[Reason.LOCAL]] = LastState.NONE
     return states
 
 

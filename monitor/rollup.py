@@ -52,7 +52,7 @@ class Probes:
     """Columns of probe outcomes for one series (what a rollup is made from)."""
 
     started_us: np.ndarray  # int64 epoch microseconds
-    state: np.ndarray  # uint8 LastState: OK, RATE_LIMITED or FAILED
+    state: np.ndarray  # uint8 LastState: OK, RATE_LIMITED, FAILED, or NONE (left out)
 
 
 def chunk_keys(started_us: np.ndarray, slice_seconds: int) -> np.ndarray:
@@ -62,6 +62,11 @@ def chunk_keys(started_us: np.ndarray, slice_seconds: int) -> np.ndarray:
 
 def merge(chunk: np.ndarray, chunk_no: int, probes: Probes, slice_seconds: int) -> None:
     """Add new probes (all inside `chunk_no`, none already counted) to the chunk in place."""
+    probed = probes.state != LastState.NONE  # `local`: as if the probe had not run
+    if not probed.all():
+        if not probed.any():
+            return
+        probes = Probes(probes.started_us[probed], probes.state[probed])
     slice_idx = slice_index(probes.started_us, slice_seconds)
     pos = slice_idx - chunk_no * CHUNK_SLICES
     offset = (probes.started_us - slice_idx * (slice_seconds * US)).astype(np.uint32)

@@ -29,7 +29,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import trustme
 import yaml
+from prometheus_client.parser import text_string_to_metric_families
 from support.containers import (
     Podman,
     build_volumes,
@@ -485,3 +487,119 @@ def test_image_builds_runs_and_serves_probe_success(
         "run", "--rm", "--network", "none", "--volume", f"{volume}:/var/lib/uptime-sla",
         "--entrypoint", "test", image, "-s", "/var/lib/uptime-sla/uptime-sla.db",
     )  # fmt: skip
+
+    _on_bridge_networks(podman, image, tmp_path, tag)
+
+
+def _on_bridge_networks(podman: Podman, image: str, tmp_path: Path, tag: str) -> None:
+    """As in the compose stack: uptime-sla on a podman network with IPv6 (a ULA subnet) probes
+    an API container over both families; on an IPv4-only network its IPv6 probes cannot leave
+    the container: reason local, the family unreachable, and no downtime in the report."""
+    dual, v4only = f"uptime-sla-e2e-dual-{tag}", f"uptime-sla-e2e-v4only-{tag}"
+    podman("network", "create", "--ipv6", dual)
+    podman("network", "create", "--internal", v4only)
+    subnets = {
+        (net, ipaddress.ip_network(s["subnet"]).version): ipaddress.ip_network(s["subnet"])
+        for net in (dual, v4only)
+        for s in json.loads(podman("network", "inspect", net).stdout)[0]["subnets"]
+    }
+    assert (v4only, 6) not in subnets
+    assert subnets[(dual, 6)].subnet_of(ipaddress.ip_network("fc00::/7"))  # a ULA
+    api = {key: str(subnet[10]) for key, subnet in subnets.items()}
+
+    # The demo API in a container of its own, on both networks, with a certificate made here.
+    ca = trustme.CA()
+    tls = tmp_path / "tls"
+    tls.mkdir()
+    ca.issue_cert("demo.outfame.test").private_key_and_cert_chain_pem.write_to_path(
+        str(tls / "server.pem")
+    )
+    ca.cert_pem.write_to_path(str(tls / "ca.pem"))
+    for pem in tls.iterdir():
+        pem.chmod(0o644)  # read by the containers' non-root user
+    podman(
+        "run", "--detach", "--name", f"uptime-sla-e2e-api-{tag}",
+        "--network", f"{dual}:ip={api[(dual, 4)]},ip6={api[(dual, 6)]}",
+        "--network", f"{v4only}:ip={api[(v4only, 4)]}",
+        "--volume", f"{ROOT / 'examples' / 'demo_api.py'}:/srv/demo_api.py:ro",
+        "--volume", f"{tls}:/srv/tls:ro", "--entrypoint", "python3", image,
+        "/srv/demo_api.py", "--listen", "::", "--port", "8443",
+        "--cert-file", "/srv/tls/server.pem", "--key-file", "/srv/tls/server.pem",
+    )  # fmt: skip
+
+    monitors = {}
+    for net in (dual, v4only):
+        config_file = tmp_path / f"{net}.yaml"
+        config_file.write_text(
+            textwrap.dedent(
+                f"""\
+                location: {net}
+                storage: {{url: "sqlite:////var/lib/uptime-sla/uptime-sla.db", batch_interval: 0.5s}}
+                metrics: {{listen: "127.0.0.1:9464", sla_refresh: 2s}}
+                defaults:
+                  interval: 1s
+                  timeout: 3s
+                  families: [ipv4, ipv6]
+                  ca_file: /etc/uptime-sla/ca.pem
+                  resolve: {{ipv4: ["{api[(net, 4)]}"], ipv6: ["{api[(dual, 6)]}"]}}
+                targets:
+                  - {{name: bridged-health, url: "https://demo.outfame.test:8443/v1/health"}}
+                sla: {{slice: 2s}}  # slices end while the test watches
+                """
+            ),
+            encoding="utf-8",
+        )
+        config_file.chmod(0o644)
+        monitors[net] = f"uptime-sla-e2e-{net}"
+        podman(
+            "run", "--detach", "--name", monitors[net], "--network", net,
+            "--volume", f"{config_file}:/etc/uptime-sla/config.yaml:ro",
+            "--volume", f"{tls / 'ca.pem'}:/etc/uptime-sla/ca.pem:ro", image,
+        )  # fmt: skip
+
+    def samples(container: str) -> dict[tuple[str, str, str], float]:
+        """(metric, ip_family, reason) -> value, as the container's own /metrics says."""
+        text = podman(
+            "exec", container, "python3", "-c",
+            "import urllib.request as u;"
+            "print(u.urlopen('http://127.0.0.1:9464/metrics', timeout=5).read().decode())",
+            check=False,
+        ).stdout  # fmt: skip
+        return {
+            (s.name, s.labels.get("ip_family", ""), s.labels.get("reason", "")): s.value
+            for family in text_string_to_metric_families(text)
+            for s in family.samples
+        }
+
+    wanted = {
+        dual: {("probe_success", "ipv4", ""): 1.0, ("probe_success", "ipv6", ""): 1.0},
+        v4only: {
+            ("probe_success", "ipv4", ""): 1.0,
+            ("probe_success", "ipv6", ""): 0.0,
+            ("uptime_sla_ip_family_reachable", "ipv6", ""): 0.0,
+        },
+    }
+    seen: dict[str, dict] = {}
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        seen = {net: samples(container) for net, container in monitors.items()}
+        # Five local probes a second apart span 4 s: a whole 2 s slice has ended among them.
+        local = seen[v4only].get(("probe_failures_total", "ipv6", "local"), 0)
+        if local >= 5 and all(
+            all(seen[net].get(key) == value for key, value in wanted[net].items()) for net in wanted
+        ):
+            break
+        time.sleep(0.5)
+    logs = {net: podman("logs", c, check=False).stderr[-2000:] for net, c in monitors.items()}
+    for net, expected in wanted.items():
+        got = {key: seen[net].get(key) for key in expected}
+        assert got == expected, f"{net}: {got}; logs:\n{logs[net]}"
+    assert seen[v4only].get(("probe_failures_total", "ipv6", "connect"), 0) == 0
+
+    month = time.strftime("%Y-%m", time.gmtime())
+    report = podman(
+        "exec", monitors[v4only], "uptime-sla", "report", "--month", month, "--format", "json"
+    )
+    target = json.loads(report.stdout)["targets"][0]
+    assert target["bad_slices"] == 0, target
+    assert target["availability_percent"] == 100.0, target

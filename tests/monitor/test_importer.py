@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 import textwrap
 import uuid
@@ -81,6 +82,22 @@ def test_a_probe_that_could_not_leave_the_monitor_imports_as_local(
     rows = "2026-02-01T00:01:00Z,api,ipv6,eu,false,,0.2,local\n"
     assert run_import(config_file, HEADER + rows, tmp_path) == 0
     assert stored(database_url) == [("2026-02-01T00:01:00+00:00", "ipv6", "eu", False, "local")]
+
+
+def test_imported_local_probes_count_as_not_run_in_the_report(config_file, tmp_path):
+    """IPv6 answers at 00:00 and 00:00:30, then its probes could not leave the monitor until
+    00:05. Minute 1 carries the 00:00:30 probe (30 s old, under stale_after = 60 s); minutes
+    2-4 have no data: 2 eligible slices, none bad."""
+    rows = [f"2026-02-01T00:00:{s:02d}Z,api,ipv6,eu,true,200,5,\n" for s in (0, 30)] + [
+        f"2026-02-01T00:{m // 60:02d}:{m % 60:02d}Z,api,ipv6,eu,false,,,local\n"
+        for m in range(60, 300, 30)
+    ]
+    assert run_import(config_file, HEADER + "".join(rows), tmp_path) == 0
+    out = tmp_path / "report.json"
+    assert main(["-c", str(config_file), "report", "--month", "2026-02", "-o", str(out)]) == 0
+    [target] = json.loads(out.read_text())["targets"]
+    assert (target["eligible_slices"], target["bad_slices"]) == (2, 0)
+    assert target["availability_percent"] == 100.0
 
 
 BAD = [

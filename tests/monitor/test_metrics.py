@@ -33,16 +33,25 @@ def healthy(target: str, family: str, seconds: float) -> ProbeResult:
     )
 
 
-def timed_out(target: str, family: str) -> ProbeResult:
+def failed(target: str, family: str, reason: Reason, seconds: float) -> ProbeResult:
     return ProbeResult(
         target=target,
         family=family,
         location="fra",
         started=STARTED,
         success=False,
-        reason=Reason.TIMEOUT,
-        duration_seconds=5.0,
+        reason=reason,
+        duration_seconds=seconds,
     )
+
+
+def timed_out(target: str, family: str) -> ProbeResult:
+    return failed(target, family, Reason.TIMEOUT, 5.0)
+
+
+def left_no_route(target: str, family: str) -> ProbeResult:
+    """The probe could not leave the monitor: no route or source address of the family."""
+    return failed(target, family, Reason.LOCAL, 0.0)
 
 
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
@@ -132,18 +141,6 @@ def test_a_scrape_does_not_change_what_the_next_one_sees(scrape) -> None:
 
     count = ("probe_latency_seconds_count", labels("api", "ipv4"))
     assert (first[count], second[count]) == (1.0, 2.0)
-
-
-def left_no_route(target: str, family: str) -> ProbeResult:
-    return ProbeResult(
-        target=target,
-        family=family,
-        location="fra",
-        started=STARTED,
-        success=False,
-        reason=Reason.LOCAL,
-        detail="no IPv6 route or source address on this monitor",
-    )
 
 
 def reachable(family: str) -> tuple[str, frozenset[tuple[str, str]]]:
