@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from support import postgres
 from support.commands import uptime_sla
 from support.https import Route
 from support.processes import Monitor, free_port, metrics_text, wait_for
@@ -20,18 +21,27 @@ from monitor.store import Store, StoredIncident, StoredUpdate
 
 
 def write_config(
-    tmp_path: Path, server, slack_receiver, smtp_server, window_in: float, port: int = 0
+    tmp_path: Path,
+    server,
+    slack_receiver,
+    smtp_server,
+    window_in: float,
+    port: int = 0,
+    *,
+    location: str = "lab",
+    database: str | None = None,
 ) -> Path:
     """Two services, one maintenance window starting `window_in` seconds from now."""
     start = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=window_in)
     end = start + timedelta(seconds=6)
     (tmp_path / "slack-status").write_text(slack_receiver.url() + "\n")
     (tmp_path / "smtp-password").write_text(SMTP_PASSWORD + "\n")
-    config = tmp_path / "uptime-sla.yaml"
+    config = tmp_path / f"uptime-sla-{location}.yaml"
+    database = database or f"sqlite:///{tmp_path / 'uptime-sla.db'}"
     config.write_text(
         textwrap.dedent(f"""\
-        location: lab
-        storage: {{url: "sqlite:///{tmp_path / "uptime-sla.db"}", batch_interval: 0.2s}}
+        location: {location}
+        storage: {{url: "{database}", batch_interval: 0.2s}}
         metrics: {{listen: "127.0.0.1:{port or free_port()}"}}
         defaults:
           interval: 1s
@@ -189,3 +199,28 @@ def test_an_smtp_server_that_hangs_while_events_happen_gets_them_all_after_in_or
     assert_window_emailed_once_in_order(smtp_server, slack_receiver)
     assert "email: cannot send via 127.0.0.1" in monitor.output()  # the failure, once, named
     assert SMTP_PASSWORD not in monitor.output()
+
+
+@pytest.mark.postgres
+def test_two_monitors_on_one_postgresql_notify_each_event_once(
+    server, slack_receiver, smtp_server, tmp_path: Path
+) -> None:
+    if not postgres.available():
+        pytest.skip("PostgreSQL binaries (initdb, pg_ctl) are not installed")
+    with postgres.running_postgres() as database:
+        url = database.create_database("notify")
+        configs = [
+            write_config(
+                tmp_path, server, slack_receiver, smtp_server, 16, location=name, database=url
+            )
+            for name in ("us-west-2", "eu-west-1")
+        ]
+        monitors = [Monitor(config) for config in configs]
+        try:
+            wait_for(lambda: len(smtp_server.messages) >= 3, 60)
+            wait_for(lambda: len(slack_receiver.posts) >= 3, 10)
+        finally:
+            for monitor in monitors:
+                assert monitor.stop() == 0, monitor.output()
+    assert_window_emailed_once_in_order(smtp_server, slack_receiver)
+    assert len(slack_receiver.posts) == 3
