@@ -4,6 +4,8 @@ A month is 44,640 one-minute slices per series; reading 36 million raw probes ro
 row takes minutes, reading 400 x 31 compressed chunks takes well under a second. The
 SLA engine only needs, per slice: how many probes started, how many failed or were
 rate limited, and when the last one started and how it ended (for carry-forward).
+The chunk format changes only together with an Alembic revision that rewrites the
+stored chunks (see 0006_wide_rollups): for pruned months they are the only record.
 """
 
 from __future__ import annotations
@@ -17,13 +19,15 @@ from sla.model import LastState
 from sla.slices import US, slice_index
 
 CHUNK_SLICES = 1440
+# Wide enough for the longest slice the config accepts (config.MAX_SLICE_SECONDS, a day):
+# its offsets in microseconds need more than 32 bits, a probe a second more than 16.
 
 DTYPE = np.dtype(
     [
-        ("total", "<u2"),
-        ("failed", "<u2"),
-        ("rate_limited", "<u2"),
-        ("last_offset_us", "<u4"),
+        ("total", "<u4"),
+        ("failed", "<u4"),
+        ("rate_limited", "<u4"),
+        ("last_offset_us", "<u8"),
         ("last_state", "u1"),
     ]
 )
@@ -69,15 +73,15 @@ def merge(chunk: np.ndarray, chunk_no: int, probes: Probes, slice_seconds: int) 
         probes = Probes(probes.started_us[probed], probes.state[probed])
     slice_idx = slice_index(probes.started_us, slice_seconds)
     pos = slice_idx - chunk_no * CHUNK_SLICES
-    offset = (probes.started_us - slice_idx * (slice_seconds * US)).astype(np.uint32)
+    offset = (probes.started_us - slice_idx * (slice_seconds * US)).astype(np.uint64)
     state = probes.state
-    # bincount: many times faster than np.add.at; the cast wraps as uint16 sums would.
+    # bincount: many times faster than np.add.at.
     for field, counted in (
         ("total", pos),
         ("failed", pos[state == LastState.FAILED]),
         ("rate_limited", pos[state == LastState.RATE_LIMITED]),
     ):
-        chunk[field] += np.bincount(counted, minlength=CHUNK_SLICES).astype(np.uint16)
+        chunk[field] += np.bincount(counted, minlength=CHUNK_SLICES).astype(np.uint32)
     # The latest probe of each slice: sort by (pos, offset) and keep each slice's last row.
     order = np.lexsort((offset, pos))
     pos, offset, state = pos[order], offset[order], state[order]

@@ -55,7 +55,7 @@ class SeriesSlices:
 
     Every array has the same length and index i is the slice that starts at
     (first_slice + i) * slice_seconds seconds after the epoch. The store passes its
-    rollup columns as they are (uint16 counts, uint32 offsets): no widening copies.
+    rollup columns as they are (uint32 counts, uint64 offsets): no widening copies.
     """
 
     target: str

@@ -156,6 +156,7 @@ BROKEN = [
     ("currency: USD", "currency: dollars", "contracts[0].currency"),
     ("listen: 127.0.0.1:9464", "listen: everywhere", "metrics.listen"),
     ("timeout: 10s", "timeout: 10s\n  max_retry_after: 0s", "defaults.max_retry_after"),
+    ("slice: 60s", "slice: 25h", "sla.slice"),
 ]
 
 
@@ -173,6 +174,18 @@ def test_a_broken_config_exits_2_with_one_line_naming_the_path(
     assert f"{config}:" in err
     assert f" {path}" in err
     assert SECRET not in err
+
+
+@pytest.mark.parametrize("slice_text", ["1s", "7m", "2h", "1d", "86400"])
+def test_every_slice_from_a_second_to_a_day_is_accepted(write_config, slice_text: str) -> None:
+    config = load_config(write_config(VALID.replace("slice: 60s", f"slice: {slice_text}", 1)))
+    assert 1 <= config.sla.slice <= 86400
+
+
+def test_a_slice_longer_than_a_day_is_refused_saying_so(write_config, capsys) -> None:
+    config = write_config(VALID.replace("slice: 60s", "slice: 86401", 1))
+    assert main(["-c", str(config), "check-config"]) == 2
+    assert capsys.readouterr().err.strip().endswith("sla.slice: must be at most 1d (86400 s)")
 
 
 def test_a_missing_environment_variable_is_named_with_its_path(

@@ -8,6 +8,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import numpy as np
 import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
@@ -24,6 +25,7 @@ from monitor.reporting import month_report
 from monitor.results import ProbeResult, Reason
 from monitor.store import SCHEMA_REVISION, Store
 from sla.render_data import render_json
+from sla.slices import slice_at_or_after
 
 NOW = datetime(2026, 4, 2, tzinfo=UTC)
 
@@ -162,3 +164,51 @@ def test_run_refuses_a_database_newer_than_it_understands(tmp_path: Path, databa
     assert revision_of(database_url) == "0999"
     with raw_connection(database_url) as conn:
         assert conn.execute(text("SELECT count(*) FROM probe_result")).scalar() == 0
+
+
+def test_rollups_are_the_only_record_of_pruned_months_and_survive_the_wide_format(
+    tmp_path: Path, database_url: str
+):
+    """Revision 0006 rewrites every rollup chunk 16/32-bit -> 32/64-bit, dropping none."""
+    config_path = report_config(tmp_path, database_url)
+    store = Store(database_url)
+    store.write(march_with_an_outage())
+    store.prune_raw(NOW)  # every raw row of March goes: the rollups are all that is left
+    store.close()
+    report_before, rows_before = report_and_rows(config_path, database_url)
+    downgrade_to(database_url, "0005")
+
+    report_after, _ = report_and_rows(config_path, database_url)
+
+    assert revision_of(database_url) == SCHEMA_REVISION
+    assert rows_before == []
+    assert '"bad_slices": 60' in report_before
+    assert report_after == report_before
+
+
+def test_two_hour_rollups_take_their_last_probes_from_the_raw_rows_still_stored(
+    database_url: str,
+):
+    """Offsets past 4,295 s wrapped in the narrow format; the raw rows still say the truth."""
+    two_hours, pruned_until = 7200, datetime(2026, 3, 16, tzinfo=UTC)
+    first = slice_at_or_after(datetime(2026, 3, 1, tzinfo=UTC), two_hours)
+    end = slice_at_or_after(datetime(2026, 4, 1, tzinfo=UTC), two_hours)
+    store = Store(database_url, two_hours)
+    store.write(march_with_an_outage())  # every 10 min at :07: the last 6,607 s into a slice
+    (wide, *_) = store.load_slices(two_hours, first, end, ["api"])
+    store.close()
+    downgrade_to(database_url, "0005")  # the offsets as the narrow format held them
+    store = Store(database_url, two_hours, create=False)
+    store.prune_raw(pruned_until)
+    store.close()
+
+    store = Store(database_url, two_hours)  # upgrades to the wide format
+    (upgraded, *_) = store.load_slices(two_hours, first, end, ["api"])
+    store.close()
+
+    raw_kept = np.arange(first, end) >= slice_at_or_after(pruned_until, two_hours)
+    assert wide.last_offset_us.max() == 6_607_000_000
+    assert upgraded.total.tolist() == wide.total.tolist()
+    assert upgraded.last_state.tolist() == wide.last_state.tolist()
+    assert upgraded.last_offset_us[raw_kept].tolist() == wide.last_offset_us[raw_kept].tolist()
+    assert (upgraded.last_offset_us[~raw_kept] == wide.last_offset_us[~raw_kept] % 2**32).all()
