@@ -27,7 +27,8 @@ from sla.model import LastState
 revision = "0006"
 down_revision = "0005"
 
-# The two chunk formats, frozen here: 1,440 slices, zlib level 1 over the raw records.
+# The two chunk formats, frozen here: up to 1,440 slices (a chunk may end after its last
+# slice with a probe), zlib level 1 over the raw records.
 CHUNK_SLICES = 1440
 NARROW = np.dtype(
     [
@@ -75,7 +76,15 @@ def _chunks(conn: sa.Connection, fmt: np.dtype) -> Iterator[tuple[int, int, int,
             {"s": series_id},
         ).all()
         for slice_seconds, chunk_no, blob in rows:
-            yield series_id, slice_seconds, chunk_no, np.frombuffer(zlib.decompress(blob), fmt)
+            yield series_id, slice_seconds, chunk_no, _decode(blob, fmt)
+
+
+def _decode(blob: bytes, fmt: np.dtype) -> np.ndarray:
+    """A whole chunk of 1,440 slices, writable."""
+    raw = zlib.decompress(blob)
+    chunk = np.zeros(CHUNK_SLICES, fmt)
+    chunk.view(np.uint8)[: len(raw)] = np.frombuffer(raw, np.uint8)
+    return chunk
 
 
 def _store(conn: sa.Connection, rows: list[dict[str, object]]) -> None:
@@ -136,7 +145,7 @@ def _last_probes_from_raw(conn: sa.Connection, slice_seconds: int) -> None:
             ).scalar()
             if blob is None:
                 continue
-            chunk = np.frombuffer(bytearray(zlib.decompress(blob)), WIDE)
+            chunk = _decode(blob, WIDE)
             here = chunk_of == chunk_no
             position = slices[here] - chunk_no * CHUNK_SLICES
             chunk["last_offset_us"][position] = started[here] - slices[here] * slice_us
