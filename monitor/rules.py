@@ -20,6 +20,7 @@ import yaml
 
 from monitor import metrics as m
 from monitor.config import Config, Target
+from sla.availability import budget_share
 
 # --- names this module defines (the recorded series and the alerts) ----------------------------
 
@@ -148,7 +149,8 @@ class Slo:
 
     @property
     def budget(self) -> Decimal:
-        return (Decimal(100) - self.objective) / Decimal(100)
+        share = budget_share(self.objective)  # its denominator divides 10^k: an exact Decimal
+        return Decimal(share.numerator) / Decimal(share.denominator)
 
     @property
     def labels(self) -> dict[str, str]:

@@ -26,6 +26,11 @@ def state_counts(states: np.ndarray, day_index: np.ndarray, days: int) -> np.nda
     return flat.reshape(days, STATES)
 
 
+def budget_share(objective: Decimal) -> Fraction:
+    """The share of eligible slices an objective allows to be bad: 1 - objective/100."""
+    return 1 - Fraction(objective) / 100
+
+
 @dataclass(frozen=True)
 class Figures:
     """Slice counts of one target, family or service over a month, period or day.
@@ -79,7 +84,7 @@ class Figures:
 
     def allowed_bad(self, objective: Decimal) -> Fraction:
         """The error budget: (1 - objective/100) x eligible slices."""
-        return (1 - Fraction(objective) / 100) * self.eligible
+        return budget_share(objective) * self.eligible
 
     def budget_remaining(self, objective: Decimal) -> Fraction:
         """Allowed bad slices minus bad slices (negative once the budget is spent)."""
