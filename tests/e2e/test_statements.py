@@ -271,8 +271,12 @@ def test_the_pdf_of_a_31_day_month_holds_every_figure_of_the_json_statement(
     text = " ".join(pdf_text(pdf).split())
     for figure in figures_people_read(statement):
         assert figure in text, figure
-    # The two burn charts and two availability charts are drawn (as vector paths).
+    # Every chart is there, its own text included: two burn charts, two availability charts.
     assert text.count("Error budget burn per contract") == 1
+    assert text.count("budget for the period:") == 2
+    assert text.count(" this month") == 2  # "service public-api · 99.932615 % this month"
+    assert "99.99 % enterprise" in text
+    assert "99.95 % turbo" in text
     assert "SLA statement for Acme <Corp> & Co. (acme) — March 2026 (Europe/Berlin)" in text
     assert "Page 1 of" in text
     # Times people read are Berlin's: the maintenance window 02:00 UTC is 03:00 CET.
@@ -367,3 +371,18 @@ def test_an_empty_month_is_incomplete_and_a_full_one_complete(partly_probed, cap
     assert [(r["customer"], r["display_name"], r["coverage_percent"]) for r in rows] == [
         ("globex", "Globex Industries", "100.0")
     ]
+
+
+def test_a_full_month_is_complete_with_no_incomplete_line_anywhere(quarter, capfd, tmp_path):
+    config, _ = quarter
+    code, out, err = report(config, capfd, "--month", "2026-03", "--strict")
+    assert (code, err, json.loads(out)["complete"]) == (0, "", True)
+    for fmt in ("md", "html", "csv"):
+        code, out, err = report(config, capfd, "--month", "2026-03", "--format", fmt, "--strict")
+        assert (code, err) == (0, "")
+        assert "INCOMPLETE" not in out
+    pdf = tmp_path / "march.pdf"
+    code, _, err = report(config, capfd, "--month", "2026-03", "--format", "pdf", "-o", str(pdf))
+    assert (code, err) == (0, "")
+    assert "INCOMPLETE" not in pdf_text(pdf)
+    assert pdf_text(pdf).startswith("SLA report — March 2026 (Europe/")
