@@ -9,6 +9,7 @@ cd "$(dirname "$0")/.."
 packages=(postgresql prometheus prometheus-alertmanager chromium fonts-dejavu-core
           podman runc mmdebstrap
           zsh  # the zsh completion test
+          python3-venv  # the demo test runs scripts/demo.sh with Debian's python3, as a user would
           iproute2  # ip, sysctl and iptables: the network namespace tests
           procps
           iptables
