@@ -135,6 +135,7 @@ class StatementJob:
                 "customer": customer,
                 "display_name": display.get(customer),
                 "credits": _credits(statement),
+                "complete": bool(statement.get("complete", True)),
                 "attachments": [
                     {
                         "filename": f"sla-statement-{customer}-{name}{path.suffix}",

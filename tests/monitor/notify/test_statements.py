@@ -83,7 +83,8 @@ def test_each_month_is_written_and_delivered_once_even_after_a_restart_on_the_fi
     assert len(summaries) == 1
     # Nothing was probed in March: the summary says the report is incomplete.
     assert summaries[0].title == "SLA report 2026-03: 0 of 2 contracts breached (incomplete)"
-    assert "Credits owed: none." in summaries[0].text
+    assert "INCOMPLETE" in summaries[0].text
+    assert "Credits owed so far (not final): none." in summaries[0].text
     assert slack_receiver.posts == summaries  # the status channel hears nothing of it
 
     mails = {m["X-Envelope-To"]: m for m in smtp_server.messages}
@@ -99,7 +100,10 @@ def test_each_month_is_written_and_delivered_once_even_after_a_restart_on_the_fi
     )
     assert b"acme" in attached
     assert b"globex" not in attached
-    assert "Acme Corp." in acme_mail.get_body(("plain",)).get_content()
+    acme_text = acme_mail.get_body(("plain",)).get_content()
+    assert "Acme Corp." in acme_text
+    assert "incomplete, so the figures are not final" in acme_text  # never reads as clean
+    assert "No service credit is due this month" not in acme_text
 
     written = (reports / "2026-03/report.json").stat().st_mtime_ns
     clock.now = datetime(2026, 4, 1, 6, 30, tzinfo=UTC)
