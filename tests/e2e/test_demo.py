@@ -1,12 +1,16 @@
 """`bash scripts/demo.sh` on a fresh copy, as an unprivileged user, with no network.
 
+It must reach a serving /metrics and a served status page.
+
 The demo runs in a network namespace of its own (loopback only) as uid 65534 with a clean
 environment; pip installs from a wheelhouse this test downloads first. Inside, a watcher
-waits for /metrics to show the demo API probed over both families, then stops the demo.
+waits for /metrics to show the demo API probed over both families and for the status page's
+JSON to be served, then stops the demo.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -40,9 +44,20 @@ PY
   kill -0 $demo 2>/dev/null || break
   sleep 0.5
 done
+status=""
+for _ in $(seq 120); do
+  status=$(python3 - <<'PY' 2>/dev/null
+import urllib.request
+print(urllib.request.urlopen("http://127.0.0.1:8080/api/v2/components.json", timeout=2).read().decode())
+PY
+) && break
+  kill -0 $demo 2>/dev/null || break
+  sleep 0.5
+done
 kill -INT -- -$demo 2>/dev/null || true
 wait $demo || true
 printf '%s\n' "$metrics"
+printf '%s\n' "--- components.json" "$status"
 """
 
 
@@ -98,7 +113,8 @@ def test_demo_serves_metrics_as_nobody_without_network(workdir: Path) -> None:
     )
     log = (clone / "demo.log").read_text() if (clone / "demo.log").exists() else ""
     assert result.returncode == 0, result.stderr + log
-    uid, _, metrics = result.stdout.partition("\n")
+    uid, _, rest = result.stdout.partition("\n")
+    metrics, _, status = rest.partition("--- components.json\n")
     assert uid == str(NOBODY)
     assert "metrics:  http://127.0.0.1:9464/metrics" in log
     success = {
@@ -114,4 +130,7 @@ def test_demo_serves_metrics_as_nobody_without_network(workdir: Path) -> None:
     }, log
     assert success[("api-health", "ipv4")] == 1
     assert success[("api-health", "ipv6")] == 1
+    page = json.loads(status)  # the status page, served while `run` rewrites it
+    assert page["page"]["name"] == "Outfame API status (demo)"
+    assert [c["name"] for c in page["components"]] == ["Public API", "Search API"]
     assert (clone / ".venv").stat().st_uid == NOBODY  # made by the demo, not by root
