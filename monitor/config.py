@@ -893,6 +893,10 @@ def _describe(path: Path, exc: ValidationError, lines: dict[str, int]) -> str:
         message = "unknown key"
     elif error["type"] == "missing":
         message = "is required"
+    elif error["type"] in {"model_type", "dict_type"}:  # not pydantic's class names
+        message = "must be a mapping of keys to values"
+    elif error["type"] in {"tuple_type", "list_type"}:
+        message = "must be a list"
     cause = error.get("ctx", {}).get("error")
     if isinstance(cause, _PathError):  # its path is relative to the model that raised it
         return _located(path, _join(_dotted(loc), cause.path), cause.message, lines)

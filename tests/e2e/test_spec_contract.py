@@ -228,3 +228,19 @@ def test_probe_exits_1_when_a_rate_limited_answer_counts_as_down(
     )
     assert main(["probe", "-c", str(path)]) == code
     assert re.search(r"^limited\s+ipv4\s+rate_limited\s+429", capsys.readouterr().out, re.M)
+
+
+@pytest.mark.parametrize(
+    ("text", "where", "message"),
+    [
+        ("- a list\n", "", "must be a mapping of keys to values"),
+        ("sla: [1]\n", ":1: sla", "must be a mapping of keys to values"),
+        ("targets:\n  - 5\n", ":2: targets[0]", "must be a mapping of keys to values"),
+        ("targets: {a: 1}\n", ":1: targets", "must be a list"),
+    ],
+)
+def test_a_config_of_the_wrong_shape_says_so_in_plain_words(tmp_path, capsys, text, where, message):
+    path = tmp_path / "shape.yaml"
+    path.write_text(text)
+    assert main(["check-config", "-c", str(path)]) == 2
+    assert capsys.readouterr().err.strip() == f"uptime-sla: error: {path}{where}: {message}"
