@@ -121,18 +121,20 @@ def component_states(
     start: datetime,
     now: datetime,
     latest: dict[tuple[str, str, str], LastProbe | None],
+    every_target: bool = False,
 ) -> Iterator[GroupStates]:
     """Each group's (status page component's) slice states over [start, now), one at a time.
 
     The latest probe of every series read on the way is put into `latest`, so the page's
     "now" comes from the same rollups as its history. Reads up to the slice running at
     `now` (its probes are the latest), while only ended slices get a state.
+    `every_target`: one query for all series first (a short span, e.g. a refresh's tail).
     """
     inputs = engine_inputs(config)
     policy = policy_of(config)
     first, end = span_window(start, now, policy, inputs["targets"])  # type: ignore[arg-type]
     end = min(end, slice_index(epoch_us(now), policy.slice_seconds) + 1)
-    with store.slice_reader(policy.slice_seconds, first, end) as read:
+    with store.slice_reader(policy.slice_seconds, first, end, every_target=every_target) as read:
 
         def load(target: str) -> list[SeriesSlices]:
             series = read(target)

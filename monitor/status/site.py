@@ -24,7 +24,7 @@ from xml.etree import ElementTree
 from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from monitor.config import slug
 from monitor.errors import InputError
@@ -100,6 +100,8 @@ class SiteRenderer:
             lstrip_blocks=True,
         )
         self._cards: dict[tuple[object, ...], Markup] = {}
+        # Each component's past day bars (the builder's DayBar objects) and their HTML.
+        self._strips: dict[str, tuple[tuple[DayBar, ...], str]] = {}
 
     def files(self, snapshot: StatusSnapshot) -> dict[str, bytes]:
         """Every file of the site by relative path."""
@@ -147,6 +149,30 @@ class SiteRenderer:
             down = f"{bar.downtime_minutes:g} minutes down" if figures.bad else "no downtime"
             return f"{day}: {percent(bar.availability)} up, {down}"
 
+        def bar_item(bar: DayBar) -> str:
+            text = escape(bar_text(bar))
+            return (
+                f'<li class="bar {_bar_class(bar)}" tabindex="0" title="{text}">'
+                f'<span class="sr">{text}</span></li>'
+            )
+
+        strips: dict[str, tuple[tuple[DayBar, ...], str]] = {}
+        kept_strips = self._strips
+
+        def bars(component: ComponentState) -> Markup:
+            """Past days' bars are rendered again only when one of them changed."""
+            past = component.bars[:-1]
+            kept = kept_strips.get(component.id)
+            if (
+                kept is None
+                or len(kept[0]) != len(past)
+                or any(a is not b for a, b in zip(kept[0], past, strict=True))
+            ):
+                kept = (past, "".join(map(bar_item, past)))
+            strips[component.id] = kept
+            return Markup(kept[1] + "".join(map(bar_item, component.bars[-1:])))
+
+        self._strips = strips
         card = self._env.get_template("incident.html")
         cards: dict[tuple[object, ...], Markup] = {}
         previous = self._cards
@@ -176,8 +202,7 @@ class SiteRenderer:
             "iso": iso,
             "when": when,
             "percent": percent,
-            "bar_text": bar_text,
-            "bar_class": _bar_class,
+            "bars": bars,
             "status_text": _status_text,
             "status_class": lambda c: c.status if c.monitored else "not_monitored",
             "family_text": _family_text,

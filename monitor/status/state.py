@@ -202,6 +202,7 @@ class StatusBuilder:
         # Automatic incidents by (component, first slice, end slice), kept a refresh long.
         self._known: dict[tuple[str, int, int | None], Incident] = {}
         self._seen: dict[tuple[str, int, int | None], Incident] = {}
+        self._day_bars: dict[tuple[object, ...], DayBar] = {}  # by (day, *counts)
 
     @property
     def history_days(self) -> int:
@@ -225,14 +226,14 @@ class StatusBuilder:
         windows.append((timedelta(days=self.history_days), f"{self.history_days} days"))
         starts = [slice_at_or_after(now - span, self._slice) for span, _ in windows]
         maintenances = self._maintenances(now)
+        bars_kept, self._day_bars = self._day_bars, {}
         components = []
         for position, (component, targets, runs) in enumerate(
             zip(self._components, self._groups, self._runs, strict=True), start=1
         ):
-            per_day = runs.counts(edges)
             bars = tuple(
-                DayBar(day, figures, figures.bad * self._slice / 60)
-                for day, figures in zip(days, map(_figures, per_day), strict=True)
+                self._bar(day, counts, bars_kept)
+                for day, counts in zip(days, runs.counts(edges).tolist(), strict=True)
             )
             uptime = tuple(
                 Uptime(label, _figures(runs.counts(np.array([start, ended]))[0]))
@@ -272,6 +273,20 @@ class StatusBuilder:
         today = now.astimezone(self._zone).date()
         return [today - timedelta(days=n) for n in range(self.history_days - 1, -1, -1)]
 
+    def _bar(self, day: date, counts: list[int], kept: dict[tuple[object, ...], DayBar]) -> DayBar:
+        """The same DayBar object as the last snapshot's for the same day and counts.
+
+        Finished days do not change between refreshes: the site renders a component's
+        past bars again only when one of these objects did.
+        """
+        key = (day, *counts)
+        bar = kept.get(key) or self._day_bars.get(key)
+        if bar is None:
+            figures = _figures(counts)
+            bar = DayBar(day, figures, figures.bad * self._slice / 60)
+        self._day_bars[key] = bar
+        return bar
+
     def _midnight(self, day: date) -> datetime:
         return datetime.combine(day, time(), self._zone).astimezone(UTC)
 
@@ -288,6 +303,7 @@ class StatusBuilder:
             start=start,
             now=now,
             latest=self._latest,
+            every_target=self._runs is not None,  # the last hour: small enough to read at once
         )
         kept = self._runs or [Runs.of(start_slice, np.empty(0, np.int8))] * len(self._groups)
         self._runs = [

@@ -390,13 +390,15 @@ class Store(Incidents):
 
     @contextmanager
     def slice_reader(
-        self, slice_seconds: int, first_slice: int, end_slice: int
+        self, slice_seconds: int, first_slice: int, end_slice: int, *, every_target: bool = False
     ) -> Iterator[Callable[[str], list[SeriesSlices]]]:
         """A loader of one target's series at a time over [first_slice, end_slice).
 
         Thousands of targets' months do not fit in memory at once, one target's does; one
         connection (and one read transaction) serves every call. A series starts at its
         first stored chunk when that is later than `first_slice`: nothing before it.
+        `every_target`: read all targets' rows in one query first (a short span of many
+        targets, like the status page's last hour: one query instead of one per target).
         """
         with self.reading("read slice rollups") as conn:
             known = _length_known(conn, slice_seconds)
@@ -405,11 +407,12 @@ class Store(Incidents):
                 self._dialect.lock_schema(conn)
                 self._register_length(conn, slice_seconds)
         mark = self._dialect.mark  # driver SQL: one query per target, compiling it costs as much
+        which, order = ("", "s.target, ") if every_target else (f"s.target={mark} AND ", "")
         query = (
-            "SELECT s.family, s.location, r.chunk, r.data FROM series s"
+            "SELECT s.family, s.location, r.chunk, r.data, s.target FROM series s"
             " JOIN slice_rollup r ON r.series_id = s.id"
-            f" WHERE s.target={mark} AND r.slice_seconds={mark}"
-            f" AND r.chunk BETWEEN {mark} AND {mark} ORDER BY s.id, r.chunk"
+            f" WHERE {which}r.slice_seconds={mark} AND r.chunk BETWEEN {mark} AND {mark}"
+            f" ORDER BY {order}s.id, r.chunk"
         )
         chunks = (
             slice_seconds,
@@ -417,9 +420,19 @@ class Store(Incidents):
             (end_slice - 1) // rollup.CHUNK_SLICES,
         )
         with self.reading("read slice rollups") as conn:
+            if every_target:
+                rows_of = {
+                    target: list(rows)
+                    for target, rows in groupby(
+                        conn.exec_driver_sql(query, chunks).all(), key=itemgetter(4)
+                    )
+                }
 
             def load(target: str) -> list[SeriesSlices]:
-                rows = conn.exec_driver_sql(query, (target, *chunks)).all()
+                if every_target:
+                    rows = rows_of.get(target, [])
+                else:
+                    rows = conn.exec_driver_sql(query, (target, *chunks)).all()
                 return [
                     _series_slices(target, list(series), first_slice, end_slice)
                     for _, series in groupby(rows, key=itemgetter(0, 1))
