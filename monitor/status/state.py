@@ -189,6 +189,7 @@ class StatusBuilder:
         self._store = store
         self._components = config.status_components()
         self._groups = [config.component_targets(c) for c in self._components]
+        self._targets = {t.name: t for t in config.targets}
         self._specs = {
             t.name: TargetSpec(t.name, t.service_name, t.interval, t.families)
             for t in config.targets
@@ -227,6 +228,7 @@ class StatusBuilder:
         starts = [slice_at_or_after(now - span, self._slice) for span, _ in windows]
         maintenances = self._maintenances(now)
         bars_kept, self._day_bars = self._day_bars, {}
+        locations = sorted({key[2] for key in self._latest})
         components = []
         for position, (component, targets, runs) in enumerate(
             zip(self._components, self._groups, self._runs, strict=True), start=1
@@ -248,6 +250,7 @@ class StatusBuilder:
                     uptime=uptime,
                     now=now,
                     maintenances=maintenances,
+                    locations=locations,
                 )
             )
         incidents = self._incidents(now)
@@ -325,16 +328,16 @@ class StatusBuilder:
         uptime: tuple[Uptime, ...],
         now: datetime,
         maintenances: tuple[Maintenance, ...],
+        locations: Sequence[str],
     ) -> ComponentState:
         policy = policy_of(self._config)
         now_us = epoch_us(now)
-        locations = {key[2] for key in self._latest}
         states = {}
         for name in targets:
             spec = self._specs[name]
             stale_us = stale_after_us(policy, spec)
             for family in spec.families:
-                probes = [self._latest.get((name, family, loc)) for loc in sorted(locations)]
+                probes = [self._latest.get((name, family, loc)) for loc in locations]
                 states[(name, family)] = family_state(
                     [p for p in probes if p is not None], policy, stale_us, now_us
                 )
@@ -363,7 +366,7 @@ class StatusBuilder:
     def _degraded(self, targets: Sequence[str], now: datetime) -> bool:
         """A target's median latency over its last answered probes above degraded_latency."""
         for name in targets:
-            target = self._config.target(name)
+            target = self._targets[name]
             if target.degraded_latency is None:
                 continue
             since = now - timedelta(seconds=target.interval * (LATENCY_PROBES + 2))
@@ -391,15 +394,16 @@ class StatusBuilder:
     def _automatic(self, component: StatusComponent, runs: Runs) -> list[Incident]:
         """Step 7 for the component; an outage seen before is the same (frozen) incident."""
         incidents = []
+        component_id = component.slug
         for first, end in runs.outages():
-            key = (component.slug, first, end)
+            key = (component_id, first, end)
             known = self._known.get(key)
             if known is not None:
                 self._seen[key] = known
                 incidents.append(known)
                 continue
             started = slice_start(first, self._slice)
-            incident_id = f"auto-{component.slug}-{int(started.timestamp())}"
+            incident_id = f"auto-{component_id}-{int(started.timestamp())}"
             updates = [
                 IncidentUpdate(
                     f"{incident_id}-start",
@@ -423,7 +427,7 @@ class StatusBuilder:
                 name=f"{component.name} disruption",
                 impact="major",
                 automatic=True,
-                components=(component.slug,),
+                components=(component_id,),
                 started_at=started,
                 updates=tuple(updates),
             )
