@@ -17,7 +17,7 @@ from pathlib import Path
 
 from monitor.config import Config
 from monitor.errors import MonitorError
-from monitor.status.site import SiteRenderer, publish
+from monitor.status.site import Published, SiteRenderer, publish
 from monitor.status.state import StatusBuilder
 
 log = logging.getLogger(__name__)
@@ -36,6 +36,7 @@ class SiteRefresher:
         self._output_dir = output_dir
         self._builder = builder
         self._renderer = SiteRenderer()
+        self._published: Published | None = None
 
     async def run(self, stop: asyncio.Event) -> None:
         page = self._config.status_page
@@ -56,7 +57,10 @@ class SiteRefresher:
         started = time.process_time()
         now = self._clock()
         snapshot = self._builder.snapshot(now)
-        folder = publish(self._renderer.files(snapshot), self._output_dir, now)
+        self._published = publish(
+            self._renderer.files(snapshot), self._output_dir, now, self._published
+        )
+        folder = self._published.folder
         log.debug(
             "status site %s written in %.3f s CPU (%s)",
             folder.name,

@@ -15,6 +15,7 @@ import shutil
 import tempfile
 import uuid
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from fractions import Fraction
 from importlib import resources
@@ -536,10 +537,18 @@ def _text(tag: str, text: str) -> ElementTree.Element:
 # --- writing -------------------------------------------------------------------------------
 
 
-def _write_tree(files: dict[str, bytes], directory: Path) -> None:
+def _write_tree(
+    files: dict[str, bytes], directory: Path, previous: Published | None = None
+) -> None:
+    """A file the same as in the `previous` site is hard-linked to it, not written again."""
+    for folder in sorted({(directory / name).parent for name in files}):
+        folder.mkdir(parents=True, exist_ok=True)
     for name, content in files.items():
         path = directory / name
-        path.parent.mkdir(parents=True, exist_ok=True)
+        if previous is not None and previous.files.get(name) == content:
+            with contextlib.suppress(OSError):  # gone or another file system: write it
+                os.link(previous.folder / name, path)
+                continue
         path.write_bytes(content)
         path.chmod(0o644)  # a web server runs as its own user
     for folder in (directory, *(p for p in directory.rglob("*") if p.is_dir())):
@@ -572,16 +581,27 @@ def build_into(files: dict[str, bytes], directory: Path) -> None:
             shutil.rmtree(staging, ignore_errors=True)
 
 
-def publish(files: dict[str, bytes], output_dir: Path, now: datetime) -> Path:
+@dataclass(frozen=True)
+class Published:
+    """A site `publish` wrote: where, and its files."""
+
+    folder: Path
+    files: dict[str, bytes]
+
+
+def publish(
+    files: dict[str, bytes], output_dir: Path, now: datetime, previous: Published | None = None
+) -> Published:
     """Write a new folder under output_dir, repoint `current` at it, remove older ones.
 
     The symlink is replaced with rename(2), atomic: a web server serving
-    `output_dir/current` sees the old site or the new one, never a mix.
+    `output_dir/current` sees the old site or the new one, never a mix. Files unchanged
+    since `previous` (most badges) are hard links to its copies, which outlive its folder.
     """
     output_dir.mkdir(parents=True, exist_ok=True)
     folder = Path(tempfile.mkdtemp(prefix=f"site-{now.strftime('%Y%m%dT%H%M%S')}-", dir=output_dir))
     try:
-        _write_tree(files, folder)
+        _write_tree(files, folder, previous)
         link = output_dir / f".current-{folder.name}"
         os.symlink(folder.name, link)
         os.replace(link, output_dir / "current")
@@ -594,4 +614,4 @@ def publish(files: dict[str, bytes], output_dir: Path, now: datetime) -> Path:
     for stale in output_dir.glob(".current-*"):
         with contextlib.suppress(OSError):
             stale.unlink()
-    return folder
+    return Published(folder, files)

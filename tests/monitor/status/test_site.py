@@ -364,8 +364,26 @@ def test_status_build_replaces_a_directory_whole_or_leaves_it(files, tmp_path: P
 
 def test_publish_swaps_current_to_a_new_folder_and_removes_the_old_ones(files, tmp_path: Path):
     tmp_path = tmp_path / "out"
-    first = publish(files, tmp_path, NOW)
-    second = publish(files, tmp_path, NOW + timedelta(minutes=1))
+    first = publish(files, tmp_path, NOW).folder
+    second = publish(files, tmp_path, NOW + timedelta(minutes=1)).folder
     assert os.readlink(tmp_path / "current") == second.name
     assert not first.exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["current", second.name])
+
+
+def test_a_republished_site_links_unchanged_files_and_writes_changed_ones(files, tmp_path: Path):
+    first = publish(files, tmp_path, NOW)
+    changed = {**files, "index.html": b"<p>new</p>"}
+    second = publish(changed, tmp_path, NOW + timedelta(minutes=1), first)
+    assert not first.folder.exists()
+    current = tmp_path / "current"
+    assert {
+        name: (current / name).read_bytes() for name in files
+    } == changed  # the links outlive the removed folder
+    assert (current / "index.html").stat().st_nlink == 1
+    assert (current / "status.css").stat().st_nlink == 1  # its first copy is gone
+    assert second.files is changed
+    inode = (second.folder / "api/v2/summary.json").stat().st_ino
+    third = publish(changed, tmp_path, NOW + timedelta(minutes=2), second)
+    assert (third.folder / "api/v2/summary.json").stat().st_ino == inode  # linked, not written
+    assert oct((third.folder / "history.atom").stat().st_mode & 0o777) == "0o644"
