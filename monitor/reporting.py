@@ -193,7 +193,7 @@ def statement(
     """One customer's statement of a month in a format (None: the whole month's report).
 
     What monthly delivery and `report --customer` both send: only that customer's
-    contracts, credits, targets, incidents and maintenance (spec section 7).
+    contracts, credits, targets, incidents and maintenance (docs/report-schema.md).
     """
     year, number = month
     return render(month_report(config, store, year, number, now, customer=customer), fmt)

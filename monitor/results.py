@@ -12,7 +12,7 @@ from sla.model import LastState
 
 
 class Reason(StrEnum):
-    """Why a probe failed (spec section 1), plus `rate_limited` for a 429 that counts as up.
+    """Why a probe failed (docs/concepts.md), plus `rate_limited` for a 429 that counts as up.
 
     `local` is the monitor's own failure (no route or source address of the family): the
     probe never left the host, so it says nothing about the target and counts as no probe.

@@ -1,6 +1,6 @@
 """The SLA engine: from per-slice probe rollups to monthly availability and credits.
 
-Pure code (no database, network, clock or files); see SLA-SPEC sections 2 to 4 and 7.
+Pure code (no database, network, clock or files); the rules are explained in docs/concepts.md.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Spec section 3: slice counts, availability and error budget, all exact.
+"""Slice counts, availability and error budget, all exact.
 
 Availability and budget are Fractions so that "below the objective" is decided on
 the exact value, never on a rounded or binary-float one.

@@ -1,4 +1,4 @@
-"""Spec section 4: service credits, in decimal arithmetic, rounded once at the end."""
+"""Service credits, in decimal arithmetic, rounded once at the end."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The monthly evaluation: series rollups in, a MonthReport out (spec sections 2 to 4).
+"""The monthly evaluation: series rollups in, a MonthReport out (docs/concepts.md).
 
 Pure: no database, network, clock or files. The caller loads the rollups of
 `load_window(...)` and passes `now`, so a report of the current month counts only the
@@ -162,7 +162,7 @@ class MonthReport:
 
     @property
     def short_targets(self) -> tuple[TargetResult, ...]:
-        """Targets whose coverage is unknown or below `min_coverage` (spec section 7)."""
+        """Targets whose coverage is unknown or below `min_coverage` (docs/report-schema.md)."""
         return tuple(
             target
             for target in self.targets

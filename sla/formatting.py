@@ -167,7 +167,7 @@ def coverage(value: Fraction | None) -> str:
 
 
 def incomplete_line(report: MonthReport | RangeReport) -> str | None:
-    """What opens every human format of a report whose data is short (spec section 7):
+    """What opens every human format of a report whose data is short (docs/report-schema.md):
     each short target of each month, with its coverage."""
     months = report.months if isinstance(report, RangeReport) else (report,)
     short = [

@@ -1,4 +1,4 @@
-"""Machine-readable renderings of a MonthReport: the JSON of spec section 7, and CSV.
+"""Machine-readable renderings of a MonthReport: the JSON of docs/report-schema.md, and CSV.
 
 The values go through `sla.formatting` (half-even to 6 places, money as a string),
 the same helpers the reports for people use.

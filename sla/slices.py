@@ -1,4 +1,4 @@
-"""Spec section 2: from per-slice probe rollups to target and service slice states.
+"""From per-slice probe rollups to target and service slice states.
 
 Every function works on whole numpy arrays of slices (a month is ~44,640 slices per
 series and there may be thousands of series), never on one slice at a time. Slice k

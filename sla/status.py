@@ -1,4 +1,4 @@
-"""Status page rules (spec section 8): a component's status now and the page's indicator.
+"""Status page rules (docs/status-page.md): a component's status now and the page's indicator.
 
 Pure, like the rest of `sla`: the caller passes each series' latest probe and `now`.
 The slice rules themselves (carry-forward, quorum) are the ones of `sla.slices`.
@@ -76,7 +76,7 @@ def component_now(
     in_maintenance: bool,
     degraded: bool,
 ) -> ComponentNow:
-    """Spec section 8's rule, from each (target, family)'s state now (`family_state`)."""
+    """The page's rule, from each (target, family)'s state now (`family_state`)."""
     known = {key: state for key, state in states.items() if state != NO_DATA}
     failing = {key for key, state in known.items() if state == BAD}
     order: tuple[Family, ...] = ("ipv4", "ipv6")

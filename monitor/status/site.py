@@ -1,4 +1,4 @@
-"""The status site's files from a StatusSnapshot, written whole (spec section 8).
+"""The status site's files from a StatusSnapshot, written whole (docs/status-page.md).
 
 HTML and SVG come from Jinja2 templates with autoescaping on (a component may be named
 `<script>`); the JSON files use Atlassian Statuspage's v2 field names so its clients

@@ -103,7 +103,7 @@ class Incident:
     id: str
     name: str
     impact: str  # none | minor | major | critical
-    automatic: bool  # True: opened and resolved by the probes (spec section 2 step 7)
+    automatic: bool  # True: opened and resolved by the probes (docs/concepts.md, Incidents)
     components: tuple[str, ...]  # component ids
     started_at: datetime
     updates: tuple[IncidentUpdate, ...]  # oldest first

@@ -61,7 +61,7 @@ class Store(Incidents):
 
     @classmethod
     def existing(cls, url: str, rollup_seconds: int = 60) -> Store:
-        """The database for commands that only read (spec section 6): never created nor
+        """The database for commands that only read (docs/cli.md): never created nor
         upgraded. A missing one, or one at an older or newer schema, is a StoreError that
         says what to do."""
         missing = missing_sqlite_file(url)

@@ -2,7 +2,7 @@
 
 "eu" and "us" probe the same HTTPS server under the same target name, but "us" reaches it
 through a broken route: its own config points the target at a path that answers 503. The
-report (spec section 2, step 3) must only call a slice BAD when `sla.location_quorum`
+report (docs/concepts.md, Slices) must only call a slice BAD when `sla.location_quorum`
 locations say so, and a location that stops reporting must only lose its own data.
 """
 

@@ -1,5 +1,5 @@
 """Commands that only read never create a database, change its schema or store probes
-(spec section 6): a missing database is exit 2 naming it, an old schema exit 2 pointing to
+(docs/cli.md): a missing database is exit 2 naming it, an old schema exit 2 pointing to
 `uptime-sla migrate`, which upgrades it in place."""
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Every slice length the config accepts, through `import` and the report, against the spec.
 
 The rollups keep, per slice, probe counts and the offset of the last probe, which a slice
-after it carries forward (spec section 2, step 1). Both must hold up to the longest
+after it carries forward (docs/concepts.md, Slices). Both must hold up to the longest
 slice, a day: probes 30 min apart put the last probe of a 2 h slice 6,300 s in, and 1 s
 apart put 86,400 probes in a day.
 """

@@ -1,4 +1,4 @@
-"""Spec section 3: eligible slices, availability, breach, error budget, month-to-date.
+"""Eligible slices, availability, breach, error budget, month-to-date.
 
 Unless a test says otherwise: February 2026 in UTC (40,320 one-minute slices), target
 `api` of service `public-api`, probed every 30 s over IPv4 from one location.

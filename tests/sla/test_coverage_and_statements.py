@@ -1,4 +1,4 @@
-"""Spec section 7: coverage and completeness, maintenance in the report, and statements."""
+"""Coverage and completeness, maintenance in the report, and statements."""
 
 from __future__ import annotations
 

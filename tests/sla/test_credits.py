@@ -1,4 +1,4 @@
-"""Spec section 4: credit schedules, proration, cap, rounding, customer totals.
+"""Credit schedules, proration, cap, rounding, customer totals.
 
 Engine tests use target `api` of service `public-api`, probed every 30 s over IPv4.
 """

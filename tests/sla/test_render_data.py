@@ -1,4 +1,4 @@
-"""Spec section 7: the JSON report's shape and formats, and the CSV export."""
+"""The JSON report's shape and formats, and the CSV export."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Human formats of incomplete months, statements and ranges (spec section 7).
+"""Human formats of incomplete months, statements and ranges (docs/report-schema.md).
 
 An incomplete report must never read as a clean month: its first line says so, in every
 human format. Times people read are in `sla.timezone` with the zone named.

@@ -1,4 +1,4 @@
-"""Spec section 2 and the month's slice grid: from probes to target and service slices.
+"""The slice rules (docs/concepts.md) and the month's slice grid: from probes to target and service slices.
 
 Unless a test says otherwise: February 2026 in UTC (28 days = 40,320 one-minute
 slices), target `api` probed every 30 s over IPv4 from one location, so a minute

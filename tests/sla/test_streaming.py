@@ -1,4 +1,4 @@
-"""The streaming engine against a slice-by-slice reference of spec section 2 (hypothesis).
+"""The streaming engine against a slice-by-slice reference of the slice rules in docs/concepts.md (hypothesis).
 
 The reference (support.sla_reference) walks every slice of the whole window in plain
 Python, the way the spec reads; the engine streams. Hour slices keep it quick (February

@@ -1,4 +1,4 @@
-"""Spec section 2 slice by slice: the reference the engine's reports are held to.
+"""The slice rules of docs/concepts.md, slice by slice: the reference the engine's reports are held to.
 
 The engine evaluates one target at a time, starts each series at its first probe, cuts
 the window at `now`, folds services target by target and builds incidents from BAD runs.
