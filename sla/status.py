@@ -68,6 +68,9 @@ class ComponentNow:
     monitored: bool  # False: no (target, family) has fresh data; the page says so
     failing_families: tuple[Family, ...]  # families with a failing target, for the page
     healthy_families: tuple[Family, ...]  # families with a target answering
+    # Configured families with no fresh probe at all (say, the monitor lost its IPv6 route
+    # and every probe was `local`): not monitored from here, which is never "down".
+    unmonitored_families: tuple[Family, ...] = ()
 
 
 def component_now(
@@ -84,6 +87,11 @@ def component_now(
     healthy_families = tuple(
         f for f in order if any(key[1] == f and key not in failing for key in known)
     )
+    unmonitored_families = tuple(
+        f
+        for f in order
+        if any(key[1] == f for key in states) and not any(key[1] == f for key in known)
+    )
     if in_maintenance:
         status: ComponentStatus = "under_maintenance"
     elif known and len(failing) == len(known):
@@ -94,7 +102,9 @@ def component_now(
         status = "degraded_performance"
     else:
         status = "operational"
-    return ComponentNow(status, bool(known), failing_families, healthy_families)
+    return ComponentNow(
+        status, bool(known), failing_families, healthy_families, unmonitored_families
+    )
 
 
 def indicator(statuses: Iterable[ComponentStatus], operator_incident_open: bool) -> Indicator:

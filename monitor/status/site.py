@@ -240,9 +240,15 @@ def _status_text(component: ComponentState) -> str:
 
 
 def _family_text(component: ComponentState) -> str:
-    """ "IPv4: operational · IPv6: down" when the families differ, else nothing."""
+    """ "IPv4: operational · IPv6: down" when the families differ, else nothing.
+
+    A family this monitor cannot probe at all (every probe `local`, or none fresh) is
+    "not monitored from here": the monitor's own network is never shown as the API down.
+    """
     failing, healthy = set(component.failing_families), set(component.healthy_families)
-    if not failing or failing == healthy or not healthy:
+    silent = set(component.unmonitored_families)
+    families_differ = bool(failing) and failing != healthy and bool(healthy)
+    if not families_differ and not (silent and (failing or healthy)):
         return ""
     parts = []
     for family, name in FAMILY_NAMES.items():
@@ -250,6 +256,8 @@ def _family_text(component: ComponentState) -> str:
             parts.append(f"{name}: down" if family not in healthy else f"{name}: partly down")
         elif family in healthy:
             parts.append(f"{name}: operational")
+        elif family in silent:
+            parts.append(f"{name}: not monitored from here")
     return " · ".join(parts)
 
 

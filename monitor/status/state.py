@@ -86,6 +86,7 @@ class ComponentState:
     monitored: bool  # False: no fresh data; still "operational" in the JSON
     failing_families: tuple[Family, ...]
     healthy_families: tuple[Family, ...]
+    unmonitored_families: tuple[Family, ...]  # configured, but no fresh probe from here
     bars: tuple[DayBar, ...]  # oldest first; the last is today so far
     uptime: tuple[Uptime, ...]  # 24 hours, 7 days, 30 days, history_days
 
@@ -359,6 +360,7 @@ class StatusBuilder:
             monitored=now_state.monitored,
             failing_families=now_state.failing_families,
             healthy_families=now_state.healthy_families,
+            unmonitored_families=now_state.unmonitored_families,
             bars=bars,
             uptime=uptime,
         )

@@ -14,6 +14,7 @@ from monitor.importer import import_csv
 from monitor.reporting import month_report
 from monitor.results import ProbeResult, Reason
 from monitor.status.incidents import open_incident, update_incident
+from monitor.status.site import SiteRenderer
 from monitor.status.state import StatusBuilder
 from monitor.store import Store
 
@@ -159,6 +160,39 @@ def test_a_component_is_partial_when_one_family_fails_and_major_when_all_do(
     assert search.status == "major_outage"
     assert web.status == "degraded_performance"  # median 3 s over degraded_latency 2 s
     assert snapshot.indicator == "major"
+
+
+def test_a_family_the_monitor_cannot_reach_is_not_monitored_from_here_never_down(
+    tmp_path: Path, database_url: str
+):
+    """Every IPv6 probe `local` (the monitor lost its route): the page leaves IPv6 out of the
+    component's status and says so, instead of showing the API's IPv6 as down."""
+    config = config_file(tmp_path, database_url)
+    store = Store(database_url)
+    now = datetime(2026, 3, 20, 12, 0, 30, tzinfo=UTC)
+    builder = StatusBuilder(config, store)
+
+    def probe(family: str, ago: float, reason: Reason | None) -> ProbeResult:
+        ok = reason is None
+        return ProbeResult("web", family, "eu", now - timedelta(seconds=ago), ok, reason,
+                           200 if ok else None, 0.1)  # fmt: skip
+
+    try:
+        store.write([probe("ipv4", s, None) for s in (30, 90)])
+        store.write([probe("ipv6", s, Reason.LOCAL) for s in (30, 90)])
+        snapshot = builder.snapshot(now)
+    finally:
+        store.close()
+    web = snapshot.components[2]
+    assert (web.status, web.monitored) == ("operational", True)
+    assert (web.failing_families, web.healthy_families, web.unmonitored_families) == (
+        (),
+        ("ipv4",),
+        ("ipv6",),
+    )
+    page = SiteRenderer().files(snapshot)["index.html"].decode()
+    assert "IPv4: operational · IPv6: not monitored from here" in page
+    assert "IPv6: down" not in page
 
 
 def test_operator_incidents_are_shared_through_the_database(tmp_path: Path, database_url: str):
