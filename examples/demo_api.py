@@ -75,13 +75,16 @@ def main() -> None:
         ca.issue_cert(HOST_NAME).configure_cert(context)
     addresses = args.listen or ["127.0.0.1", "::1"]
     servers = [_server(address, args.port) for address in addresses]
-    if ca is not None:
-        # Written once every port is bound: its presence tells scripts/demo.sh the API is up.
-        args.dir.mkdir(parents=True, exist_ok=True)
-        ca.cert_pem.write_to_path(str(args.dir / "ca.pem"))
     for server in servers:
         server.socket = context.wrap_socket(server.socket, server_side=True)
         threading.Thread(target=server.serve_forever, daemon=True).start()
+    if ca is not None:
+        # Written (whole, by rename) once every port serves TLS: its presence is the signal
+        # that the API is up, for scripts/demo.sh and the tests; a bound port is not.
+        args.dir.mkdir(parents=True, exist_ok=True)
+        partial = args.dir / "ca.pem.partial"
+        ca.cert_pem.write_to_path(str(partial))
+        partial.replace(args.dir / "ca.pem")
     shown = ", ".join(f"[{a}]" if ":" in a else a for a in addresses)
     print(f"demo API on https://{HOST_NAME}:{args.port} ({shown})", file=sys.stderr)
     threading.Event().wait()

@@ -332,24 +332,17 @@ def demo_api(tmp_path: Path) -> Iterator[tuple[int, Path]]:
         stdout=log, stderr=subprocess.STDOUT,
     )  # fmt: skip
     try:
-        deadline = time.monotonic() + 30
-        while not _listening(port):
+        deadline, ca = time.monotonic() + 30, directory / "ca.pem"
+        while not ca.exists():  # written once the API serves on both families
             assert process.poll() is None, (tmp_path / "demo-api.log").read_text()
             assert time.monotonic() < deadline, "demo API did not start"
             time.sleep(0.1)
-        ca = directory / "ca.pem"
         ca.chmod(0o644)  # read by the container's non-root user
         yield port, ca
     finally:
         process.terminate()
         process.wait(timeout=10)
         log.close()
-
-
-def _listening(port: int) -> bool:
-    with socket.socket() as probe:
-        probe.settimeout(0.5)
-        return probe.connect_ex(("127.0.0.1", port)) == 0
 
 
 def _scrape(url: str) -> str | None:
