@@ -35,6 +35,7 @@ from sla.model import (
     TargetSpec,
 )
 from sla.slices import (
+    EXCLUDED,
     NO_DATA,
     ServiceStates,
     Track,
@@ -45,7 +46,9 @@ from sla.slices import (
     day_starts,
     drop_blips,
     epoch_us,
+    fold_targets,
     maintenance_mask,
+    rollup_states,
     series_states,
     slice_at_or_after,
     slice_index,
@@ -221,17 +224,22 @@ class _Frame:
 
     def exclude_target(self, track: Track, target: TargetSpec) -> Track:
         """Step 5 for one target: the windows covering it."""
-        return self.exclude(track, tuple(w for w in self.windows if covers_target(w, target)))
+        return self.exclude(track, self.target_windows(target))
 
     def exclude(self, track: Track, windows: tuple[MaintenanceWindow, ...]) -> Track:
         """Step 5: the track with the slices overlapping one of these windows EXCLUDED."""
-        if not windows:
-            return track
+        return track.excluding(self.mask(windows)) if windows else track
+
+    def target_windows(self, target: TargetSpec) -> tuple[MaintenanceWindow, ...]:
+        return tuple(w for w in self.windows if covers_target(w, target))
+
+    def mask(self, windows: tuple[MaintenanceWindow, ...]) -> np.ndarray:
+        """The counted slices overlapping one of these windows."""
         if windows not in self._masks:  # most targets share their windows (or have none)
             self._masks[windows] = maintenance_mask(
                 windows, self.month_first, self.counted, self.policy.slice_seconds
             )
-        return track.excluding(self._masks[windows])
+        return self._masks[windows]
 
     def counted_track(self, states: np.ndarray, lead: int) -> Track:
         """The counted slices of `states`, which cover window positions [lead, known)."""
@@ -661,6 +669,11 @@ class GroupStates:
     states: np.ndarray  # int8 SliceState of each slice that ended by `now`
 
 
+# Slices x series that group_states evaluates at once: all targets of a status page's
+# last hour in one go, a few components at a time over its ninety days.
+BATCH_CELLS = 1 << 21
+
+
 def group_states(
     start: datetime,
     end: datetime,
@@ -671,10 +684,14 @@ def group_states(
     maintenance: Sequence[MaintenanceWindow],
     series: SeriesSource,
     now: datetime,
+    batch_cells: int = BATCH_CELLS,
 ) -> Iterator[GroupStates]:
-    """Each group's states over the slices of [start, end) ended by `now`, one at a time.
+    """Each group's states over the slices of [start, end) ended by `now`, in order.
 
     `series` must cover `span_window(start, end, ...)`; groups name targets of `targets`.
+    Groups are evaluated a batch at a time, each batch's targets at once as rows of
+    2-D arrays (the same steps as a month report's targets, one at a time), so that
+    thousands of short targets cost a few array operations, not thousands.
     """
     frame = _Frame(
         [start, end],
@@ -686,13 +703,64 @@ def group_states(
     )
     series_of = _series_of(series)
     by_name = {target.name: target for target in targets}
-    for group in groups:
-        fold = ServiceStates(frame.counted)
-        for name in group:
-            target = by_name[name]
-            checked = _checked(target, series_of(name), frame)
-            combined, _ = _target_tracks(target, checked, frame, families=False)
-            fold.add(frame.exclude_target(combined, target))
-        track = fold.track()
-        states = np.concatenate((np.full(track.lead, NO_DATA, np.int8), track.tail))
-        yield GroupStates(frame.month_first, states)
+    batch: list[Sequence[str]] = []
+    cells = 0
+    for index, group in enumerate(groups):
+        batch.append(group)
+        cells += sum(len(by_name[name].families) for name in group) * frame.known
+        if cells < batch_cells and index + 1 < len(groups):
+            continue
+        names = list(dict.fromkeys(name for members in batch for name in members))
+        specs = [by_name[name] for name in names]
+        states = _batch_states(specs, [_checked(t, series_of(t.name), frame) for t in specs], frame)
+        row = {name: number for number, name in enumerate(names)}
+        for members in batch:
+            yield GroupStates(frame.month_first, fold_targets(states[[row[n] for n in members]]))
+        batch, cells = [], 0
+
+
+def _batch_states(
+    targets: Sequence[TargetSpec], series: Sequence[list[SeriesSlices]], frame: _Frame
+) -> np.ndarray:
+    """Steps 1-5 for several targets at once: (targets, counted slices) of states.
+
+    Each target's series are rows of a (target, family, location) grid over the window's
+    ended slices, so each step is one array operation over all of them; a slice before
+    a series' first probe is NO_DATA as it is when a target is evaluated alone.
+    """
+    policy = frame.policy
+    rows = [(number, one) for number, listed in enumerate(series) for one in listed]
+    columns = {
+        name: np.zeros((len(rows), frame.known), dtype)
+        for name, dtype in (
+            ("total", np.uint32),
+            ("failed", np.uint32),
+            ("rate_limited", np.uint32),
+            ("last_offset_us", np.uint64),
+            ("last_state", np.int8),
+        )
+    }
+    for index, (_, one) in enumerate(rows):
+        shift = one.first_slice - frame.first_slice
+        for name, column in columns.items():
+            column[index, shift:] = getattr(one, name)[: frame.known - shift]
+    stale = np.array([stale_after_us(policy, targets[number]) for number, _ in rows], np.int64)
+    states = rollup_states(policy, stale, **columns)
+    locations = list(dict.fromkeys(one.location for _, one in rows)) or [""]
+    families = max((len(target.families) for target in targets), default=1)
+    grid = np.full((len(targets), families, len(locations), frame.known), NO_DATA, np.int8)
+    grid[
+        [number for number, _ in rows],
+        [targets[number].families.index(one.family) for number, one in rows],
+        [locations.index(one.location) for _, one in rows],
+    ] = states
+    combined = combine_locations(
+        combine_families(grid, policy.family_policy, axis=1), policy.location_quorum, axis=1
+    )
+    kept = drop_blips(combined, policy.min_outage_slices)
+    counted = kept[:, frame.counted_at : frame.counted_at + frame.counted]
+    for number, target in enumerate(targets):
+        windows = frame.target_windows(target)
+        if windows:
+            counted[number, frame.mask(windows)] = EXCLUDED
+    return counted

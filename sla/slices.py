@@ -27,7 +27,7 @@ EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 class SliceState(IntEnum):
     """State of one slice; stored as int8 in numpy arrays."""
 
-    GOOD = 0
+    GOOD = 0  # GOOD and BAD are False and True: step 1 views a bool array as states
     BAD = 1
     NO_DATA = 2
     EXCLUDED = 3
@@ -166,16 +166,38 @@ def span_window(
 
 
 def series_states(series: SeriesSlices, policy: Policy, stale_us: int) -> np.ndarray:
+    """Step 1 for one series: `rollup_states` of its arrays."""
+    return rollup_states(
+        policy,
+        stale_us,
+        total=series.total,
+        failed=series.failed,
+        rate_limited=series.rate_limited,
+        last_offset_us=series.last_offset_us,
+        last_state=series.last_state,
+    )
+
+
+def rollup_states(
+    policy: Policy,
+    stale_us: int | np.ndarray,
+    *,
+    total: np.ndarray,
+    failed: np.ndarray,
+    rate_limited: np.ndarray,
+    last_offset_us: np.ndarray,
+    last_state: np.ndarray,
+) -> np.ndarray:
     """Step 1: GOOD/BAD from the slice's own probes, else carried from the latest probe.
 
-    Every slice of `series` must have ended: the caller cuts it at `now`, so that a
+    The arrays are rollup columns, slices on the last axis: one series (1-D) or many
+    (2-D, one row each, `stale_us` then one value per row), evaluated the same way.
+    Every slice must have ended: the caller cuts the series at `now`, so that a
     month-to-date report never carries a probe into the future.
     """
-    rate_limited_down = policy.rate_limited_counts_as == "down"
-    total = series.total
-    failures = series.failed
-    if rate_limited_down:
-        failures = failures + series.rate_limited  # at most `total`: cannot overflow
+    failures = failed
+    if policy.rate_limited_counts_as == "down":
+        failures = failed + rate_limited  # at most `total`: cannot overflow
     # The fewest failures that make a slice of t probes BAD: ceil(t x ratio), computed in
     # Python integers since t x numerator can overflow int64 for a ratio of many digits.
     ratio = Fraction(policy.bad_slice_ratio)
@@ -184,23 +206,32 @@ def series_states(series: SeriesSlices, policy: Policy, stale_us: int) -> np.nda
             min(-(-probes * ratio.numerator // ratio.denominator), probes + 1)
             for probes in range(int(total.max(initial=0)) + 1)
         ],
-        np.int64,
+        total.dtype,  # as narrow as the counts: this lookup runs over every slice
     )
-    states = np.where(failures >= fewest_bad[total], BAD, GOOD)
+    states = (failures >= fewest_bad[total]).view(np.int8)  # BAD is 1, GOOD is 0
     no_probes = total == 0
     if not no_probes.any():
         return states
     states[no_probes] = NO_DATA
 
     # An empty slice takes the state of the latest earlier probe, if recent enough.
-    index = np.arange(len(total), dtype=np.int32)
-    latest = np.maximum.accumulate(np.where(no_probes, -1, index))
-    empty = np.flatnonzero(no_probes & (latest >= 0))
-    source = latest[empty]
+    rows = as_rows(no_probes)  # a view: one series is one row
+    index = np.arange(rows.shape[1], dtype=np.int32)
+    latest = np.maximum.accumulate(np.where(rows, -1, index), axis=1)
+    row, empty = np.nonzero(rows & (latest >= 0))
+    source = latest[row, empty]
     age_us = (empty - source) * (policy.slice_seconds * US)
-    fresh = age_us - series.last_offset_us[source].astype(np.int64) < stale_us
-    states[empty[fresh]] = probe_states(policy)[series.last_state[source[fresh]]]
+    offsets = last_offset_us.reshape(rows.shape)[row, source].astype(np.int64)
+    stale = np.broadcast_to(np.asarray(stale_us, np.int64).reshape(-1), (len(rows),))[row]
+    fresh = age_us - offsets < stale
+    carried = probe_states(policy)[last_state.reshape(rows.shape)[row[fresh], source[fresh]]]
+    states.reshape(rows.shape)[row[fresh], empty[fresh]] = carried
     return states
+
+
+def as_rows(slices: np.ndarray) -> np.ndarray:
+    """A 1-D array as one row, a 2-D one as it is (views: writes go to `slices`)."""
+    return slices.reshape(int(np.prod(slices.shape[:-1])), slices.shape[-1])
 
 
 def probe_states(policy: Policy) -> np.ndarray:
@@ -215,27 +246,28 @@ def probe_states(policy: Policy) -> np.ndarray:
 # --- steps 2 and 3: families, locations ------------------------------------------------
 
 
-def combine_families(states: np.ndarray, family_policy: str) -> np.ndarray:
-    """Step 2 over axis 0 (families): `any` BAD family, or `all` families with data BAD.
+def combine_families(states: np.ndarray, family_policy: str, axis: int = 0) -> np.ndarray:
+    """Step 2 over `axis` (families): `any` BAD family, or `all` families with data BAD.
 
     As GOOD < BAD < NO_DATA, the minimum is GOOD if a family is GOOD, else BAD if one is,
     else NO_DATA: that is `all`; `any` then only has to raise the slices with a BAD family.
     """
-    combined = states.min(axis=0)
+    combined = states.min(axis=axis)
     if family_policy == "any":
-        combined[(states == BAD).any(axis=0)] = BAD
+        combined[(states == BAD).any(axis=axis)] = BAD
     return combined
 
 
-def combine_locations(states: np.ndarray, quorum: str | int) -> np.ndarray:
-    """Step 3 over axis 0 (locations): BAD when at least `quorum` locations say BAD.
+def combine_locations(states: np.ndarray, quorum: str | int, axis: int = 0) -> np.ndarray:
+    """Step 3 over `axis` (locations): BAD when at least `quorum` locations say BAD.
 
-    `majority` means more than half of the locations that have data in that slice.
+    `majority` means more than half of the locations that have data in that slice. A
+    location without any data (NO_DATA throughout) changes nothing.
     """
-    if len(states) == 1 and quorum in ("majority", 1):
-        return states[0]  # one location decides alone
-    bad = (states == BAD).sum(axis=0, dtype=np.uint16)
-    with_data = (states != NO_DATA).sum(axis=0, dtype=np.uint16)
+    if states.shape[axis] == 1 and quorum in ("majority", 1):
+        return np.take(states, 0, axis=axis)  # one location decides alone
+    bad = (states == BAD).sum(axis=axis, dtype=np.uint16)
+    with_data = (states != NO_DATA).sum(axis=axis, dtype=np.uint16)
     needed = with_data // 2 + 1 if quorum == "majority" else quorum
     combined = np.where(bad >= needed, BAD, GOOD)
     combined[with_data == 0] = NO_DATA
@@ -254,19 +286,24 @@ def runs(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def drop_blips(states: np.ndarray, min_outage_slices: int) -> np.ndarray:
     """Step 4: runs of BAD shorter than `min_outage_slices` become GOOD.
 
-    Runs are taken over the whole loaded window (see `load_window`), not the month.
+    Runs are taken along the last axis (one series, or one row per target) over the
+    whole loaded window (see `load_window`), not the month.
     """
     if min_outage_slices <= 1:
         return states
-    starts, ends = runs(states == BAD)
+    # One GOOD slice after each row keeps runs from reaching into the next row.
+    padded = np.pad(as_rows(states), ((0, 0), (0, 1)), constant_values=GOOD)
+    flat = padded.reshape(-1)
+    starts, ends = runs(flat == BAD)
     short = ends - starts < min_outage_slices
     if not short.any():
         return states
     # +1 where a short run starts, -1 where it ends: the running sum marks its slices.
-    marks = np.zeros(len(states) + 1, np.int8)
+    marks = np.zeros(len(flat) + 1, np.int8)
     marks[starts[short]] = 1
     marks[ends[short]] = -1
-    return np.where(np.cumsum(marks[:-1], dtype=np.int8) > 0, GOOD, states)
+    kept = np.where(np.cumsum(marks[:-1], dtype=np.int8) > 0, GOOD, flat)
+    return kept.reshape(padded.shape)[:, :-1].reshape(states.shape)
 
 
 # --- steps 5 and 6: maintenance, services ----------------------------------------------
@@ -331,6 +368,13 @@ class Track:
 # all EXCLUDED: EXCLUDED), so the service can be folded one target at a time.
 _RANK = np.array([2, 3, 1, 0], np.int8)  # indexed by SliceState
 _RANKED = np.array([EXCLUDED, NO_DATA, GOOD, BAD], np.int8)  # indexed by rank
+
+
+def fold_targets(states: np.ndarray) -> np.ndarray:
+    """Step 6 over axis 0 (targets, after step 5); with no target at all, NO_DATA."""
+    if len(states) == 0:
+        return np.full(states.shape[1:], NO_DATA, np.int8)
+    return _RANKED[_RANK[states].max(axis=0)]
 
 
 class ServiceStates:

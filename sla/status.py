@@ -31,35 +31,49 @@ class LastProbe:
 
 def last_probe(series: SeriesSlices, slice_seconds: int) -> LastProbe | None:
     """The series' latest probe: the last slice with a probe, and when in it it started."""
-    probed = np.flatnonzero(series.total)
-    if len(probed) == 0:
-        return None
-    index = int(probed[-1])
+    total, end, step = series.total, len(series.total), 64
+    while True:  # from the end: the latest probe is nearly always in the last slices
+        probed = np.flatnonzero(total[max(end - step, 0) : end])
+        if len(probed):
+            index = max(end - step, 0) + int(probed[-1])
+            break
+        if end <= step:
+            return None
+        end, step = end - step, step * 8
     start_us = (series.first_slice + index) * slice_seconds * US
     return LastProbe(
         start_us + int(series.last_offset_us[index]), LastState(int(series.last_state[index]))
     )
 
 
-def family_state(
-    probes: Iterable[LastProbe | None], policy: Policy, stale_us: int, now_us: int
-) -> int:
-    """One (target, family) now: its locations' latest fresh probes, decided by the quorum.
+def family_states(
+    latest: Mapping[tuple[str, str, str], LastProbe | None],
+    stale_us: Mapping[str, int],
+    policy: Policy,
+    now_us: int,
+) -> dict[tuple[str, str], int]:
+    """Each (target, family) now: its locations' latest fresh probes, decided by the quorum.
 
-    GOOD, BAD or NO_DATA (every location stale or silent), as a slice would be.
+    `latest` is by (target, family, location), `stale_us` by target (others are left
+    out). GOOD, BAD or NO_DATA (every location stale), as a slice would be; a pair
+    without any probe is not in the result: NO_DATA too. One array operation for all.
     """
-    mapping = probe_states(policy)
-    states = [
-        mapping[probe.state]
-        if probe is not None and now_us - probe.started_us < stale_us
+    pairs: dict[tuple[str, str], int] = {}
+    locations: dict[str, int] = {}
+    cells = []
+    for (target, family, location), probe in latest.items():
+        if probe is not None and target in stale_us:
+            row = pairs.setdefault((target, family), len(pairs))
+            column = locations.setdefault(location, len(locations))
+            cells.append((row, column, probe.started_us, int(probe.state), stale_us[target]))
+    grid = np.full((len(pairs), max(len(locations), 1)), NO_DATA, np.int8)
+    if cells:
+        row, column, started, state, stale = np.array(cells, np.int64).T
         # A probe exactly stale_after old is too old, as in step 1.
-        else NO_DATA
-        for probe in probes
-    ]
-    if not states:
-        return int(NO_DATA)
-    by_location = np.array(states, np.int8).reshape(-1, 1)
-    return int(combine_locations(by_location, policy.location_quorum)[0])
+        fresh = now_us - started < stale
+        grid[row, column] = np.where(fresh, probe_states(policy)[state], NO_DATA)
+    combined = combine_locations(grid, policy.location_quorum, axis=1)
+    return dict(zip(pairs, combined.tolist(), strict=True))
 
 
 @dataclass(frozen=True)
@@ -79,7 +93,7 @@ def component_now(
     in_maintenance: bool,
     degraded: bool,
 ) -> ComponentNow:
-    """The page's rule, from each (target, family)'s state now (`family_state`)."""
+    """The page's rule, from each (target, family)'s state now (`family_states`)."""
     known = {key: state for key, state in states.items() if state != NO_DATA}
     failing = {key for key, state in known.items() if state == BAD}
     order: tuple[Family, ...] = ("ipv4", "ipv6")

@@ -28,6 +28,7 @@ from monitor.store import Store, StoredIncident
 from sla.availability import Figures
 from sla.model import Family, MaintenanceWindow, TargetSpec
 from sla.slices import (
+    NO_DATA,
     covers_target,
     epoch_us,
     slice_at_or_after,
@@ -41,7 +42,7 @@ from sla.status import (
     Indicator,
     LastProbe,
     component_now,
-    family_state,
+    family_states,
     indicator,
 )
 
@@ -195,6 +196,8 @@ class StatusBuilder:
             t.name: TargetSpec(t.name, t.service_name, t.interval, t.families)
             for t in config.targets
         }
+        self._policy = policy_of(config)
+        self._stale_us = {n: stale_after_us(self._policy, t) for n, t in self._specs.items()}
         self._zone = ZoneInfo(config.status_timezone)
         self._slice = int(config.sla.slice)
         self._runs: list[Runs] | None = None
@@ -229,18 +232,22 @@ class StatusBuilder:
         starts = [slice_at_or_after(now - span, self._slice) for span, _ in windows]
         maintenances = self._maintenances(now)
         bars_kept, self._day_bars = self._day_bars, {}
-        locations = sorted({key[2] for key in self._latest})
+        now_states = family_states(self._latest, self._stale_us, self._policy, epoch_us(now))
         components = []
+        # Counted once per component: the day edges, then each window's start and `now`.
+        every_edge = np.array([*edges, *starts, ended])
         for position, (component, targets, runs) in enumerate(
             zip(self._components, self._groups, self._runs, strict=True), start=1
         ):
+            before = runs.before_each(every_edge)
+            day_counts = np.diff(before[: len(edges)], axis=0).tolist()
             bars = tuple(
                 self._bar(day, counts, bars_kept)
-                for day, counts in zip(days, runs.counts(edges).tolist(), strict=True)
+                for day, counts in zip(days, day_counts, strict=True)
             )
             uptime = tuple(
-                Uptime(label, _figures(runs.counts(np.array([start, ended]))[0]))
-                for start, (_, label) in zip(starts, windows, strict=True)
+                Uptime(label, _figures(before[-1] - before[len(edges) + number]))
+                for number, (_, label) in enumerate(windows)
             )
             components.append(
                 self._component(
@@ -251,7 +258,7 @@ class StatusBuilder:
                     uptime=uptime,
                     now=now,
                     maintenances=maintenances,
-                    locations=locations,
+                    now_states=now_states,
                 )
             )
         incidents = self._incidents(now)
@@ -329,19 +336,13 @@ class StatusBuilder:
         uptime: tuple[Uptime, ...],
         now: datetime,
         maintenances: tuple[Maintenance, ...],
-        locations: Sequence[str],
+        now_states: dict[tuple[str, str], int],
     ) -> ComponentState:
-        policy = policy_of(self._config)
-        now_us = epoch_us(now)
-        states = {}
-        for name in targets:
-            spec = self._specs[name]
-            stale_us = stale_after_us(policy, spec)
-            for family in spec.families:
-                probes = [self._latest.get((name, family, loc)) for loc in locations]
-                states[(name, family)] = family_state(
-                    [p for p in probes if p is not None], policy, stale_us, now_us
-                )
+        states = {
+            (name, family): now_states.get((name, family), int(NO_DATA))
+            for name in targets
+            for family in self._specs[name].families
+        }
         in_maintenance = bool(targets) and any(
             m.status == "in_progress"
             and all(covers_target(_window(m.window), self._specs[name]) for name in targets)

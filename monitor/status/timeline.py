@@ -55,7 +55,11 @@ class Runs:
         )
 
     def counts(self, edges: np.ndarray) -> np.ndarray:
-        """(len(edges) - 1, STATES): slices of each state between consecutive edges.
+        """(len(edges) - 1, STATES): slices of each state between consecutive edges."""
+        return np.diff(self.before_each(edges), axis=0)
+
+    def before_each(self, edges: np.ndarray) -> np.ndarray:
+        """(len(edges), STATES): slices of each state before each edge, in any order.
 
         Slices outside [first, end) are not counted: before the history or not ended yet.
         """
@@ -69,7 +73,7 @@ class Runs:
         inside = run > 0
         last = run[inside] - 1
         cumulative[np.flatnonzero(inside), self.states[last]] += at[inside] - self.starts[last]
-        return np.diff(cumulative, axis=0)
+        return cumulative
 
     def outages(self) -> Iterator[tuple[int, int | None]]:
         """[start, end) of each stretch from a BAD slice to the next GOOD one (None: not yet).

@@ -408,10 +408,13 @@ class Store(Incidents):
                 self._register_length(conn, slice_seconds)
         mark = self._dialect.mark  # driver SQL: one query per target, compiling it costs as much
         which, order = ("", "s.target, ") if every_target else (f"s.target={mark} AND ", "")
+        # series first, then each one's chunks by the primary key (series, length, chunk):
+        # a filter on the chunk alone would scan every chunk stored.
         query = (
-            "SELECT s.family, s.location, r.chunk, r.data, s.target FROM series s"
-            " JOIN slice_rollup r ON r.series_id = s.id"
-            f" WHERE {which}r.slice_seconds={mark} AND r.chunk BETWEEN {mark} AND {mark}"
+            "SELECT s.family, s.location, r.chunk, r.data, s.target"
+            " FROM series s CROSS JOIN slice_rollup r"
+            f" WHERE {which}r.series_id = s.id AND r.slice_seconds={mark}"
+            f" AND r.chunk BETWEEN {mark} AND {mark}"
             f" ORDER BY {order}s.id, r.chunk"
         )
         chunks = (
@@ -421,18 +424,13 @@ class Store(Incidents):
         )
         with self.reading("read slice rollups") as conn:
             if every_target:
-                rows_of = {
-                    target: list(rows)
-                    for target, rows in groupby(
-                        conn.exec_driver_sql(query, chunks).all(), key=itemgetter(4)
-                    )
-                }
+                rows = conn.exec_driver_sql(query, chunks).all()
+                every = _every_series(rows, first_slice, end_slice)
 
             def load(target: str) -> list[SeriesSlices]:
                 if every_target:
-                    rows = rows_of.get(target, [])
-                else:
-                    rows = conn.exec_driver_sql(query, (target, *chunks)).all()
+                    return every.get(target, [])
+                rows = conn.exec_driver_sql(query, (target, *chunks)).all()
                 return [
                     _series_slices(target, list(series), first_slice, end_slice)
                     for _, series in groupby(rows, key=itemgetter(0, 1))
@@ -460,12 +458,24 @@ def _raw_by_series(conn: Connection) -> Iterator[tuple[int, np.ndarray, np.ndarr
             yield series_id, started, stored_states([r[1] for r in rows], [r[2] for r in rows])
 
 
-def _place(dest: np.ndarray, first_slice: int, chunk_no: int, chunk: np.ndarray) -> None:
+def _place(dest: memoryview, first_slice: int, chunk_no: int, records: bytes) -> None:
+    """Copy a chunk's records (rollup.records) into `dest`, the bytes of a DTYPE array
+    from `first_slice` on that is zero wherever nothing is stored. As bytes: numpy copies
+    structured elements one field at a time, and even its views cost more than the copy."""
+    size = rollup.DTYPE.itemsize
     start = chunk_no * rollup.CHUNK_SLICES - first_slice
-    lo, hi = max(start, 0), min(start + rollup.CHUNK_SLICES, len(dest))
+    lo, hi = max(start, 0), min(start + len(records) // size, len(dest) // size)
     if lo < hi:
-        # As bytes: numpy copies structured elements one field at a time, 30x slower.
-        dest[lo:hi].view(np.uint8)[:] = chunk[lo - start : hi - start].view(np.uint8)
+        dest[lo * size : hi * size] = memoryview(records)[(lo - start) * size : (hi - start) * size]
+
+
+def _columns(merged: bytearray, rows: int, slices: int) -> dict[str, np.ndarray]:
+    """SeriesSlices' arrays of DTYPE records, a row per series: the rollup's own narrow
+    columns, as views (the engine reads each of them once or twice)."""
+    block = np.frombuffer(merged, rollup.DTYPE).reshape(rows, slices)
+    columns = {name: block[name] for name in rollup.DTYPE.names or ()}
+    columns["last_state"] = columns["last_state"].view(np.int8)
+    return columns
 
 
 def _series_slices(
@@ -473,21 +483,51 @@ def _series_slices(
 ) -> SeriesSlices:
     """One series from its (family, location, chunk, data) rows, sorted by chunk."""
     first_slice = max(first_slice, rows[0].chunk * rollup.CHUNK_SLICES)
-    merged = np.zeros(end_slice - first_slice, dtype=rollup.DTYPE)
+    merged = bytearray((end_slice - first_slice) * rollup.DTYPE.itemsize)
+    dest = memoryview(merged)
     for row in rows:
-        _place(merged, first_slice, row.chunk, rollup.read_only(row.data))
+        _place(dest, first_slice, row.chunk, rollup.records(row.data))
+    columns = _columns(merged, 1, end_slice - first_slice)
     return SeriesSlices(
-        target=target,
-        family=rows[0].family,
-        location=rows[0].location,
-        first_slice=first_slice,
-        # Contiguous copies of the rollup's own narrow columns.
-        total=merged["total"].copy(),
-        failed=merged["failed"].copy(),
-        rate_limited=merged["rate_limited"].copy(),
-        last_offset_us=merged["last_offset_us"].copy(),
-        last_state=merged["last_state"].astype(np.int8),
+        target,
+        rows[0].family,
+        rows[0].location,
+        first_slice,
+        **{name: column[0] for name, column in columns.items()},
     )
+
+
+def _every_series(
+    rows: Sequence[Row[Any]], first_slice: int, end_slice: int
+) -> dict[str, list[SeriesSlices]]:
+    """Every series of (target, family, location, chunk, data) rows, by target.
+
+    All of them are placed in one array, a row per series, whose columns the series
+    share as views: a short span of thousands of series costs a few array copies.
+    """
+    keys: dict[tuple[str, str, str], int] = {}
+    for row in rows:
+        keys.setdefault((row.target, row.family, row.location), len(keys))
+    row_bytes = (end_slice - first_slice) * rollup.DTYPE.itemsize
+    merged = bytearray(len(keys) * row_bytes)
+    dest = memoryview(merged)
+    starts = np.full(len(keys), end_slice, np.int64)  # each series' first stored slice
+    for row in rows:
+        number = keys[(row.target, row.family, row.location)]
+        into = dest[number * row_bytes : (number + 1) * row_bytes]
+        _place(into, first_slice, row.chunk, rollup.records(row.data))
+        starts[number] = min(starts[number], row.chunk * rollup.CHUNK_SLICES)
+    columns = _columns(merged, len(keys), end_slice - first_slice)
+    found: dict[str, list[SeriesSlices]] = defaultdict(list)
+    for (target, family, location), number in keys.items():
+        lead = max(int(starts[number]) - first_slice, 0)
+        found[target].append(
+            SeriesSlices(
+                target, family, location, first_slice + lead,  # type: ignore[arg-type]
+                **{name: column[number, lead:] for name, column in columns.items()},
+            )
+        )  # fmt: skip
+    return found
 
 
 def missing_sqlite_file(url: str) -> str | None:

@@ -11,11 +11,17 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from fractions import Fraction
 
+import numpy as np
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
+from support.month_probes import LATER
 
+from sla import month_bounds
+from sla.availability import Figures
 from sla.credits import contract_credit, round_money
+from sla.engine import group_states
 from sla.model import CreditStep, LastState, MaintenanceWindow, Policy, TargetSpec
+from sla.slices import SliceState
 
 HOURS = 672
 MONTH_START = datetime(2026, 2, 1, tzinfo=UTC)
@@ -190,3 +196,38 @@ def test_a_credit_never_exceeds_the_cap(schedule, availability, fee, cap, period
     limit = Fraction(fee) * Fraction(cap) / 100 * Fraction(period_s, month_s)
     assert credit.amount <= round_money(Decimal(limit.numerator) / limit.denominator, currency)
     assert credit.amount >= 0
+
+
+@PROPERTIES
+@given(policies, events, windows, st.integers(1, 3 * HOURS * 8))
+def test_status_page_groups_have_the_slices_of_their_targets_and_service_in_the_report(
+    month_probes, policy, happenings, maintenance, batch_cells
+):
+    """group_states evaluates many targets at once, as rows of arrays, and the report one
+    at a time: whatever the batch, a group of one target has that target's slice counts,
+    the group of both the service's, and the states do not depend on the batch."""
+    case = build(month_probes, policy, happenings)
+    report = case.evaluate(maintenance=maintenance)
+    groups = [["dual"], ["single"], ["dual", "single"], []]
+
+    def states(batch: int) -> list[np.ndarray]:
+        found = group_states(
+            *month_bounds(2026, 2, "UTC"),
+            policy=policy,
+            targets=TARGETS,
+            groups=groups,
+            maintenance=maintenance,
+            series=case.series(),
+            now=LATER,
+            batch_cells=batch,
+        )
+        return [group.states for group in found]
+
+    batched, whole = states(batch_cells), states(1 << 30)
+    expected = [target.figures for target in report.targets] + [report.services[0].figures]
+    for group, figures in zip(batched, expected, strict=False):
+        counts = np.bincount(group, minlength=len(SliceState))
+        assert Figures.from_counts(counts, policy.no_data) == figures
+    assert list(batched[3]) == [SliceState.NO_DATA] * HOURS  # a group of no target
+    for one, other in zip(batched, whole, strict=True):
+        assert np.array_equal(one, other)
