@@ -9,13 +9,13 @@ from monitor.config import Config, CreditEntry
 from monitor.store import Store
 from sla import model, month_bounds
 from sla.engine import GroupStates, MonthReport, evaluate_month, group_states
-from sla.model import SeriesSlices
+from sla.model import SeriesBlock
 from sla.ranges import RangeReport, combine_months
 from sla.render_data import render_csv, render_json
 from sla.render_html import render_html
 from sla.render_md import render_md
 from sla.slices import epoch_us, load_window, slice_index, span_window
-from sla.status import LastProbe, last_probe
+from sla.status import LastProbe, last_probes
 
 RENDERERS = {"json": render_json, "csv": render_csv, "md": render_md, "html": render_html}
 FORMATS = (*RENDERERS, "pdf")
@@ -121,27 +121,23 @@ def component_states(
     start: datetime,
     now: datetime,
     latest: dict[tuple[str, str, str], LastProbe | None],
-    every_target: bool = False,
 ) -> Iterator[GroupStates]:
-    """Each group's (status page component's) slice states over [start, now), one at a time.
+    """Each group's (status page component's) slice states over [start, now), in order.
 
     The latest probe of every series read on the way is put into `latest`, so the page's
     "now" comes from the same rollups as its history. Reads up to the slice running at
     `now` (its probes are the latest), while only ended slices get a state.
-    `every_target`: one query for all series first (a short span, e.g. a refresh's tail).
     """
     inputs = engine_inputs(config)
     policy = policy_of(config)
     first, end = span_window(start, now, policy, inputs["targets"])  # type: ignore[arg-type]
     end = min(end, slice_index(epoch_us(now), policy.slice_seconds) + 1)
-    with store.slice_reader(policy.slice_seconds, first, end, every_target=every_target) as read:
+    with store.block_reader(policy.slice_seconds, first, end) as read:
 
-        def load(target: str) -> list[SeriesSlices]:
-            series = read(target)
-            for one in series:
-                key = (one.target, one.family, one.location)
-                latest[key] = last_probe(one, policy.slice_seconds)
-            return series
+        def load(targets: Sequence[str]) -> SeriesBlock:
+            block = read(targets)
+            latest.update(last_probes(block, policy.slice_seconds))
+            return block
 
         yield from group_states(
             start,

@@ -14,6 +14,7 @@ import zlib
 from dataclasses import dataclass
 
 import numpy as np
+from zlib_ng import zlib_ng
 
 from sla.model import LastState
 from sla.slices import US, slice_index
@@ -49,7 +50,7 @@ def encode(chunk: np.ndarray) -> bytes:
 def decode(blob: bytes) -> np.ndarray:
     """A writable chunk, filled up with empty slices (copied as bytes: a structured array's
     own copy is 4x slower)."""
-    raw = zlib.decompress(blob)
+    raw = zlib_ng.decompress(blob)
     chunk = empty_chunk()
     chunk.view(np.uint8)[: len(raw)] = np.frombuffer(raw, np.uint8)
     return chunk
@@ -58,7 +59,8 @@ def decode(blob: bytes) -> np.ndarray:
 def records(blob: bytes) -> bytes:
     """The chunk's DTYPE records up to its last probe, as bytes: readers copy them into
     place as they are and take the slices after them as empty."""
-    return zlib.decompress(blob, bufsize=CHUNK_BYTES)  # a whole day: one allocation
+    # zlib-ng reads zlib's format 3x as fast; a whole day in one allocation.
+    return zlib_ng.decompress(blob, bufsize=CHUNK_BYTES)
 
 
 @dataclass(frozen=True)

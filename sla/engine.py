@@ -31,6 +31,7 @@ from sla.model import (
     MaintenanceWindow,
     Plan,
     Policy,
+    SeriesBlock,
     SeriesSlices,
     TargetSpec,
 )
@@ -670,8 +671,9 @@ class GroupStates:
 
 
 # Slices x series that group_states evaluates at once: all targets of a status page's
-# last hour in one go, a few components at a time over its ninety days.
-BATCH_CELLS = 1 << 21
+# last hour in one go, a component or two at a time over its ninety days (small enough
+# that the allocator reuses the arrays' memory: fresh pages cost more than the work).
+BATCH_CELLS = 1 << 20
 
 
 def group_states(
@@ -682,16 +684,17 @@ def group_states(
     targets: Sequence[TargetSpec],
     groups: Sequence[Sequence[str]],
     maintenance: Sequence[MaintenanceWindow],
-    series: SeriesSource,
+    series: Callable[[Sequence[str]], SeriesBlock],
     now: datetime,
     batch_cells: int = BATCH_CELLS,
 ) -> Iterator[GroupStates]:
     """Each group's states over the slices of [start, end) ended by `now`, in order.
 
-    `series` must cover `span_window(start, end, ...)`; groups name targets of `targets`.
-    Groups are evaluated a batch at a time, each batch's targets at once as rows of
-    2-D arrays (the same steps as a month report's targets, one at a time), so that
-    thousands of short targets cost a few array operations, not thousands.
+    `series` gives the named targets' series as one block covering the ended slices of
+    `span_window(start, end, ...)`; groups name targets of `targets`. Groups are
+    evaluated a batch at a time, each batch's targets at once as rows of 2-D arrays (the
+    same steps as a month report's targets, one at a time), so that thousands of short
+    targets cost a few array operations, not thousands.
     """
     frame = _Frame(
         [start, end],
@@ -701,7 +704,6 @@ def group_states(
         maintenance=maintenance,
         now=now,
     )
-    series_of = _series_of(series)
     by_name = {target.name: target for target in targets}
     batch: list[Sequence[str]] = []
     cells = 0
@@ -711,17 +713,14 @@ def group_states(
         if cells < batch_cells and index + 1 < len(groups):
             continue
         names = list(dict.fromkeys(name for members in batch for name in members))
-        specs = [by_name[name] for name in names]
-        states = _batch_states(specs, [_checked(t, series_of(t.name), frame) for t in specs], frame)
+        states = _batch_states([by_name[name] for name in names], series(names), frame)
         row = {name: number for number, name in enumerate(names)}
         for members in batch:
             yield GroupStates(frame.month_first, fold_targets(states[[row[n] for n in members]]))
         batch, cells = [], 0
 
 
-def _batch_states(
-    targets: Sequence[TargetSpec], series: Sequence[list[SeriesSlices]], frame: _Frame
-) -> np.ndarray:
+def _batch_states(targets: Sequence[TargetSpec], block: SeriesBlock, frame: _Frame) -> np.ndarray:
     """Steps 1-5 for several targets at once: (targets, counted slices) of states.
 
     Each target's series are rows of a (target, family, location) grid over the window's
@@ -729,38 +728,46 @@ def _batch_states(
     a series' first probe is NO_DATA as it is when a target is evaluated alone.
     """
     policy = frame.policy
-    rows = [(number, one) for number, listed in enumerate(series) for one in listed]
-    columns = {
-        name: np.zeros((len(rows), frame.known), dtype)
-        for name, dtype in (
-            ("total", np.uint32),
-            ("failed", np.uint32),
-            ("rate_limited", np.uint32),
-            ("last_offset_us", np.uint64),
-            ("last_state", np.int8),
+    offset = frame.first_slice - block.first_slice
+    if offset < 0 or block.total.shape[1] < offset + frame.known:
+        raise SlaError(
+            f"series must cover slices [{frame.first_slice}, {frame.first_slice + frame.known})"
         )
-    }
-    for index, (_, one) in enumerate(rows):
-        shift = one.first_slice - frame.first_slice
-        for name, column in columns.items():
-            column[index, shift:] = getattr(one, name)[: frame.known - shift]
-    stale = np.array([stale_after_us(policy, targets[number]) for number, _ in rows], np.int64)
-    states = rollup_states(policy, stale, **columns)
-    locations = list(dict.fromkeys(one.location for _, one in rows)) or [""]
+    number = {target.name: index for index, target in enumerate(targets)}
+    rows = [  # (block row, target, family, location) of the series that count
+        (row, number[target], targets[number[target]].families.index(family), location)
+        for row, (target, family, location) in enumerate(block.series)
+        if target in number and family in targets[number[target]].families
+    ]
+    picked: np.ndarray | slice = np.array([row for row, *_ in rows], np.intp)
+    if len(rows) == len(block.series):
+        picked = slice(None)  # every row counts (the usual case): views, not copies
+    known = slice(offset, offset + frame.known)
+    stale = np.array([stale_after_us(policy, targets[t]) for _, t, _, _ in rows], np.int64)
+    states = rollup_states(
+        policy,
+        stale,
+        total=block.total[picked, known],
+        failed=block.failed[picked, known],
+        rate_limited=block.rate_limited[picked, known],
+        last_offset_us=block.last_offset_us[picked, known],
+        last_state=block.last_state[picked, known],
+    )
+    locations = {where: index for index, where in enumerate(dict.fromkeys(r[3] for r in rows))}
     families = max((len(target.families) for target in targets), default=1)
-    grid = np.full((len(targets), families, len(locations), frame.known), NO_DATA, np.int8)
+    grid = np.full((len(targets), families, max(len(locations), 1), frame.known), NO_DATA, np.int8)
     grid[
-        [number for number, _ in rows],
-        [targets[number].families.index(one.family) for number, one in rows],
-        [locations.index(one.location) for _, one in rows],
+        [t for _, t, _, _ in rows],
+        [f for _, _, f, _ in rows],
+        [locations[location] for *_, location in rows],
     ] = states
     combined = combine_locations(
         combine_families(grid, policy.family_policy, axis=1), policy.location_quorum, axis=1
     )
     kept = drop_blips(combined, policy.min_outage_slices)
     counted = kept[:, frame.counted_at : frame.counted_at + frame.counted]
-    for number, target in enumerate(targets):
+    for index, target in enumerate(targets):
         windows = frame.target_windows(target)
         if windows:
-            counted[number, frame.mask(windows)] = EXCLUDED
+            counted[index, frame.mask(windows)] = EXCLUDED
     return counted

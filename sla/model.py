@@ -70,6 +70,20 @@ class SeriesSlices:
 
 
 @dataclass(frozen=True)
+class SeriesBlock:
+    """Per-slice rollups of many series over one span, a row per series: what the status
+    page evaluates at once. Columns as SeriesSlices', 2-D; nothing stored is no probe."""
+
+    series: tuple[tuple[str, Family, str], ...]  # (target, family, location) of each row
+    first_slice: int
+    total: np.ndarray  # (rows, slices)
+    failed: np.ndarray
+    rate_limited: np.ndarray
+    last_offset_us: np.ndarray
+    last_state: np.ndarray  # int8 LastState
+
+
+@dataclass(frozen=True)
 class CreditStep:
     """One entry of a credit schedule: below `below` percent, `percent` of the fee or `amount`."""
 

@@ -12,7 +12,7 @@ from typing import Literal
 
 import numpy as np
 
-from sla.model import Family, LastState, Policy, SeriesSlices
+from sla.model import Family, LastState, Policy, SeriesBlock
 from sla.slices import BAD, NO_DATA, US, combine_locations, probe_states
 
 ComponentStatus = Literal[
@@ -29,21 +29,22 @@ class LastProbe:
     state: LastState
 
 
-def last_probe(series: SeriesSlices, slice_seconds: int) -> LastProbe | None:
-    """The series' latest probe: the last slice with a probe, and when in it it started."""
-    total, end, step = series.total, len(series.total), 64
-    while True:  # from the end: the latest probe is nearly always in the last slices
-        probed = np.flatnonzero(total[max(end - step, 0) : end])
-        if len(probed):
-            index = max(end - step, 0) + int(probed[-1])
-            break
-        if end <= step:
-            return None
-        end, step = end - step, step * 8
-    start_us = (series.first_slice + index) * slice_seconds * US
-    return LastProbe(
-        start_us + int(series.last_offset_us[index]), LastState(int(series.last_state[index]))
-    )
+def last_probes(
+    block: SeriesBlock, slice_seconds: int
+) -> dict[tuple[str, Family, str], LastProbe | None]:
+    """Each series' latest probe: the last slice with a probe, and when in it it started."""
+    probed = block.total > 0
+    slices = probed.shape[1]
+    last = slices - 1 - np.argmax(probed[:, ::-1], axis=1)
+    rows = np.flatnonzero(probed.any(axis=1))
+    last = last[rows]
+    started = (block.first_slice + last) * (slice_seconds * US)
+    started += block.last_offset_us[rows, last].astype(np.int64)
+    states = block.last_state[rows, last]
+    found: dict[tuple[str, Family, str], LastProbe | None] = dict.fromkeys(block.series)
+    for row, at, state in zip(rows.tolist(), started.tolist(), states.tolist(), strict=True):
+        found[block.series[row]] = LastProbe(at, LastState(state))
+    return found
 
 
 def family_states(

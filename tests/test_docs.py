@@ -72,8 +72,21 @@ def test_nothing_points_outside_the_repository() -> None:
     outside = ["..", "/shared"]  # spelled in two parts so this file does not match itself
     spec = ["SLA-", "SPEC", "spec ", "section"]
     found = subprocess.run(
-        ["git", "grep", "-n", "-i", "-F", "-e", "".join(outside), "-e", "/work" + outside[1],
-         "-e", spec[0] + spec[1], "-e", spec[2] + spec[3]],
+        [
+            "git",
+            "grep",
+            "-n",
+            "-i",
+            "-F",
+            "-e",
+            "".join(outside),
+            "-e",
+            "/work" + outside[1],
+            "-e",
+            spec[0] + spec[1],
+            "-e",
+            spec[2] + spec[3],
+        ],
         cwd=ROOT,
         capture_output=True,
         text=True,

@@ -14,7 +14,7 @@ import os
 import shutil
 import tempfile
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from fractions import Fraction
@@ -103,6 +103,8 @@ class SiteRenderer:
         self._cards: dict[tuple[object, ...], Markup] = {}
         # Each component's past day bars (the builder's DayBar objects) and their HTML.
         self._strips: dict[str, tuple[tuple[DayBar, ...], str]] = {}
+        self._badges: dict[tuple[str, str, str], bytes] = {}
+        self._history: tuple[list[tuple[object, ...]], Markup] = ([], Markup())
 
     def files(self, snapshot: StatusSnapshot) -> dict[str, bytes]:
         """Every file of the site by relative path."""
@@ -117,21 +119,28 @@ class SiteRenderer:
             )
             files[f"{page}.html"] = html.encode()
         for name, document in api_documents(snapshot).items():
-            files[f"api/v2/{name}"] = json.dumps(document, indent=2).encode() + b"\n"
+            # Compact, as Statuspage serves it (an indent would cost json its C encoder).
+            files[f"api/v2/{name}"] = json.dumps(document).encode() + b"\n"
         files["history.atom"] = atom_feed(snapshot)
-        badge = self._env.get_template("badge.svg")
         for component in snapshot.components:
             status = component.status
             text = STATUS_TEXT[status] if component.monitored else "not monitored"
-            files[f"badges/{component.id}.svg"] = _badge(
-                badge, "status", text.lower(), BADGE_COLOURS[status]
+            files[f"badges/{component.id}.svg"] = self._badge(
+                "status", text.lower(), BADGE_COLOURS[status]
             )
             month = component.uptime[2].availability
             colour = "#9aa5b1" if month is None else BADGE_COLOURS[_uptime_status(month)]
-            files[f"badges/{component.id}-uptime-30d.svg"] = _badge(
-                badge, "uptime 30d", percent(month), colour
+            files[f"badges/{component.id}-uptime-30d.svg"] = self._badge(
+                "uptime 30d", percent(month), colour
             )
         return files
+
+    def _badge(self, label: str, value: str, colour: str) -> bytes:
+        """Badges say one of a few things: each is rendered once."""
+        key = (label, value, colour)
+        if key not in self._badges:
+            self._badges[key] = _badge(self._env.get_template("badge.svg"), *key)
+        return self._badges[key]
 
     def _helpers(self, snapshot: StatusSnapshot) -> dict[str, Any]:
         zone = ZoneInfo(snapshot.timezone)
@@ -179,14 +188,28 @@ class SiteRenderer:
         previous = self._cards
         helpers: dict[str, Any] = {}
 
-        def incident_card(incident: Incident) -> Markup:
+        def card_key(incident: Incident) -> tuple[object, ...]:
             last = incident.updates[-1]
-            key = (incident.id, len(incident.updates), last.id, last.status, incident.name,
-                   incident.impact, incident.components)  # fmt: skip
+            return (incident.id, len(incident.updates), last.id, last.status, incident.name,
+                    incident.impact, incident.components)  # fmt: skip
+
+        def incident_card(incident: Incident, key: tuple[object, ...] | None = None) -> Markup:
+            key = key or card_key(incident)
             html = previous.get(key)
             if html is None:
                 html = Markup(card.render(incident=incident, **helpers))
             cards[key] = html
+            return html
+
+        def incident_cards(incidents: Sequence[Incident]) -> Markup:
+            """The history's cards, joined again only when one of them changed."""
+            keys = [card_key(incident) for incident in incidents]
+            kept_keys, html = self._history
+            if keys != kept_keys:
+                html = Markup("").join(map(incident_card, incidents, keys))
+            else:
+                cards.update(zip(keys, (previous[key] for key in keys), strict=True))
+            self._history = (keys, html)
             return html
 
         groups: dict[str | None, list[ComponentState]] = {}
@@ -200,6 +223,7 @@ class SiteRenderer:
         self._cards = cards  # only the cards of this snapshot are kept for the next
         return {
             "incident_card": incident_card,
+            "incident_cards": incident_cards,
             "iso": iso,
             "when": when,
             "percent": percent,

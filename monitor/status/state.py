@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from fractions import Fraction
+from functools import cached_property
 from statistics import median
 from zoneinfo import ZoneInfo
 
@@ -159,7 +160,7 @@ class StatusSnapshot:
     incidents: tuple[Incident, ...]  # open ones and those of history_days, newest first
     maintenances: tuple[Maintenance, ...]  # public windows, by start
 
-    @property
+    @cached_property
     def unresolved(self) -> tuple[Incident, ...]:
         return tuple(i for i in self.incidents if not i.resolved)
 
@@ -208,6 +209,8 @@ class StatusBuilder:
         self._known: dict[tuple[str, int, int | None], Incident] = {}
         self._seen: dict[tuple[str, int, int | None], Incident] = {}
         self._day_bars: dict[tuple[object, ...], DayBar] = {}  # by (day, *counts)
+        # Each component's bars of days that ended before the final slices: (first, bars).
+        self._final_bars: dict[str, tuple[date, tuple[DayBar, ...]]] = {}
 
     @property
     def history_days(self) -> int:
@@ -234,19 +237,23 @@ class StatusBuilder:
         bars_kept, self._day_bars = self._day_bars, {}
         now_states = family_states(self._latest, self._stale_us, self._policy, epoch_us(now))
         components = []
-        # Counted once per component: the day edges, then each window's start and `now`.
-        every_edge = np.array([*edges, *starts, ended])
+        # Days that ended before the slices re-read (the final ones) are as last time.
+        final_days = int(np.searchsorted(edges[1:], self._final, "right"))
         for position, (component, targets, runs) in enumerate(
             zip(self._components, self._groups, self._runs, strict=True), start=1
         ):
-            before = runs.before_each(every_edge)
-            day_counts = np.diff(before[: len(edges)], axis=0).tolist()
-            bars = tuple(
+            first_day, final_bars = self._final_bars.get(component.slug, (days[0], ()))
+            kept = final_bars[(days[0] - first_day).days :] if first_day <= days[0] else ()
+            # Counted once per component: the other days' edges, each window's start, `now`.
+            before = runs.before_each(np.array([*edges[len(kept) :], *starts, ended]))
+            day_counts = np.diff(before[: len(edges) - len(kept)], axis=0).tolist()
+            bars = kept + tuple(
                 self._bar(day, counts, bars_kept)
-                for day, counts in zip(days, day_counts, strict=True)
+                for day, counts in zip(days[len(kept) :], day_counts, strict=True)
             )
+            self._final_bars[component.slug] = (days[0], bars[:final_days])
             uptime = tuple(
-                Uptime(label, _figures(before[-1] - before[len(edges) + number]))
+                Uptime(label, _figures(before[-1] - before[len(edges) - len(kept) + number]))
                 for number, (_, label) in enumerate(windows)
             )
             components.append(
@@ -314,7 +321,6 @@ class StatusBuilder:
             start=start,
             now=now,
             latest=self._latest,
-            every_target=self._runs is not None,  # the last hour: small enough to read at once
         )
         kept = self._runs or [Runs.of(start_slice, np.empty(0, np.int8))] * len(self._groups)
         self._runs = [

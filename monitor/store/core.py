@@ -36,13 +36,16 @@ from monitor.store.rows import (
     stored_states,
 )
 from monitor.store.tables import PROBE_COLUMNS
-from sla.model import SeriesSlices
+from sla.model import SeriesBlock, SeriesSlices
 from sla.slices import epoch_us
 
 # The newest revision in monitor/migrations (a test keeps the two equal): a database
 # already there is opened without loading Alembic at all.
 SCHEMA_REVISION = "0006"
 _SERIES_ID = "SELECT id FROM series WHERE target=:t AND family=:f AND location=:l"
+
+
+BLOCK_TARGETS = 500  # target names in one query of block_reader (SQLite allows 32,766)
 
 
 class Store(Incidents):
@@ -390,46 +393,20 @@ class Store(Incidents):
 
     @contextmanager
     def slice_reader(
-        self, slice_seconds: int, first_slice: int, end_slice: int, *, every_target: bool = False
+        self, slice_seconds: int, first_slice: int, end_slice: int
     ) -> Iterator[Callable[[str], list[SeriesSlices]]]:
         """A loader of one target's series at a time over [first_slice, end_slice).
 
         Thousands of targets' months do not fit in memory at once, one target's does; one
         connection (and one read transaction) serves every call. A series starts at its
         first stored chunk when that is later than `first_slice`: nothing before it.
-        `every_target`: read all targets' rows in one query first (a short span of many
-        targets, like the status page's last hour: one query instead of one per target).
         """
+        self._ensure_length(slice_seconds)
+        query = self._rollup_query(f"s.target={self._dialect.mark}")
+        chunks = _chunk_span(slice_seconds, first_slice, end_slice)
         with self.reading("read slice rollups") as conn:
-            known = _length_known(conn, slice_seconds)
-        if not known:
-            with self.writing("build slice rollups") as conn:
-                self._dialect.lock_schema(conn)
-                self._register_length(conn, slice_seconds)
-        mark = self._dialect.mark  # driver SQL: one query per target, compiling it costs as much
-        which, order = ("", "s.target, ") if every_target else (f"s.target={mark} AND ", "")
-        # series first, then each one's chunks by the primary key (series, length, chunk):
-        # a filter on the chunk alone would scan every chunk stored.
-        query = (
-            "SELECT s.family, s.location, r.chunk, r.data, s.target"
-            " FROM series s CROSS JOIN slice_rollup r"
-            f" WHERE {which}r.series_id = s.id AND r.slice_seconds={mark}"
-            f" AND r.chunk BETWEEN {mark} AND {mark}"
-            f" ORDER BY {order}s.id, r.chunk"
-        )
-        chunks = (
-            slice_seconds,
-            first_slice // rollup.CHUNK_SLICES,
-            (end_slice - 1) // rollup.CHUNK_SLICES,
-        )
-        with self.reading("read slice rollups") as conn:
-            if every_target:
-                rows = conn.exec_driver_sql(query, chunks).all()
-                every = _every_series(rows, first_slice, end_slice)
 
             def load(target: str) -> list[SeriesSlices]:
-                if every_target:
-                    return every.get(target, [])
                 rows = conn.exec_driver_sql(query, (target, *chunks)).all()
                 return [
                     _series_slices(target, list(series), first_slice, end_slice)
@@ -437,6 +414,56 @@ class Store(Incidents):
                 ]
 
             yield load
+
+    @contextmanager
+    def block_reader(
+        self, slice_seconds: int, first_slice: int, end_slice: int
+    ) -> Iterator[Callable[[Sequence[str]], SeriesBlock]]:
+        """A loader of several targets' series at once over [first_slice, end_slice), as
+        one SeriesBlock: the status page reads its last hour of every target in one go
+        and its ninety days a few components at a time."""
+        chunks = _chunk_span(slice_seconds, first_slice, end_slice)
+        self._ensure_length(slice_seconds)
+        with self.reading("read slice rollups") as conn:
+
+            def load(targets: Sequence[str]) -> SeriesBlock:
+                rows = []
+                for start in range(0, len(targets), BLOCK_TARGETS):
+                    names = targets[start : start + BLOCK_TARGETS]
+                    marks = ", ".join([self._dialect.mark] * len(names))
+                    query = self._rollup_query(f"s.target IN ({marks})")
+                    rows += conn.exec_driver_sql(query, (*names, *chunks)).all()
+                return _block(rows, first_slice, end_slice)
+
+            yield load
+
+    def _rollup_query(self, which: str) -> str:
+        """Driver SQL (compiling a statement per call costs as much as running it): the
+        (family, location, chunk, data, target) rows of the chunks `_chunk_span` gives."""
+        mark = self._dialect.mark
+        # Series first, then each one's chunks by the primary key (series, length, chunk):
+        # a filter on the chunk alone would scan every chunk stored.
+        return (
+            "SELECT s.family, s.location, r.chunk, r.data, s.target"
+            " FROM series s CROSS JOIN slice_rollup r"
+            f" WHERE {which} AND r.series_id = s.id AND r.slice_seconds={mark}"
+            f" AND r.chunk BETWEEN {mark} AND {mark} ORDER BY s.id, r.chunk"
+        )
+
+    def _ensure_length(self, slice_seconds: int) -> None:
+        """Rollups of a slice length not kept yet are built from the raw rows first."""
+        with self.reading("read slice rollups") as conn:
+            known = _length_known(conn, slice_seconds)
+        if not known:
+            with self.writing("build slice rollups") as conn:
+                self._dialect.lock_schema(conn)
+                self._register_length(conn, slice_seconds)
+
+
+def _chunk_span(slice_seconds: int, first_slice: int, end_slice: int) -> tuple[int, int, int]:
+    """The query parameters of the chunks holding [first_slice, end_slice)."""
+    last = (end_slice - 1) // rollup.CHUNK_SLICES
+    return slice_seconds, first_slice // rollup.CHUNK_SLICES, last
 
 
 def _length_known(conn: Connection, slice_seconds: int) -> bool:
@@ -458,22 +485,39 @@ def _raw_by_series(conn: Connection) -> Iterator[tuple[int, np.ndarray, np.ndarr
             yield series_id, started, stored_states([r[1] for r in rows], [r[2] for r in rows])
 
 
-def _place(dest: memoryview, first_slice: int, chunk_no: int, records: bytes) -> None:
-    """Copy a chunk's records (rollup.records) into `dest`, the bytes of a DTYPE array
-    from `first_slice` on that is zero wherever nothing is stored. As bytes: numpy copies
-    structured elements one field at a time, and even its views cost more than the copy."""
+def _records(
+    rows: Sequence[Row[Any]], row_of: Sequence[int], count: int, first_slice: int, slices: int
+) -> np.ndarray:
+    """(count, slices) DTYPE records from chunk rows, row i going to series row_of[i].
+
+    Each series' rows come sorted by chunk. Chunks are copied in as bytes (numpy copies
+    structured elements one field at a time, and even its views cost more than the
+    copy); only the slices no chunk holds are zeroed: a fresh buffer is not written twice.
+    """
     size = rollup.DTYPE.itemsize
-    start = chunk_no * rollup.CHUNK_SLICES - first_slice
-    lo, hi = max(start, 0), min(start + len(records) // size, len(dest) // size)
-    if lo < hi:
-        dest[lo * size : hi * size] = memoryview(records)[(lo - start) * size : (hi - start) * size]
+    buffer = np.empty(count * slices * size, np.uint8)
+    dest = memoryview(buffer)
+    filled = [0] * count  # each series' records written so far, from its start
+    for row, number in zip(rows, row_of, strict=True):
+        records = rollup.records(row.data)
+        start = row.chunk * rollup.CHUNK_SLICES - first_slice
+        lo, hi = max(start, 0), min(start + len(records) // size, slices)
+        if lo < hi:
+            at = number * slices
+            buffer[(at + filled[number]) * size : (at + lo) * size] = 0  # nothing stored
+            dest[(at + lo) * size : (at + hi) * size] = memoryview(records)[
+                (lo - start) * size : (hi - start) * size
+            ]
+            filled[number] = hi
+    for number, done in enumerate(filled):
+        buffer[(number * slices + done) * size : (number + 1) * slices * size] = 0
+    return buffer.view(rollup.DTYPE).reshape(count, slices)
 
 
-def _columns(merged: bytearray, rows: int, slices: int) -> dict[str, np.ndarray]:
-    """SeriesSlices' arrays of DTYPE records, a row per series: the rollup's own narrow
-    columns, as views (the engine reads each of them once or twice)."""
-    block = np.frombuffer(merged, rollup.DTYPE).reshape(rows, slices)
-    columns = {name: block[name] for name in rollup.DTYPE.names or ()}
+def _columns(records: np.ndarray) -> dict[str, np.ndarray]:
+    """SeriesSlices' arrays of (series, slices) records: the rollup's own narrow columns,
+    as views (the engine reads each of them once or twice)."""
+    columns = {name: records[name] for name in rollup.DTYPE.names or ()}
     columns["last_state"] = columns["last_state"].view(np.int8)
     return columns
 
@@ -483,51 +527,17 @@ def _series_slices(
 ) -> SeriesSlices:
     """One series from its (family, location, chunk, data) rows, sorted by chunk."""
     first_slice = max(first_slice, rows[0].chunk * rollup.CHUNK_SLICES)
-    merged = bytearray((end_slice - first_slice) * rollup.DTYPE.itemsize)
-    dest = memoryview(merged)
-    for row in rows:
-        _place(dest, first_slice, row.chunk, rollup.records(row.data))
-    columns = _columns(merged, 1, end_slice - first_slice)
-    return SeriesSlices(
-        target,
-        rows[0].family,
-        rows[0].location,
-        first_slice,
-        **{name: column[0] for name, column in columns.items()},
-    )
+    records = _records(rows, [0] * len(rows), 1, first_slice, end_slice - first_slice)
+    columns = _columns(records[0])
+    return SeriesSlices(target, rows[0].family, rows[0].location, first_slice, **columns)
 
 
-def _every_series(
-    rows: Sequence[Row[Any]], first_slice: int, end_slice: int
-) -> dict[str, list[SeriesSlices]]:
-    """Every series of (target, family, location, chunk, data) rows, by target.
-
-    All of them are placed in one array, a row per series, whose columns the series
-    share as views: a short span of thousands of series costs a few array copies.
-    """
+def _block(rows: Sequence[Row[Any]], first_slice: int, end_slice: int) -> SeriesBlock:
+    """The series of (family, location, chunk, data, target) rows as one SeriesBlock."""
     keys: dict[tuple[str, str, str], int] = {}
-    for row in rows:
-        keys.setdefault((row.target, row.family, row.location), len(keys))
-    row_bytes = (end_slice - first_slice) * rollup.DTYPE.itemsize
-    merged = bytearray(len(keys) * row_bytes)
-    dest = memoryview(merged)
-    starts = np.full(len(keys), end_slice, np.int64)  # each series' first stored slice
-    for row in rows:
-        number = keys[(row.target, row.family, row.location)]
-        into = dest[number * row_bytes : (number + 1) * row_bytes]
-        _place(into, first_slice, row.chunk, rollup.records(row.data))
-        starts[number] = min(starts[number], row.chunk * rollup.CHUNK_SLICES)
-    columns = _columns(merged, len(keys), end_slice - first_slice)
-    found: dict[str, list[SeriesSlices]] = defaultdict(list)
-    for (target, family, location), number in keys.items():
-        lead = max(int(starts[number]) - first_slice, 0)
-        found[target].append(
-            SeriesSlices(
-                target, family, location, first_slice + lead,  # type: ignore[arg-type]
-                **{name: column[number, lead:] for name, column in columns.items()},
-            )
-        )  # fmt: skip
-    return found
+    row_of = [keys.setdefault((r.target, r.family, r.location), len(keys)) for r in rows]
+    records = _records(rows, row_of, len(keys), first_slice, end_slice - first_slice)
+    return SeriesBlock(tuple(keys), first_slice, **_columns(records))  # type: ignore[arg-type]
 
 
 def missing_sqlite_file(url: str) -> str | None:

@@ -85,25 +85,27 @@ def test_series_are_separate_per_family_and_only_requested_targets_load(store: S
     assert sorted((s.family, int(s.failed[0])) for s in loaded) == [("ipv4", 0), ("ipv6", 1)]
 
 
-def test_reading_every_target_at_once_gives_what_reading_one_at_a_time_does(
+def test_reading_targets_as_one_block_gives_what_reading_one_at_a_time_does(
     store: Store,
 ) -> None:
     store.write(
         [probe(0), probe(60, ok=False), probe(0, family="ipv6", ok=False), probe(60, target="b")]
     )
-    with store.slice_reader(60, MINUTE0, MINUTE0 + 2) as one_at_a_time:
-        expected = {t: one_at_a_time(t) for t in ("api", "b", "unknown")}
-    with store.slice_reader(60, MINUTE0, MINUTE0 + 2, every_target=True) as at_once:
-        found = {t: at_once(t) for t in ("api", "b", "unknown")}
-    assert found["unknown"] == expected["unknown"] == []
-    for target in ("api", "b"):
-        assert [(s.family, s.first_slice) for s in found[target]] == [
-            (s.family, s.first_slice) for s in expected[target]
-        ]
-        for got, want in zip(found[target], expected[target], strict=True):
-            assert got.failed.tolist() == want.failed.tolist()
-            assert got.total.tolist() == want.total.tolist()
-    assert sum(int(s.failed.sum()) for s in found["api"]) == 2
+    with store.slice_reader(60, MINUTE0 - 1, MINUTE0 + 2) as one_at_a_time:
+        expected = [series for t in ("api", "b") for series in one_at_a_time(t)]
+    with store.block_reader(60, MINUTE0 - 1, MINUTE0 + 2) as at_once:
+        block = at_once(["api", "b", "unknown"])
+        assert at_once(["unknown"]).series == ()
+    assert sorted(block.series) == sorted((s.target, s.family, s.location) for s in expected)
+    assert block.first_slice == MINUTE0 - 1
+    for series in expected:
+        row = block.series.index((series.target, series.family, series.location))
+        lead = series.first_slice - block.first_slice  # nothing stored before: no probe
+        for name in ("total", "failed", "rate_limited", "last_offset_us", "last_state"):
+            column = getattr(block, name)[row]
+            assert column[:lead].tolist() == [0] * lead
+            assert column[lead:].tolist() == getattr(series, name).tolist()
+    assert int(block.failed.sum()) == 2
 
 
 def test_the_batch_writer_stores_everything_submitted_before_stop(store: Store) -> None:

@@ -217,7 +217,7 @@ def test_status_page_groups_have_the_slices_of_their_targets_and_service_in_the_
             targets=TARGETS,
             groups=groups,
             maintenance=maintenance,
-            series=case.series(),
+            series=case.block,
             now=LATER,
             batch_cells=batch,
         )

@@ -22,6 +22,7 @@ from sla.model import (
     MaintenanceWindow,
     Plan,
     Policy,
+    SeriesBlock,
     SeriesSlices,
     TargetSpec,
 )
@@ -155,6 +156,22 @@ class MonthProbes:
 
     def series(self) -> list[SeriesSlices]:
         return [self._rollup(key, *columns) for key, columns in self.probes.items()]
+
+    def block(self, targets: Sequence[str]) -> SeriesBlock:
+        """The named targets' series as one block, as the status page reads them."""
+        chosen = [one for one in self.series() if one.target in targets]
+        length = self.end_slice - self.first_slice
+        columns = ("total", "failed", "rate_limited", "last_offset_us", "last_state")
+        return SeriesBlock(
+            tuple((one.target, one.family, one.location) for one in chosen),
+            self.first_slice,
+            **{
+                name: np.array([getattr(one, name) for one in chosen], np.int64).reshape(
+                    len(chosen), length
+                )
+                for name in columns
+            },
+        )
 
     def _rollup(
         self, key: tuple[str, str, str], times: np.ndarray, states: np.ndarray
