@@ -66,7 +66,7 @@ def measure(config_path: Path, refreshes: int, out: Path) -> dict[str, object]:
     """In this (fresh) process: one cold build, then `refreshes` refreshes as `run` does."""
     from monitor.cli import main
     from monitor.config import load_config
-    from monitor.status.refresher import SiteRefresher
+    from monitor.status.refresher import SiteRefresher, settle
     from monitor.status.state import StatusBuilder
     from monitor.store import Store
 
@@ -82,6 +82,7 @@ def measure(config_path: Path, refreshes: int, out: Path) -> dict[str, object]:
     clock = [NOW]
     refresher = SiteRefresher(config, StatusBuilder(config, store), lambda: clock[0], out / "run")
     refresher.refresh()  # the first refresh of `run` is a cold build too
+    settle()  # as `run` does after it
     cpu, walls = [], []
     for n in range(1, refreshes + 1):
         clock[0] = NOW + timedelta(minutes=n)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import time
 from collections.abc import Callable
@@ -41,9 +42,13 @@ class SiteRefresher:
     async def run(self, stop: asyncio.Event) -> None:
         page = self._config.status_page
         assert page is not None
+        first = True
         while not stop.is_set():
             try:
                 await asyncio.to_thread(self.refresh)
+                if first:
+                    settle()
+                    first = False
             except MonitorError as exc:
                 log.warning("status site not refreshed: %s", exc)
             except OSError as exc:
@@ -54,6 +59,7 @@ class SiteRefresher:
                 await asyncio.wait_for(stop.wait(), timeout=page.refresh)
 
     def refresh(self) -> Path:
+        """Build a snapshot and publish it; `run` calls `settle()` after the first."""
         started = time.process_time()
         now = self._clock()
         snapshot = self._builder.snapshot(now)
@@ -68,3 +74,11 @@ class SiteRefresher:
             snapshot.description,
         )
         return folder
+
+
+def settle() -> None:
+    """After the first (cold) refresh: the builder's kept days and incidents, a hundred
+    thousand objects on a large page, leave the cycle collector's sight, or each full
+    collection walks them all again (a fifth of a refresh at 5,000 targets)."""
+    gc.collect()
+    gc.freeze()

@@ -104,7 +104,13 @@ class SiteRenderer:
         # Each component's past day bars (the builder's DayBar objects) and their HTML.
         self._strips: dict[str, tuple[tuple[DayBar, ...], str]] = {}
         self._badges: dict[tuple[str, str, str], bytes] = {}
-        self._history: tuple[list[tuple[object, ...]], Markup] = ([], Markup())
+        self._articles: dict[tuple[object, ...], Markup] = {}
+        # The history's incidents, their card keys, and their cards joined.
+        self._history: tuple[tuple[Incident, ...], list[tuple[object, ...]], Markup] = (
+            (),
+            [],
+            Markup(),
+        )
 
     def files(self, snapshot: StatusSnapshot) -> dict[str, bytes]:
         """Every file of the site by relative path."""
@@ -173,11 +179,7 @@ class SiteRenderer:
             """Past days' bars are rendered again only when one of them changed."""
             past = component.bars[:-1]
             kept = kept_strips.get(component.id)
-            if (
-                kept is None
-                or len(kept[0]) != len(past)
-                or any(a is not b for a, b in zip(kept[0], past, strict=True))
-            ):
+            if kept is None or kept[0] != past:  # the same objects, mostly: a C loop
                 kept = (past, "".join(map(bar_item, past)))
             strips[component.id] = kept
             return Markup(kept[1] + "".join(map(bar_item, component.bars[-1:])))
@@ -202,14 +204,16 @@ class SiteRenderer:
             return html
 
         def incident_cards(incidents: Sequence[Incident]) -> Markup:
-            """The history's cards, joined again only when one of them changed."""
-            keys = [card_key(incident) for incident in incidents]
-            kept_keys, html = self._history
-            if keys != kept_keys:
-                html = Markup("").join(map(incident_card, incidents, keys))
-            else:
-                cards.update(zip(keys, (previous[key] for key in keys), strict=True))
-            self._history = (keys, html)
+            """The history's cards, joined again only when one of them changed: the
+            builder hands the same (frozen) objects for incidents it has seen before."""
+            kept, keys, html = self._history
+            if kept != tuple(incidents):  # the same objects, mostly: a C loop
+                fresh = [card_key(incident) for incident in incidents]
+                if fresh != keys:
+                    html = Markup("").join(map(incident_card, incidents, fresh))
+                keys = fresh
+            cards.update((key, previous[key]) for key in keys if key not in cards)  # kept
+            self._history = (tuple(incidents), keys, html)
             return html
 
         groups: dict[str | None, list[ComponentState]] = {}
@@ -221,7 +225,28 @@ class SiteRenderer:
             component_names=lambda ids: ", ".join(names[i] for i in ids if i in names),
         )
         self._cards = cards  # only the cards of this snapshot are kept for the next
-        return {
+        article = self._env.get_template("component.html")
+        articles: dict[tuple[object, ...], Markup] = {}
+        kept_articles = self._articles
+
+        def component_article(c: ComponentState) -> Markup:
+            """A component reads the same from one refresh to the next unless its status,
+            bars or uptime text changed: only then is it rendered again."""
+            strip = bars(c)
+            uptime = tuple((u.label, percent(u.availability)) for u in c.uptime)
+            key = (c.id, c.name, c.description, c.status, c.monitored, c.failing_families,
+                   c.healthy_families, c.unmonitored_families, str(strip), uptime,
+                   snapshot.history_days)  # fmt: skip
+            html = kept_articles.get(key)
+            if html is None:
+                page = {**found, "bars": lambda _: strip}
+                html = Markup(article.render(c=c, snapshot=snapshot, **page))
+            articles[key] = html
+            return html
+
+        self._articles = articles
+        found: dict[str, Any] = {
+            "component_article": component_article,
             "incident_card": incident_card,
             "incident_cards": incident_cards,
             "iso": iso,
@@ -241,6 +266,7 @@ class SiteRenderer:
                 if m.scheduled_until.timestamp() >= horizon
             ],
         }
+        return found
 
 
 def _bar_class(bar: DayBar) -> str:
@@ -572,19 +598,25 @@ def _text(tag: str, text: str) -> ElementTree.Element:
 def _write_tree(
     files: dict[str, bytes], directory: Path, previous: Published | None = None
 ) -> None:
-    """A file the same as in the `previous` site is hard-linked to it, not written again."""
-    for folder in sorted({(directory / name).parent for name in files}):
-        folder.mkdir(parents=True, exist_ok=True)
+    """A file the same as in the `previous` site is hard-linked to it, not written again.
+
+    Paths as strings (thousands of badges a refresh: pathlib would cost more than the
+    writing); folders 0755 and files 0644, as a web server runs as its own user.
+    """
+    root, old = str(directory), None if previous is None else str(previous.folder)
+    os.chmod(root, 0o755)
+    for folder in sorted({os.path.dirname(name) for name in files} - {""}):
+        os.makedirs(os.path.join(root, folder), mode=0o755, exist_ok=True)
+        os.chmod(os.path.join(root, folder), 0o755)  # whatever the umask
     for name, content in files.items():
-        path = directory / name
-        if previous is not None and previous.files.get(name) == content:
+        path = os.path.join(root, name)
+        if old is not None and previous is not None and previous.files.get(name) == content:
             with contextlib.suppress(OSError):  # gone or another file system: write it
-                os.link(previous.folder / name, path)
+                os.link(os.path.join(old, name), path)
                 continue
-        path.write_bytes(content)
-        path.chmod(0o644)  # a web server runs as its own user
-    for folder in (directory, *(p for p in directory.rglob("*") if p.is_dir())):
-        folder.chmod(0o755)
+        with open(path, "wb") as out:
+            out.write(content)
+        os.chmod(path, 0o644)
 
 
 def build_into(files: dict[str, bytes], directory: Path) -> None:

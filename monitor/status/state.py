@@ -24,7 +24,7 @@ import numpy as np
 
 from monitor.config import Config, MaintenanceSettings, StatusComponent
 from monitor.reporting import component_states, policy_of
-from monitor.status.timeline import Runs
+from monitor.status.timeline import Runs, counts_before
 from monitor.store import Store, StoredIncident
 from sla.availability import Figures
 from sla.model import Family, MaintenanceWindow, TargetSpec
@@ -111,15 +111,15 @@ class Incident:
     started_at: datetime
     updates: tuple[IncidentUpdate, ...]  # oldest first
 
-    @property
+    @cached_property  # a page has thousands of incidents, asked on every refresh
     def status(self) -> str:
         return self.updates[-1].status
 
-    @property
+    @cached_property
     def resolved(self) -> bool:
         return self.status in ("resolved", "postmortem")
 
-    @property
+    @cached_property
     def resolved_at(self) -> datetime | None:
         if not self.resolved:
             return None
@@ -208,6 +208,7 @@ class StatusBuilder:
         # Automatic incidents by (component, first slice, end slice), kept a refresh long.
         self._known: dict[tuple[str, int, int | None], Incident] = {}
         self._seen: dict[tuple[str, int, int | None], Incident] = {}
+        self._operator: list[Incident] = []  # the last snapshot's operator incidents
         self._day_bars: dict[tuple[object, ...], DayBar] = {}  # by (day, *counts)
         # Each component's bars of days that ended before the final slices: (first, bars).
         self._final_bars: dict[str, tuple[date, tuple[DayBar, ...]]] = {}
@@ -239,21 +240,22 @@ class StatusBuilder:
         components = []
         # Days that ended before the slices re-read (the final ones) are as last time.
         final_days = int(np.searchsorted(edges[1:], self._final, "right"))
-        for position, (component, targets, runs) in enumerate(
-            zip(self._components, self._groups, self._runs, strict=True), start=1
+        kept_bars = [self._kept_bars(component.slug, days[0]) for component in self._components]
+        skip = min((len(kept) for kept in kept_bars), default=0)
+        # Counted for all components at once: the other days' edges, each window's start,
+        # and `now`.
+        counted = counts_before(self._runs, np.array([*edges[skip:], *starts, ended]))
+        for position, (component, targets, kept, before) in enumerate(
+            zip(self._components, self._groups, kept_bars, counted, strict=True), start=1
         ):
-            first_day, final_bars = self._final_bars.get(component.slug, (days[0], ()))
-            kept = final_bars[(days[0] - first_day).days :] if first_day <= days[0] else ()
-            # Counted once per component: the other days' edges, each window's start, `now`.
-            before = runs.before_each(np.array([*edges[len(kept) :], *starts, ended]))
-            day_counts = np.diff(before[: len(edges) - len(kept)], axis=0).tolist()
+            day_counts = np.diff(before[len(kept) - skip : len(edges) - skip], axis=0).tolist()
             bars = kept + tuple(
                 self._bar(day, counts, bars_kept)
                 for day, counts in zip(days[len(kept) :], day_counts, strict=True)
             )
             self._final_bars[component.slug] = (days[0], bars[:final_days])
             uptime = tuple(
-                Uptime(label, _figures(before[-1] - before[len(edges) - len(kept) + number]))
+                Uptime(label, _figures(before[-1] - before[len(edges) - skip + number]))
                 for number, (_, label) in enumerate(windows)
             )
             components.append(
@@ -269,7 +271,7 @@ class StatusBuilder:
                 )
             )
         incidents = self._incidents(now)
-        operator_open = any(not i.automatic and not i.resolved for i in incidents)
+        operator_open = any(not i.automatic and not i.resolved for i in self._operator)
         overall = indicator((c.status for c in components), operator_open)
         page = self._config.status_page
         return StatusSnapshot(
@@ -304,6 +306,11 @@ class StatusBuilder:
             bar = DayBar(day, figures, figures.bad * self._slice / 60)
         self._day_bars[key] = bar
         return bar
+
+    def _kept_bars(self, component: str, first_day: date) -> tuple[DayBar, ...]:
+        """The component's bars of final days, from `first_day` on."""
+        first, bars = self._final_bars.get(component, (first_day, ()))
+        return bars[(first_day - first).days :] if first <= first_day else ()
 
     def _midnight(self, day: date) -> datetime:
         return datetime.combine(day, time(), self._zone).astimezone(UTC)
@@ -396,7 +403,8 @@ class StatusBuilder:
             for incident in self._automatic(component, runs)
         ]
         ids = {c.name: c.slug for c in self._components}
-        found += [_operator(stored, ids) for stored in self._store.operator_incidents()]
+        self._operator = [_operator(stored, ids) for stored in self._store.operator_incidents()]
+        found += self._operator
         kept = [i for i in found if not i.resolved or (i.resolved_at or i.updated_at) >= horizon]
         return tuple(sorted(kept, key=lambda i: (i.started_at, i.id), reverse=True))
 

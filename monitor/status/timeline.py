@@ -6,7 +6,7 @@ hundred. Counting slices of each state between any two slices is a binary search
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -29,7 +29,7 @@ class Runs:
     def of(cls, first: int, states: np.ndarray) -> Runs:
         if len(states) == 0:
             return cls(first, first, np.empty(0, np.int64), np.empty(0, np.int8))
-        heads = np.r_[0, np.flatnonzero(np.diff(states)) + 1]
+        heads = np.flatnonzero(np.diff(states, prepend=np.int8(-1)))  # -1: no state
         return cls(first, first + len(states), heads.astype(np.int64) + first, states[heads])
 
     def before(self, cut: int) -> Runs:
@@ -54,39 +54,53 @@ class Runs:
             np.concatenate((self.states, later.states[skip:])),
         )
 
-    def counts(self, edges: np.ndarray) -> np.ndarray:
-        """(len(edges) - 1, STATES): slices of each state between consecutive edges."""
-        return np.diff(self.before_each(edges), axis=0)
-
-    def before_each(self, edges: np.ndarray) -> np.ndarray:
-        """(len(edges), STATES): slices of each state before each edge, in any order.
-
-        Slices outside [first, end) are not counted: before the history or not ended yet.
-        """
-        lengths = np.diff(np.r_[self.starts, self.end])
-        per_run = np.zeros((len(self.starts) + 1, STATES), np.int64)
-        per_run[np.arange(1, len(self.starts) + 1), self.states] = lengths
-        before = np.cumsum(per_run, axis=0)  # before[i]: totals of the runs before run i
-        at = np.clip(np.asarray(edges, np.int64), self.first, self.end)
-        run = np.searchsorted(self.starts, at, "left")  # runs starting before each edge
-        cumulative = before[np.maximum(run - 1, 0)].copy()
-        inside = run > 0
-        last = run[inside] - 1
-        cumulative[np.flatnonzero(inside), self.states[last]] += at[inside] - self.starts[last]
-        return cumulative
-
-    def outages(self) -> Iterator[tuple[int, int | None]]:
+    def outages(self) -> list[tuple[int, int | None]]:
         """[start, end) of each stretch from a BAD slice to the next GOOD one (None: not yet).
 
         Step 7's runs, except that a gap of NO_DATA or EXCLUDED does not end one: only a
-        GOOD slice shows the component answering again.
+        GOOD slice shows the component answering again. Without those gaps, GOOD and BAD
+        stretches alternate: each BAD one ends where the next (GOOD) one starts.
         """
-        start: int | None = None
-        for head, state in zip(self.starts.tolist(), self.states.tolist(), strict=True):
-            if state == BAD and start is None:
-                start = head
-            elif state == GOOD and start is not None:
-                yield start, head
-                start = None
-        if start is not None:
-            yield start, None
+        decisive = (self.states == BAD) | (self.states == GOOD)
+        starts, states = self.starts[decisive], self.states[decisive]
+        heads = np.flatnonzero(np.diff(states, prepend=np.int8(-1)))
+        starts, states = starts[heads].tolist(), states[heads]
+        return [
+            (starts[i], starts[i + 1] if i + 1 < len(starts) else None)
+            for i in np.flatnonzero(states == BAD).tolist()
+        ]
+
+
+def counts_before(runs: Sequence[Runs], edges: np.ndarray) -> np.ndarray:
+    """(len(runs), len(edges), STATES): each one's slices of each state before each edge.
+
+    Slices outside [first, end) are not counted: before the history or not ended yet.
+    All components at once: their runs side by side in one array, each searched for
+    the edges as (component, slice) keys, so a thousand components cost one search.
+    """
+    sizes = np.array([len(one.starts) for one in runs], np.int64)
+    begins = np.cumsum(sizes) - sizes  # each one's first run in the joined arrays
+    starts = np.concatenate([np.empty(0, np.int64), *(one.starts for one in runs)])
+    states = np.concatenate([np.empty(0, np.int8), *(one.states for one in runs)])
+    firsts = np.array([one.first for one in runs], np.int64)
+    ends = np.array([one.end for one in runs], np.int64)
+    owner = np.repeat(np.arange(len(runs)), sizes)
+    following = np.append(starts[1:], 0)  # where each run ends: the next one starts...
+    lasts = (begins + sizes - 1)[sizes > 0]
+    following[lasts] = ends[sizes > 0]  # ...or its component's slices end
+    per_run = np.zeros((len(starts) + 1, STATES), np.int64)
+    per_run[np.arange(1, len(starts) + 1), states] = following - starts
+    before = np.cumsum(per_run, axis=0)  # before[i]: totals of the joined runs before run i
+    at = np.clip(np.asarray(edges, np.int64)[None, :], firsts[:, None], ends[:, None])
+    origin = min(int(firsts.min(initial=0)), int(np.min(edges, initial=0)))
+    span = int(max(ends.max(initial=0), np.max(edges, initial=0))) - origin + 1
+    keys = owner * span + (starts - origin)  # increasing: by component, then slice
+    found = np.searchsorted(keys, np.arange(len(runs))[:, None] * span + (at - origin), "left")
+    counted = found - begins[:, None]  # runs of the component starting before each edge
+    last = np.maximum(found - 1, 0)
+    result = before[last] - before[begins][:, None, :]
+    inside = counted > 0
+    rows, columns = np.nonzero(inside)
+    result[rows, columns, states[last[inside]]] += at[inside] - starts[last[inside]]
+    result[~inside] = 0
+    return result

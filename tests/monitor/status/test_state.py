@@ -7,6 +7,7 @@ import textwrap
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from monitor.config import Config, load_config
@@ -16,7 +17,9 @@ from monitor.results import ProbeResult, Reason
 from monitor.status.incidents import open_incident, update_incident
 from monitor.status.site import SiteRenderer
 from monitor.status.state import StatusBuilder
+from monitor.status.timeline import Runs, counts_before
 from monitor.store import Store
+from sla.slices import SliceState
 
 MARCH = datetime(2026, 3, 1, 5, tzinfo=UTC)  # midnight in New York (EST)
 APRIL = datetime(2026, 4, 1, 4, tzinfo=UTC)  # midnight in New York (EDT): March has 743 h
@@ -235,3 +238,26 @@ def test_a_refresh_re_reads_only_the_tail_and_agrees_with_a_cold_build(march):
     cold = StatusBuilder(config, store).snapshot(APRIL)
     assert refreshed.components == cold.components
     assert refreshed.incidents == cold.incidents
+
+
+def test_an_outage_runs_from_a_bad_slice_to_the_next_good_one_across_gaps() -> None:
+    G, B, N, X = (int(state) for state in SliceState)
+    runs = Runs.of(100, np.array([G, B, B, N, B, G, G, B, X, G, N, B, N], np.int8))
+    assert runs.outages() == [(101, 105), (107, 109), (111, None)]
+    assert Runs.of(0, np.array([G, N, X, G], np.int8)).outages() == []
+    assert Runs.of(0, np.empty(0, np.int8)).outages() == []
+
+
+def test_slices_before_each_edge_are_counted_for_every_component_at_once() -> None:
+    rng = np.random.default_rng(7)
+    components = [
+        Runs.of(first, rng.integers(0, 4, size, dtype=np.int8).repeat(rng.integers(1, 9, size)))
+        for first, size in ((50, 30), (40, 0), (0, 1), (75, 12))
+    ]
+    edges = np.array([60, 0, 300, 45, 76, 120, 1000])
+    counted = counts_before(components, edges)
+    for runs, found in zip(components, counted, strict=True):
+        states = np.repeat(runs.states, np.diff(runs.starts, append=runs.end))
+        for edge, counts in zip(edges.tolist(), found.tolist(), strict=True):
+            before = states[: max(edge - runs.first, 0)]
+            assert counts == [int((before == s).sum()) for s in range(len(SliceState))]
