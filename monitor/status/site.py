@@ -105,6 +105,7 @@ class SiteRenderer:
         self._strips: dict[str, tuple[tuple[DayBar, ...], str]] = {}
         self._badges: dict[tuple[str, str, str], bytes] = {}
         self._articles: dict[tuple[object, ...], Markup] = {}
+        self._history_cards: dict[tuple[object, ...], Markup] = {}
         # The history's incidents, their card keys, and their cards joined.
         self._history: tuple[tuple[Incident, ...], list[tuple[object, ...]], Markup] = (
             (),
@@ -212,7 +213,8 @@ class SiteRenderer:
                 if fresh != keys:
                     html = Markup("").join(map(incident_card, incidents, fresh))
                 keys = fresh
-            cards.update((key, previous[key]) for key in keys if key not in cards)  # kept
+                self._history_cards = {key: cards.get(key) or previous[key] for key in keys}
+            cards.update(self._history_cards)  # kept for the next snapshot's cards
             self._history = (tuple(incidents), keys, html)
             return html
 

@@ -52,6 +52,7 @@ INCIDENT_STATUSES = ("investigating", "identified", "monitoring", "resolved", "p
 TAIL = timedelta(hours=1)  # re-read on every refresh: late results, blips still forming
 LATENCY_PROBES = 5  # degraded_performance: median latency of this many answered probes
 UPTIME_WINDOWS = ((timedelta(hours=24), "24 hours"), (timedelta(days=7), "7 days"))
+_FOREVER = datetime.max.replace(tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -205,10 +206,11 @@ class StatusBuilder:
         self._final = 0  # epoch slice: states before it are kept, not re-read
         self._latest: dict[tuple[str, str, str], LastProbe | None] = {}
         self._lock = threading.Lock()
-        # Automatic incidents by (component, first slice, end slice), kept a refresh long.
-        self._known: dict[tuple[str, int, int | None], Incident] = {}
-        self._seen: dict[tuple[str, int, int | None], Incident] = {}
+        # Each component's outages ([first, end) slices) and their incidents, as last time.
+        self._automatic: dict[str, tuple[list[tuple[int, int | None]], list[Incident]]] = {}
         self._operator: list[Incident] = []  # the last snapshot's operator incidents
+        self._shown: tuple[Incident, ...] = ()  # newest first
+        self._shown_until = datetime.min.replace(tzinfo=UTC)  # computed again after it
         self._day_bars: dict[tuple[object, ...], DayBar] = {}  # by (day, *counts)
         # Each component's bars of days that ended before the final slices: (first, bars).
         self._final_bars: dict[str, tuple[date, tuple[DayBar, ...]]] = {}
@@ -394,63 +396,66 @@ class StatusBuilder:
     # --- incidents and maintenance ---------------------------------------------------
 
     def _incidents(self, now: datetime) -> tuple[Incident, ...]:
+        """Automatic and operator incidents, newest first; those resolved before the
+        history's start are left out. Sorted again only when one of them changed."""
         assert self._runs is not None
-        self._known, self._seen = self._seen, {}
-        horizon = now - timedelta(days=self.history_days)
-        found = [
-            incident
-            for component, runs in zip(self._components, self._runs, strict=True)
-            for incident in self._automatic(component, runs)
-        ]
+        automatic, changed, kept = [], False, {}
+        for component, runs in zip(self._components, self._runs, strict=True):
+            outages = runs.outages()
+            before = self._automatic.get(component.slug, ([], []))
+            incidents = before[1]
+            if outages != before[0]:  # an outage seen before is the same (frozen) incident
+                known = dict(zip(before[0], before[1], strict=True))
+                incidents = [known.get(o) or self._outage(component, *o) for o in outages]
+                changed = True
+            kept[component.slug] = (outages, incidents)
+            automatic += incidents
+        self._automatic = kept
         ids = {c.name: c.slug for c in self._components}
-        self._operator = [_operator(stored, ids) for stored in self._store.operator_incidents()]
-        found += self._operator
-        kept = [i for i in found if not i.resolved or (i.resolved_at or i.updated_at) >= horizon]
-        return tuple(sorted(kept, key=lambda i: (i.started_at, i.id), reverse=True))
+        operator = [_operator(stored, ids) for stored in self._store.operator_incidents()]
+        horizon = now - timedelta(days=self.history_days)
+        if changed or operator != self._operator or horizon > self._shown_until:
+            found = sorted(automatic + operator, key=lambda i: (i.started_at, i.id), reverse=True)
+            ends = [(i.resolved_at or i.updated_at) if i.resolved else _FOREVER for i in found]
+            shown = [(i, end) for i, end in zip(found, ends, strict=True) if end >= horizon]
+            self._shown = tuple(i for i, _ in shown)
+            # Until the history's start passes the oldest end shown, the same ones show.
+            self._shown_until = min((end for _, end in shown), default=_FOREVER)
+        self._operator = operator
+        return self._shown
 
-    def _automatic(self, component: StatusComponent, runs: Runs) -> list[Incident]:
-        """Step 7 for the component; an outage seen before is the same (frozen) incident."""
-        incidents = []
+    def _outage(self, component: StatusComponent, first: int, end: int | None) -> Incident:
+        """Step 7's incident of one outage of the component (docs/concepts.md, Incidents)."""
         component_id = component.slug
-        for first, end in runs.outages():
-            key = (component_id, first, end)
-            known = self._known.get(key)
-            if known is not None:
-                self._seen[key] = known
-                incidents.append(known)
-                continue
-            started = slice_start(first, self._slice)
-            incident_id = f"auto-{component_id}-{int(started.timestamp())}"
-            updates = [
-                IncidentUpdate(
-                    f"{incident_id}-start",
-                    "investigating",
-                    f"Our monitoring sees {component.name} failing. We are investigating.",
-                    started,
-                )
-            ]
-            if end is not None:
-                minutes = (end - first) * self._slice / 60
-                updates.append(
-                    IncidentUpdate(
-                        f"{incident_id}-end",
-                        "resolved",
-                        f"{component.name} is answering again after {minutes:g} minutes.",
-                        slice_start(end, self._slice),
-                    )
-                )
-            incident = Incident(
-                id=incident_id,
-                name=f"{component.name} disruption",
-                impact="major",
-                automatic=True,
-                components=(component_id,),
-                started_at=started,
-                updates=tuple(updates),
+        started = slice_start(first, self._slice)
+        incident_id = f"auto-{component_id}-{int(started.timestamp())}"
+        updates = [
+            IncidentUpdate(
+                f"{incident_id}-start",
+                "investigating",
+                f"Our monitoring sees {component.name} failing. We are investigating.",
+                started,
             )
-            self._seen[key] = incident
-            incidents.append(incident)
-        return incidents
+        ]
+        if end is not None:
+            minutes = (end - first) * self._slice / 60
+            updates.append(
+                IncidentUpdate(
+                    f"{incident_id}-end",
+                    "resolved",
+                    f"{component.name} is answering again after {minutes:g} minutes.",
+                    slice_start(end, self._slice),
+                )
+            )
+        return Incident(
+            id=incident_id,
+            name=f"{component.name} disruption",
+            impact="major",
+            automatic=True,
+            components=(component_id,),
+            started_at=started,
+            updates=tuple(updates),
+        )
 
     def _maintenances(self, now: datetime) -> tuple[Maintenance, ...]:
         found = []

@@ -29,7 +29,7 @@ class Runs:
     def of(cls, first: int, states: np.ndarray) -> Runs:
         if len(states) == 0:
             return cls(first, first, np.empty(0, np.int64), np.empty(0, np.int8))
-        heads = np.flatnonzero(np.diff(states, prepend=np.int8(-1)))  # -1: no state
+        heads = _heads(states)
         return cls(first, first + len(states), heads.astype(np.int64) + first, states[heads])
 
     def before(self, cut: int) -> Runs:
@@ -63,7 +63,7 @@ class Runs:
         """
         decisive = (self.states == BAD) | (self.states == GOOD)
         starts, states = self.starts[decisive], self.states[decisive]
-        heads = np.flatnonzero(np.diff(states, prepend=np.int8(-1)))
+        heads = _heads(states)
         starts, states = starts[heads].tolist(), states[heads]
         return [
             (starts[i], starts[i + 1] if i + 1 < len(starts) else None)
@@ -104,3 +104,9 @@ def counts_before(runs: Sequence[Runs], edges: np.ndarray) -> np.ndarray:
     result[rows, columns, states[last[inside]]] += at[inside] - starts[last[inside]]
     result[~inside] = 0
     return result
+
+
+def _heads(states: np.ndarray) -> np.ndarray:
+    """Where each run of equal states begins."""
+    changes = np.flatnonzero(states[1:] != states[:-1]) + 1
+    return np.concatenate((np.zeros(min(len(states), 1), np.int64), changes))

@@ -494,23 +494,25 @@ def _records(
     structured elements one field at a time, and even its views cost more than the
     copy); only the slices no chunk holds are zeroed: a fresh buffer is not written twice.
     """
-    size = rollup.DTYPE.itemsize
+    size, chunk = rollup.DTYPE.itemsize, rollup.CHUNK_SLICES
     buffer = np.empty(count * slices * size, np.uint8)
     dest = memoryview(buffer)
     filled = [0] * count  # each series' records written so far, from its start
-    for row, number in zip(rows, row_of, strict=True):
-        records = rollup.records(row.data)
-        start = row.chunk * rollup.CHUNK_SLICES - first_slice
+    for (_, _, chunk_no, data, *_), number in zip(rows, row_of, strict=True):
+        records = rollup.records(data)
+        start = chunk_no * chunk - first_slice
         lo, hi = max(start, 0), min(start + len(records) // size, slices)
         if lo < hi:
             at = number * slices
-            buffer[(at + filled[number]) * size : (at + lo) * size] = 0  # nothing stored
+            if filled[number] < lo:
+                buffer[(at + filled[number]) * size : (at + lo) * size] = 0  # nothing stored
             dest[(at + lo) * size : (at + hi) * size] = memoryview(records)[
                 (lo - start) * size : (hi - start) * size
             ]
             filled[number] = hi
     for number, done in enumerate(filled):
-        buffer[(number * slices + done) * size : (number + 1) * slices * size] = 0
+        if done < slices:
+            buffer[(number * slices + done) * size : (number + 1) * slices * size] = 0
     return buffer.view(rollup.DTYPE).reshape(count, slices)
 
 
@@ -535,7 +537,8 @@ def _series_slices(
 def _block(rows: Sequence[Row[Any]], first_slice: int, end_slice: int) -> SeriesBlock:
     """The series of (family, location, chunk, data, target) rows as one SeriesBlock."""
     keys: dict[tuple[str, str, str], int] = {}
-    row_of = [keys.setdefault((r.target, r.family, r.location), len(keys)) for r in rows]
+    row_of = [keys.setdefault((target, family, location), len(keys))
+              for family, location, _, _, target in rows]  # fmt: skip
     records = _records(rows, row_of, len(keys), first_slice, end_slice - first_slice)
     return SeriesBlock(tuple(keys), first_slice, **_columns(records))  # type: ignore[arg-type]
 
