@@ -47,7 +47,7 @@ from sla.slices import (
     day_starts,
     drop_blips,
     epoch_us,
-    fold_targets,
+    fold_groups,
     maintenance_mask,
     rollup_states,
     series_states,
@@ -715,8 +715,9 @@ def group_states(
         names = list(dict.fromkeys(name for members in batch for name in members))
         states = _batch_states([by_name[name] for name in names], series(names), frame)
         row = {name: number for number, name in enumerate(names)}
-        for members in batch:
-            yield GroupStates(frame.month_first, fold_targets(states[[row[n] for n in members]]))
+        folded = fold_groups(states, [[row[name] for name in members] for members in batch])
+        for group_slices in folded:
+            yield GroupStates(frame.month_first, group_slices)
         batch, cells = [], 0
 
 

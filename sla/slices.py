@@ -7,7 +7,7 @@ is [k * slice, (k + 1) * slice) seconds after the epoch, in UTC.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from enum import IntEnum
@@ -370,11 +370,18 @@ _RANK = np.array([2, 3, 1, 0], np.int8)  # indexed by SliceState
 _RANKED = np.array([EXCLUDED, NO_DATA, GOOD, BAD], np.int8)  # indexed by rank
 
 
-def fold_targets(states: np.ndarray) -> np.ndarray:
-    """Step 6 over axis 0 (targets, after step 5); with no target at all, NO_DATA."""
-    if len(states) == 0:
-        return np.full(states.shape[1:], NO_DATA, np.int8)
-    return _RANKED[_RANK[states].max(axis=0)]
+def fold_groups(states: np.ndarray, groups: Sequence[Sequence[int]]) -> np.ndarray:
+    """Step 6 over targets (rows of `states`, after step 5) for each group of row numbers:
+    (groups, slices). A group of no target is NO_DATA. All groups in one operation: each
+    is padded to the largest with a row of the lowest rank, which changes no maximum."""
+    ranks = np.vstack((_RANK[states], np.full((1, states.shape[1]), _RANK[EXCLUDED], np.int8)))
+    width = max((len(group) for group in groups), default=0)
+    padded = np.full((len(groups), max(width, 1)), len(states), np.intp)
+    for number, group in enumerate(groups):
+        padded[number, : len(group)] = group
+    folded = _RANKED[ranks[padded].max(axis=1)]
+    folded[[number for number, group in enumerate(groups) if not group]] = NO_DATA
+    return folded
 
 
 class ServiceStates:
