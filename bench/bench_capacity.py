@@ -28,6 +28,7 @@ import sys
 import tempfile
 import time
 import urllib.parse
+from collections.abc import Sequence
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -67,21 +68,31 @@ def metric_sums(port: int) -> tuple[float, dict[float, float]]:
     return total, buckets
 
 
-def quantile(q: float, buckets: dict[float, float]) -> str:
-    """histogram_quantile over cumulative bucket deltas, as Prometheus computes it."""
+def quantile_seconds(q: float, buckets: dict[float, float]) -> float | None:
+    """histogram_quantile over cumulative bucket deltas, as Prometheus computes it
+    (inf: beyond the last finite bucket; None: no observation)."""
     bounds = sorted(buckets)
     count = buckets[bounds[-1]]
     if count <= 0:
-        return "n/a"
+        return None
     rank, lower, below = q * count, 0.0, 0.0
     for bound in bounds:
         if buckets[bound] >= rank:
             if bound == float("inf"):
-                return f"> {bounds[-2]:g} s"
+                return bound
             inside = buckets[bound] - below
-            return f"{lower + (bound - lower) * ((rank - below) / inside if inside else 1):.3f} s"
+            return lower + (bound - lower) * ((rank - below) / inside if inside else 1)
         lower, below = bound, buckets[bound]
-    return "n/a"
+    return None
+
+
+def quantile(q: float, buckets: dict[float, float]) -> str:
+    seconds = quantile_seconds(q, buckets)
+    if seconds is None:
+        return "n/a"
+    if seconds == float("inf"):
+        return f"> {sorted(buckets)[-2]:g} s"
+    return f"{seconds:.3f} s"
 
 
 def run_uptime_sla(
@@ -94,19 +105,23 @@ def run_uptime_sla(
     duration: float,
     profile: float,
     sla_refresh: str,
+    extra: Sequence[str] = (),
+    name: str = "",
 ) -> dict[str, object]:
+    """One run of `uptime-sla run` on N targets; `extra`: more config lines (a status page)."""
     port = free_port()
-    config = work / f"uptime-sla-{n}.yaml"
+    config = work / f"uptime-sla-{n}{name}.yaml"
     lines = [
-        f'storage: {{url: "sqlite:///{work}/uptime-{n}.db"}}',
+        f'storage: {{url: "sqlite:///{work}/uptime-{n}{name}.db"}}',
         f'metrics: {{listen: "127.0.0.1:{port}", sla_refresh: {sla_refresh}}}',
         f'defaults: {{interval: {INTERVAL}s, timeout: {TIMEOUT}s, ca_file: "{ca_file}",'
         ' resolve: {ipv4: ["127.0.0.1"], ipv6: ["::1"]}}',
         "targets:",
         *(f'  - {{name: t{i:05d}, url: "https://api.test:{nginx.port}/t/{i}"}}' for i in range(n)),
+        *extra,
     ]
     config.write_text("\n".join(lines) + "\n")
-    process, log = start_monitor(config, work / f"uptime-sla-{n}.log")
+    process, log = start_monitor(config, work / f"uptime-sla-{n}{name}.log")
     try:
         wait_for(lambda: metric_sums(port), timeout=60)
         time.sleep(warmup)
@@ -134,6 +149,7 @@ def run_uptime_sla(
             "cpu_per_1000": (cpu1 - cpu0) / probes * 1000 if probes else float("nan"),
             "lag_p50": quantile(0.5, lag),
             "lag_p99": quantile(0.99, lag),
+            "lag_p99_seconds": quantile_seconds(0.99, lag),
             "rss": rss,
             "failures_total": failures,
             "expected_rate": 2 * n / INTERVAL,

@@ -192,7 +192,7 @@ class StatusBuilder:
         self._config = config
         self._store = store
         self._components = config.status_components()
-        self._groups = [config.component_targets(c) for c in self._components]
+        self._groups = config.component_targets()
         self._targets = {t.name: t for t in config.targets}
         self._specs = {
             t.name: TargetSpec(t.name, t.service_name, t.interval, t.families)

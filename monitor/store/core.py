@@ -498,9 +498,9 @@ def _records(
     buffer = np.empty(count * slices * size, np.uint8)
     dest = memoryview(buffer)
     filled = [0] * count  # each series' records written so far, from its start
-    for (_, _, chunk_no, data, *_), number in zip(rows, row_of, strict=True):
-        records = rollup.records(data)
-        start = chunk_no * chunk - first_slice
+    for row, number in zip(rows, row_of, strict=True):
+        records = rollup.records(row[3])
+        start = row[2] * chunk - first_slice
         lo, hi = max(start, 0), min(start + len(records) // size, slices)
         if lo < hi:
             at = number * slices

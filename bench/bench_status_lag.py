@@ -1,0 +1,107 @@
+"""Schedule lag of `uptime-sla run` with the status page on and off, N targets x 2 families.
+
+The same set-up as bench_capacity.py (a local nginx, TLS 1.3, 127.0.0.1 and [::1], probes
+every 30 s), run alternately without a status page and with one of N / 5 components
+refreshed every `status_page.refresh` (60 s, the default) into a temporary folder:
+off, on, off, on... `--rounds` times each. Each run's p99 lag comes from the schedule-lag
+histogram over the measured window; the verdict compares the medians of the two sets.
+
+    .venv/bin/python bench/bench_status_lag.py [--targets 5000] [--rounds 3]
+        [--warmup 45] [--duration 120]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from bench_capacity import run_uptime_sla
+from benchlib import Nginx, command_line, commit, machine, raise_nofile, table, write_certs
+
+PER_COMPONENT = 5
+
+
+def status_page(work: Path, targets: int) -> list[str]:
+    """Config lines of a status page: N / 5 components of five targets each."""
+    return [
+        "status_page:",
+        f'  output_dir: "{work}/site"',
+        "  components:",
+        *(
+            f"    - {{name: Component {c:04d}, targets: ["
+            + ", ".join(f"t{i:05d}" for i in range(c * PER_COMPONENT, (c + 1) * PER_COMPONENT))
+            + "]}"
+            for c in range(targets // PER_COMPONENT)
+        ),
+    ]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--targets", type=int, default=5000)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--warmup", type=float, default=45)
+    parser.add_argument("--duration", type=float, default=120)
+    args = parser.parse_args()
+    raise_nofile()
+    work = Path(tempfile.mkdtemp(prefix="bench-status-lag-"))
+    os.chmod(work, 0o755)  # nginx workers run as nobody
+    ca_file, chain, key = write_certs(work)
+    nginx = Nginx(work / "nginx", chain, key)
+    runs: dict[str, list[dict[str, object]]] = {"off": [], "on": []}
+    try:
+        for number in range(args.rounds):
+            for page in ("off", "on"):
+                extra = status_page(work / f"{page}-{number}", args.targets) if page == "on" else []
+                figures = run_uptime_sla(
+                    args.targets,
+                    nginx,
+                    ca_file,
+                    work,
+                    warmup=args.warmup,
+                    duration=args.duration,
+                    profile=0,
+                    sla_refresh="60s",
+                    extra=extra,
+                    name=f"-{page}-{number}",
+                )
+                runs[page].append(figures)
+                print(f"round {number + 1}, page {page}: {figures}", flush=True)
+    finally:
+        nginx.close()
+    medians = {
+        page: statistics.median(float(f["lag_p99_seconds"] or 0) for f in found)  # type: ignore[arg-type]
+        for page, found in runs.items()
+    }
+    print(f"\ncommand: {command_line()}")
+    print(f"machine: {machine()}; commit {commit()}")
+    print(
+        f"{args.targets:,} targets x 2 families every 30 s; {args.warmup:g} s warm-up, "
+        f"{args.duration:g} s measured; page: {args.targets // PER_COMPONENT:,} components, "
+        "refreshed every 60 s"
+    )
+    rows = [
+        [
+            page,
+            ", ".join(f"{float(f['lag_p99_seconds'] or 0) * 1000:.1f}" for f in found),  # type: ignore[arg-type]
+            f"{medians[page] * 1000:.1f}",
+            ", ".join(f"{float(f['rate']):.1f}" for f in found),  # type: ignore[arg-type]
+            ", ".join(f"{float(f['cpu']):.1f}" for f in found),  # type: ignore[arg-type]
+        ]
+        for page, found in runs.items()
+    ]
+    print(
+        table(["status page", "lag p99 of each run (ms)", "median (ms)", "probes/s", "CPU s"], rows)
+    )
+    ratio = medians["on"] / medians["off"] if medians["off"] else float("nan")
+    print(f"\nlag p99 median, page on / page off: {ratio:.2f}x (goal: at most 1.25x)")
+
+
+if __name__ == "__main__":
+    main()
