@@ -744,7 +744,8 @@ def _batch_states(targets: Sequence[TargetSpec], block: SeriesBlock, frame: _Fra
     if len(rows) == len(block.series):
         picked = slice(None)  # every row counts (the usual case): views, not copies
     known = slice(offset, offset + frame.known)
-    stale = np.array([stale_after_us(policy, targets[t]) for _, t, _, _ in rows], np.int64)
+    stale_of = np.array([stale_after_us(policy, target) for target in targets], np.int64)
+    stale = stale_of[np.array([t for _, t, _, _ in rows], np.intp)]
     states = rollup_states(
         policy,
         stale,

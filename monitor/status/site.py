@@ -104,7 +104,11 @@ class SiteRenderer:
         # Each component's past day bars (the builder's DayBar objects) and their HTML.
         self._strips: dict[str, tuple[tuple[DayBar, ...], str]] = {}
         self._badges: dict[tuple[str, str, str], bytes] = {}
-        self._articles: dict[tuple[object, ...], Markup] = {}
+        # Each component's HTML with markers for today's bar and its uptime, and the
+        # uptime figures' HTML, as the last snapshot used them.
+        self._frames: dict[tuple[object, ...], str] = {}
+        self._uptimes: dict[tuple[tuple[str, str], ...], str] = {}
+        self._token = uuid.uuid4().hex  # markers no escaped text can contain
         self._history_cards: dict[tuple[object, ...], Markup] = {}
         # The history's incidents, their card keys, and their cards joined.
         self._history: tuple[tuple[Incident, ...], list[tuple[object, ...]], Markup] = (
@@ -176,14 +180,14 @@ class SiteRenderer:
         strips: dict[str, tuple[tuple[DayBar, ...], str]] = {}
         kept_strips = self._strips
 
-        def bars(component: ComponentState) -> Markup:
+        def past_bars(component: ComponentState) -> str:
             """Past days' bars are rendered again only when one of them changed."""
             past = component.bars[:-1]
             kept = kept_strips.get(component.id)
             if kept is None or kept[0] != past:  # the same objects, mostly: a C loop
                 kept = (past, "".join(map(bar_item, past)))
             strips[component.id] = kept
-            return Markup(kept[1] + "".join(map(bar_item, component.bars[-1:])))
+            return kept[1]
 
         self._strips = strips
         card = self._env.get_template("incident.html")
@@ -209,9 +213,10 @@ class SiteRenderer:
             builder hands the same (frozen) objects for incidents it has seen before."""
             kept, keys, html = self._history
             if kept != tuple(incidents):  # the same objects, mostly: a C loop
-                fresh = [card_key(incident) for incident in incidents]
+                known = {id(incident): key for incident, key in zip(kept, keys, strict=True)}
+                fresh = [known.get(id(i)) or card_key(i) for i in incidents]  # kept: alive
                 if fresh != keys:
-                    html = Markup("").join(map(incident_card, incidents, fresh))
+                    html = Markup("".join(map(incident_card, incidents, fresh)))  # all Markup
                 keys = fresh
                 self._history_cards = {key: cards.get(key) or previous[key] for key in keys}
             cards.update(self._history_cards)  # kept for the next snapshot's cards
@@ -228,25 +233,34 @@ class SiteRenderer:
         )
         self._cards = cards  # only the cards of this snapshot are kept for the next
         article = self._env.get_template("component.html")
-        articles: dict[tuple[object, ...], Markup] = {}
-        kept_articles = self._articles
+        uptime_items = self._env.get_template("uptime.html")
+        frames: dict[tuple[object, ...], str] = {}
+        kept_frames, kept_uptimes, uptimes = self._frames, self._uptimes, {}
+        today, window = (f"<!--{part}-{self._token}-->" for part in ("today", "uptime"))
 
         def component_article(c: ComponentState) -> Markup:
-            """A component reads the same from one refresh to the next unless its status,
-            bars or uptime text changed: only then is it rendered again."""
-            strip = bars(c)
-            uptime = tuple((u.label, percent(u.availability)) for u in c.uptime)
+            """A component is rendered again only when its status or past bars changed;
+            today's bar and the uptime figures (which change every few minutes) go into
+            the kept HTML where their markers stand."""
+            strip = past_bars(c)
             key = (c.id, c.name, c.description, c.status, c.monitored, c.failing_families,
-                   c.healthy_families, c.unmonitored_families, str(strip), uptime,
+                   c.healthy_families, c.unmonitored_families, strip,
                    snapshot.history_days)  # fmt: skip
-            html = kept_articles.get(key)
-            if html is None:
-                page = {**found, "bars": lambda _: strip}
-                html = Markup(article.render(c=c, snapshot=snapshot, **page))
-            articles[key] = html
-            return html
+            frame = kept_frames.get(key)
+            if frame is None:
+                marks = {"past_bars": strip, "today_bar": today, "uptime": window}
+                marks = {name: Markup(html) for name, html in marks.items()}
+                frame = article.render(c=c, snapshot=snapshot, **found, **marks)
+            frames[key] = frame
+            figures = tuple((u.label, percent(u.availability)) for u in c.uptime)
+            items = kept_uptimes.get(figures) or uptimes.get(figures)
+            if items is None:
+                items = uptime_items.render(figures=figures)
+            uptimes[figures] = items
+            html = frame.replace(today, bar_item(c.bars[-1]), 1).replace(window, items, 1)
+            return Markup(html)  # every part escaped where it was rendered
 
-        self._articles = articles
+        self._frames, self._uptimes = frames, uptimes
         found: dict[str, Any] = {
             "component_article": component_article,
             "incident_card": incident_card,
@@ -254,7 +268,6 @@ class SiteRenderer:
             "iso": iso,
             "when": when,
             "percent": percent,
-            "bars": bars,
             "status_text": _status_text,
             "status_class": lambda c: c.status if c.monitored else "not_monitored",
             "family_text": _family_text,

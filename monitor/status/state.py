@@ -209,7 +209,8 @@ class StatusBuilder:
         # Each component's outages ([first, end) slices) and their incidents, as last time.
         self._automatic: dict[str, tuple[list[tuple[int, int | None]], list[Incident]]] = {}
         self._operator: list[Incident] = []  # the last snapshot's operator incidents
-        self._shown: tuple[Incident, ...] = ()  # newest first
+        self._sorted: list[tuple[Incident, datetime]] = []  # newest first, with their ends
+        self._shown: tuple[Incident, ...] = ()  # the same, once those ended too long ago left
         self._shown_until = datetime.min.replace(tzinfo=UTC)  # computed again after it
         self._day_bars: dict[tuple[object, ...], DayBar] = {}  # by (day, *counts)
         # Each component's bars of days that ended before the final slices: (first, bars).
@@ -414,13 +415,15 @@ class StatusBuilder:
         ids = {c.name: c.slug for c in self._components}
         operator = [_operator(stored, ids) for stored in self._store.operator_incidents()]
         horizon = now - timedelta(days=self.history_days)
-        if changed or operator != self._operator or horizon > self._shown_until:
+        if changed or operator != self._operator:
             found = sorted(automatic + operator, key=lambda i: (i.started_at, i.id), reverse=True)
             ends = [(i.resolved_at or i.updated_at) if i.resolved else _FOREVER for i in found]
-            shown = [(i, end) for i, end in zip(found, ends, strict=True) if end >= horizon]
-            self._shown = tuple(i for i, _ in shown)
-            # Until the history's start passes the oldest end shown, the same ones show.
-            self._shown_until = min((end for _, end in shown), default=_FOREVER)
+            self._sorted = list(zip(found, ends, strict=True))
+            self._shown_until = datetime.min.replace(tzinfo=UTC)
+        if horizon > self._shown_until:  # the history's start passed the oldest end shown
+            self._sorted = [(i, end) for i, end in self._sorted if end >= horizon]
+            self._shown = tuple(i for i, _ in self._sorted)
+            self._shown_until = min((end for _, end in self._sorted), default=_FOREVER)
         self._operator = operator
         return self._shown
 
