@@ -86,6 +86,8 @@ def plan(quick: bool) -> list[list[str]]:
             [b + "bench_promql.py", "--quick"],
             [b + "bench_sla_engine.py"],
             [b + "bench_refresher.py", "--cases", "fresh", "month", "--refreshes", "2"],
+            [b + "bench_status.py", "--targets", "500", "--days", "30"],
+            [b + "bench_status_lag.py", "--targets", "500", "--rounds", "1", "--duration", "30"],
         ]
     return [
         [
@@ -116,6 +118,8 @@ def plan(quick: bool) -> list[list[str]]:
         [b + "bench_promql.py"],
         [b + "bench_sla_engine.py"],
         [b + "bench_refresher.py"],
+        [b + "bench_status.py", "--refreshes", "10"],
+        [b + "bench_status_lag.py"],
     ]
 
 
