@@ -21,11 +21,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import shutil
 import subprocess
 import sys
-import tempfile
 import time
 import urllib.parse
 from collections.abc import Sequence
@@ -41,15 +39,14 @@ from benchlib import (
     commit,
     fetch,
     free_port,
+    local_nginx,
     machine,
     peak_rss_mib,
     process_cpu,
-    raise_nofile,
     start_monitor,
     stop,
     table,
     wait_for,
-    write_certs,
 )
 
 INTERVAL, TIMEOUT = 30, 5
@@ -360,11 +357,7 @@ def main() -> None:
     )
     parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args()
-    raise_nofile()
-    work = Path(tempfile.mkdtemp(prefix="bench-capacity-"))
-    os.chmod(work, 0o755)  # nginx workers run as nobody
-    ca_file, chain, key = write_certs(work)
-    nginx = Nginx(work / "nginx", chain, key)
+    work, ca_file, nginx = local_nginx("bench-capacity-")
     figures: dict[int, dict[str, dict[str, object]]] = {}
     try:
         for n in args.targets:

@@ -13,16 +13,14 @@ histogram over the measured window; the verdict compares the medians of the two 
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import sys
-import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench_capacity import run_uptime_sla
-from benchlib import Nginx, command_line, commit, machine, raise_nofile, table, write_certs
+from benchlib import command_line, commit, local_nginx, machine, table
 
 PER_COMPONENT = 5
 
@@ -49,11 +47,7 @@ def main() -> None:
     parser.add_argument("--warmup", type=float, default=45)
     parser.add_argument("--duration", type=float, default=120)
     args = parser.parse_args()
-    raise_nofile()
-    work = Path(tempfile.mkdtemp(prefix="bench-status-lag-"))
-    os.chmod(work, 0o755)  # nginx workers run as nobody
-    ca_file, chain, key = write_certs(work)
-    nginx = Nginx(work / "nginx", chain, key)
+    work, ca_file, nginx = local_nginx("bench-status-lag-")
     runs: dict[str, list[dict[str, object]]] = {"off": [], "on": []}
     try:
         for number in range(args.rounds):

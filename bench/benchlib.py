@@ -11,6 +11,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from collections.abc import Callable
@@ -210,3 +211,13 @@ http {{
 
     def close(self) -> None:
         stop(self.process)
+
+
+def local_nginx(prefix: str) -> tuple[Path, Path, Nginx]:
+    """A new work folder, a trustme CA and certificate in it, and nginx serving /t/<n> with
+    them on 127.0.0.1 and [::1]: (folder, CA file, nginx; close() it when done)."""
+    raise_nofile()
+    work = Path(tempfile.mkdtemp(prefix=prefix))
+    os.chmod(work, 0o755)  # nginx workers run as nobody
+    ca_file, chain, key = write_certs(work)
+    return work, ca_file, Nginx(work / "nginx", chain, key)
