@@ -618,16 +618,22 @@ def _write_tree(
     Paths as strings (thousands of badges a refresh: pathlib would cost more than the
     writing); folders 0755 and files 0644, as a web server runs as its own user.
     """
-    root, old = str(directory), None if previous is None else str(previous.folder)
-    os.chmod(root, 0o755)
-    for folder in sorted({os.path.dirname(name) for name in files} - {""}):
-        os.makedirs(os.path.join(root, folder), mode=0o755, exist_ok=True)
-        os.chmod(os.path.join(root, folder), 0o755)  # whatever the umask
+    root = str(directory)
+    folders = {""}  # every folder of the site, parents included, whatever the umask
+    for name in files:
+        folder = os.path.dirname(name)
+        while folder not in folders:
+            folders.add(folder)
+            folder = os.path.dirname(folder)
+    for folder in sorted(folders):
+        path = os.path.join(root, folder)
+        os.makedirs(path, exist_ok=True)
+        os.chmod(path, 0o755)
     for name, content in files.items():
         path = os.path.join(root, name)
-        if old is not None and previous is not None and previous.files.get(name) == content:
+        if previous is not None and previous.files.get(name) == content:
             with contextlib.suppress(OSError):  # gone or another file system: write it
-                os.link(os.path.join(old, name), path)
+                os.link(os.path.join(previous.folder, name), path)
                 continue
         with open(path, "wb") as out:
             out.write(content)

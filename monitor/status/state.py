@@ -274,7 +274,7 @@ class StatusBuilder:
                 )
             )
         incidents = self._incidents(now)
-        operator_open = any(not i.automatic and not i.resolved for i in self._operator)
+        operator_open = any(not i.resolved for i in self._operator)
         overall = indicator((c.status for c in components), operator_open)
         page = self._config.status_page
         return StatusSnapshot(

@@ -387,3 +387,13 @@ def test_a_republished_site_links_unchanged_files_and_writes_changed_ones(files,
     third = publish(changed, tmp_path, NOW + timedelta(minutes=2), second)
     assert (third.folder / "api/v2/summary.json").stat().st_ino == inode  # linked, not written
     assert oct((third.folder / "history.atom").stat().st_mode & 0o777) == "0o644"
+
+
+def test_a_site_written_under_a_strict_umask_is_readable_by_the_web_server(files, tmp_path: Path):
+    previous = os.umask(0o077)
+    try:
+        folder = publish(files, tmp_path, NOW).folder
+    finally:
+        os.umask(previous)
+    for path in (folder, *folder.rglob("*")):
+        assert oct(path.stat().st_mode & 0o777) == ("0o755" if path.is_dir() else "0o644"), path
