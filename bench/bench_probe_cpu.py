@@ -35,8 +35,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 import httpcore
 
 from monitor.config import Target
-from monitor.probe import AsyncioBackend, Prober
-from monitor.results import ProbeResult
+from monitor.probing.probe import AsyncioBackend, Prober
+from monitor.probing.results import ProbeResult
 
 WARM_UP = 20
 BACKENDS = {"asyncio": AsyncioBackend, "anyio": httpcore.AnyIOBackend}

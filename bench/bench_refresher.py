@@ -34,7 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from benchlib import PYTHON, command_line, commit, machine, peak_rss_mib, table
 
-from monitor import rollup
+from monitor.store import rollup
 from sla.model import LastState
 
 SLICE = 60
@@ -122,8 +122,8 @@ def write_rollups(
 def measure(config_path: Path, refreshes: int) -> dict[str, object]:
     """In this (fresh) process: refresh the gauges `refreshes` times at NOW."""
     from monitor.config import load_config
-    from monitor.metrics import SlaMetrics
-    from monitor.sla_gauges import SlaRefresher
+    from monitor.metrics.collectors import SlaMetrics
+    from monitor.reports.gauges import SlaRefresher
     from monitor.store import Store
 
     config = load_config(config_path)

@@ -31,7 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 from bench_month import write_csv
 from benchlib import PYTHON, ROOT, command_line, commit, machine, table
 
-from monitor.results import ProbeResult, Reason
+from monitor.probing.results import ProbeResult, Reason
 from monitor.store import Store
 
 START = datetime(2026, 3, 1, tzinfo=UTC)

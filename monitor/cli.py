@@ -30,20 +30,20 @@ import shtab
 from monitor import __version__
 from monitor.config import Config, config_path, load_config, parse_moment
 from monitor.errors import InputError, MonitorError
-from monitor.export import write_export
-from monitor.probe import Prober
-from monitor.redact import RedactingFilter, redact_url, scrub
-from monitor.reporting import FORMATS, last_ended_month, month_report, range_report, render
-from monitor.results import ProbeResult, Reason
-from monitor.rules import render_rules
+from monitor.integrations.rules import render_rules
+from monitor.integrations.silences import sync_silences
+from monitor.probing.probe import Prober
+from monitor.probing.results import ProbeResult, Reason
+from monitor.reports.monthly import FORMATS, last_ended_month, month_report, range_report, render
 from monitor.service import run_service
-from monitor.silences import sync_silences
 from monitor.status import incidents
 from monitor.store import SCHEMA_REVISION, Store
+from monitor.store.export import write_export
+from monitor.text.redact import RedactingFilter, redact_url, scrub
 from sla.engine import MonthReport
 from sla.errors import SlaError
-from sla.formatting import incomplete_line
 from sla.ranges import RangeReport
+from sla.render.formatting import incomplete_line
 
 log = logging.getLogger("uptime-sla")
 
@@ -321,7 +321,7 @@ def _open_store(config: Config) -> Store:
     [arg("file", type=Path, metavar="FILE.csv")],
 )
 def _import(args: argparse.Namespace, config: Config, clock: Clock) -> int:
-    from monitor.importer import import_csv  # noqa: PLC0415 (pyarrow takes 0.3 s to import)
+    from monitor.store.importer import import_csv  # noqa: PLC0415 (pyarrow takes 0.3 s to import)
 
     progress = _Progress(sys.stderr, _file_size(args.file)) if sys.stderr.isatty() else None
     store = _open_store(config)
@@ -621,7 +621,7 @@ def _silences(args: argparse.Namespace, config: Config, clock: Clock) -> int:
 )
 def _dashboards(args: argparse.Namespace, config: Config, clock: Clock) -> int:
     try:
-        from monitor.dashboards import write_dashboards  # noqa: PLC0415 (optional extra)
+        from monitor.integrations.dashboards import write_dashboards  # noqa: PLC0415 (optional extra)
     except ImportError:
         raise InputError(
             "dashboards: needs grafana-foundation-sdk (pip install 'uptime-sla[grafana]')"

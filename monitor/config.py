@@ -40,7 +40,7 @@ FAMILIES: tuple[Family, ...] = ("ipv4", "ipv6")
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
 _UNIT_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, None: 1}
-# The longest `sla.slice`: the per-slice rollups (monitor/rollup.py) are sized for it.
+# The longest `sla.slice`: the per-slice rollups (monitor/store/rollup.py) are sized for it.
 MAX_SLICE_SECONDS = 86_400
 _ENV_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$")

@@ -18,15 +18,15 @@ from prometheus_client import start_http_server
 
 from monitor.config import Config, split_listen
 from monitor.errors import MonitorError
-from monitor.metrics import NotifyMetrics, ProbeMetrics, SlaMetrics, new_registry
+from monitor.metrics.collectors import NotifyMetrics, ProbeMetrics, SlaMetrics, new_registry
 from monitor.notify.service import Notifier
-from monitor.probe import Prober
-from monitor.scheduler import ProbeScheduler
-from monitor.sla_gauges import SlaRefresher
+from monitor.probing.probe import Prober
+from monitor.probing.scheduler import ProbeScheduler
+from monitor.reports.gauges import SlaRefresher
 from monitor.status.refresher import SiteRefresher
 from monitor.status.state import StatusBuilder
 from monitor.store import Store
-from monitor.writer import BatchWriter
+from monitor.store.writer import BatchWriter
 
 log = logging.getLogger("uptime-sla")
 

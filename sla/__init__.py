@@ -16,7 +16,7 @@ from sla.engine import (
     evaluate_month,
 )
 from sla.errors import SlaError
-from sla.render_data import render_csv, render_json
+from sla.render.data import render_csv, render_json
 from sla.slices import SliceState, load_window, month_bounds
 
 __all__ = [

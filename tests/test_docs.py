@@ -21,9 +21,9 @@ import pytest
 from pydantic import BaseModel
 from support.commands import commands, uptime_sla
 
-from monitor import metrics
 from monitor.cli import build_parser
 from monitor.config import Config, ProbeSettings
+from monitor.metrics import collectors as metrics
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"

@@ -1,27 +1,24 @@
 """The import layers, read from the source's AST: imports only ever point down.
 
 `sla/` is the pure SLA core and imports nothing from `monitor/`. Inside `monitor/`, each
-module (a subpackage counts as one module, by its first name under `monitor`) belongs to a
-layer and imports only from lower layers:
+part is a folder (or, at the top, one module), and a part imports only from lower layers:
 
-0. foundations: `errors`, `results` (the probe result and its reasons), `rollup` (the
-   per-slice record format), `bodies` (Content-Encoding undone in bounded steps),
-   `redact` (URLs without their secrets);
-1. the vocabulary built on them: `config` (the validated config models), `metrics` (metric
-   names and labels), `migrations` (the schema's revisions);
-2. the parts: `store`, `probe` (the prober), `rules` (alerting and recording rules),
-   `pdf` (HTML printed to PDF);
-3. what combines parts: `reporting` (the bridge from store to the SLA engine), `scheduler`,
-   `writer`, `dashboards`, `silences`, `importer`;
-4. what reads through the bridge: `sla_gauges`; `export` (the store's probes in the
-   importer's format);
-5. the running monitor: `service`;
-6. the command line: `cli`;
-7. what runs it: `__main__`, and the package itself.
+0. foundations: `errors`, `text` (secrets redacted, operator text escaped);
+1. `config` (the validated config models);
+2. `probing` (one request of one target -> a ProbeResult, the schedule that runs them);
+3. what describes results: `metrics` (metric names and collectors), `migrations` (the
+   schema's revisions);
+4. the parts that keep or publish them: `store` (the database, the writer, rollups, CSV
+   import and export), `integrations` (Prometheus rules, Grafana dashboards, Alertmanager
+   silences);
+5. `reports` (the bridge from config and store to the SLA engine, and its files);
+6. what reads through reports: `status` (the status site), `notify` (Slack and email);
+7. the running monitor: `service`;
+8. the command line: `cli`;
+9. what runs it: `__main__`, and the package itself.
 
-A new module or subpackage under `monitor/` gets a line in LAYERS below (the test names
-it until it has one): status pages and notifications read through `reporting`, so they
-sit in layer 4, next to `sla_gauges`.
+A new folder or module under `monitor/` gets a line in LAYERS below (the test names it
+until it has one).
 """
 
 from __future__ import annotations
@@ -36,31 +33,20 @@ ROOT = Path(__file__).resolve().parent.parent
 
 LAYERS = {
     "errors": 0,
-    "results": 0,
-    "rollup": 0,
-    "bodies": 0,
-    "redact": 0,
+    "text": 0,
     "config": 1,
-    "metrics": 1,
-    "store": 2,
-    "migrations": 1,
-    "probe": 2,
-    "rules": 2,
-    "pdf": 2,
-    "reporting": 3,
-    "scheduler": 3,
-    "writer": 3,
-    "dashboards": 3,
-    "silences": 3,
-    "importer": 3,
-    "sla_gauges": 4,
-    "export": 4,
-    "status": 4,
-    "notify": 4,
-    "service": 5,
-    "cli": 6,
-    "__main__": 7,
-    "__init__": 7,
+    "probing": 2,
+    "metrics": 3,
+    "migrations": 3,
+    "store": 4,
+    "integrations": 4,
+    "reports": 5,
+    "status": 6,
+    "notify": 6,
+    "service": 7,
+    "cli": 8,
+    "__main__": 9,
+    "__init__": 9,
 }
 
 
@@ -124,7 +110,7 @@ def test_a_monitor_module_imports_only_lower_layers(path: Path) -> None:
         other = component(name)
         if other is None or other == own:
             continue
-        if other == "__init__":  # `from monitor import metrics`: the module is named next
+        if other == "__init__":  # `from monitor import __version__`
             continue
         if other not in LAYERS or own not in LAYERS:
             continue  # reported by test_every_monitor_module_has_a_layer

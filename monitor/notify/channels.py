@@ -19,7 +19,7 @@ import httpx
 from monitor.config import EmailSettings, SlackSettings
 from monitor.errors import NotifyError
 from monitor.notify.messages import Message
-from monitor.redact import redact_url
+from monitor.text.redact import redact_url
 
 
 class Channel(Protocol):

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from monitor.errors import NotifyError
-from monitor.metrics import NOTIFY_FAILED, NOTIFY_GIVEN_UP, NOTIFY_SENT, NotifyMetrics
+from monitor.metrics.collectors import NOTIFY_FAILED, NOTIFY_GIVEN_UP, NOTIFY_SENT, NotifyMetrics
 from monitor.notify.channels import Channel
 from monitor.notify.messages import Renderer
 from monitor.notify.outbox import GIVEN_UP, SENT, Outbox

@@ -17,14 +17,14 @@ import httpx
 
 from monitor.config import Config
 from monitor.errors import MonitorError
-from monitor.metrics import NotifyMetrics
+from monitor.metrics.collectors import NotifyMetrics
 from monitor.notify.channels import Channel, EmailChannel, SlackChannel
 from monitor.notify.dispatcher import Dispatcher
 from monitor.notify.events import Status, incident_events, maintenance_events
 from monitor.notify.messages import Renderer
 from monitor.notify.outbox import Outbox
 from monitor.notify.statements import CUSTOMER_CHANNEL, Render, StatementJob
-from monitor.reporting import statement
+from monitor.reports.monthly import statement
 from monitor.store import Store
 
 log = logging.getLogger(__name__)

@@ -23,7 +23,7 @@ from typing import Any
 
 from monitor.config import Config
 from monitor.notify.outbox import Event, Outbox
-from monitor.reporting import last_ended_month
+from monitor.reports.monthly import last_ended_month
 from sla import month_bounds
 
 log = logging.getLogger(__name__)

@@ -1,6 +1,6 @@
 """What the status page shows, as plain frozen data: the site's and notifications' source.
 
-`StatusBuilder.snapshot(now)` reads the store through `monitor.reporting` (the SLA
+`StatusBuilder.snapshot(now)` reads the store through `monitor.reports.monthly` (the SLA
 engine's slice rules: no second incident detector) and returns a `StatusSnapshot`:
 components with their status now, day bars and uptime; automatic and operator
 incidents with their updates; public maintenance windows with their status. The
@@ -23,7 +23,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 
 from monitor.config import Config, MaintenanceSettings, StatusComponent
-from monitor.reporting import component_states, policy_of
+from monitor.reports.monthly import component_states, policy_of
 from monitor.status.timeline import Runs, counts_before
 from monitor.store import Store, StoredIncident
 from sla.availability import Figures

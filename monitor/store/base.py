@@ -14,11 +14,11 @@ from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 from sqlmodel import create_engine
 
 from monitor.errors import StoreError
-from monitor.redact import redact_url, scrub
 from monitor.store.dialect import Dialect
 from monitor.store.postgres import Postgres
 from monitor.store.rows import SeriesKey
 from monitor.store.sqlite import Sqlite
+from monitor.text.redact import redact_url, scrub
 
 
 class Database:

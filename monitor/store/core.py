@@ -1,7 +1,7 @@
 """The Store: what both databases share. Their differences are a Dialect each.
 
 Writes go in batches inside one transaction each, and every batch also updates the
-per-slice rollups (monitor.rollup) so a monthly report never has to read raw rows. A
+per-slice rollups (monitor.store.rollup) so a monthly report never has to read raw rows. A
 probe is identified by (series, start time): writing it twice stores it once.
 """
 
@@ -21,9 +21,9 @@ from sqlalchemy import inspect, text
 from sqlalchemy.engine import Connection, Row, make_url
 from sqlalchemy.exc import ArgumentError
 
-from monitor import rollup
 from monitor.errors import StoreError
-from monitor.results import ProbeResult
+from monitor.probing.results import ProbeResult
+from monitor.store import rollup
 from monitor.store.base import redact_url
 from monitor.store.incidents import Incidents
 from monitor.store.rows import (

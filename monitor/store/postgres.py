@@ -12,8 +12,8 @@ import numpy as np
 from sqlalchemy import text
 from sqlalchemy.engine import Connection, Engine
 
-from monitor import rollup
-from monitor.results import REASONS
+from monitor.probing.results import REASONS
+from monitor.store import rollup
 from monitor.store.dialect import Dialect
 from monitor.store.rows import MEASURED_COLUMNS, Measured
 

@@ -13,7 +13,14 @@ from typing import Any
 
 import numpy as np
 
-from monitor.results import NO_REASON, PHASES, REASON_CODES, ProbeResult, Reason, slice_states
+from monitor.probing.results import (
+    NO_REASON,
+    PHASES,
+    REASON_CODES,
+    ProbeResult,
+    Reason,
+    slice_states,
+)
 from sla.slices import epoch_us, from_epoch_us
 
 MEASURED_COLUMNS = ("series_id", "started_us", "success", "reason", "status_code", "latency_ms")

@@ -15,7 +15,7 @@ import numpy as np
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
 
-from monitor.results import REASONS
+from monitor.probing.results import REASONS
 from monitor.store.dialect import Dialect
 from monitor.store.rows import MEASURED_COLUMNS, Measured
 

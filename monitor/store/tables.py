@@ -51,7 +51,7 @@ PROBE_COLUMNS = tuple(ProbeRow.model_fields)
 
 
 class RollupChunk(SQLModel, table=True):
-    """CHUNK_SLICES slices of one series' rollup (monitor.rollup), compressed."""
+    """CHUNK_SLICES slices of one series' rollup (monitor.store.rollup), compressed."""
 
     __tablename__ = "slice_rollup"
     series_id: int = Field(primary_key=True)

@@ -18,7 +18,7 @@ from support.https import Route
 from support.processes import Monitor, free_port, wait_for
 
 from monitor.cli import main
-from monitor.results import ProbeResult
+from monitor.probing.results import ProbeResult
 from monitor.store import Store
 
 SERIES = [(target, family) for target in ("up", "down") for family in ("ipv4", "ipv6")]

@@ -13,7 +13,7 @@ from support import history
 from support.history import Outage, utc
 
 from monitor.cli import main
-from monitor.results import Reason
+from monitor.probing.results import Reason
 
 NOW = datetime(2026, 4, 1, tzinfo=UTC)
 REASONS = [reason.value for reason in Reason]

@@ -42,8 +42,8 @@ from support.commands import sqlite_rows, uptime_sla
 from support.https import HttpsServer, Route
 from support.processes import Monitor, free_port, scrape, wait_for
 
-from monitor.probe import HEAD_LIMIT
-from monitor.results import PHASES
+from monitor.probing.probe import HEAD_LIMIT
+from monitor.probing.results import PHASES
 
 ServerFactory = Callable[..., HttpsServer]
 Metrics = dict[tuple[str, frozenset[tuple[str, str]]], float]
@@ -325,7 +325,7 @@ def scheduler_errors(log: str) -> list[str]:
     return [
         line
         for line in log.splitlines()
-        if " ERROR apscheduler" in line or " ERROR monitor.scheduler" in line
+        if " ERROR apscheduler" in line or " ERROR monitor.probing.scheduler" in line
     ]
 
 

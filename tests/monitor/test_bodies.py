@@ -9,7 +9,7 @@ import brotli
 import pytest
 from support.bombs import encode, zeros
 
-from monitor.bodies import STEP, Decoder, UnsupportedEncoding
+from monitor.probing.bodies import STEP, Decoder, UnsupportedEncoding
 
 TEXT = b'{"status":"ok","padding":"' + b"abc" * 5000 + b'"}'
 

@@ -15,9 +15,9 @@ from grafana_foundation_sdk.builders.dashboard import Dashboard
 from grafana_foundation_sdk.cog.encoder import JSONEncoder
 from support.prom import ROOT, demo_config, generate_monitoring, iter_exprs
 
-from monitor import metrics
-from monitor.dashboards import render_dashboards
-from monitor.rules import BURN_WINDOWS
+from monitor.integrations.dashboards import render_dashboards
+from monitor.integrations.rules import BURN_WINDOWS
+from monitor.metrics import collectors as metrics
 
 GRAFANA = ROOT / "grafana"
 

@@ -695,7 +695,7 @@ def alertmanager_answer(draw: Callable[..., Any]) -> bytes:
 
 def test_any_alertmanager_answer_ends_in_a_sync_or_a_one_line_alertmanager_error(tally):
     from monitor.config import Config
-    from monitor.silences import AlertmanagerError, sync_silences
+    from monitor.integrations.silences import AlertmanagerError, sync_silences
 
     config = Config.model_validate(
         {

@@ -22,9 +22,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy import text
 
-from monitor import importer, rollup
 from monitor.cli import main
-from monitor.store import Store
+from monitor.store import Store, importer, rollup
 
 HEADER = "time,target,family,location,success,status_code,latency_ms,reason\n"
 GOOD_ROWS = (

@@ -11,8 +11,8 @@ from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
 from monitor import __version__
-from monitor.metrics import ProbeMetrics, new_registry
-from monitor.results import PHASES, ProbeResult, Reason
+from monitor.metrics.collectors import ProbeMetrics, new_registry
+from monitor.probing.results import PHASES, ProbeResult, Reason
 
 STARTED = datetime(2026, 11, 1, tzinfo=UTC)
 EXPIRY = datetime(2027, 1, 1, tzinfo=UTC)

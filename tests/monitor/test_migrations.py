@@ -21,10 +21,10 @@ from support.commands import uptime_sla
 from monitor import migrations
 from monitor.config import load_config
 from monitor.errors import StoreError
-from monitor.reporting import month_report
-from monitor.results import ProbeResult, Reason
+from monitor.probing.results import ProbeResult, Reason
+from monitor.reports.monthly import month_report
 from monitor.store import SCHEMA_REVISION, Store
-from sla.render_data import render_json
+from sla.render.data import render_json
 from sla.slices import slice_at_or_after
 
 NOW = datetime(2026, 4, 2, tzinfo=UTC)

@@ -18,8 +18,8 @@ from support.bombs import encode, zeros
 from support.https import HttpsServer, Route
 
 from monitor.config import Target
-from monitor.probe import HEAD_LIMIT, AsyncioBackend, AsyncioStream, Prober
-from monitor.results import PHASES, ProbeResult, Reason
+from monitor.probing.probe import HEAD_LIMIT, AsyncioBackend, AsyncioStream, Prober
+from monitor.probing.results import PHASES, ProbeResult, Reason
 
 T = TypeVar("T")
 ServerFactory = Callable[..., HttpsServer]

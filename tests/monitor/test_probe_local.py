@@ -13,8 +13,8 @@ import asyncio
 from support.https import HttpsServer
 
 from monitor.config import Target
-from monitor.probe import Prober
-from monitor.results import ProbeResult, Reason
+from monitor.probing.probe import Prober
+from monitor.probing.results import ProbeResult, Reason
 
 PORT = 4433  # nothing listens on it: every connect fails before TLS
 

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from monitor.redact import MASK, redact_url, scrub, url_secrets
+from monitor.text.redact import MASK, redact_url, scrub, url_secrets
 
 
 @pytest.mark.parametrize(

@@ -7,10 +7,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from monitor.config import load_config
-from monitor.reporting import month_report
-from monitor.results import ProbeResult, Reason
+from monitor.probing.results import ProbeResult, Reason
+from monitor.reports.monthly import month_report
 from monitor.store import Store
-from sla.render_data import render_json
+from sla.render.data import render_json
 
 NOW = datetime(2026, 3, 15, tzinfo=UTC)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from monitor import rollup
+from monitor.store import rollup
 from sla.model import LastState
 
 DAY_US = 86_400 * 1_000_000

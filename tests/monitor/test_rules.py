@@ -27,15 +27,15 @@ from support.prom import (
     run_tool,
 )
 
-from monitor import metrics
 from monitor.config import Config
-from monitor.rules import (
+from monitor.integrations.rules import (
     BURN_WINDOWS,
     CRITICAL,
     WARNING,
     rule_groups,
     sli_error_name,
 )
+from monitor.metrics import collectors as metrics
 
 needs_promtool = pytest.mark.skipif(PROMTOOL is None, reason="promtool is not installed")
 needs_amtool = pytest.mark.skipif(AMTOOL is None, reason="amtool is not installed")

@@ -12,9 +12,9 @@ import pytest
 from support.https import Route
 
 from monitor.config import Target
-from monitor.probe import Prober
-from monitor.results import ProbeResult, Reason
-from monitor.scheduler import ProbeScheduler
+from monitor.probing.probe import Prober
+from monitor.probing.results import ProbeResult, Reason
+from monitor.probing.scheduler import ProbeScheduler
 
 
 def target(server, name: str, path: str, **settings) -> Target:

@@ -16,8 +16,8 @@ from support.prom import ALERTMANAGER, Alertmanager, alertmanager_config
 from monitor.cli import main
 from monitor.config import Config
 from monitor.errors import AlertmanagerError
-from monitor.rules import ALERT_NAMES
-from monitor.silences import (
+from monitor.integrations.rules import ALERT_NAMES
+from monitor.integrations.silences import (
     CREATED_BY,
     sync_silences,
     wanted_silences,

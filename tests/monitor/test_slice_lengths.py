@@ -19,7 +19,7 @@ from support.sla_reference import reference, summary
 
 from monitor.cli import main
 from monitor.config import load_config
-from monitor.reporting import month_report
+from monitor.reports.monthly import month_report
 from monitor.store import Store
 from sla.model import Contract, Policy, TargetSpec
 from sla.slices import from_epoch_us, slice_index

@@ -8,10 +8,10 @@ import pytest
 from sqlalchemy import create_engine, inspect
 
 from monitor.errors import StoreError
-from monitor.metrics import ProbeMetrics
-from monitor.results import ProbeResult, Reason
+from monitor.metrics.collectors import ProbeMetrics
+from monitor.probing.results import ProbeResult, Reason
 from monitor.store import Store
-from monitor.writer import BatchWriter
+from monitor.store.writer import BatchWriter
 from sla.model import LastState
 
 T0 = datetime(2026, 2, 1, tzinfo=UTC)

@@ -12,8 +12,8 @@ from fractions import Fraction
 import pytest
 
 from sla import render_csv, render_json
-from sla.formatting import number, percent_text
 from sla.model import CreditStep, MaintenanceWindow, TargetSpec
+from sla.render.formatting import number, percent_text
 
 ENTERPRISE = (
     CreditStep(Decimal("99.99"), percent=Decimal(10)),

@@ -20,7 +20,7 @@ import pytest
 from support import report_factory as factory
 
 from sla.engine import MonthReport
-from sla.render_html import (
+from sla.render.html import (
     BUDGET_LEFT_COLOUR,
     BUDGET_SPENT_COLOUR,
     FAMILY_COLOURS,

@@ -13,7 +13,7 @@ from dataclasses import replace
 import pytest
 from support import report_factory as factory
 
-from sla.render_md import render_md
+from sla.render.md import render_md
 
 MID_MONTH, quiet_report, sample_report = (
     factory.MID_MONTH,

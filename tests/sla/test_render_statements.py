@@ -15,9 +15,9 @@ from support import report_factory as factory
 
 from sla.model import MaintenanceWindow, TargetSpec
 from sla.ranges import combine_months
-from sla.render_data import render_csv, render_json
-from sla.render_html import render_html
-from sla.render_md import render_md
+from sla.render.data import render_csv, render_json
+from sla.render.html import render_html
+from sla.render.md import render_md
 
 ACME = "Acme <Corp> & Co."
 

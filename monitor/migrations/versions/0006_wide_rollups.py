@@ -21,7 +21,7 @@ import numpy as np
 import sqlalchemy as sa
 from alembic import op
 
-from monitor.results import NO_REASON, REASON_CODES, slice_states
+from monitor.probing.results import NO_REASON, REASON_CODES, slice_states
 from sla.model import LastState
 
 revision = "0006"

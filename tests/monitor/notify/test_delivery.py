@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from support.receivers import SMTP_PASSWORD
 
-from monitor.metrics import NotifyMetrics
+from monitor.metrics.collectors import NotifyMetrics
 from monitor.notify.service import Notifier
 from monitor.status.state import StatusBuilder
 from monitor.store import Store, StoredIncident, StoredUpdate

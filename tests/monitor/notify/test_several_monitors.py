@@ -7,7 +7,7 @@ from collections import Counter
 
 from support.processes import wait_for
 
-from monitor.metrics import NotifyMetrics
+from monitor.metrics.collectors import NotifyMetrics
 from monitor.notify.service import Notifier
 from monitor.status.state import StatusBuilder
 from monitor.store import Store

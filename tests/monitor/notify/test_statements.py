@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from monitor.metrics import NotifyMetrics
+from monitor.metrics.collectors import NotifyMetrics
 from monitor.notify.service import Notifier
 from monitor.status.state import StatusBuilder
 from monitor.store import Store

@@ -18,7 +18,7 @@ import pytest
 
 from monitor.config import load_config
 from monitor.errors import InputError
-from monitor.results import ProbeResult, Reason
+from monitor.probing.results import ProbeResult, Reason
 from monitor.status.incidents import open_incident, update_incident
 from monitor.status.site import SiteRenderer, build_into, publish
 from monitor.status.state import StatusBuilder, StatusSnapshot

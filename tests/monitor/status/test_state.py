@@ -11,14 +11,14 @@ import numpy as np
 import pytest
 
 from monitor.config import Config, load_config
-from monitor.importer import import_csv
-from monitor.reporting import month_report
-from monitor.results import ProbeResult, Reason
+from monitor.probing.results import ProbeResult, Reason
+from monitor.reports.monthly import month_report
 from monitor.status.incidents import open_incident, update_incident
 from monitor.status.site import SiteRenderer
 from monitor.status.state import StatusBuilder
 from monitor.status.timeline import Runs, counts_before
 from monitor.store import Store
+from monitor.store.importer import import_csv
 from sla.slices import SliceState
 
 MARCH = datetime(2026, 3, 1, 5, tzinfo=UTC)  # midnight in New York (EST)

@@ -1,8 +1,8 @@
 """The Grafana dashboards "Uptime" and "SLA", built with grafana-foundation-sdk.
 
-Built in code so that every query names its metric through monitor.metrics and
-monitor.rules (a renamed metric breaks the build, not a panel in production), and so the
-burn-rate thresholds drawn on the SLA dashboard are the ones the alerts use. The JSON
+Built in code so that every query names its metric through monitor.metrics.collectors and
+monitor.integrations.rules (a renamed metric breaks the build, not a panel in production), and
+so the burn-rate thresholds drawn on the SLA dashboard are the ones the alerts use. The JSON
 under grafana/dashboards/ is this module's output for examples/demo.yaml (the config only
 gives the runbook link): `uptime-sla dashboards -o DIR` writes it.
 """
@@ -30,9 +30,8 @@ from grafana_foundation_sdk.models import common as common_models
 from grafana_foundation_sdk.models import dashboard as models
 from grafana_foundation_sdk.models.prometheus import PromQueryFormat
 
-from monitor import metrics as m
 from monitor.config import Config
-from monitor.rules import (
+from monitor.integrations.rules import (
     BURN_WINDOWS,
     CERT_EXPIRY_DAYS,
     ERROR_BUDGET_RATIO,
@@ -41,6 +40,7 @@ from monitor.rules import (
     sli_error_name,
     sli_windows,
 )
+from monitor.metrics import collectors as m
 
 DATASOURCE = models.DataSourceRef(type_val="prometheus", uid="${datasource}")
 TAGS = ["uptime-sla"]

@@ -15,11 +15,11 @@ from datetime import datetime
 
 from prometheus_client.core import GaugeMetricFamily, Metric
 
-from monitor import metrics as names
 from monitor.config import Config
 from monitor.errors import MonitorError
-from monitor.metrics import SlaMetrics
-from monitor.reporting import month_report
+from monitor.metrics import collectors as names
+from monitor.metrics.collectors import SlaMetrics
+from monitor.reports.monthly import month_report
 from monitor.store import Store
 from sla.engine import MonthReport
 

@@ -12,8 +12,8 @@ import threading
 from collections import deque
 
 from monitor.errors import StoreError
-from monitor.metrics import ProbeMetrics
-from monitor.results import ProbeResult
+from monitor.metrics.collectors import ProbeMetrics
+from monitor.probing.results import ProbeResult
 from monitor.store import Store
 
 log = logging.getLogger(__name__)

@@ -31,7 +31,7 @@ from pyarrow import csv as pa_csv
 
 from monitor.config import FAMILIES, Config
 from monitor.errors import InputError
-from monitor.results import NO_REASON, REASON_CODES, REASONS, Reason
+from monitor.probing.results import NO_REASON, REASON_CODES, REASONS, Reason
 from monitor.store import Imported, Measured, SeriesKey, Store
 from sla.slices import epoch_us
 

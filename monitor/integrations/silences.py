@@ -21,8 +21,8 @@ import httpx
 
 from monitor.config import Config, MaintenanceSettings
 from monitor.errors import AlertmanagerError
-from monitor.redact import redact_url, scrub
-from monitor.rules import ALERT_NAMES
+from monitor.integrations.rules import ALERT_NAMES
+from monitor.text.redact import redact_url, scrub
 
 CREATED_BY = "uptime-sla"
 _WINDOW_ID = re.compile(r"\[uptime-sla window ([0-9a-f]{16}(?:-targets|-services)?)\]")

@@ -12,7 +12,7 @@ import io
 from collections.abc import Iterable
 from typing import Any, BinaryIO
 
-from monitor.importer import HEADER
+from monitor.store.importer import HEADER
 from sla.slices import from_epoch_us
 
 ROWS_PER_WRITE = 10_000

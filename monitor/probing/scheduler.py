@@ -18,8 +18,8 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
 from monitor.config import Target
-from monitor.probe import Prober
-from monitor.results import ProbeResult
+from monitor.probing.probe import Prober
+from monitor.probing.results import ProbeResult
 
 log = logging.getLogger(__name__)
 

@@ -11,9 +11,9 @@ from sla import model, month_bounds
 from sla.engine import GroupStates, MonthReport, evaluate_month, group_states
 from sla.model import SeriesBlock
 from sla.ranges import RangeReport, combine_months
-from sla.render_data import render_csv, render_json
-from sla.render_html import render_html
-from sla.render_md import render_md
+from sla.render.data import render_csv, render_json
+from sla.render.html import render_html
+from sla.render.md import render_md
 from sla.slices import epoch_us, load_window, slice_index, span_window
 from sla.status import LastProbe, last_probes
 
@@ -171,7 +171,7 @@ def range_report(
 def render(report: MonthReport | RangeReport, fmt: str) -> bytes:
     """A report (or statement, or range) in one of FORMATS, as the bytes of its file."""
     if fmt == "pdf":
-        from monitor.pdf import render_pdf  # noqa: PLC0415 (WeasyPrint is an optional extra)
+        from monitor.reports.pdf import render_pdf  # noqa: PLC0415 (WeasyPrint is an optional extra)
 
         return render_pdf(render_html(report))
     return RENDERERS[fmt](report).encode()

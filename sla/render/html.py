@@ -2,7 +2,7 @@
 
 One file a person can mail, archive and open anywhere, offline: inline CSS only, no
 scripts, fonts, style sheets or images from elsewhere. The tables are the Markdown
-shared ones (`sla.tables`), so both formats say the same thing. Every text that comes
+shared ones (`sla.render.tables`), so both formats say the same thing. Every text that comes
 from the config goes through `html.escape`, in the tables and inside the SVG alike, so
 a target named like markup shows as text and never runs.
 """
@@ -19,7 +19,8 @@ from html import escape
 
 from sla.availability import DayFigures
 from sla.engine import ContractResult, MonthReport, TargetResult
-from sla.formatting import (
+from sla.ranges import RangeReport
+from sla.render.formatting import (
     display_names,
     duration,
     headline,
@@ -33,9 +34,7 @@ from sla.formatting import (
     report_title,
     scope,
 )
-from sla.ranges import RangeReport
-from sla.slices import day_starts
-from sla.tables import (
+from sla.render.tables import (
     FAMILY_LABELS,
     RANGE_SECTIONS,
     SECTIONS,
@@ -46,6 +45,7 @@ from sla.tables import (
     footnote,
     target_table,
 )
+from sla.slices import day_starts
 
 FAMILY_COLOURS = {"ipv4": "#1c7ed6", "ipv6": "#e8590c"}
 TARGET_COLOUR = "#adb5bd"  # the target over both families, drawn under them

@@ -1,6 +1,6 @@
 """Machine-readable renderings of a MonthReport: the JSON of docs/report-schema.md, and CSV.
 
-The values go through `sla.formatting` (half-even to 6 places, money as a string),
+The values go through `sla.render.formatting` (half-even to 6 places, money as a string),
 the same helpers the reports for people use.
 """
 
@@ -14,8 +14,8 @@ from typing import Any
 
 from sla.availability import Figures
 from sla.engine import ContractResult, CustomerTotal, MonthReport, TargetResult
-from sla.formatting import incomplete_line, number, percent_text, timestamp
 from sla.ranges import RangeReport
+from sla.render.formatting import incomplete_line, number, percent_text, timestamp
 
 
 def _figures(figures: Figures) -> dict[str, Any]:

@@ -41,9 +41,9 @@ import httpcore
 import httpx
 
 from monitor import __version__
-from monitor.bodies import Decoder, UnsupportedEncoding
 from monitor.config import Target
-from monitor.results import PHASES, ProbeResult, Reason
+from monitor.probing.bodies import Decoder, UnsupportedEncoding
+from monitor.probing.results import PHASES, ProbeResult, Reason
 
 Resolver = Callable[[str, int, int], Awaitable[list[str]]]
 """`await resolver(host, port, socket.AF_INET | AF_INET6 | AF_UNSPEC)` -> IP address strings;
@@ -615,7 +615,7 @@ async def _read_body(response: httpcore.Response, headers: _Headers, target: Tar
     """Read the body within max_body_bytes, counted both on the wire and once its
     Content-Encoding is undone; return a failure detail, or "" when the body is fine.
 
-    Decoding is lazy and stepwise (monitor.bodies), with a turn for the event loop after
+    Decoding is lazy and stepwise (monitor.probing.bodies), with a turn for the event loop after
     every step, so a compression bomb costs about max_body_bytes of work and memory and
     the probe's timeout still holds."""
     limit = target.max_body_bytes

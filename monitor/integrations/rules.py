@@ -5,7 +5,7 @@ Generated rather than written by hand because every number in them comes from th
 objective, label values from the targets and services. A hand-written file would drift
 from the config at its first edit; `uptime-sla rules` rewrites it instead.
 
-Metric names come from monitor.metrics, so a renamed metric cannot leave a silent rule.
+Metric names come from monitor.metrics.collectors, so a renamed metric cannot leave a silent rule.
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ from typing import Any
 
 import yaml
 
-from monitor import metrics as m
 from monitor.config import Config, Target
+from monitor.metrics import collectors as m
 from sla.availability import budget_share
 
 # --- names this module defines (the recorded series and the alerts) ----------------------------
@@ -145,7 +145,7 @@ class Slo:
 
     @property
     def objective_label(self) -> str:
-        return str(self.objective)  # as monitor.sla_gauges labels the budget gauge
+        return str(self.objective)  # as monitor.reports.gauges labels the budget gauge
 
     @property
     def budget(self) -> Decimal:

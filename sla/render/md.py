@@ -1,7 +1,7 @@
 """The monthly SLA report for people, as Markdown that reads well raw (Slack, email) or rendered.
 
-The figures and tables are the shared ones (`sla.formatting`, `sla.tables`); this module
-only escapes them for Markdown and lays them out.
+The figures and tables are the shared ones (`sla.render.formatting`, `sla.render.tables`);
+this module only escapes them for Markdown and lays them out.
 """
 
 from __future__ import annotations
@@ -9,7 +9,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from sla.engine import MonthReport
-from sla.formatting import (
+from sla.ranges import RangeReport
+from sla.render.formatting import (
     headline,
     incomplete_line,
     month_title,
@@ -17,8 +18,7 @@ from sla.formatting import (
     report_title,
     scope,
 )
-from sla.ranges import RangeReport
-from sla.tables import RANGE_SECTIONS, SECTIONS, STATEMENT_SECTIONS, Table, footnote
+from sla.render.tables import RANGE_SECTIONS, SECTIONS, STATEMENT_SECTIONS, Table, footnote
 
 # Characters that would start markup; `_` is left alone since names like api_health only
 # emphasise at word edges, which is rare, and backslashes there would read badly in Slack.

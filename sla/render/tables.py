@@ -9,7 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sla.engine import ContractResult, MonthReport, TargetResult
-from sla.formatting import (
+from sla.ranges import RangeReport
+from sla.render.formatting import (
     amounts,
     coverage,
     credit,
@@ -23,7 +24,6 @@ from sla.formatting import (
     period,
     slice_time,
 )
-from sla.ranges import RangeReport
 
 DASH = "—"
 FAMILIES = ("ipv4", "ipv6")

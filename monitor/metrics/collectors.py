@@ -24,7 +24,7 @@ from prometheus_client.core import (
 from prometheus_client.registry import Collector
 
 from monitor import __version__
-from monitor.results import PHASES, ProbeResult, Reason
+from monitor.probing.results import PHASES, ProbeResult, Reason
 
 SERIES_LABELS = ("target", "ip_family", "location")
 FAMILY_LABELS = ("ip_family", "location")

@@ -1,0 +1,1 @@
+"""What other tools get from the monitor: Prometheus rules, Grafana dashboards, silences."""

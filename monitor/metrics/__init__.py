@@ -1,0 +1,1 @@
+"""The metrics /metrics serves: every name, label and collector."""

@@ -1,0 +1,1 @@
+"""Reports: config and store through the SLA engine, to files, statements and gauges."""

@@ -1,0 +1,1 @@
+"""The report and statements as documents: JSON, CSV, Markdown and HTML."""
