@@ -34,7 +34,7 @@ from monitor.integrations.rules import render_rules
 from monitor.integrations.silences import sync_silences
 from monitor.probing.probe import Prober
 from monitor.probing.results import ProbeResult, Reason
-from monitor.reports.monthly import FORMATS, last_ended_month, month_report, range_report, render
+from monitor.reports.monthly import last_ended_month, month_report, range_report, render
 from monitor.service import run_service
 from monitor.status import incidents
 from monitor.store import SCHEMA_REVISION, Store
@@ -44,6 +44,7 @@ from sla.engine import MonthReport
 from sla.errors import SlaError
 from sla.ranges import RangeReport
 from sla.render.formatting import incomplete_line
+from sla.vocabulary import OPERATOR_IMPACTS, OPERATOR_STATUSES, REPORT_FORMATS
 
 log = logging.getLogger("uptime-sla")
 
@@ -71,6 +72,12 @@ Handler = Callable[[argparse.Namespace, Config, Clock], int]
 class Argument:
     flags: tuple[str, ...]
     options: dict[str, Any]
+
+
+def words(members: Iterable[str]) -> list[str]:
+    """Choices as plain strings: argparse's error repr()s them, and an enum's repr is not
+    its word."""
+    return [str(member) for member in members]
 
 
 def arg(*flags: str, **options: Any) -> Argument:
@@ -443,7 +450,7 @@ def _chosen_months(args: argparse.Namespace) -> list[Month] | None:
         arg("--months", metavar="FROM..TO", help="a range of months: YYYY-MM..YYYY-MM"),
         arg("--quarter", metavar="YYYY-Qn", help="the three months of a quarter"),
         arg("--year", metavar="YYYY", help="the twelve months of a year"),
-        arg("--format", choices=FORMATS, default="json", help="default: json"),
+        arg("--format", choices=REPORT_FORMATS, default="json", help="default: json"),
         arg("--customer", metavar="NAME", help="only this customer's statement"),
         arg(
             "--strict",
@@ -694,7 +701,7 @@ group("incident", "operator incidents on the status page")
     ' --message "We are looking into slow search responses."',
     [
         arg("--title", required=True, help="what customers read as the headline"),
-        arg("--impact", required=True, choices=incidents.IMPACTS),
+        arg("--impact", required=True, choices=words(OPERATOR_IMPACTS)),
         arg(
             "--component",
             action="append",
@@ -729,7 +736,7 @@ def _incident_open(args: argparse.Namespace, config: Config, clock: Clock) -> in
     'uptime-sla incident update 2x8gq0lmw1nd --status resolved --message "Fixed."',
     [
         arg("id", metavar="ID"),
-        arg("--status", required=True, choices=incidents.STATUSES),
+        arg("--status", required=True, choices=words(OPERATOR_STATUSES)),
         arg("--message", required=True),
     ],
 )

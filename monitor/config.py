@@ -34,9 +34,16 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from monitor.errors import ConfigError
-
-Family = Literal["ipv4", "ipv6"]
-FAMILIES: tuple[Family, ...] = ("ipv4", "ipv6")
+from sla.vocabulary import (
+    FAMILIES,
+    EventGroup,
+    Family,
+    FamilyPolicy,
+    Majority,
+    NoDataPolicy,
+    RateLimitedPolicy,
+    ReportFormat,
+)
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
 _UNIT_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, None: 1}
@@ -232,10 +239,10 @@ class SlaSettings(_Model):
     bad_slice_ratio: Money = Decimal("0.5")
     stale_after: Duration | None = None
     min_outage_slices: int = Field(default=1, ge=1)
-    family_policy: Literal["any", "all"] = "any"
-    location_quorum: Literal["majority"] | Annotated[int, Field(ge=1)] = "majority"
-    no_data: Literal["exclude", "up", "down"] = "exclude"
-    rate_limited_counts_as: Literal["up", "down"] = "up"
+    family_policy: FamilyPolicy = "any"
+    location_quorum: Majority | Annotated[int, Field(ge=1)] = "majority"
+    no_data: NoDataPolicy = "exclude"
+    rate_limited_counts_as: RateLimitedPolicy = "up"
 
     @field_validator("timezone")
     @classmethod
@@ -443,11 +450,6 @@ class AlertingSettings(_Model):
         return value
 
 
-# What a channel's `events:` may name; "statement" messages go where `reports:` says.
-EventGroup = Literal["incident", "maintenance"]
-REPORT_FORMATS = ("json", "csv", "md", "html", "pdf")
-
-
 def read_secret(path: str) -> str:
     """A secret file's text without its trailing newline; read at load and before each send."""
     try:
@@ -536,7 +538,7 @@ class NotificationSettings(_Model):
 
 class ReportsSettings(_Model):
     dir: str | None = None  # unset: `run` writes no monthly files
-    formats: tuple[Literal["json", "csv", "md", "html", "pdf"], ...] = ("html", "json")
+    formats: tuple[ReportFormat, ...] = ("html", "json")
     delay: Duration = 6 * 3600.0
     min_coverage_percent: Money = Decimal(99)
     slack: tuple[str, ...] = ()

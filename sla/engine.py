@@ -27,7 +27,6 @@ from sla.credits import contract_credit
 from sla.errors import SlaError
 from sla.model import (
     Contract,
-    Family,
     MaintenanceWindow,
     Plan,
     Policy,
@@ -57,6 +56,7 @@ from sla.slices import (
     span_window,
     stale_after_us,
 )
+from sla.vocabulary import Family
 
 # The series of the month: all of them, or a function returning one target's series
 # (by name), called once per target so that only that target's arrays are alive.

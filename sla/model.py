@@ -11,11 +11,17 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from enum import IntEnum
-from typing import Literal
 
 import numpy as np
 
-Family = Literal["ipv4", "ipv6"]
+from sla.vocabulary import (
+    FAMILIES,
+    Family,
+    FamilyPolicy,
+    Majority,
+    NoDataPolicy,
+    RateLimitedPolicy,
+)
 
 
 class LastState(IntEnum):
@@ -35,10 +41,10 @@ class Policy:
     bad_slice_ratio: Decimal = Decimal("0.5")
     stale_after_seconds: float | None = None  # None: 2 x the target's interval
     min_outage_slices: int = 1
-    family_policy: Literal["any", "all"] = "any"
-    location_quorum: Literal["majority"] | int = "majority"
-    no_data: Literal["exclude", "up", "down"] = "exclude"
-    rate_limited_counts_as: Literal["up", "down"] = "up"
+    family_policy: FamilyPolicy = "any"
+    location_quorum: Majority | int = "majority"
+    no_data: NoDataPolicy = "exclude"
+    rate_limited_counts_as: RateLimitedPolicy = "up"
 
 
 @dataclass(frozen=True)
@@ -46,7 +52,7 @@ class TargetSpec:
     name: str
     service: str
     interval_seconds: float
-    families: tuple[Family, ...] = ("ipv4", "ipv6")
+    families: tuple[Family, ...] = FAMILIES
 
 
 @dataclass(frozen=True)

@@ -8,17 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Literal
 
 import numpy as np
 
-from sla.model import Family, LastState, Policy, SeriesBlock
+from sla.model import LastState, Policy, SeriesBlock
 from sla.slices import BAD, NO_DATA, US, combine_locations, probe_states
-
-ComponentStatus = Literal[
-    "operational", "degraded_performance", "partial_outage", "major_outage", "under_maintenance"
-]
-Indicator = Literal["none", "minor", "major", "critical"]
+from sla.vocabulary import FAMILIES, ComponentStatus, Family, Indicator
 
 
 @dataclass(frozen=True)
@@ -97,26 +92,25 @@ def component_now(
     """The page's rule, from each (target, family)'s state now (`family_states`)."""
     known = {key: state for key, state in states.items() if state != NO_DATA}
     failing = {key for key, state in known.items() if state == BAD}
-    order: tuple[Family, ...] = ("ipv4", "ipv6")
-    failing_families = tuple(f for f in order if any(key[1] == f for key in failing))
+    failing_families = tuple(f for f in FAMILIES if any(key[1] == f for key in failing))
     healthy_families = tuple(
-        f for f in order if any(key[1] == f and key not in failing for key in known)
+        f for f in FAMILIES if any(key[1] == f and key not in failing for key in known)
     )
     unmonitored_families = tuple(
         f
-        for f in order
+        for f in FAMILIES
         if any(key[1] == f for key in states) and not any(key[1] == f for key in known)
     )
     if in_maintenance:
-        status: ComponentStatus = "under_maintenance"
+        status = ComponentStatus.UNDER_MAINTENANCE
     elif known and len(failing) == len(known):
-        status = "major_outage"
+        status = ComponentStatus.MAJOR_OUTAGE
     elif failing:
-        status = "partial_outage"
+        status = ComponentStatus.PARTIAL_OUTAGE
     elif degraded:
-        status = "degraded_performance"
+        status = ComponentStatus.DEGRADED_PERFORMANCE
     else:
-        status = "operational"
+        status = ComponentStatus.OPERATIONAL
     return ComponentNow(
         status, bool(known), failing_families, healthy_families, unmonitored_families
     )
@@ -125,20 +119,11 @@ def component_now(
 def indicator(statuses: Iterable[ComponentStatus], operator_incident_open: bool) -> Indicator:
     """The page's overall indicator, as Statuspage names it."""
     statuses = list(statuses)
-    if statuses and all(status == "major_outage" for status in statuses):
-        return "critical"
-    if "major_outage" in statuses:
-        return "major"
-    if operator_incident_open or any(
-        status in ("partial_outage", "degraded_performance") for status in statuses
-    ):
-        return "minor"
-    return "none"
-
-
-INDICATOR_TEXT: dict[Indicator, str] = {
-    "none": "All Systems Operational",
-    "minor": "Minor Service Outage",
-    "major": "Partial System Outage",
-    "critical": "Major System Outage",
-}
+    if statuses and all(status == ComponentStatus.MAJOR_OUTAGE for status in statuses):
+        return Indicator.CRITICAL
+    if ComponentStatus.MAJOR_OUTAGE in statuses:
+        return Indicator.MAJOR
+    troubled = (ComponentStatus.PARTIAL_OUTAGE, ComponentStatus.DEGRADED_PERFORMANCE)
+    if operator_incident_open or any(status in troubled for status in statuses):
+        return Indicator.MINOR
+    return Indicator.NONE

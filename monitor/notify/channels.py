@@ -20,6 +20,7 @@ from monitor.config import EmailSettings, SlackSettings
 from monitor.errors import NotifyError
 from monitor.notify.messages import Message
 from monitor.text.redact import redact_url
+from sla.vocabulary import ChannelKind, channel_name
 
 
 class Channel(Protocol):
@@ -30,7 +31,7 @@ class Channel(Protocol):
 
 class SlackChannel:
     def __init__(self, settings: SlackSettings, client: httpx.Client) -> None:
-        self.name = f"slack:{settings.name}"
+        self.name = channel_name(ChannelKind.SLACK, settings.name)
         self._settings = settings
         self._client = client
 

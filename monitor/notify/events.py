@@ -14,13 +14,20 @@ from typing import Protocol
 
 from monitor.config import Config
 from monitor.notify.outbox import Event
-
-INCIDENT, MAINTENANCE = "incident", "maintenance"
+from sla.vocabulary import (
+    EMAIL_CHANNEL,
+    ChannelKind,
+    EventGroup,
+    EventKind,
+    Impact,
+    IncidentStatus,
+    channel_name,
+)
 
 
 class IncidentUpdate(Protocol):
     id: str
-    status: str  # investigating | identified | monitoring | resolved | postmortem
+    status: IncidentStatus
     body: str
     created_at: datetime
 
@@ -30,18 +37,19 @@ class Incident(Protocol):
 
     id: str
     name: str
-    impact: str  # none | minor | major | critical
+    impact: Impact
     components: tuple[str, ...]
     started_at: datetime
     updates: tuple[IncidentUpdate, ...]  # oldest first
 
 
-def channels_for(config: Config, group: str) -> tuple[str, ...]:
+def channels_for(config: Config, group: EventGroup) -> tuple[str, ...]:
     """The configured channels whose `events:` include this group."""
-    names = [f"slack:{s.name}" for s in config.notifications.slack if group in s.events]
+    slack = config.notifications.slack
+    names = [channel_name(ChannelKind.SLACK, s.name) for s in slack if group in s.events]
     email = config.notifications.email
     if email is not None and group in email.events and email.to:
-        names.append("email")
+        names.append(EMAIL_CHANNEL)
     return tuple(names)
 
 
@@ -75,7 +83,7 @@ def maintenance_events(
 
     A window first seen after it started is not announced (its start says it all).
     """
-    channels = channels_for(config, MAINTENANCE)
+    channels = channels_for(config, "maintenance")
     if not channels:
         return
     notice = timedelta(seconds=config.notifications.maintenance_notice)
@@ -86,19 +94,21 @@ def maintenance_events(
             "end": window.scheduled_until.isoformat(),
             "affects": component_names(config, window.components),
         }
-        steps = [("started", window.scheduled_for), ("completed", window.scheduled_until)]
+        steps = [
+            ("started", EventKind.MAINTENANCE_STARTED, window.scheduled_for),
+            ("completed", EventKind.MAINTENANCE_COMPLETED, window.scheduled_until),
+        ]
         if now < window.scheduled_for:
-            steps.insert(0, ("announced", window.scheduled_for - notice))
-        for step, at in steps:
+            notice_at = window.scheduled_for - notice
+            steps.insert(0, ("announced", EventKind.MAINTENANCE_ANNOUNCED, notice_at))
+        for step, kind, at in steps:
             if at <= now:
-                yield Event(
-                    f"maintenance/{window.id}/{step}", f"maintenance_{step}", at, payload, channels
-                )
+                yield Event(f"maintenance/{window.id}/{step}", kind, at, payload, channels)
 
 
 def incident_events(config: Config, incidents: Iterable[Incident]) -> Iterator[Event]:
     """Opened (with its first update), each later update, resolved: keyed by their ids."""
-    channels = channels_for(config, INCIDENT)
+    channels = channels_for(config, "incident")
     if not channels:
         return
     for incident in incidents:
@@ -117,11 +127,12 @@ def incident_events(config: Config, incidents: Iterable[Incident]) -> Iterator[E
                 "at": update.created_at.isoformat(),
             }
             if n == 0:
-                kind, key = "incident_opened", f"incident/{incident.id}/opened"
-            elif update.status == "resolved":
-                kind, key = "incident_resolved", f"incident/{incident.id}/resolved"
+                kind, key = EventKind.INCIDENT_OPENED, f"incident/{incident.id}/opened"
+            elif update.status == IncidentStatus.RESOLVED:
+                kind, key = EventKind.INCIDENT_RESOLVED, f"incident/{incident.id}/resolved"
                 minutes = (update.created_at - incident.started_at).total_seconds() / 60
                 payload["minutes"] = f"{minutes:g}"
             else:
-                kind, key = "incident_updated", f"incident/{incident.id}/update/{update.id}"
+                kind = EventKind.INCIDENT_UPDATED
+                key = f"incident/{incident.id}/update/{update.id}"
             yield Event(key, kind, update.created_at, payload, channels)

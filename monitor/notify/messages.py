@@ -16,28 +16,25 @@ from zoneinfo import ZoneInfo
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
 from monitor.notify.outbox import Delivery
+from sla.vocabulary import OPERATOR_STATUSES, EventKind, Impact
 
-STATUS_WORDS = {
-    "investigating": "Investigating",
-    "identified": "Identified",
-    "monitoring": "Monitoring",
-    "resolved": "Resolved",
-}
+# An update's status as a title says it; postmortem and anything else is an "Update".
+STATUS_WORDS = {status: status.title() for status in OPERATOR_STATUSES}
 IMPACT_WORDS = {
-    "minor": "Minor incident",
-    "major": "Major outage",
-    "critical": "Critical outage",
-    "none": "Incident",
+    Impact.MINOR: "Minor incident",
+    Impact.MAJOR: "Major outage",
+    Impact.CRITICAL: "Critical outage",
+    Impact.NONE: "Incident",
 }
 COLOURS = {  # Slack attachment bar / HTML accent: red for trouble, blue for plans, green done
-    "incident_opened": "#d1242f",
-    "incident_updated": "#bf8700",
-    "incident_resolved": "#1a7f37",
-    "maintenance_announced": "#0969da",
-    "maintenance_started": "#0969da",
-    "maintenance_completed": "#1a7f37",
-    "statement_ready": "#6e7781",
-    "statement": "#6e7781",
+    EventKind.INCIDENT_OPENED: "#d1242f",
+    EventKind.INCIDENT_UPDATED: "#bf8700",
+    EventKind.INCIDENT_RESOLVED: "#1a7f37",
+    EventKind.MAINTENANCE_ANNOUNCED: "#0969da",
+    EventKind.MAINTENANCE_STARTED: "#0969da",
+    EventKind.MAINTENANCE_COMPLETED: "#1a7f37",
+    EventKind.STATEMENT_READY: "#6e7781",
+    EventKind.STATEMENT: "#6e7781",
 }
 
 
@@ -85,10 +82,11 @@ class Renderer:
         p = delivery.payload
         context = {
             "kind": delivery.kind,
+            "EventKind": EventKind,
             "p": p,
             "when": self.when,
             "status_word": STATUS_WORDS.get(p.get("status", ""), "Update"),
-            "impact_word": IMPACT_WORDS.get(p.get("impact", "none"), "Incident"),
+            "impact_word": IMPACT_WORDS.get(p.get("impact", Impact.NONE), "Incident"),
         }
         title = self._plain.get_template("title.j2").render(context).strip()
         text = self._plain.get_template("body.txt.j2").render(context).strip()

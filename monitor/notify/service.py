@@ -23,9 +23,10 @@ from monitor.notify.dispatcher import Dispatcher
 from monitor.notify.events import Status, incident_events, maintenance_events
 from monitor.notify.messages import Renderer
 from monitor.notify.outbox import Outbox
-from monitor.notify.statements import CUSTOMER_CHANNEL, Render, StatementJob
+from monitor.notify.statements import Render, StatementJob
 from monitor.reports.monthly import statement
 from monitor.store import Store
+from sla.vocabulary import CUSTOMER_EMAIL_CHANNEL, EMAIL_CHANNEL
 
 log = logging.getLogger(__name__)
 
@@ -36,9 +37,9 @@ def build_channels(config: Config, client: httpx.Client) -> list[Channel]:
     channels: list[Channel] = [SlackChannel(s, client) for s in config.notifications.slack]
     email = config.notifications.email
     if email is not None:
-        channels.append(EmailChannel("email", email, email.to))
+        channels.append(EmailChannel(EMAIL_CHANNEL, email, email.to))
         if config.reports.email_customers:
-            channels.append(EmailChannel(CUSTOMER_CHANNEL, email, ()))
+            channels.append(EmailChannel(CUSTOMER_EMAIL_CHANNEL, email, ()))
     return channels
 
 

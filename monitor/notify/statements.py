@@ -25,18 +25,17 @@ from monitor.config import Config
 from monitor.notify.outbox import Event, Outbox
 from monitor.reports.monthly import last_ended_month
 from sla import month_bounds
+from sla.vocabulary import (
+    CUSTOMER_EMAIL_CHANNEL,
+    REPORT_MEDIA_TYPES,
+    ChannelKind,
+    EventKind,
+    channel_name,
+)
 
 log = logging.getLogger(__name__)
 
-MIME = {
-    "json": "application/json",
-    "csv": "text/csv",
-    "md": "text/markdown",
-    "html": "text/html",
-    "pdf": "application/pdf",
-}
 LEASE_SECONDS = 600.0
-CUSTOMER_CHANNEL = "email:customers"
 
 # (year, month, format, customer or None for the whole report, now) -> the file's content
 Render = Callable[[int, int, str, str | None, datetime], str | bytes]
@@ -80,7 +79,7 @@ class StatementJob:
             return None
         give_up = timedelta(seconds=self._config.notifications.give_up_after)
         if now - due > give_up:  # no backfill: a month before the first run
-            self._outbox.record([Event(key, "statement_ready", due, {"month": name})])
+            self._outbox.record([Event(key, EventKind.STATEMENT_READY, due, {"month": name})])
             log.info("statements of %s were due before this monitor ran: not delivered", name)
             return key
         lease = f"statements:{name}"
@@ -120,8 +119,8 @@ class StatementJob:
         year, month = int(name[:4]), int(name[5:])
         report = json.loads(self._render(year, month, "json", None, now))
         summary = _summary(name, report, self._config.reports.min_coverage_percent)
-        slack = tuple(f"slack:{n}" for n in self._config.reports.slack)
-        events = [Event(key, "statement_ready", due, summary, slack)]
+        slack = tuple(channel_name(ChannelKind.SLACK, n) for n in self._config.reports.slack)
+        events = [Event(key, EventKind.STATEMENT_READY, due, summary, slack)]
         if not self._config.reports.email_customers:
             return events
         display = {c.customer: c.display_name for c in self._config.contracts}
@@ -129,7 +128,8 @@ class StatementJob:
             if not contacts:
                 continue
             statement = json.loads(self._render(year, month, "json", customer, now))
-            files = [folder / "customers" / f"{customer}.{f}" for f in self._config.reports.formats]
+            formats = self._config.reports.formats
+            files = [(f, folder / "customers" / f"{customer}.{f}") for f in formats]
             payload = {
                 "month": name,
                 "customer": customer,
@@ -140,19 +140,19 @@ class StatementJob:
                     {
                         "filename": f"sla-statement-{customer}-{name}{path.suffix}",
                         "content": base64.b64encode(path.read_bytes()).decode(),
-                        "mime": MIME[path.suffix[1:]],
+                        "mime": REPORT_MEDIA_TYPES[fmt],
                     }
-                    for path in files
+                    for fmt, path in files
                 ],
             }
             # One message per contact: each gets its own, and sees no other address.
             events += [
                 Event(
                     f"{key}/customer/{customer}/{contact}",
-                    "statement",
+                    EventKind.STATEMENT,
                     due,
                     {**payload, "to": [contact]},
-                    (CUSTOMER_CHANNEL,),
+                    (CUSTOMER_EMAIL_CHANNEL,),
                 )
                 for contact in contacts
             ]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
 
 from monitor.config import Config, CreditEntry
@@ -16,9 +16,15 @@ from sla.render.html import render_html
 from sla.render.md import render_md
 from sla.slices import epoch_us, load_window, slice_index, span_window
 from sla.status import LastProbe, last_probes
+from sla.vocabulary import ReportFormat
 
-RENDERERS = {"json": render_json, "csv": render_csv, "md": render_md, "html": render_html}
-FORMATS = (*RENDERERS, "pdf")
+# Every format but pdf, which prints the html one.
+RENDERERS: dict[ReportFormat, Callable[[MonthReport | RangeReport], str]] = {
+    "json": render_json,
+    "csv": render_csv,
+    "md": render_md,
+    "html": render_html,
+}
 
 
 def policy_of(config: Config) -> model.Policy:
@@ -168,8 +174,8 @@ def range_report(
     )
 
 
-def render(report: MonthReport | RangeReport, fmt: str) -> bytes:
-    """A report (or statement, or range) in one of FORMATS, as the bytes of its file."""
+def render(report: MonthReport | RangeReport, fmt: ReportFormat) -> bytes:
+    """A report (or statement, or range) in one of REPORT_FORMATS, as its file's bytes."""
     if fmt == "pdf":
         from monitor.reports.pdf import render_pdf  # noqa: PLC0415 (WeasyPrint is an optional extra)
 
@@ -182,7 +188,7 @@ def statement(
     store: Store,
     month: tuple[int, int],
     customer: str | None,
-    fmt: str,
+    fmt: ReportFormat,
     *,
     now: datetime,
 ) -> bytes:

@@ -15,9 +15,8 @@ from datetime import datetime, timedelta
 from monitor.config import Config
 from monitor.errors import InputError
 from monitor.store import Store, StoredIncident, StoredUpdate
+from sla.vocabulary import OPERATOR_IMPACTS, OPERATOR_STATUSES, IncidentStatus
 
-IMPACTS = ("minor", "major", "critical")
-STATUSES = ("investigating", "identified", "monitoring", "resolved")
 RECENT = timedelta(days=7)  # `incident list` shows resolved incidents this recent
 _ALPHABET = string.ascii_lowercase + string.digits
 
@@ -46,8 +45,8 @@ def open_incident(
     now: datetime,
 ) -> str:
     """Store a new incident (status investigating) and return its id."""
-    if impact not in IMPACTS:
-        raise InputError(f"--impact: {impact!r} is not one of {', '.join(IMPACTS)}")
+    if impact not in OPERATOR_IMPACTS:
+        raise InputError(f"--impact: {impact!r} is not one of {', '.join(OPERATOR_IMPACTS)}")
     known = {c.name for c in config.status_components()}
     for name in components:
         if name not in known:
@@ -58,7 +57,9 @@ def open_incident(
         impact=impact,
         components=tuple(dict.fromkeys(components)),
         created=now,
-        updates=(StoredUpdate(new_id(), "investigating", _text("--message", message), now),),
+        updates=(
+            StoredUpdate(new_id(), IncidentStatus.INVESTIGATING, _text("--message", message), now),
+        ),
     )
     store.add_incident(incident)
     return incident.id
@@ -67,8 +68,8 @@ def open_incident(
 def update_incident(
     store: Store, incident_id: str, *, status: str, message: str, now: datetime
 ) -> None:
-    if status not in STATUSES:
-        raise InputError(f"--status: {status!r} is not one of {', '.join(STATUSES)}")
+    if status not in OPERATOR_STATUSES:
+        raise InputError(f"--status: {status!r} is not one of {', '.join(OPERATOR_STATUSES)}")
     update = StoredUpdate(new_id(), status, _text("--message", message), now)
     if not store.add_incident_update(incident_id, update):
         raise InputError(f"incident update: no incident with id {incident_id!r}")
@@ -79,7 +80,7 @@ def incident_lines(store: Store, now: datetime) -> list[str]:
     lines = []
     for incident in sorted(store.operator_incidents(), key=lambda i: i.created, reverse=True):
         last = incident.updates[-1]
-        if last.status == "resolved" and last.created < now - RECENT:
+        if last.status == IncidentStatus.RESOLVED and last.created < now - RECENT:
             continue
         components = ", ".join(incident.components) or "-"
         lines.append(

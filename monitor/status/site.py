@@ -36,34 +36,29 @@ from monitor.status.state import (
     Maintenance,
     StatusSnapshot,
 )
+from sla.vocabulary import (
+    COMPONENT_SEVERITY,
+    COMPONENT_STATUS_TEXT,
+    FAMILY_NAMES,
+    MAINTENANCE_STATUS_TEXT,
+    ComponentStatus,
+    Impact,
+    Indicator,
+    MaintenanceStatus,
+)
 
-STATUS_TEXT = {
-    "operational": "Operational",
-    "degraded_performance": "Degraded performance",
-    "partial_outage": "Partial outage",
-    "major_outage": "Major outage",
-    "under_maintenance": "Under maintenance",
-}
-MAINTENANCE_TEXT = {
-    "scheduled": "Scheduled",
-    "in_progress": "In progress",
-    "completed": "Completed",
-}
 BANNER = {
-    "none": "All systems operational",
-    "minor": "Some systems are degraded",
-    "major": "Partial system outage",
-    "critical": "Major system outage",
+    Indicator.NONE: "All systems operational",
+    Indicator.MINOR: "Some systems are degraded",
+    Indicator.MAJOR: "Partial system outage",
+    Indicator.CRITICAL: "Major system outage",
 }
-FAMILY_NAMES = {"ipv4": "IPv4", "ipv6": "IPv6"}
-SEVERITY = ("operational", "under_maintenance", "degraded_performance")
-SEVERITY += ("partial_outage", "major_outage")
 BADGE_COLOURS = {
-    "operational": "#1f9d55",
-    "degraded_performance": "#b7791f",
-    "partial_outage": "#b7791f",
-    "major_outage": "#c53030",
-    "under_maintenance": "#2b6cb0",
+    ComponentStatus.OPERATIONAL: "#1f9d55",
+    ComponentStatus.DEGRADED_PERFORMANCE: "#b7791f",
+    ComponentStatus.PARTIAL_OUTAGE: "#b7791f",
+    ComponentStatus.MAJOR_OUTAGE: "#c53030",
+    ComponentStatus.UNDER_MAINTENANCE: "#2b6cb0",
 }
 ATOM = "http://www.w3.org/2005/Atom"
 
@@ -135,7 +130,7 @@ class SiteRenderer:
         files["history.atom"] = atom_feed(snapshot)
         for component in snapshot.components:
             status = component.status
-            text = STATUS_TEXT[status] if component.monitored else "not monitored"
+            text = COMPONENT_STATUS_TEXT[status] if component.monitored else "not monitored"
             files[f"badges/{component.id}.svg"] = self._badge(
                 "status", text.lower(), BADGE_COLOURS[status]
             )
@@ -272,7 +267,8 @@ class SiteRenderer:
             "status_class": lambda c: c.status if c.monitored else "not_monitored",
             "family_text": _family_text,
             "component_names": lambda ids: ", ".join(names[i] for i in ids if i in names),
-            "maintenance_text": MAINTENANCE_TEXT,
+            "maintenance_text": MAINTENANCE_STATUS_TEXT,
+            "MaintenanceStatus": MaintenanceStatus,
             "grouped": list(groups.items()),
             "banner": BANNER[snapshot.indicator],
             "maintenances": [
@@ -294,10 +290,10 @@ def _bar_class(bar: DayBar) -> str:
 
 
 def _status_text(component: ComponentState) -> str:
-    if not component.monitored and component.status == "operational":
+    if not component.monitored and component.status == ComponentStatus.OPERATIONAL:
         return "Not monitored"
-    text = STATUS_TEXT[component.status]
-    if component.status == "partial_outage" and component.failing_families:
+    text = COMPONENT_STATUS_TEXT[component.status]
+    if component.status == ComponentStatus.PARTIAL_OUTAGE and component.failing_families:
         failing = " and ".join(FAMILY_NAMES[f] for f in component.failing_families)
         if set(component.failing_families) != set(component.healthy_families):
             return f"{text}: {failing} down"
@@ -326,10 +322,10 @@ def _family_text(component: ComponentState) -> str:
     return " · ".join(parts)
 
 
-def _uptime_status(availability: Fraction) -> str:
+def _uptime_status(availability: Fraction) -> ComponentStatus:
     if availability >= Fraction(9990, 100):
-        return "operational"
-    return "partial_outage" if availability >= 99 else "major_outage"
+        return ComponentStatus.OPERATIONAL
+    return ComponentStatus.PARTIAL_OUTAGE if availability >= 99 else ComponentStatus.MAJOR_OUTAGE
 
 
 def _badge(template: Any, label: str, value: str, colour: str) -> bytes:
@@ -373,8 +369,8 @@ def api_documents(snapshot: StatusSnapshot) -> dict[str, dict[str, Any]]:
     def maintenances(chosen: Iterable[Maintenance]) -> list[dict[str, Any]]:
         return [_maintenance(m, snapshot, pid, by_id) for m in chosen]
 
-    upcoming = snapshot.maintenances_in("scheduled")
-    active = snapshot.maintenances_in("in_progress")
+    upcoming = snapshot.maintenances_in(MaintenanceStatus.SCHEDULED)
+    active = snapshot.maintenances_in(MaintenanceStatus.IN_PROGRESS)
     newest_first = tuple(reversed(snapshot.maintenances))[:LIST_LIMIT]
     # Statuspage's incidents.json: every unresolved incident and the most recent others.
     recent = [i for n, i in enumerate(snapshot.incidents) if n < LIST_LIMIT or not i.resolved]
@@ -435,7 +431,7 @@ def _components(snapshot: StatusSnapshot, pid: str) -> list[dict[str, Any]]:
                 {
                     "id": group_id,
                     "name": component.group,
-                    "status": "operational",
+                    "status": ComponentStatus.OPERATIONAL,
                     "created_at": stamp,
                     "updated_at": stamp,
                     "position": len(snapshot.components) + len(groups) + 1,
@@ -450,7 +446,8 @@ def _components(snapshot: StatusSnapshot, pid: str) -> list[dict[str, Any]]:
                 },
             )
             group["components"].append(component.id)
-            if SEVERITY.index(component.status) > SEVERITY.index(group["status"]):
+            severity = COMPONENT_SEVERITY.index
+            if severity(component.status) > severity(group["status"]):
                 group["status"] = component.status
     return found + list(groups.values())
 
@@ -498,17 +495,23 @@ def _incident(
     }
 
 
-def maintenance_updates(m: Maintenance, now: datetime) -> list[tuple[str, str, datetime]]:
+def maintenance_updates(
+    m: Maintenance, now: datetime
+) -> list[tuple[MaintenanceStatus, str, datetime]]:
     """(status, body, time) of the states the window has reached, oldest first.
 
     The config does not say when a window was announced: its "scheduled" update carries
     the time the window starts.
     """
-    updates = [("scheduled", f"{m.name} is scheduled.", m.scheduled_for)]
+    updates = [(MaintenanceStatus.SCHEDULED, f"{m.name} is scheduled.", m.scheduled_for)]
     if now >= m.scheduled_for:
-        updates.append(("in_progress", f"{m.name} is in progress.", m.scheduled_for))
+        updates.append(
+            (MaintenanceStatus.IN_PROGRESS, f"{m.name} is in progress.", m.scheduled_for)
+        )
     if now >= m.scheduled_until:
-        updates.append(("completed", f"{m.name} has been completed.", m.scheduled_until))
+        updates.append(
+            (MaintenanceStatus.COMPLETED, f"{m.name} has been completed.", m.scheduled_until)
+        )
     return updates
 
 
@@ -523,8 +526,8 @@ def _maintenance(
         "created_at": iso(m.scheduled_for),
         "updated_at": iso(updates[-1][2]),
         "monitoring_at": None,
-        "resolved_at": iso(m.scheduled_until) if m.status == "completed" else None,
-        "impact": "maintenance",
+        "resolved_at": iso(m.scheduled_until) if m.status == MaintenanceStatus.COMPLETED else None,
+        "impact": Impact.MAINTENANCE,
         "shortlink": _link(snapshot, f"maintenance-{m.id}"),
         "started_at": iso(m.scheduled_for),
         "page_id": pid,
@@ -571,7 +574,7 @@ def atom_feed(snapshot: StatusSnapshot) -> bytes:
     for m in snapshot.maintenances:
         last = maintenance_updates(m, snapshot.generated_at)[-1]
         span = f"from {iso(m.scheduled_for)} to {iso(m.scheduled_until)}"
-        summary = f"{MAINTENANCE_TEXT[m.status]}: {span}."
+        summary = f"{MAINTENANCE_STATUS_TEXT[m.status]}: {span}."
         entries.append(
             (
                 last[2],

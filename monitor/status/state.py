@@ -27,7 +27,7 @@ from monitor.reports.monthly import component_states, policy_of
 from monitor.status.timeline import Runs, counts_before
 from monitor.store import Store, StoredIncident
 from sla.availability import Figures
-from sla.model import Family, MaintenanceWindow, TargetSpec
+from sla.model import MaintenanceWindow, TargetSpec
 from sla.slices import (
     NO_DATA,
     covers_target,
@@ -37,18 +37,18 @@ from sla.slices import (
     slice_start,
     stale_after_us,
 )
-from sla.status import (
+from sla.status import LastProbe, component_now, family_states, indicator
+from sla.vocabulary import (
     INDICATOR_TEXT,
+    RESOLVED_STATUSES,
     ComponentStatus,
+    Family,
+    Impact,
+    IncidentStatus,
     Indicator,
-    LastProbe,
-    component_now,
-    family_states,
-    indicator,
+    MaintenanceStatus,
 )
 
-IMPACTS = ("none", "minor", "major", "critical")
-INCIDENT_STATUSES = ("investigating", "identified", "monitoring", "resolved", "postmortem")
 TAIL = timedelta(hours=1)  # re-read on every refresh: late results, blips still forming
 LATENCY_PROBES = 5  # degraded_performance: median latency of this many answered probes
 UPTIME_WINDOWS = ((timedelta(hours=24), "24 hours"), (timedelta(days=7), "7 days"))
@@ -97,7 +97,7 @@ class ComponentState:
 @dataclass(frozen=True)
 class IncidentUpdate:
     id: str
-    status: str  # investigating | identified | monitoring | resolved | postmortem
+    status: IncidentStatus
     body: str
     created_at: datetime
 
@@ -106,29 +106,32 @@ class IncidentUpdate:
 class Incident:
     id: str
     name: str
-    impact: str  # none | minor | major | critical
+    impact: Impact
     automatic: bool  # True: opened and resolved by the probes (docs/concepts.md, Incidents)
     components: tuple[str, ...]  # component ids
     started_at: datetime
     updates: tuple[IncidentUpdate, ...]  # oldest first
 
     @cached_property  # a page has thousands of incidents, asked on every refresh
-    def status(self) -> str:
+    def status(self) -> IncidentStatus:
         return self.updates[-1].status
 
     @cached_property
     def resolved(self) -> bool:
-        return self.status in ("resolved", "postmortem")
+        return self.status in RESOLVED_STATUSES
 
     @cached_property
     def resolved_at(self) -> datetime | None:
         if not self.resolved:
             return None
-        return next(u.created_at for u in reversed(self.updates) if u.status == "resolved")
+        return next(
+            u.created_at for u in reversed(self.updates) if u.status == IncidentStatus.RESOLVED
+        )
 
     @property
     def monitoring_at(self) -> datetime | None:
-        return next((u.created_at for u in self.updates if u.status == "monitoring"), None)
+        monitoring = IncidentStatus.MONITORING
+        return next((u.created_at for u in self.updates if u.status == monitoring), None)
 
     @property
     def updated_at(self) -> datetime:
@@ -141,7 +144,7 @@ class Maintenance:
 
     id: str
     name: str  # its reason, or "Scheduled maintenance"
-    status: str  # scheduled | in_progress | completed
+    status: MaintenanceStatus
     scheduled_for: datetime
     scheduled_until: datetime
     components: tuple[str, ...]  # component ids it touches
@@ -165,7 +168,7 @@ class StatusSnapshot:
     def unresolved(self) -> tuple[Incident, ...]:
         return tuple(i for i in self.incidents if not i.resolved)
 
-    def maintenances_in(self, *statuses: str) -> tuple[Maintenance, ...]:
+    def maintenances_in(self, *statuses: MaintenanceStatus) -> tuple[Maintenance, ...]:
         return tuple(m for m in self.maintenances if m.status in statuses)
 
 
@@ -360,7 +363,7 @@ class StatusBuilder:
             for family in self._specs[name].families
         }
         in_maintenance = bool(targets) and any(
-            m.status == "in_progress"
+            m.status == MaintenanceStatus.IN_PROGRESS
             and all(covers_target(_window(m.window), self._specs[name]) for name in targets)
             for m in maintenances
         )
@@ -435,7 +438,7 @@ class StatusBuilder:
         updates = [
             IncidentUpdate(
                 f"{incident_id}-start",
-                "investigating",
+                IncidentStatus.INVESTIGATING,
                 f"Our monitoring sees {component.name} failing. We are investigating.",
                 started,
             )
@@ -445,7 +448,7 @@ class StatusBuilder:
             updates.append(
                 IncidentUpdate(
                     f"{incident_id}-end",
-                    "resolved",
+                    IncidentStatus.RESOLVED,
                     f"{component.name} is answering again after {minutes:g} minutes.",
                     slice_start(end, self._slice),
                 )
@@ -453,7 +456,7 @@ class StatusBuilder:
         return Incident(
             id=incident_id,
             name=f"{component.name} disruption",
-            impact="major",
+            impact=Impact.MAJOR,
             automatic=True,
             components=(component_id,),
             started_at=started,
@@ -471,13 +474,12 @@ class StatusBuilder:
                 for component, targets in zip(self._components, self._groups, strict=True)
                 if any(covers_target(scope, self._specs[name]) for name in targets)
             )
-            status = (
-                "scheduled"
-                if now < window.start
-                else "in_progress"
-                if now < window.end
-                else "completed"
-            )
+            if now < window.start:
+                status = MaintenanceStatus.SCHEDULED
+            elif now < window.end:
+                status = MaintenanceStatus.IN_PROGRESS
+            else:
+                status = MaintenanceStatus.COMPLETED
             found.append(
                 Maintenance(
                     id=maintenance_id(window),
@@ -505,9 +507,12 @@ def _operator(stored: StoredIncident, ids: dict[str, str]) -> Incident:
     return Incident(
         id=stored.id,
         name=stored.title,
-        impact=stored.impact,
+        impact=Impact(stored.impact),
         automatic=False,
         components=tuple(ids[name] for name in stored.components if name in ids),
         started_at=stored.created,
-        updates=tuple(IncidentUpdate(u.id, u.status, u.message, u.created) for u in stored.updates),
+        updates=tuple(
+            IncidentUpdate(u.id, IncidentStatus(u.status), u.message, u.created)
+            for u in stored.updates
+        ),
     )

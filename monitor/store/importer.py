@@ -29,11 +29,12 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from pyarrow import csv as pa_csv
 
-from monitor.config import FAMILIES, Config
+from monitor.config import Config
 from monitor.errors import InputError
 from monitor.probing.results import NO_REASON, REASON_CODES, REASONS, Reason
 from monitor.store import Imported, Measured, SeriesKey, Store
 from sla.slices import epoch_us
+from sla.vocabulary import FAMILIES
 
 HEADER = ["time", "target", "family", "location", "success", "status_code", "latency_ms", "reason"]
 BLOCK_BYTES = 8 << 20  # ~170,000 rows per columnar block

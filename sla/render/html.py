@@ -35,7 +35,6 @@ from sla.render.formatting import (
     scope,
 )
 from sla.render.tables import (
-    FAMILY_LABELS,
     RANGE_SECTIONS,
     SECTIONS,
     STATEMENT_SECTIONS,
@@ -46,8 +45,9 @@ from sla.render.tables import (
     target_table,
 )
 from sla.slices import day_starts
+from sla.vocabulary import FAMILY_NAMES, Family
 
-FAMILY_COLOURS = {"ipv4": "#1c7ed6", "ipv6": "#e8590c"}
+FAMILY_COLOURS: dict[Family, str] = {"ipv4": "#1c7ed6", "ipv6": "#e8590c"}
 TARGET_COLOUR = "#adb5bd"  # the target over both families, drawn under them
 OBJECTIVE_COLOUR = "#c92a2a"
 BUDGET_LEFT_COLOUR = "#2f9e44"
@@ -458,7 +458,7 @@ def availability_chart(
             scale,
             family.daily,
             report,
-            label=f"{target.name} {FAMILY_LABELS.get(family.family, family.family)}",
+            label=f"{target.name} {FAMILY_NAMES.get(family.family, family.family)}",
             colour=FAMILY_COLOURS.get(family.family, "#495057"),
             width=2,
             class_="series",
@@ -607,7 +607,7 @@ def _availability_section(report: MonthReport, days: _Days, level: str) -> str:
     legend = _legend(
         [
             *(
-                (f"background:{colour}", FAMILY_LABELS[family])
+                (f"background:{colour}", FAMILY_NAMES[family])
                 for family, colour in FAMILY_COLOURS.items()
             ),
             (f"background:{TARGET_COLOUR}", "target (both families)"),

@@ -24,10 +24,9 @@ from sla.render.formatting import (
     period,
     slice_time,
 )
+from sla.vocabulary import FAMILIES, FAMILY_NAMES
 
 DASH = "—"
-FAMILIES = ("ipv4", "ipv6")
-FAMILY_LABELS = {"ipv4": "IPv4", "ipv6": "IPv6"}
 
 
 @dataclass(frozen=True)
@@ -171,7 +170,7 @@ def target_table(report: MonthReport | RangeReport) -> Table:
         for target in report.targets
     )
     return Table(
-        ("Target", "Service", "Availability", *(FAMILY_LABELS[f] for f in FAMILIES), "Downtime"),
+        ("Target", "Service", "Availability", *(FAMILY_NAMES[f] for f in FAMILIES), "Downtime"),
         rows,
         (False, False, True, True, True, True),
         "No targets are configured.",
