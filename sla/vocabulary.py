@@ -63,8 +63,8 @@ class Indicator(StrEnum):
     CRITICAL = "critical"
 
 
-# The indicator's description (Statuspage's): the JSON's `status.description`, and what
-# `status build` prints.
+# The indicator's one description (Statuspage's): the JSON's `status.description`, the
+# page's banner and what `status build` prints.
 INDICATOR_TEXT: dict[Indicator, str] = {
     Indicator.NONE: "All Systems Operational",
     Indicator.MINOR: "Minor Service Outage",

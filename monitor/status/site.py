@@ -43,16 +43,9 @@ from sla.vocabulary import (
     MAINTENANCE_STATUS_TEXT,
     ComponentStatus,
     Impact,
-    Indicator,
     MaintenanceStatus,
 )
 
-BANNER = {
-    Indicator.NONE: "All systems operational",
-    Indicator.MINOR: "Some systems are degraded",
-    Indicator.MAJOR: "Partial system outage",
-    Indicator.CRITICAL: "Major system outage",
-}
 BADGE_COLOURS = {
     ComponentStatus.OPERATIONAL: "#1f9d55",
     ComponentStatus.DEGRADED_PERFORMANCE: "#b7791f",
@@ -270,7 +263,6 @@ class SiteRenderer:
             "maintenance_text": MAINTENANCE_STATUS_TEXT,
             "MaintenanceStatus": MaintenanceStatus,
             "grouped": list(groups.items()),
-            "banner": BANNER[snapshot.indicator],
             "maintenances": [
                 m
                 for m in reversed(snapshot.maintenances)

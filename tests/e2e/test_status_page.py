@@ -138,7 +138,7 @@ def test_the_page_follows_the_probes_incidents_and_maintenance(
 
         api.stop_family("ipv4")
         wait_for(lambda: shows("public-api", "Major outage"), timeout=20)
-        assert "Partial system outage" in page.locator(".banner").inner_text()
+        assert "Partial System Outage" in page.locator(".banner").inner_text()
         summary = json.loads((output / "current/api/v2/summary.json").read_text())
         assert summary["status"]["indicator"] == "major"
         assert any(i["id"].startswith("auto-public-api-") for i in summary["incidents"])
