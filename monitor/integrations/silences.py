@@ -23,6 +23,7 @@ from monitor.config import Config, MaintenanceSettings
 from monitor.errors import AlertmanagerError
 from monitor.integrations.rules import ALERT_NAMES
 from monitor.text.redact import redact_url, scrub
+from sla.timestamps import rfc3339
 
 CREATED_BY = "uptime-sla"
 _WINDOW_ID = re.compile(r"\[uptime-sla window ([0-9a-f]{16}(?:-targets|-services)?)\]")
@@ -46,8 +47,8 @@ class Silence:
                 {"name": name, "value": value, "isRegex": regex, "isEqual": True}
                 for name, value, regex in self.matchers
             ],
-            "startsAt": _timestamp(starts_at or self.starts_at),
-            "endsAt": _timestamp(self.ends_at),
+            "startsAt": rfc3339(starts_at or self.starts_at, "milliseconds"),
+            "endsAt": rfc3339(self.ends_at, "milliseconds"),
             "createdBy": CREATED_BY,
             "comment": self.comment,
         }
@@ -72,7 +73,8 @@ class SyncResult:
 
 def window_id(window: MaintenanceSettings) -> str:
     """Start and scope identify a window, so moving its end or rewording it updates the
-    same silence rather than making a new one."""
+    same silence rather than making a new one. (Its time keeps isoformat's "+00:00": the
+    ids of the silences already made depend on it.)"""
     key = json.dumps(
         {
             "start": window.start.astimezone(UTC).isoformat(),
@@ -243,10 +245,6 @@ def _post(client: httpx.Client, payload: dict[str, Any]) -> None:
 
 def _expire(client: httpx.Client, silence: dict[str, Any]) -> None:
     _request(client, "DELETE", f"/api/v2/silence/{silence['id']}")
-
-
-def _timestamp(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def _parse(text: str) -> datetime:

@@ -14,6 +14,7 @@ from typing import Protocol
 
 from monitor.config import Config
 from monitor.notify.outbox import Event
+from sla.timestamps import rfc3339
 from sla.vocabulary import (
     EMAIL_CHANNEL,
     ChannelKind,
@@ -90,8 +91,8 @@ def maintenance_events(
     for window in windows:
         payload = {
             "reason": window.name,
-            "start": window.scheduled_for.isoformat(),
-            "end": window.scheduled_until.isoformat(),
+            "start": rfc3339(window.scheduled_for),
+            "end": rfc3339(window.scheduled_until),
             "affects": component_names(config, window.components),
         }
         steps = [
@@ -117,14 +118,14 @@ def incident_events(config: Config, incidents: Iterable[Incident]) -> Iterator[E
             "title": incident.name,
             "impact": incident.impact,
             "components": component_names(config, incident.components),
-            "started": incident.started_at.isoformat(),
+            "started": rfc3339(incident.started_at),
         }
         for n, update in enumerate(incident.updates):
             payload = {
                 **base,
                 "message": update.body,
                 "status": update.status,
-                "at": update.created_at.isoformat(),
+                "at": rfc3339(update.created_at),
             }
             if n == 0:
                 kind, key = EventKind.INCIDENT_OPENED, f"incident/{incident.id}/opened"

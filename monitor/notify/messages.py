@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
 from monitor.notify.outbox import Delivery
+from sla.timestamps import local_time
 from sla.vocabulary import OPERATOR_STATUSES, EventKind, Impact
 
 # An update's status as a title says it; postmortem and anything else is an "Update".
@@ -75,8 +76,8 @@ class Renderer:
         )
 
     def when(self, value: str) -> str:
-        moment = datetime.fromisoformat(value).astimezone(self._zone)
-        return moment.strftime("%Y-%m-%d %H:%M ") + (moment.tzname() or "")
+        """A payload's RFC 3339 time as people read it, to the minute."""
+        return local_time(datetime.fromisoformat(value), self._zone, seconds=False)
 
     def render(self, delivery: Delivery) -> Message:
         p = delivery.payload

@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from monitor.config import Config
 from monitor.errors import InputError
 from monitor.store import Store, StoredIncident, StoredUpdate
+from sla.timestamps import rfc3339
 from sla.vocabulary import OPERATOR_IMPACTS, OPERATOR_STATUSES, IncidentStatus
 
 RECENT = timedelta(days=7)  # `incident list` shows resolved incidents this recent
@@ -89,7 +90,7 @@ def incident_lines(store: Store, now: datetime) -> list[str]:
                     incident.id,
                     last.status,
                     incident.impact,
-                    incident.created.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                    rfc3339(incident.created, "seconds"),
                     components,
                     " ".join(incident.title.split()),  # one line, whatever was typed
                 )

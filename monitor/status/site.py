@@ -16,8 +16,9 @@ import tempfile
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from fractions import Fraction
+from functools import partial
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -36,6 +37,7 @@ from monitor.status.state import (
     Maintenance,
     StatusSnapshot,
 )
+from sla.timestamps import page_day, page_time, rfc3339
 from sla.vocabulary import (
     COMPONENT_SEVERITY,
     COMPONENT_STATUS_TEXT,
@@ -56,9 +58,8 @@ BADGE_COLOURS = {
 ATOM = "http://www.w3.org/2005/Atom"
 
 
-def iso(moment: datetime) -> str:
-    """RFC 3339 UTC, to the second: what the JSON and the page's reload check compare."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+# RFC 3339 UTC, to the second: what the JSON and the page's reload check compare.
+iso = partial(rfc3339, timespec="seconds")
 
 
 def percent(value: Fraction | None) -> str:
@@ -147,11 +148,10 @@ class SiteRenderer:
         horizon = snapshot.generated_at.timestamp() - snapshot.history_days * 86400
 
         def when(moment: datetime) -> str:
-            local = moment.astimezone(zone)
-            return local.strftime("%b %d, %Y %H:%M ") + (local.tzname() or snapshot.timezone)
+            return page_time(moment, zone)
 
         def bar_text(bar: DayBar) -> str:
-            day = bar.day.strftime("%b %d, %Y")
+            day = page_day(bar.day)
             figures = bar.figures
             if figures.eligible == 0:
                 return f"{day}: maintenance" if figures.excluded else f"{day}: no data"

@@ -173,7 +173,11 @@ class StatusSnapshot:
 
 
 def maintenance_id(window: MaintenanceSettings) -> str:
-    """Stable across restarts and monitors: a changed window is a new one."""
+    """Stable across restarts and monitors: a changed window is a new one.
+
+    An identity, not an output: its times keep isoformat's "+00:00", as every id ever
+    recorded (the outbox's keys) was made with them.
+    """
     key = "|".join(
         (
             window.start.astimezone(UTC).isoformat(),

@@ -14,6 +14,7 @@ from typing import Any, BinaryIO
 
 from monitor.store.importer import HEADER
 from sla.slices import from_epoch_us
+from sla.timestamps import rfc3339
 
 ROWS_PER_WRITE = 10_000
 
@@ -27,7 +28,7 @@ def write_export(rows: Iterable[tuple[Any, ...]], out: BinaryIO) -> int:
     for started_us, target, family, location, success, status, latency, reason in rows:
         writer.writerow(
             (
-                from_epoch_us(started_us).isoformat().replace("+00:00", "Z"),
+                rfc3339(from_epoch_us(started_us)),
                 target,
                 family,
                 location,

@@ -15,7 +15,8 @@ from typing import Any
 from sla.availability import Figures
 from sla.engine import ContractResult, CustomerTotal, MonthReport, TargetResult
 from sla.ranges import RangeReport
-from sla.render.formatting import incomplete_line, number, percent_text, timestamp
+from sla.render.formatting import incomplete_line, number, percent_text
+from sla.timestamps import rfc3339
 
 
 def _figures(figures: Figures) -> dict[str, Any]:
@@ -47,8 +48,8 @@ def _contract(result: ContractResult) -> dict[str, Any]:
         "display_name": result.display_name,
         "plan": result.plan,
         "service": result.service,
-        "period_start": timestamp(result.period_start),
-        "period_end": timestamp(result.period_end),
+        "period_start": rfc3339(result.period_start),
+        "period_end": rfc3339(result.period_end),
         "availability_percent": number(result.figures.availability),
         "objective_percent": number(result.objective),
         "eligible_slices": result.figures.eligible,
@@ -75,8 +76,8 @@ def report_dict(report: MonthReport) -> dict[str, Any]:
         "customers": _customers(report.customers),
         "incidents": [
             {
-                "start": timestamp(incident.start),
-                "end": timestamp(incident.end),
+                "start": rfc3339(incident.start),
+                "end": rfc3339(incident.end),
                 "slices": incident.slices,
                 "targets": list(incident.targets),
             }
@@ -84,8 +85,8 @@ def report_dict(report: MonthReport) -> dict[str, Any]:
         ],
         "maintenance": [
             {
-                "start": timestamp(window.start),
-                "end": timestamp(window.end),
+                "start": rfc3339(window.start),
+                "end": rfc3339(window.end),
                 "reason": window.reason,
                 "targets": list(window.targets),
                 "excluded_slices": window.excluded_slices,

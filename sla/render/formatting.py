@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import calendar
 from collections.abc import Iterable
-from datetime import UTC, datetime, time
+from datetime import datetime, time
 from decimal import Decimal
 from fractions import Fraction
 
 from sla.engine import ContractResult, MonthReport
 from sla.ranges import RangeReport
 from sla.slices import zone
+from sla.timestamps import local_time
 
 PLACES = 6
 
@@ -26,11 +27,6 @@ def number(value: Fraction | Decimal | None) -> float | None:
     if value is None:
         return None
     return float(round(Fraction(value), PLACES))
-
-
-def timestamp(moment: datetime) -> str:
-    """RFC 3339 in UTC with a Z, e.g. 2026-02-01T00:00:00Z."""
-    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 def percent_text(percent: Decimal | None) -> str | None:
@@ -92,14 +88,6 @@ def month_title(report: MonthReport) -> str:
     return f"{calendar.month_name[int(month)]} {year}"
 
 
-def local_time(when: datetime, tz_name: str) -> str:
-    """A time as people read it, in the report's zone with the zone named: "2026-02-17
-    10:00 CET". The JSON keeps UTC; this is for the human formats."""
-    local = when.astimezone(zone(tz_name))
-    seconds = f":{local.second:02d}" if local.second else ""
-    return f"{local:%Y-%m-%d %H:%M}{seconds} {local.tzname() or tz_name}"
-
-
 def report_title(report: MonthReport | RangeReport) -> str:
     """ "SLA report — February 2026 (UTC)", or "SLA statement for Acme Corp. (acme) — ..."."""
     if isinstance(report, RangeReport):
@@ -119,9 +107,10 @@ def report_title(report: MonthReport | RangeReport) -> str:
 
 
 def range_scope(report: RangeReport) -> str:
+    where = zone(report.timezone)
     return (
-        f"From {local_time(report.first.month_start, report.timezone)} to "
-        f"{local_time(report.last.month_end, report.timezone)} ({report.timezone}). The range's "
+        f"From {local_time(report.first.month_start, where)} to "
+        f"{local_time(report.last.month_end, where)} ({report.timezone}). The range's "
         "figures are computed over all of its slices, not averaged from the months; each "
         "month's figures and credits follow."
     )
@@ -129,23 +118,23 @@ def range_scope(report: RangeReport) -> str:
 
 def scope(report: MonthReport) -> str:
     """What the figures cover, and that a month still running will change."""
+    where = zone(report.timezone)
     if report.month_to_date:
         return (
-            f"Month to date (until {local_time(report.evaluated_until, report.timezone)}): "
+            f"Month to date (until {local_time(report.evaluated_until, where)}): "
             "only slices that ended by then are counted, so these figures will still change."
         )
     return (
-        f"Whole month: {local_time(report.month_start, report.timezone)} to "
-        f"{local_time(report.month_end, report.timezone)} ({report.timezone})."
+        f"Whole month: {local_time(report.month_start, where)} to "
+        f"{local_time(report.month_end, where)} ({report.timezone})."
     )
 
 
 def moment(when: datetime, report: MonthReport) -> str:
     """A date when the moment is a midnight in the report's zone, else the full local time."""
-    local = when.astimezone(zone(report.timezone))
-    return (
-        local.date().isoformat() if local.time() == time(0) else local_time(when, report.timezone)
-    )
+    where = zone(report.timezone)
+    local = when.astimezone(where)
+    return local.date().isoformat() if local.time() == time(0) else local_time(when, where)
 
 
 def display_names(report: MonthReport) -> dict[str, str]:

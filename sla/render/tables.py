@@ -17,13 +17,14 @@ from sla.render.formatting import (
     credits_by_currency,
     display_names,
     duration,
-    local_time,
     minutes,
     money,
     percent,
     period,
     slice_time,
 )
+from sla.slices import zone
+from sla.timestamps import local_time
 from sla.vocabulary import FAMILIES, FAMILY_NAMES
 
 DASH = "—"
@@ -136,8 +137,8 @@ def incident_table(report: MonthReport) -> Table:
     rows = tuple(
         (
             str(number),
-            local_time(incident.start, report.timezone),
-            local_time(incident.end, report.timezone),
+            local_time(incident.start, zone(report.timezone)),
+            local_time(incident.end, zone(report.timezone)),
             duration(incident.slices * report.slice_seconds),
             ", ".join(incident.targets),
         )
@@ -200,8 +201,8 @@ def coverage_table(report: MonthReport | RangeReport) -> Table:
 def maintenance_table(report: MonthReport) -> Table:
     rows = tuple(
         (
-            local_time(window.start, report.timezone),
-            local_time(window.end, report.timezone),
+            local_time(window.start, zone(report.timezone)),
+            local_time(window.end, zone(report.timezone)),
             window.reason or "Scheduled maintenance",
             ", ".join(window.targets),
             slice_time(window.excluded_slices, report),
