@@ -126,8 +126,10 @@ class CustomerTotal:
 
 
 @dataclass(frozen=True)
-class Incident:
-    """A maximal run of slices with at least one BAD target, clipped to the month."""
+class SliceIncident:
+    """A report's incident (step 7): a maximal run of slices with at least one BAD target,
+    clipped to the month. Not the status page's incidents (`PageIncident`), which follow
+    each component's slices and operators' posts."""
 
     start: datetime
     end: datetime
@@ -159,7 +161,7 @@ class MonthReport:
     services: tuple[ServiceResult, ...]
     contracts: tuple[ContractResult, ...]
     customers: tuple[CustomerTotal, ...]
-    incidents: tuple[Incident, ...]
+    incidents: tuple[SliceIncident, ...]
     maintenance: tuple[MaintenanceResult, ...]
     min_coverage: Decimal  # below it (or with none) a target makes the report incomplete
     customer: str | None = None  # set for one customer's statement
@@ -519,7 +521,7 @@ def _customer_totals(contracts: Sequence[ContractResult]) -> tuple[CustomerTotal
 
 def _incidents(
     targets: Sequence[TargetSpec], bad_runs: list[tuple[np.ndarray, np.ndarray]], frame: _Frame
-) -> tuple[Incident, ...]:
+) -> tuple[SliceIncident, ...]:
     """Step 7 from each target's BAD runs over the counted slices (so clipped to the month).
 
     An incident is a maximal union of overlapping or touching runs; its targets are the
@@ -540,7 +542,7 @@ def _incidents(
     involved = np.split(pairs % len(targets), np.flatnonzero(np.diff(pairs // len(targets))) + 1)
     seconds = frame.policy.slice_seconds
     return tuple(
-        Incident(
+        SliceIncident(
             start=slice_start(frame.month_first + start, seconds),
             end=slice_start(frame.month_first + end, seconds),
             slices=end - start,

@@ -12,10 +12,12 @@ part is a folder (or, at the top, one module), and a part imports only from lowe
    import and export), `integrations` (Prometheus rules, Grafana dashboards, Alertmanager
    silences);
 5. `reports` (the bridge from config and store to the SLA engine, and its files);
-6. what reads through reports: `status` (the status site), `notify` (Slack and email);
-7. the running monitor: `service`;
-8. the command line: `cli`;
-9. what runs it: `__main__`, and the package itself.
+6. what reads through reports: `status` (the status site and what it knows now);
+7. `notify` (Slack and email), which announces what the status page knows (its incidents
+   and maintenance) and the reports' monthly statements;
+8. the running monitor: `service`;
+9. the command line: `cli`;
+10. what runs it: `__main__`, and the package itself.
 
 A new folder or module under `monitor/` gets a line in LAYERS below (the test names it
 until it has one).
@@ -42,11 +44,11 @@ LAYERS = {
     "integrations": 4,
     "reports": 5,
     "status": 6,
-    "notify": 6,
-    "service": 7,
-    "cli": 8,
-    "__main__": 9,
-    "__init__": 9,
+    "notify": 7,
+    "service": 8,
+    "cli": 9,
+    "__main__": 10,
+    "__init__": 10,
 }
 
 

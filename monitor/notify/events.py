@@ -10,38 +10,19 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from datetime import datetime, timedelta
-from typing import Protocol
 
 from monitor.config import Config
 from monitor.notify.outbox import Event
+from monitor.status.state import PageIncident, PageMaintenance
 from sla.timestamps import rfc3339
 from sla.vocabulary import (
     EMAIL_CHANNEL,
     ChannelKind,
     EventGroup,
     EventKind,
-    Impact,
     IncidentStatus,
     channel_name,
 )
-
-
-class IncidentUpdate(Protocol):
-    id: str
-    status: IncidentStatus
-    body: str
-    created_at: datetime
-
-
-class Incident(Protocol):
-    """An incident as the status page computes it, automatic or posted by an operator."""
-
-    id: str
-    name: str
-    impact: Impact
-    components: tuple[str, ...]
-    started_at: datetime
-    updates: tuple[IncidentUpdate, ...]  # oldest first
 
 
 def channels_for(config: Config, group: EventGroup) -> tuple[str, ...]:
@@ -54,23 +35,6 @@ def channels_for(config: Config, group: EventGroup) -> tuple[str, ...]:
     return tuple(names)
 
 
-class Maintenance(Protocol):
-    """A public maintenance window as the status page computes it (its id: start, end, scope)."""
-
-    id: str
-    name: str
-    scheduled_for: datetime
-    scheduled_until: datetime
-    components: tuple[str, ...]  # component ids
-
-
-class Status(Protocol):
-    """What the status page knows now: the incidents and maintenance it shows."""
-
-    incidents: tuple[Incident, ...]
-    maintenances: tuple[Maintenance, ...]
-
-
 def component_names(config: Config, ids: Iterable[str]) -> list[str]:
     """Component ids (slugs) as their names, for people."""
     names = {c.slug: c.name for c in config.status_components()}
@@ -78,7 +42,7 @@ def component_names(config: Config, ids: Iterable[str]) -> list[str]:
 
 
 def maintenance_events(
-    config: Config, windows: Iterable[Maintenance], now: datetime
+    config: Config, windows: Iterable[PageMaintenance], now: datetime
 ) -> Iterator[Event]:
     """The announcements, starts and completions that are due by `now`.
 
@@ -107,7 +71,7 @@ def maintenance_events(
                 yield Event(f"maintenance/{window.id}/{step}", kind, at, payload, channels)
 
 
-def incident_events(config: Config, incidents: Iterable[Incident]) -> Iterator[Event]:
+def incident_events(config: Config, incidents: Iterable[PageIncident]) -> Iterator[Event]:
     """Opened (with its first update), each later update, resolved: keyed by their ids."""
     channels = channels_for(config, "incident")
     if not channels:

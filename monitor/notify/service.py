@@ -20,17 +20,18 @@ from monitor.errors import MonitorError
 from monitor.metrics.collectors import NotifyMetrics
 from monitor.notify.channels import Channel, EmailChannel, SlackChannel
 from monitor.notify.dispatcher import Dispatcher
-from monitor.notify.events import Status, incident_events, maintenance_events
+from monitor.notify.events import incident_events, maintenance_events
 from monitor.notify.messages import Renderer
 from monitor.notify.outbox import Outbox
 from monitor.notify.statements import Render, StatementJob
 from monitor.reports.monthly import statement
+from monitor.status.state import StatusSnapshot
 from monitor.store import Store
 from sla.vocabulary import CUSTOMER_EMAIL_CHANNEL, EMAIL_CHANNEL
 
 log = logging.getLogger(__name__)
 
-StatusSource = Callable[[datetime], Status]
+StatusSource = Callable[[datetime], StatusSnapshot]  # what the status page knows now
 
 
 def build_channels(config: Config, client: httpx.Client) -> list[Channel]:

@@ -33,8 +33,8 @@ from monitor.errors import InputError
 from monitor.status.state import (
     ComponentState,
     DayBar,
-    Incident,
-    Maintenance,
+    PageIncident,
+    PageMaintenance,
     StatusSnapshot,
 )
 from sla.timestamps import page_day, page_time, rfc3339
@@ -100,7 +100,7 @@ class SiteRenderer:
         self._token = uuid.uuid4().hex  # markers no escaped text can contain
         self._history_cards: dict[tuple[object, ...], Markup] = {}
         # The history's incidents, their card keys, and their cards joined.
-        self._history: tuple[tuple[Incident, ...], list[tuple[object, ...]], Markup] = (
+        self._history: tuple[tuple[PageIncident, ...], list[tuple[object, ...]], Markup] = (
             (),
             [],
             Markup(),
@@ -183,12 +183,12 @@ class SiteRenderer:
         previous = self._cards
         helpers: dict[str, Any] = {}
 
-        def card_key(incident: Incident) -> tuple[object, ...]:
+        def card_key(incident: PageIncident) -> tuple[object, ...]:
             last = incident.updates[-1]
             return (incident.id, len(incident.updates), last.id, last.status, incident.name,
                     incident.impact, incident.components)  # fmt: skip
 
-        def incident_card(incident: Incident, key: tuple[object, ...] | None = None) -> Markup:
+        def incident_card(incident: PageIncident, key: tuple[object, ...] | None = None) -> Markup:
             key = key or card_key(incident)
             html = previous.get(key)
             if html is None:
@@ -196,7 +196,7 @@ class SiteRenderer:
             cards[key] = html
             return html
 
-        def incident_cards(incidents: Sequence[Incident]) -> Markup:
+        def incident_cards(incidents: Sequence[PageIncident]) -> Markup:
             """The history's cards, joined again only when one of them changed: the
             builder hands the same (frozen) objects for incidents it has seen before."""
             kept, keys, html = self._history
@@ -355,10 +355,10 @@ def api_documents(snapshot: StatusSnapshot) -> dict[str, dict[str, Any]]:
     components = _components(snapshot, pid)
     by_id = {c["id"]: c for c in components}
 
-    def incidents(chosen: Iterable[Incident]) -> list[dict[str, Any]]:
+    def incidents(chosen: Iterable[PageIncident]) -> list[dict[str, Any]]:
         return [_incident(i, snapshot, pid, by_id) for i in chosen]
 
-    def maintenances(chosen: Iterable[Maintenance]) -> list[dict[str, Any]]:
+    def maintenances(chosen: Iterable[PageMaintenance]) -> list[dict[str, Any]]:
         return [_maintenance(m, snapshot, pid, by_id) for m in chosen]
 
     upcoming = snapshot.maintenances_in(MaintenanceStatus.SCHEDULED)
@@ -464,7 +464,7 @@ def _update(
 
 
 def _incident(
-    incident: Incident, snapshot: StatusSnapshot, pid: str, by_id: dict[str, dict[str, Any]]
+    incident: PageIncident, snapshot: StatusSnapshot, pid: str, by_id: dict[str, dict[str, Any]]
 ) -> dict[str, Any]:
     resolved, monitoring = incident.resolved_at, incident.monitoring_at
     return {
@@ -488,7 +488,7 @@ def _incident(
 
 
 def maintenance_updates(
-    m: Maintenance, now: datetime
+    m: PageMaintenance, now: datetime
 ) -> list[tuple[MaintenanceStatus, str, datetime]]:
     """(status, body, time) of the states the window has reached, oldest first.
 
@@ -508,7 +508,7 @@ def maintenance_updates(
 
 
 def _maintenance(
-    m: Maintenance, snapshot: StatusSnapshot, pid: str, by_id: dict[str, dict[str, Any]]
+    m: PageMaintenance, snapshot: StatusSnapshot, pid: str, by_id: dict[str, dict[str, Any]]
 ) -> dict[str, Any]:
     updates = maintenance_updates(m, snapshot.generated_at)
     return {

@@ -95,7 +95,9 @@ class ComponentState:
 
 
 @dataclass(frozen=True)
-class IncidentUpdate:
+class PageIncidentUpdate:
+    """One update of a PageIncident, as the page and its JSON show it."""
+
     id: str
     status: IncidentStatus
     body: str
@@ -103,14 +105,17 @@ class IncidentUpdate:
 
 
 @dataclass(frozen=True)
-class Incident:
+class PageIncident:
+    """An incident as the status page shows it (and notifications announce it): automatic,
+    from a component's outage, or an operator's (a `StoredIncident` read back)."""
+
     id: str
     name: str
     impact: Impact
     automatic: bool  # True: opened and resolved by the probes (docs/concepts.md, Incidents)
     components: tuple[str, ...]  # component ids
     started_at: datetime
-    updates: tuple[IncidentUpdate, ...]  # oldest first
+    updates: tuple[PageIncidentUpdate, ...]  # oldest first
 
     @cached_property  # a page has thousands of incidents, asked on every refresh
     def status(self) -> IncidentStatus:
@@ -139,8 +144,9 @@ class Incident:
 
 
 @dataclass(frozen=True)
-class Maintenance:
-    """A public maintenance window of the config (identified by its start, end and scope)."""
+class PageMaintenance:
+    """A public maintenance window as the page shows it (and notifications announce it):
+    the config's window with its status now (identified by its start, end and scope)."""
 
     id: str
     name: str  # its reason, or "Scheduled maintenance"
@@ -161,14 +167,14 @@ class StatusSnapshot:
     indicator: Indicator
     description: str  # Statuspage's text for the indicator
     components: tuple[ComponentState, ...]
-    incidents: tuple[Incident, ...]  # open ones and those of history_days, newest first
-    maintenances: tuple[Maintenance, ...]  # public windows, by start
+    incidents: tuple[PageIncident, ...]  # open ones and those of history_days, newest first
+    maintenances: tuple[PageMaintenance, ...]  # public windows, by start
 
     @cached_property
-    def unresolved(self) -> tuple[Incident, ...]:
+    def unresolved(self) -> tuple[PageIncident, ...]:
         return tuple(i for i in self.incidents if not i.resolved)
 
-    def maintenances_in(self, *statuses: MaintenanceStatus) -> tuple[Maintenance, ...]:
+    def maintenances_in(self, *statuses: MaintenanceStatus) -> tuple[PageMaintenance, ...]:
         return tuple(m for m in self.maintenances if m.status in statuses)
 
 
@@ -214,10 +220,10 @@ class StatusBuilder:
         self._latest: dict[tuple[str, str, str], LastProbe | None] = {}
         self._lock = threading.Lock()
         # Each component's outages ([first, end) slices) and their incidents, as last time.
-        self._automatic: dict[str, tuple[list[tuple[int, int | None]], list[Incident]]] = {}
-        self._operator: list[Incident] = []  # the last snapshot's operator incidents
-        self._sorted: list[tuple[Incident, datetime]] = []  # newest first, with their ends
-        self._shown: tuple[Incident, ...] = ()  # the same, once those ended too long ago left
+        self._automatic: dict[str, tuple[list[tuple[int, int | None]], list[PageIncident]]] = {}
+        self._operator: list[PageIncident] = []  # the last snapshot's operator incidents
+        self._sorted: list[tuple[PageIncident, datetime]] = []  # newest first, with their ends
+        self._shown: tuple[PageIncident, ...] = ()  # the same, once those ended too long ago left
         self._shown_until = datetime.min.replace(tzinfo=UTC)  # computed again after it
         self._day_bars: dict[tuple[object, ...], DayBar] = {}  # by (day, *counts)
         # Each component's bars of days that ended before the final slices: (first, bars).
@@ -358,7 +364,7 @@ class StatusBuilder:
         bars: tuple[DayBar, ...],
         uptime: tuple[Uptime, ...],
         now: datetime,
-        maintenances: tuple[Maintenance, ...],
+        maintenances: tuple[PageMaintenance, ...],
         now_states: dict[tuple[str, str], int],
     ) -> ComponentState:
         states = {
@@ -403,7 +409,7 @@ class StatusBuilder:
 
     # --- incidents and maintenance ---------------------------------------------------
 
-    def _incidents(self, now: datetime) -> tuple[Incident, ...]:
+    def _incidents(self, now: datetime) -> tuple[PageIncident, ...]:
         """Automatic and operator incidents, newest first; those resolved before the
         history's start are left out. Sorted again only when one of them changed."""
         assert self._runs is not None
@@ -434,13 +440,13 @@ class StatusBuilder:
         self._operator = operator
         return self._shown
 
-    def _outage(self, component: StatusComponent, first: int, end: int | None) -> Incident:
+    def _outage(self, component: StatusComponent, first: int, end: int | None) -> PageIncident:
         """Step 7's incident of one outage of the component (docs/concepts.md, Incidents)."""
         component_id = component.slug
         started = slice_start(first, self._slice)
         incident_id = f"auto-{component_id}-{int(started.timestamp())}"
         updates = [
-            IncidentUpdate(
+            PageIncidentUpdate(
                 f"{incident_id}-start",
                 IncidentStatus.INVESTIGATING,
                 f"Our monitoring sees {component.name} failing. We are investigating.",
@@ -450,14 +456,14 @@ class StatusBuilder:
         if end is not None:
             minutes = (end - first) * self._slice / 60
             updates.append(
-                IncidentUpdate(
+                PageIncidentUpdate(
                     f"{incident_id}-end",
                     IncidentStatus.RESOLVED,
                     f"{component.name} is answering again after {minutes:g} minutes.",
                     slice_start(end, self._slice),
                 )
             )
-        return Incident(
+        return PageIncident(
             id=incident_id,
             name=f"{component.name} disruption",
             impact=Impact.MAJOR,
@@ -467,7 +473,7 @@ class StatusBuilder:
             updates=tuple(updates),
         )
 
-    def _maintenances(self, now: datetime) -> tuple[Maintenance, ...]:
+    def _maintenances(self, now: datetime) -> tuple[PageMaintenance, ...]:
         found = []
         for window in self._config.maintenance:
             if not window.public:
@@ -485,7 +491,7 @@ class StatusBuilder:
             else:
                 status = MaintenanceStatus.COMPLETED
             found.append(
-                Maintenance(
+                PageMaintenance(
                     id=maintenance_id(window),
                     name=window.reason or "Scheduled maintenance",
                     status=status,
@@ -507,8 +513,8 @@ def _window(window: MaintenanceSettings) -> MaintenanceWindow:
     return MaintenanceWindow(window.start, window.end, window.targets, window.services)
 
 
-def _operator(stored: StoredIncident, ids: dict[str, str]) -> Incident:
-    return Incident(
+def _operator(stored: StoredIncident, ids: dict[str, str]) -> PageIncident:
+    return PageIncident(
         id=stored.id,
         name=stored.title,
         impact=Impact(stored.impact),
@@ -516,7 +522,7 @@ def _operator(stored: StoredIncident, ids: dict[str, str]) -> Incident:
         components=tuple(ids[name] for name in stored.components if name in ids),
         started_at=stored.created,
         updates=tuple(
-            IncidentUpdate(u.id, IncidentStatus(u.status), u.message, u.created)
+            PageIncidentUpdate(u.id, IncidentStatus(u.status), u.message, u.created)
             for u in stored.updates
         ),
     )

@@ -24,6 +24,8 @@ class StoredUpdate:
 
 @dataclass(frozen=True)
 class StoredIncident:
+    """An operator's incident as stored; the status page shows it as a `PageIncident`."""
+
     id: str
     title: str
     impact: str
