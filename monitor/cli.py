@@ -34,6 +34,7 @@ from monitor.integrations.rules import render_rules
 from monitor.integrations.silences import sync_silences
 from monitor.probing.probe import Prober
 from monitor.probing.results import ProbeResult, Reason
+from monitor.reports.inputs import EngineInputs
 from monitor.reports.monthly import last_ended_month, month_report, range_report, render
 from monitor.service import run_service
 from monitor.status import incidents
@@ -464,13 +465,14 @@ def _report(args: argparse.Namespace, config: Config, clock: Clock) -> int:
     now = clock()
     months = _chosen_months(args)
     single = _month("--month", args.month) if args.month else last_ended_month(config, now)
+    inputs = EngineInputs.of(config)
     store = _existing_store(config)
     try:
         report: MonthReport | RangeReport
         if months is None:
-            report = month_report(config, store, *single, now, customer=args.customer)
+            report = month_report(inputs, store, *single, now, customer=args.customer)
         else:
-            report = range_report(config, store, months, now, customer=args.customer)
+            report = range_report(inputs, store, months, now, customer=args.customer)
     finally:
         store.close()
     _write_output(args.output, render(report, args.format))

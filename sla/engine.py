@@ -13,7 +13,7 @@ probed since this morning costs its morning, not its month.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -444,7 +444,7 @@ def _period(contract: Contract, frame: _Frame) -> tuple[datetime, datetime] | No
 
 def _evaluate_contract(
     contract: Contract,
-    plans: dict[str, Plan],
+    plans: Mapping[str, Plan],
     counts: np.ndarray | None,
     coverage: list[int],
     frame: _Frame,
@@ -601,7 +601,7 @@ def evaluate_month(
     *,
     policy: Policy,
     targets: Sequence[TargetSpec],
-    plans: dict[str, Plan],
+    plans: Mapping[str, Plan],
     contracts: Sequence[Contract],
     maintenance: Sequence[MaintenanceWindow],
     series: SeriesSource,

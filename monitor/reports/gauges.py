@@ -19,6 +19,7 @@ from monitor.config import Config
 from monitor.errors import MonitorError
 from monitor.metrics import collectors as names
 from monitor.metrics.collectors import SlaMetrics
+from monitor.reports.inputs import EngineInputs
 from monitor.reports.monthly import month_report
 from monitor.store import Store
 from sla.engine import MonthReport
@@ -31,6 +32,7 @@ class SlaRefresher:
         self, config: Config, store: Store, sink: SlaMetrics, clock: Callable[[], datetime]
     ) -> None:
         self._config = config
+        self._inputs = EngineInputs.of(config)
         self._store = store
         self._sink = sink
         self._clock = clock
@@ -48,7 +50,7 @@ class SlaRefresher:
 
     def refresh(self) -> None:
         now = self._clock()
-        report = month_report(self._config, self._store, now.year, now.month, now)
+        report = month_report(self._inputs, self._store, now.year, now.month, now)
         self._sink.publish(sla_families(self._config, report, now))
 
 

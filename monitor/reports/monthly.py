@@ -1,13 +1,14 @@
-"""The bridge from config and store to the pure SLA engine (and back to files and gauges)."""
+"""From the config's engine inputs and the store to the pure SLA engine, and back to files."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
 
-from monitor.config import Config, CreditEntry
+from monitor.config import Config
+from monitor.reports.inputs import EngineInputs
 from monitor.store import Store
-from sla import model, month_bounds
+from sla import month_bounds
 from sla.engine import GroupStates, MonthReport, evaluate_month, group_states
 from sla.model import SeriesBlock
 from sla.ranges import RangeReport, combine_months
@@ -27,56 +28,6 @@ RENDERERS: dict[ReportFormat, Callable[[MonthReport | RangeReport], str]] = {
 }
 
 
-def policy_of(config: Config) -> model.Policy:
-    sla = config.sla
-    return model.Policy(
-        slice_seconds=int(sla.slice),
-        bad_slice_ratio=sla.bad_slice_ratio,
-        stale_after_seconds=sla.stale_after,
-        min_outage_slices=sla.min_outage_slices,
-        family_policy=sla.family_policy,
-        location_quorum=sla.location_quorum,
-        no_data=sla.no_data,
-        rate_limited_counts_as=sla.rate_limited_counts_as,
-    )
-
-
-def _steps(entries: tuple[CreditEntry, ...]) -> tuple[model.CreditStep, ...]:
-    return tuple(model.CreditStep(e.below, e.percent, e.amount) for e in entries)
-
-
-def engine_inputs(config: Config) -> dict[str, object]:
-    """Everything evaluate_month needs from the config, as the engine's plain types."""
-    return {
-        "policy": policy_of(config),
-        "targets": [
-            model.TargetSpec(t.name, t.service_name, t.interval, t.families) for t in config.targets
-        ],
-        "plans": {
-            name: model.Plan(name, p.objective, _steps(p.credits), p.max_credit_percent)
-            for name, p in config.plans.items()
-        },
-        "contracts": [
-            model.Contract(
-                customer=c.customer,
-                plan=c.plan,
-                service=c.service,
-                monthly_fee=c.monthly_fee,
-                currency=c.currency,
-                start=config.moment(c.start),
-                end=None if c.end is None else config.moment(c.end),
-                credits=None if c.credits is None else _steps(c.credits),
-                display_name=c.display_name,
-            )
-            for c in config.contracts
-        ],
-        "maintenance": [
-            model.MaintenanceWindow(m.start, m.end, m.targets, m.services, m.reason)
-            for m in config.maintenance
-        ],
-    }
-
-
 def last_ended_month(config: Config, now: datetime) -> tuple[int, int]:
     """The default month of `report`: the last one that has ended in `sla.timezone`."""
     local = now.astimezone(config.sla.zone)
@@ -84,7 +35,7 @@ def last_ended_month(config: Config, now: datetime) -> tuple[int, int]:
 
 
 def month_report(
-    config: Config,
+    inputs: EngineInputs,
     store: Store,
     year: int,
     month: int,
@@ -98,29 +49,30 @@ def month_report(
     whole over whatever is stored (imported or synthetic history), not as empty.
     With `customer`, the month is that customer's statement.
     """
-    start, end = month_bounds(year, month, config.sla.timezone)
-    if now < start:
-        now = end
-    inputs = engine_inputs(config)
-    first, end = load_window(
-        year, month, config.sla.timezone, inputs["policy"], inputs["targets"], now=now
-    )
+    month_start, month_end = month_bounds(year, month, inputs.timezone)
+    if now < month_start:
+        now = month_end
+    first, end = load_window(year, month, inputs.timezone, inputs.policy, inputs.targets, now=now)
     # One target's rollups at a time: a month of every series at once takes gigabytes.
-    with store.slice_reader(int(config.sla.slice), first, end) as load:
+    with store.slice_reader(inputs.slice_seconds, first, end) as load:
         return evaluate_month(
             year,
             month,
-            config.sla.timezone,
+            inputs.timezone,
+            policy=inputs.policy,
+            targets=inputs.targets,
+            plans=inputs.plans,
+            contracts=inputs.contracts,
+            maintenance=inputs.maintenance,
             series=load,
             now=now,
-            min_coverage=config.reports.min_coverage_percent,
+            min_coverage=inputs.min_coverage,
             customer=customer,
-            **inputs,  # type: ignore[arg-type]
         )
 
 
 def component_states(
-    config: Config,
+    inputs: EngineInputs,
     store: Store,
     groups: Sequence[Sequence[str]],
     *,
@@ -134,9 +86,8 @@ def component_states(
     "now" comes from the same rollups as its history. Reads up to the slice running at
     `now` (its probes are the latest), while only ended slices get a state.
     """
-    inputs = engine_inputs(config)
-    policy = policy_of(config)
-    first, end = span_window(start, now, policy, inputs["targets"])  # type: ignore[arg-type]
+    policy = inputs.policy
+    first, end = span_window(start, now, policy, inputs.targets)
     end = min(end, slice_index(epoch_us(now), policy.slice_seconds) + 1)
     with store.block_reader(policy.slice_seconds, first, end) as read:
 
@@ -149,16 +100,16 @@ def component_states(
             start,
             now,
             policy=policy,
-            targets=inputs["targets"],  # type: ignore[arg-type]
+            targets=inputs.targets,
             groups=groups,
-            maintenance=inputs["maintenance"],  # type: ignore[arg-type]
+            maintenance=inputs.maintenance,
             series=load,
             now=now,
         )
 
 
 def range_report(
-    config: Config,
+    inputs: EngineInputs,
     store: Store,
     months: list[tuple[int, int]],
     now: datetime,
@@ -168,7 +119,7 @@ def range_report(
     """Each month as `month_report` gives it, and the range over all of their slices."""
     return combine_months(
         tuple(
-            month_report(config, store, year, month, now, customer=customer)
+            month_report(inputs, store, year, month, now, customer=customer)
             for year, month in months
         )
     )
@@ -198,4 +149,5 @@ def statement(
     contracts, credits, targets, incidents and maintenance (docs/report-schema.md).
     """
     year, number = month
-    return render(month_report(config, store, year, number, now, customer=customer), fmt)
+    report = month_report(EngineInputs.of(config), store, year, number, now, customer=customer)
+    return render(report, fmt)

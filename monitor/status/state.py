@@ -22,12 +22,13 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 
-from monitor.config import Config, MaintenanceSettings, StatusComponent
-from monitor.reports.monthly import component_states, policy_of
+from monitor.config import Config, StatusComponent
+from monitor.reports.inputs import EngineInputs
+from monitor.reports.monthly import component_states
 from monitor.status.timeline import Runs, counts_before
 from monitor.store import Store, StoredIncident
 from sla.availability import Figures
-from sla.model import MaintenanceWindow, TargetSpec
+from sla.model import MaintenanceWindow
 from sla.slices import (
     NO_DATA,
     covers_target,
@@ -154,7 +155,7 @@ class PageMaintenance:
     scheduled_for: datetime
     scheduled_until: datetime
     components: tuple[str, ...]  # component ids it touches
-    window: MaintenanceSettings
+    window: MaintenanceWindow
 
 
 @dataclass(frozen=True)
@@ -178,7 +179,7 @@ class StatusSnapshot:
         return tuple(m for m in self.maintenances if m.status in statuses)
 
 
-def maintenance_id(window: MaintenanceSettings) -> str:
+def maintenance_id(window: MaintenanceWindow) -> str:
     """Stable across restarts and monitors: a changed window is a new one.
 
     An identity, not an output: its times keep isoformat's "+00:00", as every id ever
@@ -207,14 +208,12 @@ class StatusBuilder:
         self._components = config.status_components()
         self._groups = config.component_targets()
         self._targets = {t.name: t for t in config.targets}
-        self._specs = {
-            t.name: TargetSpec(t.name, t.service_name, t.interval, t.families)
-            for t in config.targets
-        }
-        self._policy = policy_of(config)
+        self._inputs = EngineInputs.of(config)
+        self._specs = {t.name: t for t in self._inputs.targets}
+        self._policy = self._inputs.policy
         self._stale_us = {n: stale_after_us(self._policy, t) for n, t in self._specs.items()}
         self._zone = ZoneInfo(config.status_timezone)
-        self._slice = int(config.sla.slice)
+        self._slice = self._policy.slice_seconds
         self._runs: list[Runs] | None = None
         self._final = 0  # epoch slice: states before it are kept, not re-read
         self._latest: dict[tuple[str, str, str], LastProbe | None] = {}
@@ -338,7 +337,7 @@ class StatusBuilder:
         start_slice = max(origin_slice, self._final) if self._runs is not None else origin_slice
         start = slice_start(start_slice, self._slice)
         fresh = component_states(
-            self._config,
+            self._inputs,
             self._store,
             self._groups,
             start=start,
@@ -374,7 +373,7 @@ class StatusBuilder:
         }
         in_maintenance = bool(targets) and any(
             m.status == MaintenanceStatus.IN_PROGRESS
-            and all(covers_target(_window(m.window), self._specs[name]) for name in targets)
+            and all(covers_target(m.window, self._specs[name]) for name in targets)
             for m in maintenances
         )
         now_state = component_now(
@@ -475,14 +474,12 @@ class StatusBuilder:
 
     def _maintenances(self, now: datetime) -> tuple[PageMaintenance, ...]:
         found = []
-        for window in self._config.maintenance:
-            if not window.public:
-                continue
-            scope = _window(window)
+        windows = zip(self._config.maintenance, self._inputs.maintenance, strict=True)
+        for window in (window for settings, window in windows if settings.public):
             touched = tuple(
                 component.slug
                 for component, targets in zip(self._components, self._groups, strict=True)
-                if any(covers_target(scope, self._specs[name]) for name in targets)
+                if any(covers_target(window, self._specs[name]) for name in targets)
             )
             if now < window.start:
                 status = MaintenanceStatus.SCHEDULED
@@ -507,10 +504,6 @@ class StatusBuilder:
 def _figures(counts: np.ndarray) -> Figures:
     """NO_DATA is never counted on the page, whatever `sla.no_data` says."""
     return Figures.from_counts(counts, "exclude")
-
-
-def _window(window: MaintenanceSettings) -> MaintenanceWindow:
-    return MaintenanceWindow(window.start, window.end, window.targets, window.services)
 
 
 def _operator(stored: StoredIncident, ids: dict[str, str]) -> PageIncident:

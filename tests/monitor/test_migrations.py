@@ -22,6 +22,7 @@ from monitor import migrations
 from monitor.config import load_config
 from monitor.errors import StoreError
 from monitor.probing.results import ProbeResult, Reason
+from monitor.reports.inputs import EngineInputs
 from monitor.reports.monthly import month_report
 from monitor.store import SCHEMA_REVISION, Store
 from sla.render.data import render_json
@@ -82,7 +83,9 @@ def report_config(tmp_path: Path, database_url: str) -> Path:
 def report_and_rows(config_path: Path, database_url: str) -> tuple[str, list[ProbeResult]]:
     store = Store(database_url)
     try:
-        report = render_json(month_report(load_config(config_path), store, 2026, 3, NOW))
+        report = render_json(
+            month_report(EngineInputs.of(load_config(config_path)), store, 2026, 3, NOW)
+        )
         return report, store.results()
     finally:
         store.close()

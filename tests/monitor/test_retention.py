@@ -8,6 +8,7 @@ from pathlib import Path
 
 from monitor.config import load_config
 from monitor.probing.results import ProbeResult, Reason
+from monitor.reports.inputs import EngineInputs
 from monitor.reports.monthly import month_report
 from monitor.store import Store
 from sla.render.data import render_json
@@ -43,9 +44,9 @@ def test_pruning_raw_rows_keeps_the_figures_of_old_months(tmp_path: Path, databa
     store = Store(database_url)
     try:
         store.write(february_with_an_outage())
-        before = render_json(month_report(config, store, 2026, 2, NOW))
+        before = render_json(month_report(EngineInputs.of(config), store, 2026, 2, NOW))
         deleted = store.prune_raw(NOW - timedelta(seconds=config.storage.raw_retention))
-        after = render_json(month_report(config, store, 2026, 2, NOW))
+        after = render_json(month_report(EngineInputs.of(config), store, 2026, 2, NOW))
         remaining = store.results()
     finally:
         store.close()

@@ -19,6 +19,7 @@ from support.sla_reference import reference, summary
 
 from monitor.cli import main
 from monitor.config import load_config
+from monitor.reports.inputs import EngineInputs
 from monitor.reports.monthly import month_report
 from monitor.store import Store
 from sla.model import Contract, Policy, TargetSpec
@@ -103,7 +104,7 @@ def test_import_and_report_say_what_every_slice_says(
     config = load_config(config_path)
     store = Store(database_url, slice_seconds)
     try:
-        report = month_report(config, store, 2026, 2, NOW)
+        report = month_report(EngineInputs.of(config), store, 2026, 2, NOW)
     finally:
         store.close()
     assert report.slice_seconds == slice_seconds

@@ -12,6 +12,7 @@ import pytest
 
 from monitor.config import Config, load_config
 from monitor.probing.results import ProbeResult, Reason
+from monitor.reports.inputs import EngineInputs
 from monitor.reports.monthly import month_report
 from monitor.status.incidents import open_incident, update_incident
 from monitor.status.site import SiteRenderer
@@ -89,7 +90,7 @@ def march(tmp_path: Path, database_url: str) -> tuple[Config, Store]:
 
 def test_day_bars_and_uptime_equal_the_engines_figures_for_the_same_slices(march):
     config, store = march
-    report = month_report(config, store, 2026, 3, APRIL)
+    report = month_report(EngineInputs.of(config), store, 2026, 3, APRIL)
     snapshot = StatusBuilder(config, store).snapshot(APRIL)
 
     engine = {
@@ -121,7 +122,7 @@ def test_incidents_follow_step_7_per_component_and_resolve_on_a_good_slice(march
     snapshot = StatusBuilder(config, store).snapshot(APRIL)
 
     api = [i for i in snapshot.incidents if i.components == ("api",)]
-    report = month_report(config, store, 2026, 3, APRIL)
+    report = month_report(EngineInputs.of(config), store, 2026, 3, APRIL)
     in_report = [i for i in report.incidents if "api" in i.targets or "search" in i.targets]
     assert [(i.started_at, i.resolved_at) for i in reversed(api)] == [
         (i.start, i.end) for i in in_report
