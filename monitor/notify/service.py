@@ -23,8 +23,7 @@ from monitor.notify.dispatcher import Dispatcher
 from monitor.notify.events import incident_events, maintenance_events
 from monitor.notify.messages import Renderer
 from monitor.notify.outbox import Outbox
-from monitor.notify.statements import Render, StatementJob
-from monitor.reports.monthly import statement
+from monitor.notify.statements import StatementJob
 from monitor.status.state import StatusSnapshot
 from monitor.store import Store
 from sla.vocabulary import CUSTOMER_EMAIL_CHANNEL, EMAIL_CHANNEL
@@ -44,15 +43,6 @@ def build_channels(config: Config, client: httpx.Client) -> list[Channel]:
     return channels
 
 
-def statement_renderer(config: Config, store: Store) -> Render:
-    """A month's report, or one customer's statement, in a format (for StatementJob)."""
-
-    def render(year: int, month: int, fmt: str, customer: str | None, now: datetime) -> bytes:
-        return statement(config, store, (year, month), customer, fmt, now=now)
-
-    return render
-
-
 class Notifier:
     def __init__(
         self,
@@ -62,7 +52,6 @@ class Notifier:
         clock: Callable[[], datetime],
         *,
         status: StatusSource,
-        render: Render | None = None,
         client: httpx.Client | None = None,
         poll_seconds: float = 1.0,
         scan_seconds: float = 5.0,
@@ -83,9 +72,7 @@ class Notifier:
             holder=holder,
             give_up_after=settings.give_up_after,
         )
-        self._statements = StatementJob(
-            config, self.outbox, render or statement_renderer(config, store), holder=holder
-        )
+        self._statements = StatementJob(config, self.outbox, store, holder=holder)
         self.channels = build_channels(config, self._client)
         self._poll = poll_seconds
         self._scan = scan_seconds

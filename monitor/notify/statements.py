@@ -10,12 +10,11 @@ than `give_up_after` ago (one before the first `run`) is marked done, not delive
 from __future__ import annotations
 
 import base64
-import json
 import logging
 import os
 import shutil
 import tempfile
-from collections.abc import Callable
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -23,8 +22,12 @@ from typing import Any
 
 from monitor.config import Config
 from monitor.notify.outbox import Event, Outbox
-from monitor.reports.monthly import last_ended_month
+from monitor.reports.inputs import EngineInputs
+from monitor.reports.monthly import last_ended_month, month_report, render
+from monitor.store import Store
 from sla import month_bounds
+from sla.engine import CustomerTotal, MonthReport
+from sla.render.formatting import number
 from sla.vocabulary import (
     CUSTOMER_EMAIL_CHANNEL,
     REPORT_MEDIA_TYPES,
@@ -37,9 +40,6 @@ log = logging.getLogger(__name__)
 
 LEASE_SECONDS = 600.0
 
-# (year, month, format, customer or None for the whole report, now) -> the file's content
-Render = Callable[[int, int, str, str | None, datetime], str | bytes]
-
 
 def customers_of(config: Config) -> dict[str, tuple[str, ...]]:
     """Every customer of the config, in order, with its contacts (all its contracts')."""
@@ -51,17 +51,11 @@ def customers_of(config: Config) -> dict[str, tuple[str, ...]]:
 
 
 class StatementJob:
-    def __init__(
-        self,
-        config: Config,
-        outbox: Outbox,
-        render: Render,
-        *,
-        holder: str,
-    ) -> None:
+    def __init__(self, config: Config, outbox: Outbox, store: Store, *, holder: str) -> None:
         self._config = config
+        self._inputs = EngineInputs.of(config)
         self._outbox = outbox
-        self._render = render
+        self._store = store
         self._holder = holder
 
     def run(self, now: datetime) -> str | None:
@@ -87,26 +81,33 @@ class StatementJob:
             return None  # another monitor is writing them
         try:
             folder = Path(reports.dir) / name
+            statements = self._statements(year, month, now)
             if not folder.exists():  # else: written before a crash, not yet recorded
-                self._write(folder, year, month, now)
-            events = self._events(key, name, due, folder, now)
-            self._outbox.record(events)
+                self._write(folder, statements)
+            self._outbox.record(self._events(key, name, due, folder, statements))
         finally:
             self._outbox.release(lease, self._holder)
         log.info("statements of %s written to %s", name, folder)
         return key
 
-    def _write(self, folder: Path, year: int, month: int, now: datetime) -> None:
+    def _statements(self, year: int, month: int, now: datetime) -> dict[str | None, MonthReport]:
+        """The month's report (under None), then each customer's statement: evaluated once
+        each, for every file and every message."""
+        return {
+            customer: month_report(self._inputs, self._store, year, month, now, customer=customer)
+            for customer in (None, *customers_of(self._config))
+        }
+
+    def _write(self, folder: Path, statements: dict[str | None, MonthReport]) -> None:
         formats = self._config.reports.formats
         folder.parent.mkdir(parents=True, exist_ok=True)
         partial = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
         try:
             (partial / "customers").mkdir()
             for fmt in formats:
-                _write_file(partial / f"report.{fmt}", self._render(year, month, fmt, None, now))
-                for customer in customers_of(self._config):
-                    content = self._render(year, month, fmt, customer, now)
-                    _write_file(partial / "customers" / f"{customer}.{fmt}", content)
+                for customer, report in statements.items():
+                    file = "report" if customer is None else f"customers/{customer}"
+                    _write_file(partial / f"{file}.{fmt}", render(report, fmt))
             partial.chmod(0o755)
             os.rename(partial, folder)
         except BaseException:
@@ -114,11 +115,14 @@ class StatementJob:
             raise
 
     def _events(
-        self, key: str, name: str, due: datetime, folder: Path, now: datetime
+        self,
+        key: str,
+        name: str,
+        due: datetime,
+        folder: Path,
+        statements: dict[str | None, MonthReport],
     ) -> list[Event]:
-        year, month = int(name[:4]), int(name[5:])
-        report = json.loads(self._render(year, month, "json", None, now))
-        summary = _summary(name, report, self._config.reports.min_coverage_percent)
+        summary = _summary(name, statements[None])
         slack = tuple(channel_name(ChannelKind.SLACK, n) for n in self._config.reports.slack)
         events = [Event(key, EventKind.STATEMENT_READY, due, summary, slack)]
         if not self._config.reports.email_customers:
@@ -127,15 +131,15 @@ class StatementJob:
         for customer, contacts in customers_of(self._config).items():
             if not contacts:
                 continue
-            statement = json.loads(self._render(year, month, "json", customer, now))
+            statement = statements[customer]
             formats = self._config.reports.formats
             files = [(f, folder / "customers" / f"{customer}.{f}") for f in formats]
             payload = {
                 "month": name,
                 "customer": customer,
                 "display_name": display.get(customer),
-                "credits": _credits(statement),
-                "complete": bool(statement.get("complete", True)),
+                "credits": _credits(statement.customers),
+                "complete": statement.complete,
                 "attachments": [
                     {
                         "filename": f"sla-statement-{customer}-{name}{path.suffix}",
@@ -168,30 +172,26 @@ def _write_file(path: Path, content: str | bytes) -> None:
     path.chmod(0o644)
 
 
-def _credits(report: dict[str, Any] | None) -> dict[str, str]:
+def _credits(totals: Iterable[CustomerTotal]) -> dict[str, str]:
     """Credits owed per currency, summed over the report's customers."""
-    totals: dict[str, Decimal] = {}
-    for entry in (report or {}).get("customers", ()):
-        amount = Decimal(entry["credit_total"])
-        if amount:
-            totals[entry["currency"]] = totals.get(entry["currency"], Decimal(0)) + amount
-    return {currency: str(amount) for currency, amount in totals.items()}
+    owed: dict[str, Decimal] = {}
+    for total in totals:
+        if total.credit_total:
+            owed[total.currency] = owed.get(total.currency, Decimal(0)) + total.credit_total
+    return {currency: str(amount) for currency, amount in owed.items()}
 
 
-def _summary(name: str, report: dict[str, Any], minimum: Decimal) -> dict[str, Any]:
+def _summary(name: str, report: MonthReport) -> dict[str, Any]:
     """What the finance channel reads: breaches, credits per currency, completeness."""
-    contracts = report.get("contracts", [])
     short = [
-        f"{t['name']} {'no' if t['coverage_percent'] is None else t['coverage_percent']}%"
-        for t in report.get("targets", [])
-        if "coverage_percent" in t
-        and (t["coverage_percent"] is None or Decimal(str(t["coverage_percent"])) < minimum)
+        f"{t.name} {'no' if t.figures.coverage is None else number(t.figures.coverage)}%"
+        for t in report.short_targets
     ]
     return {
         "month": name,
-        "contracts": len(contracts),
-        "breached": [c["customer"] for c in contracts if c.get("breach")],
-        "credits": _credits(report),
-        "complete": bool(report.get("complete", not short)),
+        "contracts": len(report.contracts),
+        "breached": [c.customer for c in report.contracts if c.breach],
+        "credits": _credits(report.customers),
+        "complete": report.complete,
         "short": short,
     }

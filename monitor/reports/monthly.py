@@ -132,22 +132,3 @@ def render(report: MonthReport | RangeReport, fmt: ReportFormat) -> bytes:
 
         return render_pdf(render_html(report))
     return RENDERERS[fmt](report).encode()
-
-
-def statement(
-    config: Config,
-    store: Store,
-    month: tuple[int, int],
-    customer: str | None,
-    fmt: ReportFormat,
-    *,
-    now: datetime,
-) -> bytes:
-    """One customer's statement of a month in a format (None: the whole month's report).
-
-    What monthly delivery and `report --customer` both send: only that customer's
-    contracts, credits, targets, incidents and maintenance (docs/report-schema.md).
-    """
-    year, number = month
-    report = month_report(EngineInputs.of(config), store, year, number, now, customer=customer)
-    return render(report, fmt)
