@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Decimal, localcontext
 from fractions import Fraction
 
+from sla.errors import SlaError
 from sla.model import CreditStep
 
 # ISO 4217 currencies whose minor unit is not 2 decimal places.
@@ -69,6 +70,8 @@ def contract_credit(
         return Credit(percent=Decimal(0), amount=round_money(Decimal(0), currency))
     with localcontext(prec=PRECISION):
         full = step.amount if step.percent is None else monthly_fee * step.percent / 100
+        if full is None:  # the config allows no such entry
+            raise SlaError(f"credit entry below {step.below} has neither percent nor amount")
         cap = monthly_fee * max_credit_percent / 100
         amount = min(full, cap) * period_us / month_us
     return Credit(percent=step.percent, amount=round_money(amount, currency))

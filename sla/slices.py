@@ -208,7 +208,7 @@ def rollup_states(
         ],
         total.dtype,  # as narrow as the counts: this lookup runs over every slice
     )
-    states = (failures >= fewest_bad[total]).view(np.int8)  # BAD is 1, GOOD is 0
+    states: np.ndarray = (failures >= fewest_bad[total]).view(np.int8)  # BAD 1, GOOD 0
     no_probes = total == 0
     if not no_probes.any():
         return states
@@ -231,7 +231,8 @@ def rollup_states(
 
 def as_rows(slices: np.ndarray) -> np.ndarray:
     """A 1-D array as one row, a 2-D one as it is (views: writes go to `slices`)."""
-    return slices.reshape(int(np.prod(slices.shape[:-1])), slices.shape[-1])
+    rows: np.ndarray = slices.reshape(int(np.prod(slices.shape[:-1])), slices.shape[-1])
+    return rows
 
 
 def probe_states(policy: Policy) -> np.ndarray:
@@ -252,7 +253,7 @@ def combine_families(states: np.ndarray, family_policy: str, axis: int = 0) -> n
     As GOOD < BAD < NO_DATA, the minimum is GOOD if a family is GOOD, else BAD if one is,
     else NO_DATA: that is `all`; `any` then only has to raise the slices with a BAD family.
     """
-    combined = states.min(axis=axis)
+    combined: np.ndarray = states.min(axis=axis)
     if family_policy == "any":
         combined[(states == BAD).any(axis=axis)] = BAD
     return combined
@@ -265,7 +266,8 @@ def combine_locations(states: np.ndarray, quorum: str | int, axis: int = 0) -> n
     location without any data (NO_DATA throughout) changes nothing.
     """
     if states.shape[axis] == 1 and quorum in ("majority", 1):
-        return np.take(states, 0, axis=axis)  # one location decides alone
+        alone: np.ndarray = np.take(states, 0, axis=axis)  # one location decides alone
+        return alone
     bad = (states == BAD).sum(axis=axis, dtype=np.uint16)
     with_data = (states != NO_DATA).sum(axis=axis, dtype=np.uint16)
     needed = with_data // 2 + 1 if quorum == "majority" else quorum
@@ -379,7 +381,7 @@ def fold_groups(states: np.ndarray, groups: Sequence[Sequence[int]]) -> np.ndarr
     padded = np.full((len(groups), max(width, 1)), len(states), np.intp)
     for number, group in enumerate(groups):
         padded[number, : len(group)] = group
-    folded = _RANKED[ranks[padded].max(axis=1)]
+    folded: np.ndarray = _RANKED[ranks[padded].max(axis=1)]
     folded[[number for number, group in enumerate(groups) if not group]] = NO_DATA
     return folded
 

@@ -43,7 +43,7 @@ def last_probes(
 
 
 def family_states(
-    latest: Mapping[tuple[str, str, str], LastProbe | None],
+    latest: Mapping[tuple[str, Family, str], LastProbe | None],
     stale_us: Mapping[str, int],
     policy: Policy,
     now_us: int,

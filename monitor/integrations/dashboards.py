@@ -65,7 +65,7 @@ RANGE, INSTANT, TABLE = "range", "instant", "table"  # how a panel queries
 
 
 def _targets(queries: Sequence[Query], kind: str) -> list[Builder[Any]]:
-    built = []
+    built: list[Builder[Any]] = []
     for i, (expr, legend) in enumerate(queries):
         query = prometheus.Dataquery().expr(expr).ref_id(chr(ord("A") + i)).legend_format(legend)
         if kind != RANGE:

@@ -95,7 +95,8 @@ class _Histogram:
         return copied
 
     def buckets(self) -> list[tuple[str, float]]:
-        running, out = 0, []
+        running = 0
+        out: list[tuple[str, float]] = []
         for bound, count in zip((*self.bounds, float("inf")), self.counts, strict=True):
             running += count
             out.append(("+Inf" if bound == float("inf") else repr(bound), running))
@@ -169,7 +170,8 @@ _Samples = Callable[[list[str], ProbeResult, int, _Histogram], Iterable[tuple[An
 
 # Per family: its type, name, help, labels, and the add_metric arguments of one series
 # (label values first). All values come from the series' last result, count and latency.
-_PROBE_FAMILIES: tuple[tuple[type[Metric], str, str, tuple[str, ...], _Samples], ...] = (
+_Family = GaugeMetricFamily | CounterMetricFamily | HistogramMetricFamily
+_PROBE_FAMILIES: tuple[tuple[type[_Family], str, str, tuple[str, ...], _Samples], ...] = (
     (
         GaugeMetricFamily,
         PROBE_SUCCESS,

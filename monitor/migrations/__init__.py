@@ -46,7 +46,8 @@ def upgrade(conn: Connection, database: str, *, pre_migrations: bool) -> None:
         command.stamp(config, FIRST_REVISION)
         current = FIRST_REVISION
     try:
-        ScriptDirectory.from_config(config).get_revision(current)
+        if current is not None:  # an empty database is at no revision: nothing to know
+            ScriptDirectory.from_config(config).get_revision(current)
     except CommandError:
         raise StoreError(
             f"{database}: the database schema is at revision {current}, newer than this "

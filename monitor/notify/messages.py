@@ -20,14 +20,15 @@ from sla.timestamps import local_time
 from sla.vocabulary import OPERATOR_STATUSES, EventKind, Impact
 
 # An update's status as a title says it; postmortem and anything else is an "Update".
-STATUS_WORDS = {status: status.title() for status in OPERATOR_STATUSES}
-IMPACT_WORDS = {
+STATUS_WORDS: dict[str, str] = {status: status.title() for status in OPERATOR_STATUSES}
+IMPACT_WORDS: dict[str, str] = {
     Impact.MINOR: "Minor incident",
     Impact.MAJOR: "Major outage",
     Impact.CRITICAL: "Critical outage",
     Impact.NONE: "Incident",
 }
-COLOURS = {  # Slack attachment bar / HTML accent: red for trouble, blue for plans, green done
+# Slack attachment bar / HTML accent: red for trouble, blue for plans, green done.
+COLOURS: dict[str, str] = {
     EventKind.INCIDENT_OPENED: "#d1242f",
     EventKind.INCIDENT_UPDATED: "#bf8700",
     EventKind.INCIDENT_RESOLVED: "#1a7f37",

@@ -98,7 +98,7 @@ class ProbeScheduler:
             # Cut short by shutdown(): not a job failure. Raised on, APScheduler would log
             # an ERROR with a traceback for every probe in flight (hung targets always are).
         finally:
-            self._running.discard(task)  # type: ignore[arg-type]
+            self._running.discard(task)
 
     async def run_series(self, target: Target, family: str) -> ProbeResult | None:
         """Probe one series unless a Retry-After holds it back; hand the result to the sinks."""

@@ -17,7 +17,7 @@ from sla.render.html import render_html
 from sla.render.md import render_md
 from sla.slices import epoch_us, load_window, slice_index, span_window
 from sla.status import LastProbe, last_probes
-from sla.vocabulary import ReportFormat
+from sla.vocabulary import Family, ReportFormat
 
 # Every format but pdf, which prints the html one.
 RENDERERS: dict[ReportFormat, Callable[[MonthReport | RangeReport], str]] = {
@@ -78,7 +78,7 @@ def component_states(
     *,
     start: datetime,
     now: datetime,
-    latest: dict[tuple[str, str, str], LastProbe | None],
+    latest: dict[tuple[str, Family, str], LastProbe | None],
 ) -> Iterator[GroupStates]:
     """Each group's (status page component's) slice states over [start, now), in order.
 

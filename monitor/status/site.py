@@ -223,7 +223,8 @@ class SiteRenderer:
         article = self._env.get_template("component.html")
         uptime_items = self._env.get_template("uptime.html")
         frames: dict[tuple[object, ...], str] = {}
-        kept_frames, kept_uptimes, uptimes = self._frames, self._uptimes, {}
+        kept_frames, kept_uptimes = self._frames, self._uptimes
+        uptimes: dict[tuple[tuple[str, str], ...], str] = {}
         today, window = (f"<!--{part}-{self._token}-->" for part in ("today", "uptime"))
 
         def component_article(c: ComponentState) -> Markup:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from fractions import Fraction
@@ -216,7 +216,7 @@ class StatusBuilder:
         self._slice = self._policy.slice_seconds
         self._runs: list[Runs] | None = None
         self._final = 0  # epoch slice: states before it are kept, not re-read
-        self._latest: dict[tuple[str, str, str], LastProbe | None] = {}
+        self._latest: dict[tuple[str, Family, str], LastProbe | None] = {}
         self._lock = threading.Lock()
         # Each component's outages ([first, end) slices) and their incidents, as last time.
         self._automatic: dict[str, tuple[list[tuple[int, int | None]], list[PageIncident]]] = {}
@@ -501,7 +501,7 @@ class StatusBuilder:
         return tuple(sorted(found, key=lambda m: (m.scheduled_for, m.id)))
 
 
-def _figures(counts: np.ndarray) -> Figures:
+def _figures(counts: Iterable[int]) -> Figures:
     """NO_DATA is never counted on the page, whatever `sla.no_data` says."""
     return Figures.from_counts(counts, "exclude")
 

@@ -24,7 +24,6 @@ from sqlalchemy.exc import ArgumentError
 from monitor.errors import StoreError
 from monitor.probing.results import ProbeResult
 from monitor.store import rollup
-from monitor.store.base import redact_url
 from monitor.store.incidents import Incidents
 from monitor.store.rows import (
     Batch,
@@ -36,6 +35,7 @@ from monitor.store.rows import (
     stored_states,
 )
 from monitor.store.tables import PROBE_COLUMNS
+from monitor.text.redact import redact_url
 from sla.model import SeriesBlock, SeriesSlices
 from sla.slices import epoch_us
 
@@ -46,6 +46,16 @@ _SERIES_ID = "SELECT id FROM series WHERE target=:t AND family=:f AND location=:
 
 
 BLOCK_TARGETS = 500  # target names in one query of block_reader (SQLite allows 32,766)
+# A row of rollup chunks: (family, location, chunk, data, target), or the first four.
+_ChunkRow = Row[*tuple[Any, ...]]
+
+
+def _driver(conn: Connection) -> Any:
+    """The DB-API connection under SQLAlchemy's: the bulk paths use its cursor directly."""
+    raw = conn.connection.driver_connection
+    if raw is None:  # only once the connection is closed or invalidated
+        raise StoreError("the database connection was lost")
+    return raw
 
 
 class Store(Incidents):
@@ -174,7 +184,7 @@ class Store(Incidents):
         if not fresh.any():
             return 0, conflicts
         keep = order[fresh[order]]
-        raw = conn.connection.driver_connection
+        raw = _driver(conn)
         if isinstance(batch.rows, list):
             self._dialect.insert_rows(raw, PROBE_COLUMNS, [batch.rows[i] for i in keep])
         else:
@@ -235,7 +245,7 @@ class Store(Incidents):
     def _select_by_series(
         self, conn: Connection, sql: str, series_ids: list[int], *params: Any
     ) -> list[tuple[Any, ...]]:
-        cursor = conn.connection.driver_connection.cursor()
+        cursor = _driver(conn).cursor()
         try:
             return list(self._dialect.select_by_series(cursor, sql, series_ids, params))
         finally:
@@ -257,7 +267,7 @@ class Store(Incidents):
         edges = np.flatnonzero((np.diff(series_ids) != 0) | (np.diff(chunks) != 0)) + 1
         firsts, ends = np.r_[0, edges], np.r_[edges, len(order)]
         keys = list(zip(series_ids[firsts].tolist(), chunks[firsts].tolist(), strict=True))
-        raw = conn.connection.driver_connection
+        raw = _driver(conn)
         lock = self._dialect.lock_rollups(raw, slice_seconds, keys)
         sql = (
             "SELECT series_id, chunk, data FROM slice_rollup WHERE {series}"
@@ -349,7 +359,7 @@ class Store(Incidents):
         start: datetime | None = None,
         end: datetime | None = None,
         targets: Sequence[str] | None = None,
-    ) -> Iterator[Row[Any]]:
+    ) -> Iterator[_ChunkRow]:
         """Stored probes in [start, end) of these targets (default: all), oldest first, as
         (started_us, target, family, location, success, status_code, latency_ms, reason):
         streamed, so an export of years holds one batch of rows at a time."""
@@ -427,7 +437,7 @@ class Store(Incidents):
         with self.reading("read slice rollups") as conn:
 
             def load(targets: Sequence[str]) -> SeriesBlock:
-                rows = []
+                rows: list[_ChunkRow] = []
                 for start in range(0, len(targets), BLOCK_TARGETS):
                     names = targets[start : start + BLOCK_TARGETS]
                     marks = ", ".join([self._dialect.mark] * len(names))
@@ -486,7 +496,7 @@ def _raw_by_series(conn: Connection) -> Iterator[tuple[int, np.ndarray, np.ndarr
 
 
 def _records(
-    rows: Sequence[Row[Any]], row_of: Sequence[int], count: int, first_slice: int, slices: int
+    rows: Sequence[_ChunkRow], row_of: Sequence[int], count: int, first_slice: int, slices: int
 ) -> np.ndarray:
     """(count, slices) DTYPE records from chunk rows, row i going to series row_of[i].
 
@@ -496,7 +506,7 @@ def _records(
     """
     size, chunk = rollup.DTYPE.itemsize, rollup.CHUNK_SLICES
     buffer = np.empty(count * slices * size, np.uint8)
-    dest = memoryview(buffer)
+    dest = buffer.data  # a memoryview: slices of it are copied into as bytes
     filled = [0] * count  # each series' records written so far, from its start
     for row, number in zip(rows, row_of, strict=True):
         records = rollup.records(row[3])
@@ -525,7 +535,7 @@ def _columns(records: np.ndarray) -> dict[str, np.ndarray]:
 
 
 def _series_slices(
-    target: str, rows: list[Row[Any]], first_slice: int, end_slice: int
+    target: str, rows: list[_ChunkRow], first_slice: int, end_slice: int
 ) -> SeriesSlices:
     """One series from its (family, location, chunk, data) rows, sorted by chunk."""
     first_slice = max(first_slice, rows[0].chunk * rollup.CHUNK_SLICES)
@@ -534,7 +544,7 @@ def _series_slices(
     return SeriesSlices(target, rows[0].family, rows[0].location, first_slice, **columns)
 
 
-def _block(rows: Sequence[Row[Any]], first_slice: int, end_slice: int) -> SeriesBlock:
+def _block(rows: Sequence[_ChunkRow], first_slice: int, end_slice: int) -> SeriesBlock:
     """The series of (family, location, chunk, data, target) rows as one SeriesBlock."""
     keys: dict[tuple[str, str, str], int] = {}
     row_of = [keys.setdefault((target, family, location), len(keys))

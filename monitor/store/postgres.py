@@ -88,15 +88,23 @@ _COPY_HEADER = b"PGCOPY\n\xff\r\n\x00" + bytes(8)  # signature, flags, no header
 _COPY_TRAILER = b"\xff\xff"
 
 
+def _offset(field: str) -> int:
+    """Where a field of _RECORD starts in each record."""
+    fields = _RECORD.fields
+    if fields is None:
+        raise TypeError("_RECORD must be a structured dtype")
+    return int(fields[field][1])
+
+
 def _shape_bytes() -> np.ndarray:
     """Bytes of _RECORD sent, per shape = (reason + 1) * 4 + 2 * (no status) + (no latency)."""
     shapes = np.arange((len(REASONS) + 1) * 4)
     at = np.arange(_RECORD.itemsize)
     sent = np.ones((len(shapes), _RECORD.itemsize), dtype=bool)
-    reason_at, width = _RECORD.fields["reason"][1], _RECORD["reason"].itemsize
+    reason_at, width = _offset("reason"), _RECORD["reason"].itemsize
     reason_len = np.array([0, *map(len, REASONS)])[shapes // 4]
     sent &= (at < reason_at + reason_len[:, None]) | (at >= reason_at + width)
-    status_at, latency_at = _RECORD.fields["status_code"][1], _RECORD.fields["latency_ms"][1]
+    status_at, latency_at = _offset("status_code"), _offset("latency_ms")
     sent[(shapes & 2) != 0, status_at : status_at + 4] = False
     sent[(shapes & 1) != 0, latency_at : latency_at + 8] = False
     return sent

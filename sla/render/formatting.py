@@ -68,7 +68,7 @@ def duration(seconds: float) -> str:
     return " ".join(shown[:3])
 
 
-def slice_time(slices: int, report: MonthReport) -> str:
+def slice_time(slices: int, report: MonthReport | RangeReport) -> str:
     """A slice count with the time it stands for: "20 slices (20 min)"."""
     word = "slice" if slices == 1 else "slices"
     if slices == 0:

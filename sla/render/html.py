@@ -244,6 +244,7 @@ class _Plot:
     def hline(self, y: float, colour: str, **attributes: object) -> str:
         return _tag(
             "line",
+            "",
             x1=LEFT,
             x2=_num(LEFT + self.width),
             y1=_num(y),
@@ -269,7 +270,7 @@ def _svg(kind: str, title: str, content: str, **attributes: object) -> str:
 # --- availability per day ----------------------------------------------------------------
 
 
-def nines(availability: Fraction) -> float:
+def nines(availability: Fraction | Decimal) -> float:
     """How many nines: 90 % is 1, 99.9 % is 3, 100 % is infinite, 0 % is 0."""
     down = 1 - Fraction(availability) / 100
     return math.inf if down <= 0 else -math.log10(down)

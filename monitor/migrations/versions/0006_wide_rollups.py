@@ -102,7 +102,7 @@ def _convert(conn: sa.Connection, old: np.dtype, new: np.dtype) -> None:
     rows = []
     for series_id, slice_seconds, chunk_no, chunk in _chunks(conn, old):
         converted = np.zeros(len(chunk), new)
-        for field in new.names:
+        for field in new.names or ():
             converted[field] = chunk[field]  # widening is exact; narrowing wraps
         data = zlib.compress(converted.tobytes(), 1)
         rows.append({"s": series_id, "n": slice_seconds, "c": chunk_no, "data": data})
