@@ -435,6 +435,11 @@ class StatusPageSettings(_Model):
         return None if value is None else SlaSettings._known_zone(value)
 
 
+def history_link(base_url: str, anchor: str | None = None) -> str:
+    """A link to the status site's history page (`base_url` is `status_page.url`)."""
+    return f"{base_url}/history.html" + (f"#{anchor}" if anchor else "")
+
+
 class AlertingSettings(_Model):
     """Where alerts go and where responders read what to do (rules, silences)."""
 

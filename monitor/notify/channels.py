@@ -19,6 +19,7 @@ import httpx
 from monitor.config import EmailSettings, SlackSettings
 from monitor.errors import NotifyError
 from monitor.notify.messages import Message
+from monitor.text.escape import single_line, slack
 from monitor.text.redact import redact_url
 from sla.vocabulary import ChannelKind, channel_name
 
@@ -40,7 +41,9 @@ class SlackChannel:
             url = self._settings.url()
         except ValueError as exc:
             raise NotifyError(f"{self.name}: {exc}") from None
-        body = {"text": f"{message.title} (ref: {message.key})", "blocks": message.blocks}
+        # `text` is what a phone's notification shows: escaped like every field, so a title
+        # cannot mention anyone or link anywhere.
+        body = {"text": slack(f"{message.title} (ref: {message.key})"), "blocks": message.blocks}
         where = redact_url(url, hide_path=True)  # the path of a webhook URL is the secret
         try:
             answer = self._client.post(url, json=body, headers={"X-Uptime-SLA-Key": message.key})
@@ -86,7 +89,7 @@ class EmailChannel:
 
     def _compose(self, message: Message, recipients: tuple[str, ...]) -> EmailMessage:
         email = EmailMessage()
-        email["Subject"] = message.title
+        email["Subject"] = single_line(message.title)
         email["From"] = self._settings.sender
         email["To"] = ", ".join(recipients)
         email["Date"] = formatdate(localtime=False)
@@ -94,7 +97,7 @@ class EmailChannel:
         # after a crash is recognisable (and dropped by many mail systems).
         digest = hashlib.sha256(f"{self.name}\0{message.key}".encode()).hexdigest()[:32]
         email["Message-ID"] = f"<{digest}@uptime-sla>"
-        email["X-Uptime-SLA-Key"] = message.key
+        email["X-Uptime-SLA-Key"] = single_line(message.key)
         email.set_content(message.text)
         email.add_alternative(message.html, subtype="html")
         for attachment in message.attachments:

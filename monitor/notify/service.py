@@ -66,7 +66,7 @@ class Notifier:
         holder = config.location
         self._dispatcher = Dispatcher(
             self.outbox,
-            Renderer(config.sla.timezone),
+            Renderer(config.sla.timezone, page.url if (page := config.status_page) else None),
             metrics,
             clock,
             holder=holder,

@@ -28,7 +28,7 @@ from zoneinfo import ZoneInfo
 from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup, escape
 
-from monitor.config import slug
+from monitor.config import history_link, slug
 from monitor.errors import InputError
 from monitor.status.state import (
     ComponentState,
@@ -535,9 +535,7 @@ def _maintenance(
 
 
 def _link(snapshot: StatusSnapshot, anchor: str) -> str:
-    return (
-        f"{snapshot.url or ''}/history.html#{anchor}" if snapshot.url else f"history.html#{anchor}"
-    )
+    return history_link(snapshot.url, anchor) if snapshot.url else f"history.html#{anchor}"
 
 
 # --- Atom ----------------------------------------------------------------------------------

@@ -8,9 +8,14 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from support.notifying import WINDOW
 from support.receivers import SMTP_PASSWORD, SMTP_USER, SlackReceiver, SmtpServer
 
 from monitor.config import Config, load_config
+from monitor.metrics.collectors import NotifyMetrics
+from monitor.notify.service import Notifier
+from monitor.status.state import StatusBuilder
+from monitor.store import Store
 
 
 class Clock:
@@ -33,12 +38,24 @@ def clock() -> Clock:
 def notify_config(
     tmp_path: Path, slack_receiver: SlackReceiver, smtp_server: SmtpServer
 ) -> Callable[..., Config]:
-    """`notify_config(extra_yaml, database=...)`: targets, a contract with a contact, a
-    Slack channel for incidents and maintenance, one for finance, and email to subscribers."""
+    """`notify_config(extra_yaml, database=..., smtp=..., slack=..., to=...)`: targets, a
+    contract with a contact, a Slack channel for incidents and maintenance, one for finance,
+    and email to subscribers. `smtp` (a YAML mapping) replaces the server's settings,
+    `slack` (", key: value") adds to the status channel's, `to` replaces the recipients."""
     (tmp_path / "smtp-password").write_text(SMTP_PASSWORD + "\n")
     (tmp_path / "slack-status").write_text(slack_receiver.url() + "\n")
+    default_smtp = (
+        f"{{host: 127.0.0.1, port: {smtp_server.port}, username: {SMTP_USER},"
+        f' password_file: "{tmp_path / "smtp-password"}"}}'
+    )
 
-    def make(extra: str = "", database: str | None = None) -> Config:
+    def make(
+        extra: str = "",
+        database: str | None = None,
+        smtp: str | None = None,
+        slack: str = "",
+        to: str = "[subscribers@example.com]",
+    ) -> Config:
         text = textwrap.dedent(f"""\
             location: lab
             storage: {{url: "{database or f"sqlite:///{tmp_path / 'uptime-sla.db'}"}"}}
@@ -54,13 +71,12 @@ def notify_config(
             notifications:
               slack:
                 - {{name: status, webhook_url_file: "{tmp_path / "slack-status"}",
-                    events: [incident, maintenance]}}
+                    events: [incident, maintenance]{slack}}}
                 - {{name: finance, webhook_url: "{slack_receiver.url("/finance")}", events: []}}
               email:
-                smtp: {{host: 127.0.0.1, port: {smtp_server.port}, username: {SMTP_USER},
-                        password_file: "{tmp_path / "smtp-password"}"}}
+                smtp: {smtp or default_smtp}
                 from: status@example.com
-                to: [subscribers@example.com]
+                to: {to}
                 events: [incident, maintenance]
               maintenance_notice: 1h
               give_up_after: 2h
@@ -70,3 +86,27 @@ def notify_config(
         return load_config(path)
 
     return make
+
+
+@pytest.fixture
+def notifier(notify_config, clock):
+    """`notifier(extra_yaml=WINDOW, location=..., **notify_config_options)`: a Notifier on
+    the fake clock, with its `store` and `metrics` at hand; stopped and closed at teardown."""
+    notifiers = []
+
+    def make(extra: str = WINDOW, location: str | None = None, **kwargs):
+        config = notify_config(extra, **kwargs)
+        if location is not None:
+            config = config.model_copy(update={"location": location})
+        store = Store(config.storage.url)
+        status = StatusBuilder(config, store).snapshot
+        metrics = NotifyMetrics()
+        notifier = Notifier(config, store, metrics, clock, status=status)
+        notifier.store, notifier.metrics = store, metrics
+        notifiers.append((notifier, store))
+        return notifier
+
+    yield make
+    for notifier, store in notifiers:
+        notifier.stop()
+        store.close()

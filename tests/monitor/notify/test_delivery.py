@@ -2,45 +2,10 @@
 
 from __future__ import annotations
 
-import pytest
+from support.notifying import WINDOW, step
 from support.receivers import SMTP_PASSWORD
 
-from monitor.metrics.collectors import NotifyMetrics
-from monitor.notify.service import Notifier
-from monitor.status.state import StatusBuilder
-from monitor.store import Store, StoredIncident, StoredUpdate
-
-WINDOW = """\
-maintenance:
-  - {start: 2026-03-10T14:00:00Z, end: 2026-03-10T15:00:00Z, services: [public-api],
-     reason: database upgrade}
-"""
-
-
-@pytest.fixture
-def notifier(notify_config, clock):
-    notifiers = []
-
-    def make(extra: str = WINDOW, location: str | None = None, **kwargs):
-        config = notify_config(extra, **kwargs)
-        if location is not None:
-            config = config.model_copy(update={"location": location})
-        store = Store(config.storage.url)
-        status = StatusBuilder(config, store).snapshot
-        notifier = Notifier(config, store, NotifyMetrics(), clock, status=status)
-        notifier.store = store
-        notifiers.append((notifier, store))
-        return notifier
-
-    yield make
-    for notifier, store in notifiers:
-        notifier.stop()
-        store.close()
-
-
-def step(notifier: Notifier) -> int:
-    notifier.scan()
-    return notifier.deliver()
+from monitor.store import StoredIncident, StoredUpdate
 
 
 def test_a_maintenance_window_is_announced_started_and_completed_once_per_channel(

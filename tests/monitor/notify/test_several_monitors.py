@@ -5,18 +5,13 @@ from __future__ import annotations
 
 from collections import Counter
 
+from support.notifying import WINDOW
 from support.processes import wait_for
 
 from monitor.metrics.collectors import NotifyMetrics
 from monitor.notify.service import Notifier
 from monitor.status.state import StatusBuilder
 from monitor.store import Store
-
-WINDOW = """\
-maintenance:
-  - {start: 2026-03-10T14:00:00Z, end: 2026-03-10T15:00:00Z, services: [public-api],
-     reason: database upgrade}
-"""
 
 
 def test_two_monitors_on_one_database_deliver_each_event_once(

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from support.notifying import step
 
 from monitor.metrics.collectors import NotifyMetrics
 from monitor.notify.service import Notifier
@@ -40,13 +41,6 @@ reports:
     for notifier, store in started:
         notifier.stop()
         store.close()
-
-
-def step(*monitors: Notifier) -> None:
-    for monitor in monitors:
-        monitor.scan()
-    for monitor in monitors:
-        monitor.deliver()
 
 
 def test_each_month_is_written_and_delivered_once_even_after_a_restart_on_the_first(

@@ -1,0 +1,35 @@
+"""Driving notifiers by hand in tests: one scan-and-deliver round, and a maintenance window."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from monitor.notify.service import Notifier
+from monitor.store import Store, StoredIncident, StoredUpdate
+
+# One public-api window on 2026-03-10, 14:00-15:00 UTC (the notify tests' clock starts at 12:00).
+WINDOW = """\
+maintenance:
+  - {start: 2026-03-10T14:00:00Z, end: 2026-03-10T15:00:00Z, services: [public-api],
+     reason: database upgrade}
+"""
+
+
+def step(*notifiers: Notifier) -> int:
+    """Each notifier scans, then each delivers (as their threads would); messages sent."""
+    for notifier in notifiers:
+        notifier.scan()
+    return sum(notifier.deliver() for notifier in notifiers)
+
+
+def open_incident(
+    store: Store,
+    incident_id: str,
+    title: str,
+    message: str,
+    at: datetime,
+    components: tuple[str, ...] = ("public-api",),  # component names
+) -> None:
+    """An operator incident (major) with its opening update, as `incident open` stores it."""
+    opened = StoredUpdate(f"{incident_id}-u1", "investigating", message, at)
+    store.add_incident(StoredIncident(incident_id, title, "major", components, at, (opened,)))
