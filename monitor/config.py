@@ -455,6 +455,10 @@ class AlertingSettings(_Model):
         return value
 
 
+# A notification send, all in; at most an hour, so the lease that outlives it stays sane.
+SendDuration = Annotated[Duration, Field(le=3600)]
+
+
 def read_secret(path: str) -> str:
     """A secret file's text without its trailing newline; read at load and before each send."""
     try:
@@ -471,6 +475,7 @@ class SlackSettings(_Model):
     webhook_url: SecretStr | None = None
     webhook_url_file: str | None = None
     events: tuple[EventGroup, ...] = ()
+    timeout: SendDuration = 30.0
 
     @model_validator(mode="after")
     def _one_url(self) -> SlackSettings:
@@ -509,7 +514,7 @@ class SmtpSettings(_Model):
     starttls: bool = True
     username: str | None = None
     password_file: str | None = None
-    timeout: Duration = 30.0
+    timeout: SendDuration = 30.0
 
     @model_validator(mode="after")
     def _readable_password(self) -> SmtpSettings:

@@ -21,7 +21,3 @@ class AlertmanagerError(MonitorError):
 
 class StoreError(MonitorError):
     """The database refused or failed; the message says which database (without credentials)."""
-
-
-class NotifyError(MonitorError):
-    """A channel refused or failed a message; the message never holds a webhook URL or password."""

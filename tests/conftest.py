@@ -13,7 +13,7 @@ from support import postgres
 from support.distribution import download_wheels
 from support.https import HttpsServer
 from support.netns import NetworkNamespace, netns_unavailable_reason
-from support.receivers import SlackReceiver, SmtpServer
+from support.receivers import HostileSmtp, SlackReceiver, SmtpServer
 
 # --- HTTPS test servers ----------------------------------------------------------------------
 
@@ -67,6 +67,15 @@ def smtp_server(
     process and its children trust (SSL_CERT_FILE names the test CA)."""
     monkeypatch.setenv("SSL_CERT_FILE", ca_file)
     server = SmtpServer(tls_ca)
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def hostile_smtp() -> Iterator[HostileSmtp]:
+    """A plain-text SMTP server (aiosmtpd, no login) that refuses, streams or trickles as its
+    `handler.mode` says (see support.receivers.HostileHandler)."""
+    server = HostileSmtp()
     yield server
     server.close()
 

@@ -351,7 +351,10 @@ class NotifyMetrics(Collector):
         docs = {
             NOTIFY_SENT: "Notifications delivered, by channel and event.",
             NOTIFY_FAILED: "Failed delivery attempts (retried with backoff).",
-            NOTIFY_GIVEN_UP: "Notifications given up after notifications.give_up_after.",
+            NOTIFY_GIVEN_UP: (
+                "Notifications given up: refused for good by the receiver, impossible to"
+                " build, or older than notifications.give_up_after."
+            ),
         }
         with self._lock:
             counts = {name: dict(values) for name, values in self._counts.items()}

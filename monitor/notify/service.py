@@ -13,13 +13,11 @@ import threading
 from collections.abc import Callable
 from datetime import datetime
 
-import httpx
-
 from monitor.config import Config
 from monitor.errors import MonitorError
 from monitor.metrics.collectors import NotifyMetrics
 from monitor.notify.channels import Channel, EmailChannel, SlackChannel
-from monitor.notify.dispatcher import Dispatcher
+from monitor.notify.dispatcher import LEASE_MARGIN_SECONDS, Dispatcher
 from monitor.notify.events import incident_events, maintenance_events
 from monitor.notify.messages import Renderer
 from monitor.notify.outbox import Outbox
@@ -33,8 +31,8 @@ log = logging.getLogger(__name__)
 StatusSource = Callable[[datetime], StatusSnapshot]  # what the status page knows now
 
 
-def build_channels(config: Config, client: httpx.Client) -> list[Channel]:
-    channels: list[Channel] = [SlackChannel(s, client) for s in config.notifications.slack]
+def build_channels(config: Config) -> list[Channel]:
+    channels: list[Channel] = [SlackChannel(s) for s in config.notifications.slack]
     email = config.notifications.email
     if email is not None:
         channels.append(EmailChannel(EMAIL_CHANNEL, email, email.to))
@@ -52,7 +50,7 @@ class Notifier:
         clock: Callable[[], datetime],
         *,
         status: StatusSource,
-        client: httpx.Client | None = None,
+        lease_margin: float = LEASE_MARGIN_SECONDS,
         poll_seconds: float = 1.0,
         scan_seconds: float = 5.0,
     ) -> None:
@@ -61,7 +59,6 @@ class Notifier:
         self._clock = clock
         self._metrics = metrics
         self._status = status
-        self._client = client or httpx.Client(timeout=10.0, follow_redirects=False)
         self.outbox = Outbox(store, clock, settings.give_up_after)
         holder = config.location
         self._dispatcher = Dispatcher(
@@ -71,9 +68,10 @@ class Notifier:
             clock,
             holder=holder,
             give_up_after=settings.give_up_after,
+            lease_margin=lease_margin,
         )
         self._statements = StatementJob(config, self.outbox, store, holder=holder)
-        self.channels = build_channels(config, self._client)
+        self.channels = build_channels(config)
         self._poll = poll_seconds
         self._scan = scan_seconds
         self._stop = threading.Event()
@@ -104,7 +102,6 @@ class Notifier:
         self._stop.set()
         for thread in self._threads:
             thread.join(timeout)
-        self._client.close()
 
     def scan(self) -> None:
         """Record what has happened by now; refresh the outbox depth gauge."""

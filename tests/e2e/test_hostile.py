@@ -40,7 +40,7 @@ import pytest
 from support.bombs import encode, zeros
 from support.commands import sqlite_rows, uptime_sla
 from support.https import HttpsServer, Route
-from support.processes import Monitor, free_port, scrape, wait_for
+from support.processes import Monitor, free_port, memory_mb, scrape, wait_for
 
 from monitor.probing.probe import HEAD_LIMIT
 from monitor.probing.results import PHASES
@@ -335,15 +335,6 @@ def failures_by_reason(metrics: Metrics) -> dict[str, float]:
         if name == "probe_failures_total":
             failures[dict(labels)["reason"]] += value
     return failures
-
-
-def memory_mb(pid: int, field: str) -> float:
-    """VmRSS (now) or VmHWM (peak) of a live process, from /proc/PID/status."""
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        name, _, value = line.partition(":")
-        if name == field:
-            return int(value.split()[0]) / 1024  # kB
-    raise KeyError(field)
 
 
 def cpu_seconds(pid: int) -> float:

@@ -132,6 +132,16 @@ BROKEN = [
         "notifications.slack[1].webhook_url",
     ),
     ("min_coverage_percent: 99", "min_coverage_percent: 101", "reports.min_coverage_percent"),
+    (
+        "password_file: {secrets}/smtp}",
+        "password_file: {secrets}/smtp, timeout: 2h}",
+        "notifications.email.smtp.timeout",
+    ),
+    (
+        "events: [incident, maintenance]",
+        "events: [incident, maintenance]\n      timeout: 0s",
+        "notifications.slack[0].timeout",
+    ),
 ]
 
 
@@ -152,6 +162,15 @@ def test_a_broken_notification_config_exits_2_with_one_line_naming_the_path(
     assert f" {path}:" in err, err
     for secret in (WEBHOOK, PASSWORD, "f1n4"):
         assert secret not in err
+
+
+def test_each_send_has_a_timeout_of_30_s_unless_set(config_file) -> None:
+    config = load_config(config_file())
+    assert [s.timeout for s in config.notifications.slack] == [30.0, 30.0]
+    assert config.notifications.email is not None
+    assert config.notifications.email.smtp.timeout == 30.0
+    text = BASE.replace("events: []", "events: []\n      timeout: 5s")
+    assert load_config(config_file(text)).notifications.slack[1].timeout == 5.0
 
 
 def test_an_unreadable_secret_file_is_exit_2(config_file, secrets: Path, capsys) -> None:

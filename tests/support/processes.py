@@ -37,6 +37,15 @@ def metrics_text(port: int) -> str:
         return response.read().decode()
 
 
+def memory_mb(pid: int, field: str) -> float:
+    """VmRSS (now) or VmHWM (peak) of a live process, from /proc/PID/status."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        name, _, value = line.partition(":")
+        if name == field:
+            return int(value.split()[0]) / 1024  # kB
+    raise KeyError(field)
+
+
 def wait_for(condition: Callable[[], bool], timeout: float = 30.0, every: float = 0.2) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

@@ -1,5 +1,6 @@
 """Operator text is data on every channel: line breaks never reach a header, nothing in a
-title or an update can mention anyone on Slack, Slack's limits hold for any length."""
+title or an update can mention anyone on Slack, Slack's limits hold for any length, and
+each email recipient gets a message of its own."""
 
 from __future__ import annotations
 
@@ -89,3 +90,14 @@ def test_an_update_of_sixty_paragraphs_fits_slack_and_ends_with_the_incident_lin
     assert all("&lt;&amp;&gt;" in s for s in sections[5:7])  # the long one, cut in pieces
     plain = smtp_server.messages[0].get_body(("plain",)).get_content()
     assert "Step 59:" in plain  # email is not cut
+
+
+def test_each_recipient_gets_a_message_of_its_own(notifier, clock, smtp_server) -> None:
+    monitor = notifier("", to="[ops@example.com, cto@example.com, ops@example.com]")
+    open_incident(monitor.store, "i1", "Search errors", "Errors.", clock.now)
+    step(monitor)
+    mails = smtp_server.messages
+    assert [m["X-Envelope-To"] for m in mails] == ["ops@example.com", "cto@example.com"]
+    assert [m["To"] for m in mails] == ["ops@example.com", "cto@example.com"]
+    assert all(m["Cc"] is None and m["Bcc"] is None for m in mails)
+    assert len({m["Message-ID"] for m in mails}) == 2

@@ -1,12 +1,19 @@
 """Two monitors (locations) on one database, both running their notifier threads: each
-event is recorded once and reaches each channel once, not once per monitor."""
+event is recorded once and reaches each channel once, not once per monitor; and while a
+relay trickles, one message is never sent by both at once (a send ends within its
+timeout, and the lease on the channel outlives it)."""
 
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
 
-from support.notifying import WINDOW
+import pytest
+from support.notifying import WINDOW, open_incident
 from support.processes import wait_for
+from support.receivers import Answer
 
 from monitor.metrics.collectors import NotifyMetrics
 from monitor.notify.service import Notifier
@@ -59,3 +66,74 @@ def test_two_monitors_on_one_database_deliver_each_event_once(
         assert len(keys) == 3
         assert set(Counter(keys).values()) == {1}
         assert [k.rsplit("/", 1)[1] for k in keys] == ["announced", "started", "completed"]
+
+
+@contextmanager
+def two_monitors(config, database_url: str, **options) -> Iterator[list[Notifier]]:
+    """Two running notifiers on the real clock, a lease of the channel's timeout + 2 s."""
+    running = []
+    for location in ("us-west-2", "eu-west-1"):
+        located = config.model_copy(update={"location": location})
+        store = Store(database_url)
+        notifier = Notifier(
+            located,
+            store,
+            NotifyMetrics(),
+            lambda: datetime.now(UTC),
+            status=StatusBuilder(located, store).snapshot,
+            poll_seconds=0.02,
+            scan_seconds=0.05,
+            lease_margin=2.0,
+            **options,
+        )
+        running.append((notifier, store))
+    try:
+        for notifier, _ in running:
+            notifier.start()
+        yield [notifier for notifier, _ in running]
+    finally:
+        for notifier, store in running:
+            notifier.stop()
+            store.close()
+
+
+def delivered(monitor: Notifier) -> bool:
+    """The incident's message is recorded and no longer pending anywhere."""
+    return bool(monitor.outbox.recorded(["incident/i1/opened"])) and monitor.outbox.depth() == {}
+
+
+@pytest.fixture
+def trickling(notify_config, database_url: str, slack_receiver):
+    """An incident to announce on Slack (with that timeout), whose receiver trickles its
+    first `trickled` answers over `seconds` each, then answers at once."""
+
+    def start(trickled: int, seconds: float, timeout: str):
+        config = notify_config("", database=database_url, slack=f", timeout: {timeout}")
+        answers = iter([Answer(trickle=seconds)] * trickled)
+        slack_receiver.answer = lambda post: next(answers, Answer())
+        store = Store(database_url)
+        open_incident(store, "i1", "Search errors", "Errors.", datetime.now(UTC))
+        store.close()
+        return two_monitors(config, database_url)
+
+    return start
+
+
+def test_a_send_trickled_within_its_timeout_is_made_by_one_monitor_once(
+    trickling, slack_receiver
+) -> None:
+    # 3 s of trickle, within the 4 s timeout, but longer than the lease margin (2 s)
+    with trickling(1, 3.0, "4s") as monitors:
+        wait_for(lambda: delivered(monitors[0]), 30, 0.05)
+    assert slack_receiver.event_keys() == ["incident/i1/opened"]
+    assert slack_receiver.hung_up == 0
+
+
+def test_sends_trickled_past_their_timeout_are_cut_and_never_overlap(
+    trickling, slack_receiver
+) -> None:
+    with trickling(2, 30.0, "1s") as monitors:  # each attempt cut at 1 s, then retried
+        wait_for(lambda: delivered(monitors[0]), 60, 0.05)
+    assert slack_receiver.event_keys() == ["incident/i1/opened"] * 3
+    assert slack_receiver.most_at_once == 1
+    wait_for(lambda: slack_receiver.hung_up == 2, 10, 0.05)
