@@ -518,6 +518,12 @@ class SmtpSettings(_Model):
 
     @model_validator(mode="after")
     def _readable_password(self) -> SmtpSettings:
+        if self.username is not None and not self.starttls and not _is_loopback(self.host):
+            raise _PathError(
+                "starttls",
+                "must be true when username is set: the login would cross the network in"
+                " clear (only a loopback host may go without TLS)",
+            )
         if self.password_file is not None:
             try:
                 read_secret(self.password_file)
@@ -528,6 +534,16 @@ class SmtpSettings(_Model):
     def password(self) -> str | None:
         """The password now (the file is read again on every call)."""
         return None if self.password_file is None else read_secret(self.password_file)
+
+
+def _is_loopback(host: str) -> bool:
+    """`localhost` or a loopback address (127.0.0.0/8, ::1): traffic that never leaves."""
+    if host.lower().rstrip(".") == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 class EmailSettings(_Model):

@@ -132,6 +132,7 @@ BROKEN = [
         "notifications.slack[1].webhook_url",
     ),
     ("min_coverage_percent: 99", "min_coverage_percent: 101", "reports.min_coverage_percent"),
+    ("starttls: true", "starttls: false", "notifications.email.smtp.starttls"),
     (
         "password_file: {secrets}/smtp}",
         "password_file: {secrets}/smtp, timeout: 2h}",
@@ -162,6 +163,32 @@ def test_a_broken_notification_config_exits_2_with_one_line_naming_the_path(
     assert f" {path}:" in err, err
     for secret in (WEBHOOK, PASSWORD, "f1n4"):
         assert secret not in err
+
+
+@pytest.mark.parametrize(
+    ("host", "allowed"),
+    [
+        ("127.0.0.1", True),
+        ("127.8.9.10", True),
+        ('"::1"', True),
+        ('"[::1]"', True),
+        ("localhost", True),
+        ("smtp.example.com", False),
+        ("10.0.0.25", False),
+        ("localhost.example.com", False),
+    ],
+)
+def test_a_login_without_tls_is_allowed_only_to_a_loopback_host(
+    config_file, capsys, host: str, allowed: bool
+) -> None:
+    text = BASE.replace("host: smtp.example.com", f"host: {host}").replace(
+        "starttls: true", "starttls: false"
+    )
+    assert main(["-c", str(config_file(text)), "check-config"]) == (0 if allowed else 2)
+    if not allowed:
+        assert "notifications.email.smtp.starttls: must be true when username is set" in (
+            capsys.readouterr().err
+        )
 
 
 def test_each_send_has_a_timeout_of_30_s_unless_set(config_file) -> None:
