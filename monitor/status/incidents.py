@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from monitor.config import Config
 from monitor.errors import InputError
 from monitor.store import Store, StoredIncident, StoredUpdate
+from monitor.text.escape import terminal_line
 from sla.timestamps import rfc3339
 from sla.vocabulary import OPERATOR_IMPACTS, OPERATOR_STATUSES, IncidentStatus
 
@@ -84,16 +85,14 @@ def incident_lines(store: Store, now: datetime) -> list[str]:
         if last.status == IncidentStatus.RESOLVED and last.created < now - RECENT:
             continue
         components = ", ".join(incident.components) or "-"
-        lines.append(
-            "\t".join(
-                (
-                    incident.id,
-                    last.status,
-                    incident.impact,
-                    rfc3339(incident.created, "seconds"),
-                    components,
-                    " ".join(incident.title.split()),  # one line, whatever was typed
-                )
-            )
+        fields = (
+            incident.id,
+            last.status,
+            incident.impact,
+            rfc3339(incident.created, "seconds"),
+            components,
+            incident.title,
         )
+        # One line whatever was typed, and escape sequences shown, not obeyed.
+        lines.append("\t".join(terminal_line(field) for field in fields))
     return lines

@@ -37,6 +37,7 @@ from monitor.status.state import (
     PageMaintenance,
     StatusSnapshot,
 )
+from monitor.text.escape import single_line, xml
 from sla.timestamps import page_day, page_time, rfc3339
 from sla.vocabulary import (
     COMPONENT_SEVERITY,
@@ -325,6 +326,7 @@ def _badge(template: Any, label: str, value: str, colour: str) -> bytes:
     def width(text: str) -> int:
         return 6 * len(text) + 14  # Verdana 11 px averages under 6.5 px a character
 
+    label, value = xml(label), xml(value)  # SVG is XML: no control characters
     return template.render(
         label=label,
         value=value,
@@ -579,20 +581,25 @@ def atom_feed(snapshot: StatusSnapshot) -> bytes:
     del entries[FEED_LIMIT:]
     feed = ElementTree.Element("feed", xmlns=ATOM)
     ElementTree.SubElement(feed, "id").text = _feed_id(snapshot, "feed")
-    ElementTree.SubElement(feed, "title").text = snapshot.title
+    ElementTree.SubElement(feed, "title").text = _line(snapshot.title)
     ElementTree.SubElement(feed, "updated").text = iso(snapshot.generated_at)
-    ElementTree.SubElement(feed, "author").append(_text("name", snapshot.title))
+    ElementTree.SubElement(feed, "author").append(_text("name", _line(snapshot.title)))
     if snapshot.url:
         ElementTree.SubElement(feed, "link", rel="self", href=f"{snapshot.url}/history.atom")
         ElementTree.SubElement(feed, "link", rel="alternate", href=f"{snapshot.url}/history.html")
     for at, key, title, body, anchor in entries:
         entry = ElementTree.SubElement(feed, "entry")
         ElementTree.SubElement(entry, "id").text = _feed_id(snapshot, key)
-        ElementTree.SubElement(entry, "title").text = title
+        ElementTree.SubElement(entry, "title").text = _line(title)
         ElementTree.SubElement(entry, "updated").text = iso(at)
         ElementTree.SubElement(entry, "link", rel="alternate", href=_link(snapshot, anchor))
-        ElementTree.SubElement(entry, "content", type="text").text = body
+        ElementTree.SubElement(entry, "content", type="text").text = xml(body)
     return ElementTree.tostring(feed, encoding="utf-8", xml_declaration=True) + b"\n"
+
+
+def _line(text: str) -> str:
+    """Operator text as an XML title: one line, without what XML 1.0 cannot hold."""
+    return xml(single_line(text))
 
 
 def _text(tag: str, text: str) -> ElementTree.Element:

@@ -11,7 +11,8 @@ Titles, messages, maintenance reasons, component and customer names are accepted
 - `xml`: XML 1.0 (the Atom feed, SVG badges), which cannot hold most control characters
   at all (not even as `&#...;`): they are dropped (the serialiser escapes `&`, `<`, `>`);
 - `terminal`: a terminal, where control characters are shown escaped (`\\x1b`, `\\u202e`)
-  instead of moving the cursor, colouring the screen or reordering the line.
+  instead of moving the cursor, colouring the screen or reordering the line
+  (`terminal_line` for a column of a table: line breaks and tabs a space first).
 
 Pure string work that never raises, so it is safe on anything a user typed.
 """
@@ -57,6 +58,12 @@ def _shown(char: str) -> str:
     if code < 0x100:
         return f"\\x{code:02x}"
     return f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
+
+
+def terminal_line(text: str) -> str:
+    """`text` as one column of a terminal line: line breaks and tabs become one space,
+    the other control characters are shown escaped (see `terminal`)."""
+    return terminal(_BREAK_RUNS.sub(" ", text).replace("\t", " "))
 
 
 def terminal(text: str) -> str:

@@ -105,3 +105,18 @@ def test_incidents_open_update_and_list_and_bad_ones_change_nothing(tmp_path: Pa
     assert built.returncode == 0, built.stderr
     assert "Slow search" in (tmp_path / "site/index.html").read_text()
     assert "Found it." in (tmp_path / "site/api/v2/incidents/unresolved.json").read_text()
+
+
+def test_incident_list_shows_control_characters_escaped_on_one_line(tmp_path: Path):
+    config = write(tmp_path, PAGE)
+    title = "Slow\x1b[2J search\u202eevil\nBcc: x\x07"
+    opened = uptime_sla(
+        "-c", str(config), "incident", "open", "--title", title, "--impact", "minor",
+        "--component", "Public API", "--message", "Looking\x1b]0;owned\x07 into it.",
+    )  # fmt: skip
+    assert opened.returncode == 0, opened.stderr
+    listed = uptime_sla("-c", str(config), "incident", "list")
+    assert listed.returncode == 0, listed.stderr
+    (line,) = listed.stdout.splitlines()
+    assert line.endswith("\tPublic API\tSlow\\x1b[2J search\\u202eevil Bcc: x\\x07")
+    assert line.replace("\t", " ").isprintable()  # tabs separate the columns

@@ -6,7 +6,7 @@ from xml.etree import ElementTree
 
 import pytest
 
-from monitor.text.escape import LINE_BREAKS, single_line, slack, terminal, xml
+from monitor.text.escape import LINE_BREAKS, single_line, slack, terminal, terminal_line, xml
 
 
 @pytest.mark.parametrize("brk", [*LINE_BREAKS, "\r\n", "\n\n\n"])
@@ -48,3 +48,7 @@ def test_a_terminal_is_shown_control_characters_escaped_not_obeyed() -> None:
         "ok\\x1b[2J\\x07\\x9b\\u202eevil\\u2028x"
     )
     assert terminal("Slow logins — café 🚀 👨‍👩‍👧") == "Slow logins — café 🚀 👨‍👩‍👧"
+
+
+def test_a_terminal_column_is_one_line_with_control_characters_shown() -> None:
+    assert terminal_line("Slow\x1b[2J\r\nsearch\tnow\u2028!") == "Slow\\x1b[2J search now !"

@@ -325,6 +325,41 @@ def test_a_feed_parser_reads_one_entry_per_incident_update_and_maintenance(files
     assert all(e.link.startswith("https://status.example.com/history.html#") for e in feed.entries)
 
 
+def test_control_characters_typed_by_operators_never_break_the_feed(tmp_path: Path):
+    config_path = tmp_path / "uptime-sla.yaml"
+    config_path.write_text(
+        textwrap.dedent(f"""\
+        storage: {{url: "sqlite:///{tmp_path / "db.sqlite"}"}}
+        targets: [{{name: api, url: "https://api.example/", service: api}}]
+        status_page:
+          title: "Status\\x1b[2J\\x0cpage"
+          components: [{{name: "Public\\x07API", targets: [api]}}]
+        """)
+    )
+    config = load_config(config_path)
+    store = Store(config.storage.url)
+    try:
+        open_incident(
+            config, store, title="Errors\x00 on\r\nsearch\x1b[31m", impact="major",
+            components=["Public\x07API"], message="Line one\x08.\nLine two\ufffe\x1f.",
+            now=NOW - timedelta(minutes=5),
+        )  # fmt: skip
+        snapshot = StatusBuilder(config, store).snapshot(NOW)
+    finally:
+        store.close()
+    files = SiteRenderer().files(snapshot)
+    feed = ElementTree.fromstring(files["history.atom"])
+    atom = "{http://www.w3.org/2005/Atom}"
+    assert feed.find(f"{atom}title").text == "Status[2J page"
+    (entry,) = feed.iter(f"{atom}entry")
+    assert entry.find(f"{atom}title").text == "Errors on search[31m: investigating"
+    assert entry.find(f"{atom}content").text == "Line one.\nLine two."
+    assert not feedparser.parse(files["history.atom"]).bozo
+    for name, content in files.items():
+        if name.endswith(".svg"):
+            ElementTree.fromstring(content)  # every badge is well-formed XML
+
+
 def test_names_are_escaped_and_nothing_secret_reaches_the_site(files):
     index = files["index.html"].decode()
     assert XSS not in index
