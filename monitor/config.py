@@ -27,6 +27,7 @@ from pydantic import (
     Field,
     SecretStr,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -562,8 +563,24 @@ class NotificationSettings(_Model):
     give_up_after: Duration = 86400.0
 
 
+def _parse_mode(value: Any) -> int:
+    """A permission mode in octal: `0640` (YAML reads it as octal) or `"0640"`, `"0o640"`."""
+    if isinstance(value, str) and re.fullmatch(r"0?o?[0-7]{3}", value.strip()):
+        value = int(value.strip().removeprefix("0").removeprefix("o"), 8)
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 0o777:
+        raise ValueError("must be a permission mode in octal such as 0640 (with the leading 0)")
+    if value & 0o007:
+        raise ValueError("must give other users no access (statements hold fees and credits)")
+    return value
+
+
+Mode = Annotated[int, BeforeValidator(_parse_mode)]
+
+
 class ReportsSettings(_Model):
     dir: str | None = None  # unset: `run` writes no monthly files
+    file_mode: Mode = 0o640  # the statements' files: never readable by other users
+    dir_mode: Mode = 0o750
     formats: tuple[ReportFormat, ...] = ("html", "json")
     delay: Duration = 6 * 3600.0
     min_coverage_percent: Money = Decimal(99)
@@ -575,6 +592,15 @@ class ReportsSettings(_Model):
     def _percent(cls, value: Decimal) -> Decimal:
         if not Decimal(0) <= value <= Decimal(100):
             raise ValueError("must be a percentage between 0 and 100")
+        return value
+
+    @field_validator("file_mode", "dir_mode")
+    @classmethod
+    def _owner_can_use(cls, value: int, info: ValidationInfo) -> int:
+        """The monitor writes files it later reads (to attach them), and enters folders."""
+        needed = 0o600 if info.field_name == "file_mode" else 0o700
+        if value & needed != needed:
+            raise ValueError(f"must give the owner {needed:04o} at least")
         return value
 
 

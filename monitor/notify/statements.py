@@ -5,6 +5,11 @@ folder renamed into place, so `YYYY-MM/` appears whole) and records the summary 
 customers' emails as events; the summary event's key marks the month done, so a restart
 or a second monitor finds it and does nothing. A month whose statements were due longer
 than `give_up_after` ago (one before the first `run`) is marked done, not delivered.
+
+Statements hold fees and credits: files get `reports.file_mode` (0640) and folders
+`reports.dir_mode` (0750) whatever the umask, never access for other users. A hidden
+folder left by an interrupted write is removed at the next start, under the month's
+lease (so never while another monitor is still writing into it).
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ from __future__ import annotations
 import base64
 import logging
 import os
+import re
 import shutil
 import tempfile
 from collections.abc import Iterable
@@ -39,6 +45,7 @@ from sla.vocabulary import (
 log = logging.getLogger(__name__)
 
 LEASE_SECONDS = 600.0
+_PARTIAL = re.compile(r"^\.(\d{4}-\d{2})\.")  # `.YYYY-MM.<random>`: a write under way or cut
 
 
 def customers_of(config: Config) -> dict[str, tuple[str, ...]]:
@@ -57,12 +64,16 @@ class StatementJob:
         self._outbox = outbox
         self._store = store
         self._holder = holder
+        self._swept = False
 
     def run(self, now: datetime) -> str | None:
         """Deliver the last ended month if it is due and not done; its key when recorded."""
         reports = self._config.reports
         if reports.dir is None:
             return None
+        if not self._swept:
+            self._sweep(Path(reports.dir))
+            self._swept = True
         year, month = last_ended_month(self._config, now)
         name = f"{year:04d}-{month:02d}"
         key = f"statement/{name}"
@@ -98,17 +109,41 @@ class StatementJob:
             for customer in (None, *customers_of(self._config))
         }
 
+    def _sweep(self, reports: Path) -> None:
+        """Remove the hidden folders that interrupted writes left, each under its month's
+        lease (a monitor writing one holds it)."""
+        try:
+            leftovers = [
+                (path, match.group(1))
+                for path in reports.iterdir()
+                if (match := _PARTIAL.match(path.name)) and path.is_dir()
+            ]
+        except OSError:  # no folder yet: nothing was ever written
+            return
+        for leftover, month in leftovers:
+            lease = f"statements:{month}"
+            if not self._outbox.acquire(lease, self._holder, LEASE_SECONDS):
+                continue
+            try:
+                shutil.rmtree(leftover)
+                log.warning("removed %s, left by an interrupted write of statements", leftover)
+            except OSError as exc:
+                log.warning("cannot remove %s: %s", leftover, exc.strerror)
+            finally:
+                self._outbox.release(lease, self._holder)
+
     def _write(self, folder: Path, statements: dict[str | None, MonthReport]) -> None:
-        formats = self._config.reports.formats
-        folder.parent.mkdir(parents=True, exist_ok=True)
+        reports = self._config.reports
+        _make_folders(folder.parent, reports.dir_mode)
         partial = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
         try:
             (partial / "customers").mkdir()
-            for fmt in formats:
+            (partial / "customers").chmod(reports.dir_mode)
+            for fmt in reports.formats:
                 for customer, report in statements.items():
                     file = "report" if customer is None else f"customers/{customer}"
-                    _write_file(partial / f"{file}.{fmt}", render(report, fmt))
-            partial.chmod(0o755)
+                    _write_file(partial / f"{file}.{fmt}", render(report, fmt), reports.file_mode)
+            partial.chmod(reports.dir_mode)
             os.rename(partial, folder)
         except BaseException:
             shutil.rmtree(partial, ignore_errors=True)
@@ -163,13 +198,23 @@ class StatementJob:
         return events
 
 
-def _write_file(path: Path, content: str | bytes) -> None:
+def _make_folders(folder: Path, mode: int) -> None:
+    """`folder` and the parents it lacks, each made with `mode` whatever the umask."""
+    missing = [p for p in (folder, *folder.parents) if not p.exists()]
+    for path in reversed(missing):
+        path.mkdir(exist_ok=True)
+        path.chmod(mode)
+
+
+def _write_file(path: Path, content: str | bytes, mode: int) -> None:
+    """A new file with `mode` from its first byte (never readable by others, even briefly)."""
     data = content.encode("utf-8") if isinstance(content, str) else content
-    with path.open("wb") as handle:
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode & 0o600)
+    with os.fdopen(descriptor, "wb") as handle:
         handle.write(data)
         handle.flush()
+        os.fchmod(handle.fileno(), mode)
         os.fsync(handle.fileno())
-    path.chmod(0o644)
 
 
 def _credits(totals: Iterable[CustomerTotal]) -> dict[str, str]:

@@ -133,6 +133,11 @@ BROKEN = [
     ),
     ("min_coverage_percent: 99", "min_coverage_percent: 101", "reports.min_coverage_percent"),
     ("starttls: true", "starttls: false", "notifications.email.smtp.starttls"),
+    ("email_customers: false", "email_customers: false\n  file_mode: 0644", "reports.file_mode"),
+    ("email_customers: false", "email_customers: false\n  file_mode: 640", "reports.file_mode"),
+    ("email_customers: false", "email_customers: false\n  file_mode: 0440", "reports.file_mode"),
+    ("email_customers: false", "email_customers: false\n  dir_mode: '0755'", "reports.dir_mode"),
+    ("email_customers: false", "email_customers: false\n  dir_mode: 0640", "reports.dir_mode"),
     (
         "password_file: {secrets}/smtp}",
         "password_file: {secrets}/smtp, timeout: 2h}",
@@ -198,6 +203,13 @@ def test_each_send_has_a_timeout_of_30_s_unless_set(config_file) -> None:
     assert config.notifications.email.smtp.timeout == 30.0
     text = BASE.replace("events: []", "events: []\n      timeout: 5s")
     assert load_config(config_file(text)).notifications.slack[1].timeout == 5.0
+
+
+def test_statement_modes_are_0640_and_0750_unless_set(config_file) -> None:
+    reports = load_config(config_file()).reports
+    assert (reports.file_mode, reports.dir_mode) == (0o640, 0o750)
+    text = BASE.replace("email_customers: false", "email_customers: false\n  file_mode: '0600'")
+    assert load_config(config_file(text)).reports.file_mode == 0o600
 
 
 def test_an_unreadable_secret_file_is_exit_2(config_file, secrets: Path, capsys) -> None:

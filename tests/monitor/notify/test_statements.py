@@ -4,6 +4,7 @@ customer with only its own statement, and nothing again after a restart."""
 from __future__ import annotations
 
 import json
+import os
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -28,8 +29,9 @@ reports:
   email_customers: true
 """
 
-    def start(location: str = "lab") -> Notifier:
-        config = notify_config(extra).model_copy(update={"location": location})
+    def start(location: str = "lab", reports: str = "") -> Notifier:
+        """A notifier; `reports` adds keys to the reports section ("  key: value\n")."""
+        config = notify_config(extra + reports).model_copy(update={"location": location})
         store = Store(config.storage.url)
         notifier = Notifier(
             config, store, NotifyMetrics(), clock, status=StatusBuilder(config, store).snapshot
@@ -117,3 +119,59 @@ def test_each_month_is_written_and_delivered_once_even_after_a_restart_on_the_fi
         "SLA report 2026-04",
     ]
     assert len(smtp_server.messages) == 6
+
+
+@pytest.fixture
+def umask_0():
+    """No umask at all: the modes written are the project's own, not the umask's."""
+    previous = os.umask(0)
+    yield
+    os.umask(previous)
+
+
+def modes(folder: Path) -> dict[str, str]:
+    return {str(p.relative_to(folder)): oct(p.stat().st_mode & 0o777) for p in folder.rglob("*")}
+
+
+@pytest.mark.usefixtures("umask_0")
+@pytest.mark.parametrize(
+    ("options", "file_mode", "dir_mode"),
+    [("", "0o640", "0o750"), ("  file_mode: 0600\n  dir_mode: '0700'\n", "0o600", "0o700")],
+)
+def test_statements_are_never_readable_by_other_users(
+    start_monitor, clock, tmp_path: Path, options: str, file_mode: str, dir_mode: str
+) -> None:
+    monitor = start_monitor(reports=options)
+    clock.now = datetime(2026, 4, 1, 6, 1, tzinfo=UTC)
+    step(monitor)
+    reports = tmp_path / "reports"
+    assert oct(reports.stat().st_mode & 0o777) == dir_mode  # made by the monitor: its mode too
+    found = modes(reports)
+    assert found == {
+        "2026-03": dir_mode,
+        "2026-03/customers": dir_mode,
+        "2026-03/report.html": file_mode,
+        "2026-03/report.json": file_mode,
+        "2026-03/customers/acme.html": file_mode,
+        "2026-03/customers/acme.json": file_mode,
+        "2026-03/customers/globex.html": file_mode,
+        "2026-03/customers/globex.json": file_mode,
+    }
+
+
+def test_a_folder_left_by_an_interrupted_write_is_removed_at_the_next_start(
+    start_monitor, clock, tmp_path: Path
+) -> None:
+    reports = tmp_path / "reports"
+    for name in (".2026-01.k2j4x9", ".2026-02.a8b7c6"):
+        (reports / name / "customers").mkdir(parents=True)
+        (reports / name / "customers" / "acme.json").write_text("{}")
+    (reports / ".notes").write_text("an operator's file: not ours")
+    (reports / "2025-12").mkdir()  # a finished month: not ours to touch either
+    writing = start_monitor("eu-west")  # another monitor is still writing February's
+    assert writing.outbox.acquire("statements:2026-02", "eu-west", 600)
+    step(start_monitor("lab"))
+    assert sorted(p.name for p in reports.iterdir()) == [".2026-02.a8b7c6", ".notes", "2025-12"]
+    writing.outbox.release("statements:2026-02", "eu-west")
+    step(start_monitor("lab"))  # the next start
+    assert sorted(p.name for p in reports.iterdir()) == [".notes", "2025-12"]
