@@ -639,6 +639,7 @@ class Config(_Model):
     @model_validator(mode="after")
     def _cross_references(self) -> Config:
         _require_unique("targets", (t.name for t in self.targets))
+        _check_customer_names(self.contracts)
         names = {t.name for t in self.targets}
         services = {t.service_name for t in self.targets}
         for i, contract in enumerate(self.contracts):
@@ -722,6 +723,21 @@ class Config(_Model):
             if target.name == name:
                 return target
         raise KeyError(name)
+
+
+def _check_customer_names(contracts: Iterable[ContractSettings]) -> None:
+    """One spelling per customer: `acme` and `Acme` would share a statement file on a
+    case-insensitive disk (and each be mailed the other's). Several contracts of one
+    customer share its name exactly."""
+    first: dict[str, tuple[int, str]] = {}
+    for i, contract in enumerate(contracts):
+        j, spelling = first.setdefault(contract.customer.casefold(), (i, contract.customer))
+        if spelling != contract.customer:
+            raise _PathError(
+                f"contracts[{i}].customer",
+                f"differs from contracts[{j}].customer only in case: customer names must be"
+                " unique ignoring case (their statements would share a file)",
+            )
 
 
 class _PathError(ValueError):

@@ -205,6 +205,26 @@ def test_each_send_has_a_timeout_of_30_s_unless_set(config_file) -> None:
     assert load_config(config_file(text)).notifications.slack[1].timeout == 5.0
 
 
+SECOND_CONTRACT = """\
+  - customer: {name}
+    plan: pro
+    service: public-api
+    monthly_fee: "50.00"
+    start: 2026-01-01
+notifications:"""
+
+
+def test_customer_names_are_unique_ignoring_case(config_file, capsys) -> None:
+    """`acme` and `Acme` would share a statement file on a case-insensitive disk."""
+    text = BASE.replace("notifications:", SECOND_CONTRACT.format(name="Acme"), 1)
+    assert main(["-c", str(config_file(text)), "check-config"]) == 2
+    err = capsys.readouterr().err
+    assert "contracts[1].customer: differs from contracts[0].customer only in case" in err
+    text = BASE.replace("notifications:", SECOND_CONTRACT.format(name="acme"), 1)
+    config = load_config(config_file(text))  # two contracts of one customer: one spelling
+    assert [c.customer for c in config.contracts] == ["acme", "acme"]
+
+
 def test_statement_modes_are_0640_and_0750_unless_set(config_file) -> None:
     reports = load_config(config_file()).reports
     assert (reports.file_mode, reports.dir_mode) == (0o640, 0o750)
