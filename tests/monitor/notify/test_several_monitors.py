@@ -6,7 +6,7 @@ timeout, and the lease on the channel outlives it)."""
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 
@@ -21,56 +21,12 @@ from monitor.status.state import StatusBuilder
 from monitor.store import Store
 
 
-def test_two_monitors_on_one_database_deliver_each_event_once(
-    notify_config, clock, database_url: str, slack_receiver, smtp_server
-) -> None:
-    running = []
-    for location in ("us-west-2", "eu-west-1"):
-        config = notify_config(WINDOW, database=database_url)
-        config = config.model_copy(update={"location": location})
-        store = Store(database_url)
-        notifier = Notifier(
-            config,
-            store,
-            NotifyMetrics(),
-            clock,
-            status=StatusBuilder(config, store).snapshot,
-            poll_seconds=0.02,
-            scan_seconds=0.02,
-        )
-        running.append((notifier, store))
-    try:
-        for notifier, _ in running:
-            notifier.start()
-
-        def settled(delivered: int) -> bool:
-            """Delivered and marked: the fake clock must not jump past a lease mid-send
-            (real sends end long before their lease does)."""
-            return (
-                len(smtp_server.messages) >= delivered
-                and len(slack_receiver.posts) >= delivered
-                and running[0][0].outbox.depth() == {}
-            )
-
-        for minutes, delivered in ((61, 1), (60, 2), (60, 3)):  # announced, started, completed
-            clock.advance(minutes=minutes)
-            wait_for(lambda n=delivered: settled(n), 20, 0.05)
-        for _ in range(3):  # a few more rounds of both: still nothing sent again
-            clock.advance(seconds=31)
-            wait_for(lambda: settled(3), 5, 0.05)
-    finally:
-        for notifier, store in running:
-            notifier.stop()
-            store.close()
-    for keys in (slack_receiver.event_keys(), smtp_server.event_keys()):
-        assert len(keys) == 3
-        assert set(Counter(keys).values()) == {1}
-        assert [k.rsplit("/", 1)[1] for k in keys] == ["announced", "started", "completed"]
-
-
 @contextmanager
-def two_monitors(config, database_url: str, **options) -> Iterator[list[Notifier]]:
-    """Two running notifiers on the real clock, a lease of the channel's timeout + 2 s."""
+def two_monitors(
+    config, database_url: str, clock: Callable[[], datetime], **options
+) -> Iterator[list[Notifier]]:
+    """Two notifiers running on one database (locations us-west-2 and eu-west-1), their
+    threads polling every 20 ms; `options` go to both."""
     running = []
     for location in ("us-west-2", "eu-west-1"):
         located = config.model_copy(update={"location": location})
@@ -79,11 +35,10 @@ def two_monitors(config, database_url: str, **options) -> Iterator[list[Notifier
             located,
             store,
             NotifyMetrics(),
-            lambda: datetime.now(UTC),
+            clock,
             status=StatusBuilder(located, store).snapshot,
             poll_seconds=0.02,
-            scan_seconds=0.05,
-            lease_margin=2.0,
+            scan_seconds=0.02,
             **options,
         )
         running.append((notifier, store))
@@ -95,6 +50,33 @@ def two_monitors(config, database_url: str, **options) -> Iterator[list[Notifier
         for notifier, store in running:
             notifier.stop()
             store.close()
+
+
+def test_two_monitors_on_one_database_deliver_each_event_once(
+    notify_config, clock, database_url: str, slack_receiver, smtp_server
+) -> None:
+    config = notify_config(WINDOW, database=database_url)
+    with two_monitors(config, database_url, clock) as running:
+
+        def settled(delivered: int) -> bool:
+            """Delivered and marked: the fake clock must not jump past a lease mid-send
+            (real sends end long before their lease does)."""
+            return (
+                len(smtp_server.messages) >= delivered
+                and len(slack_receiver.posts) >= delivered
+                and running[0].outbox.depth() == {}
+            )
+
+        for minutes, delivered in ((61, 1), (60, 2), (60, 3)):  # announced, started, completed
+            clock.advance(minutes=minutes)
+            wait_for(lambda n=delivered: settled(n), 20, 0.05)
+        for _ in range(3):  # a few more rounds of both: still nothing sent again
+            clock.advance(seconds=31)
+            wait_for(lambda: settled(3), 5, 0.05)
+    for keys in (slack_receiver.event_keys(), smtp_server.event_keys()):
+        assert len(keys) == 3
+        assert set(Counter(keys).values()) == {1}
+        assert [k.rsplit("/", 1)[1] for k in keys] == ["announced", "started", "completed"]
 
 
 def delivered(monitor: Notifier) -> bool:
@@ -114,7 +96,8 @@ def trickling(notify_config, database_url: str, slack_receiver):
         store = Store(database_url)
         open_incident(store, "i1", "Search errors", "Errors.", datetime.now(UTC))
         store.close()
-        return two_monitors(config, database_url)
+        # On the real clock, with a lease of the channel's timeout + 2 s.
+        return two_monitors(config, database_url, lambda: datetime.now(UTC), lease_margin=2.0)
 
     return start
 

@@ -11,15 +11,11 @@ from pathlib import Path
 import pytest
 from support.notifying import step
 
-from monitor.metrics.collectors import NotifyMetrics
 from monitor.notify.service import Notifier
-from monitor.status.state import StatusBuilder
-from monitor.store import Store
 
 
 @pytest.fixture
-def start_monitor(notify_config, clock, tmp_path: Path):
-    started = []
+def start_monitor(notifier, tmp_path: Path):
     extra = f"""\
 reports:
   dir: {tmp_path / "reports"}
@@ -31,18 +27,9 @@ reports:
 
     def start(location: str = "lab", reports: str = "") -> Notifier:
         """A notifier; `reports` adds keys to the reports section ("  key: value\n")."""
-        config = notify_config(extra + reports).model_copy(update={"location": location})
-        store = Store(config.storage.url)
-        notifier = Notifier(
-            config, store, NotifyMetrics(), clock, status=StatusBuilder(config, store).snapshot
-        )
-        started.append((notifier, store))
-        return notifier
+        return notifier(extra + reports, location=location)
 
-    yield start
-    for notifier, store in started:
-        notifier.stop()
-        store.close()
+    return start
 
 
 def test_each_month_is_written_and_delivered_once_even_after_a_restart_on_the_first(
