@@ -146,9 +146,22 @@ CSV_COLUMNS = (
 )
 
 
+# Text cells a spreadsheet would run as a formula (=, +, -, @) or that start with a tab or
+# CR: shown with a leading apostrophe, which spreadsheets take as "this is text".
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+CSV_TEXT_COLUMNS = frozenset({"customer", "display_name", "plan", "service"})
+
+
+def spreadsheet_text(cell: str) -> str:
+    """A text cell as a spreadsheet shows it, never runs it (`=HYPERLINK(...)` as typed)."""
+    return f"'{cell}" if cell.startswith(_FORMULA_START) else cell
+
+
 def render_csv(report: MonthReport | RangeReport) -> str:
     """One row per contract (and month, for a range: a `month` column first), with the
-    JSON's values (empty cell for null). An incomplete report opens with a `#` line."""
+    JSON's values (empty cell for null). An incomplete report opens with a `#` line. Text
+    cells never start a formula: a display name typed as `=HYPERLINK(...)` gets a leading
+    apostrophe (`spreadsheet_text`)."""
     months = report.months if isinstance(report, RangeReport) else (report,)
     ranged = isinstance(report, RangeReport)
     out = io.StringIO()
@@ -161,6 +174,13 @@ def render_csv(report: MonthReport | RangeReport) -> str:
         for contract in month.contracts:
             row = _contract(contract)
             row["breach"] = "true" if row["breach"] else "false"
-            cells = ("" if row[column] is None else row[column] for column in CSV_COLUMNS)
+            cells = (
+                ""
+                if row[column] is None
+                else spreadsheet_text(row[column])
+                if column in CSV_TEXT_COLUMNS
+                else row[column]
+                for column in CSV_COLUMNS
+            )
             writer.writerow([*((month.month,) if ranged else ()), *cells])
     return out.getvalue()

@@ -255,3 +255,13 @@ def test_the_csv_leaves_null_cells_empty(month_probes, make_contract):
     (row,) = csv.DictReader(lines[1:])
     cells = ("availability_percent", "display_name", "breach", "credit_percent")
     assert tuple(row[cell] for cell in cells) == ("", "", "false", "0")
+
+
+@pytest.mark.parametrize(
+    "typed", ['=HYPERLINK("https://evil.example","Refund")', "+1", "-2+3", "@SUM(A1)", "\tx"]
+)
+def test_a_display_name_never_becomes_a_spreadsheet_formula(month_probes, make_contract, typed):
+    report = month_probes().evaluate(contracts=[make_contract(display_name=typed)])
+    (row,) = csv.DictReader(render_csv(report).splitlines()[1:])
+    assert row["display_name"] == "'" + typed
+    assert json.loads(render_json(report))["contracts"][0]["display_name"] == typed  # as typed
