@@ -125,7 +125,8 @@ class SlackChannel:
         headers = {
             "Content-Type": "application/json",
             "Accept-Encoding": "identity",
-            "X-Uptime-SLA-Key": single_line(key),
+            # A header is ASCII: anything else in a key is sent as \x../\u.... escapes.
+            "X-Uptime-SLA-Key": single_line(key).encode("ascii", "backslashreplace").decode(),
         }
         async with asyncio.timeout(self.timeout):
             async with (

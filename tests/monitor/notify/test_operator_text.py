@@ -8,7 +8,9 @@ import json
 
 from support.notifying import open_incident, step
 
-from monitor.notify.messages import CONTINUED, MAX_BLOCKS, SECTION_LIMIT
+from monitor.config import SlackSettings
+from monitor.notify.channels import Outcome, SlackChannel
+from monitor.notify.messages import CONTINUED, MAX_BLOCKS, SECTION_LIMIT, Message
 
 BREAKS = ["\r\n", "\n", "\r", "\v", "\f", "\x1c", "\x1d", "\x1e", "\x85", "\u2028", "\u2029"]
 
@@ -101,3 +103,11 @@ def test_each_recipient_gets_a_message_of_its_own(notifier, clock, smtp_server) 
     assert [m["To"] for m in mails] == ["ops@example.com", "cto@example.com"]
     assert all(m["Cc"] is None and m["Bcc"] is None for m in mails)
     assert len({m["Message-ID"] for m in mails}) == 2
+
+
+def test_a_key_outside_ascii_still_reaches_slack_escaped_in_its_header(slack_receiver) -> None:
+    settings = SlackSettings(name="status", webhook_url=slack_receiver.url())
+    message = Message("incident/café/opened", "incident_opened", "Café down", "t", "", [])
+    assert SlackChannel(settings).send(message).outcome is Outcome.SENT
+    (post,) = slack_receiver.posts
+    assert post.headers["X-Uptime-SLA-Key"] == "incident/caf\\xe9/opened"
