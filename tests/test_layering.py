@@ -4,7 +4,8 @@
 part is a folder (or, at the top, one module), and a part imports only from lower layers:
 
 0. foundations: `errors`, `text` (secrets redacted, operator text escaped);
-1. `config` (the validated config models);
+1. `config` (the validated config models), `outputs` (where commands write: `-o FILE` and
+   the status site's folder);
 2. `probing` (one request of one target -> a ProbeResult, the schedule that runs them);
 3. what describes results: `metrics` (metric names and collectors), `migrations` (the
    schema's revisions);
@@ -37,6 +38,7 @@ LAYERS = {
     "errors": 0,
     "text": 0,
     "config": 1,
+    "outputs": 1,
     "probing": 2,
     "metrics": 3,
     "migrations": 3,

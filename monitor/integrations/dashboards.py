@@ -41,6 +41,7 @@ from monitor.integrations.rules import (
     sli_windows,
 )
 from monitor.metrics import collectors as m
+from monitor.outputs.files import write_output
 
 DATASOURCE = models.DataSourceRef(type_val="prometheus", uid="${datasource}")
 TAGS = ["uptime-sla"]
@@ -665,10 +666,12 @@ def render_dashboards(config: Config) -> dict[str, str]:
 
 
 def write_dashboards(config: Config, directory: Path) -> list[Path]:
+    """Each dashboard replaces its file whole (monitor.outputs.files: Grafana's provisioning
+    may read the folder at any time)."""
     directory.mkdir(parents=True, exist_ok=True)
     written = []
     for name, text in render_dashboards(config).items():
         path = directory / name
-        path.write_text(text, encoding="utf-8")
+        write_output(str(path), text)
         written.append(path)
     return written

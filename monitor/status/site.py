@@ -30,6 +30,7 @@ from markupsafe import Markup, escape
 
 from monitor.config import history_link, slug
 from monitor.errors import InputError
+from monitor.outputs.folders import MARKER, mark
 from monitor.status.state import (
     ComponentState,
     DayBar,
@@ -642,7 +643,9 @@ def _write_tree(
 
 
 def build_into(files: dict[str, bytes], directory: Path) -> None:
-    """`status build -o DIR`: DIR ends up holding exactly the site, or is left as it was."""
+    """`status build -o DIR`: DIR ends up holding exactly the site (and its marker), or is
+    left as it was. The caller has checked that DIR may be replaced
+    (`monitor.outputs.folders.site_folder`)."""
     directory = directory.absolute()
     parent = directory.parent
     staging = None
@@ -650,6 +653,7 @@ def build_into(files: dict[str, bytes], directory: Path) -> None:
         parent.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix=f".{directory.name}.", dir=parent))
         _write_tree(files, staging)
+        mark(staging)
         if directory.exists() and not directory.is_dir():
             raise InputError(f"{directory}: cannot write the site: not a directory")
         old = None
@@ -683,11 +687,15 @@ def publish(
     The symlink is replaced with rename(2), atomic: a web server serving
     `output_dir/current` sees the old site or the new one, never a mix. Files unchanged
     since `previous` (most badges) are hard links to its copies, which outlive its folder.
+    Both output_dir and each site carry the marker of a site this program wrote.
     """
     output_dir.mkdir(parents=True, exist_ok=True)
+    if not (output_dir / MARKER).is_file():
+        mark(output_dir)
     folder = Path(tempfile.mkdtemp(prefix=f"site-{now.strftime('%Y%m%dT%H%M%S')}-", dir=output_dir))
     try:
         _write_tree(files, folder, previous)
+        mark(folder)
         link = output_dir / f".current-{folder.name}"
         os.symlink(folder.name, link)
         os.replace(link, output_dir / "current")

@@ -18,6 +18,7 @@ import pytest
 
 from monitor.config import load_config
 from monitor.errors import InputError
+from monitor.outputs.folders import MARKER
 from monitor.probing.results import ProbeResult, Reason
 from monitor.status.incidents import open_incident, update_incident
 from monitor.status.site import SiteRenderer, build_into, publish
@@ -388,6 +389,7 @@ def test_status_build_replaces_a_directory_whole_or_leaves_it(files, tmp_path: P
     (target / "stale.html").write_text("old")
     build_into(files, target)
     assert not (target / "stale.html").exists()
+    assert (target / MARKER).is_file()
     assert (target / "api/v2/summary.json").read_bytes() == files["api/v2/summary.json"]
     blocker = tmp_path / "file"
     blocker.write_text("x")
@@ -403,7 +405,8 @@ def test_publish_swaps_current_to_a_new_folder_and_removes_the_old_ones(files, t
     second = publish(files, tmp_path, NOW + timedelta(minutes=1)).folder
     assert os.readlink(tmp_path / "current") == second.name
     assert not first.exists()
-    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["current", second.name])
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["current", second.name, MARKER])
+    assert (second / MARKER).is_file()  # each site is marked, and the folder holding them
 
 
 def test_a_republished_site_links_unchanged_files_and_writes_changed_ones(files, tmp_path: Path):
