@@ -7,11 +7,15 @@ through a typo elsewhere.
 
 from __future__ import annotations
 
+import importlib.util
 import ipaddress
 import math
 import os
 import re
-from collections.abc import Iterable
+import types
+import typing
+from collections.abc import Callable, Collection, Iterable
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -21,6 +25,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -48,6 +53,9 @@ from sla.vocabulary import (
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
 _UNIT_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, None: 1}
+# The longest duration of any key: ten years (a retention, a notice) still adds to any date
+# of this century without leaving datetime's range. Keys with a tighter sense say so.
+MAX_DURATION_SECONDS = 10 * 366 * 86400
 # The longest `sla.slice`: the per-slice rollups (monitor/store/rollup.py) are sized for it.
 MAX_SLICE_SECONDS = 86_400
 _ENV_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
@@ -70,6 +78,20 @@ def parse_duration(value: Any) -> float:
     return seconds
 
 
+def _at_most(longest: float, shown: str) -> Callable[[float], float]:
+    def check(seconds: float) -> float:
+        if seconds > longest:
+            raise ValueError(f"must be at most {shown}")
+        return seconds
+
+    return check
+
+
+# Money and percentages stay below this, so a figure and its cents keep within the 28
+# digits decimal arithmetic holds exactly (a fee of 1e30 could not be rounded to cents).
+MAX_DECIMAL = Decimal(10) ** 15
+
+
 def parse_decimal(value: Any) -> Decimal:
     """Money and percentages: a string or a number, read as a decimal (never kept as float)."""
     if isinstance(value, bool) or value is None:
@@ -80,6 +102,8 @@ def parse_decimal(value: Any) -> Decimal:
         raise ValueError("must be a decimal number") from None
     if not number.is_finite():
         raise ValueError("must be a finite decimal number")
+    if abs(number) >= MAX_DECIMAL:
+        raise ValueError("must be below 10^15")
     return number
 
 
@@ -95,7 +119,15 @@ def _parse_status_range(value: Any) -> tuple[int, int]:
     return lo, hi
 
 
-Duration = Annotated[float, BeforeValidator(parse_duration)]
+Duration = Annotated[
+    float,
+    BeforeValidator(parse_duration),
+    AfterValidator(_at_most(MAX_DURATION_SECONDS, "3660d (ten years)")),
+]
+# A probe's interval and timeout: an SLA counts minutes, so a day between probes is plenty.
+ProbeDuration = Annotated[
+    float, BeforeValidator(parse_duration), AfterValidator(_at_most(86400, "1d"))
+]
 Money = Annotated[Decimal, BeforeValidator(parse_decimal)]
 StatusRange = Annotated[tuple[int, int], BeforeValidator(_parse_status_range)]
 Name = Annotated[str, Field(pattern=_NAME.pattern)]
@@ -104,12 +136,76 @@ Name = Annotated[str, Field(pattern=_NAME.pattern)]
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
+    @model_validator(mode="before")
+    @classmethod
+    def _known_keys(cls, data: Any) -> Any:
+        """An unknown key is named with the nearest known one, before anything else is
+        checked: `objectve` is a typo to fix, not a missing `objective`."""
+        if isinstance(data, dict):
+            known = _keys_of(cls)
+            for key in data:
+                if key not in known:
+                    raise _UnknownKey(str(key), _nearest_key(str(key), known))
+        return data
+
+
+def _keys_of(model: type[BaseModel]) -> list[str]:
+    keys = [field.alias or name for name, field in model.model_fields.items()]
+    if model.model_config.get("populate_by_name"):
+        keys += [name for name in model.model_fields if name not in keys]
+    return keys
+
+
+def _nearest_key(key: str, known: list[str]) -> str:
+    """` (did you mean objective?)`: the closest key of the same mapping, else of any other
+    mapping of the config (and where that one goes); empty when none is close."""
+    import difflib  # noqa: PLC0415 (only for a typo: kept off the start-up path)
+
+    close = difflib.get_close_matches(key, known, n=1, cutoff=0.7)
+    if close:
+        return f" (did you mean {close[0]}?)"
+    places = _key_places()
+    close = difflib.get_close_matches(key, sorted(places), n=1, cutoff=0.75)
+    if not close:
+        return ""
+    return f" (did you mean {close[0]}?), which belongs under {places[close[0]]}"
+
+
+def _key_places() -> dict[str, str]:
+    """Every key of the config schema and the first mapping it belongs to (`plans.NAME`)."""
+    places: dict[str, str] = {}
+
+    def walk(annotation: Any, where: str) -> None:
+        origin = typing.get_origin(annotation)
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            for name, field in annotation.model_fields.items():
+                key = field.alias or name
+                if where:
+                    places.setdefault(key, where)
+                walk(field.annotation, _join(where, key))
+        elif origin is dict:
+            walk(typing.get_args(annotation)[1], f"{where}.NAME")
+        elif origin in (tuple, list):
+            walk(typing.get_args(annotation)[0], f"{where}[N]")
+        elif origin in (typing.Union, types.UnionType, typing.Annotated):
+            for argument in typing.get_args(annotation):
+                walk(argument, where)
+
+    walk(Config, "")
+    return places
+
+
+def _deferred(value: str | None, info: ValidationInfo) -> bool:
+    """A value holding a ${VAR} this command does not need set (`load_config`'s `sections`):
+    left as written and not checked, since nothing reads it."""
+    return bool(value and info.context and info.context.get("deferred") and "${" in value)
+
 
 class ProbeSettings(_Model):
     """What `defaults:` may set; every key can also be set on a target."""
 
-    interval: Duration = 30.0
-    timeout: Duration = 10.0
+    interval: ProbeDuration = 30.0
+    timeout: ProbeDuration = 10.0
     families: tuple[Family, ...] = FAMILIES
     expect_status: tuple[StatusRange, ...] = ((200, 299),)
     method: Literal["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"] = "GET"
@@ -118,7 +214,7 @@ class ProbeSettings(_Model):
     body_contains: str | None = None
     tls_min_version: Literal["1.2", "1.3"] | None = None
     ca_file: str | None = None
-    max_body_bytes: int = Field(default=1_048_576, gt=0)
+    max_body_bytes: int = Field(default=1_048_576, gt=0, le=1 << 30)
     max_retry_after: Duration = 300.0  # the longest a 429's Retry-After holds a series back
     resolve: dict[Family, tuple[str, ...]] = Field(default_factory=dict)
     degraded_latency: Duration | None = None  # status page: slower median is degraded
@@ -157,8 +253,10 @@ class ProbeSettings(_Model):
 
     @field_validator("ca_file")
     @classmethod
-    def _readable_file(cls, value: str | None) -> str | None:
+    def _readable_file(cls, value: str | None, info: ValidationInfo) -> str | None:
         """Checked at load time: a missing bundle is the config's fault, not the target's."""
+        if _deferred(value, info):
+            return value
         if value is not None and not (os.path.isfile(value) and os.access(value, os.R_OK)):
             raise ValueError("is not a readable file (a PEM bundle of CA certificates)")
         return value
@@ -178,7 +276,9 @@ class Target(ProbeSettings):
 
     @field_validator("url")
     @classmethod
-    def _https_only(cls, value: str) -> str:
+    def _https_only(cls, value: str, info: ValidationInfo) -> str:
+        if _deferred(value, info):
+            return value
         parts = urlsplit(value)
         if parts.scheme != "https":
             raise ValueError("must be an https:// URL (the API rejects plaintext HTTP)")
@@ -195,7 +295,7 @@ class Target(ProbeSettings):
 class StorageSettings(_Model):
     url: str = "sqlite:///uptime-sla.db"
     batch_interval: Duration = 1.0
-    buffer_limit: int = Field(default=100_000, gt=0)
+    buffer_limit: int = Field(default=100_000, gt=0, le=100_000_000)
     raw_retention: Duration | None = None  # None: keep raw probe rows forever
 
     @field_validator("url")
@@ -206,13 +306,41 @@ class StorageSettings(_Model):
         try:
             parsed = make_url(value)
         except (ArgumentError, ValueError):  # ValueError: a port that is not a number
-            raise ValueError(
-                "must be a database URL such as sqlite:///uptime-sla.db or"
-                " postgresql+psycopg://user@host:5432/db"
-            ) from None
+            raise ValueError(_DATABASE_URLS) from None
+        if parsed.drivername not in _DRIVERS:
+            raise ValueError(_DATABASE_URLS)
         if parsed.port is not None and not 0 < parsed.port <= 65535:
             raise ValueError("has a port outside 1-65535")
+        if (
+            parsed.drivername.startswith("postgresql")
+            and importlib.util.find_spec("psycopg") is None
+        ):
+            raise ValueError(
+                "PostgreSQL needs the psycopg driver, which is not installed: install the"
+                " postgres extra (pip install '.[postgres]' in a checkout of uptime-sla)"
+            )
         return value
+
+
+_DATABASE_URLS = (
+    "must be a SQLite or PostgreSQL URL: sqlite:///uptime-sla.db or"
+    " postgresql+psycopg://user@host:5432/db"
+)
+# `postgresql://` is read as psycopg's too (monitor.store), not as SQLAlchemy's default psycopg2.
+_DRIVERS = ("sqlite", "sqlite+pysqlite", "postgresql", "postgresql+psycopg")
+
+
+def sqlite_file(url: str) -> str | None:
+    """The path of the file a SQLite URL names (None: another database, memory, or a
+    `file:` URI whose options are SQLite's)."""
+    try:
+        parsed = make_url(url)
+    except (ArgumentError, ValueError):
+        return None
+    database = parsed.database
+    if not parsed.drivername.startswith("sqlite") or database in (None, "", ":memory:"):
+        return None
+    return None if database.startswith("file:") else database
 
 
 class MetricsSettings(_Model):
@@ -221,8 +349,9 @@ class MetricsSettings(_Model):
 
     @field_validator("listen")
     @classmethod
-    def _host_port(cls, value: str) -> str:
-        split_listen(value)
+    def _host_port(cls, value: str, info: ValidationInfo) -> str:
+        if not _deferred(value, info):
+            split_listen(value)
         return value
 
 
@@ -239,9 +368,9 @@ class SlaSettings(_Model):
     slice: Duration = 60.0
     bad_slice_ratio: Money = Decimal("0.5")
     stale_after: Duration | None = None
-    min_outage_slices: int = Field(default=1, ge=1)
+    min_outage_slices: int = Field(default=1, ge=1, le=100_000)
     family_policy: FamilyPolicy = "any"
-    location_quorum: Majority | Annotated[int, Field(ge=1)] = "majority"
+    location_quorum: Majority | Annotated[int, Field(ge=1, le=1000)] = "majority"
     no_data: NoDataPolicy = "exclude"
     rate_limited_counts_as: RateLimitedPolicy = "up"
 
@@ -266,9 +395,9 @@ class SlaSettings(_Model):
     @field_validator("location_quorum", mode="before")
     @classmethod
     def _quorum(cls, value: Any) -> Any:
-        if value == "majority" or (type(value) is int and value >= 1):
+        if value == "majority" or (type(value) is int and 1 <= value <= 1000):
             return value
-        raise ValueError("must be majority or a whole number of locations (1 or more)")
+        raise ValueError("must be majority or a whole number of locations (1 to 1000)")
 
     @field_validator("bad_slice_ratio")
     @classmethod
@@ -330,7 +459,9 @@ def parse_moment(value: Any) -> Any:
 Moment = Annotated[date | datetime, BeforeValidator(parse_moment)]
 
 
-def _email_address(value: Any) -> Any:
+def _email_address(value: Any, info: ValidationInfo) -> Any:
+    if isinstance(value, str) and _deferred(value, info):
+        return value
     if isinstance(value, str) and not re.fullmatch(r"[^@\s<>,]+@[^@\s<>,]+", value.strip()):
         raise ValueError("must be an email address such as billing@example.com")
     return value.strip() if isinstance(value, str) else value
@@ -449,7 +580,9 @@ class AlertingSettings(_Model):
 
     @field_validator("alertmanager_url", "runbook_url")
     @classmethod
-    def _http_url(cls, value: str) -> str:
+    def _http_url(cls, value: str, info: ValidationInfo) -> str:
+        if _deferred(value, info):
+            return value
         parts = urlsplit(value)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ValueError("must be an http:// or https:// URL")
@@ -479,9 +612,13 @@ class SlackSettings(_Model):
     timeout: SendDuration = 30.0
 
     @model_validator(mode="after")
-    def _one_url(self) -> SlackSettings:
+    def _one_url(self, info: ValidationInfo) -> SlackSettings:
         if (self.webhook_url is None) == (self.webhook_url_file is None):
             raise ValueError("needs exactly one of webhook_url or webhook_url_file")
+        if _deferred(self.webhook_url_file, info) or (
+            self.webhook_url is not None and _deferred(self.webhook_url.get_secret_value(), info)
+        ):
+            return self
         if self.webhook_url_file is not None:
             try:
                 _check_webhook(read_secret(self.webhook_url_file))
@@ -518,14 +655,19 @@ class SmtpSettings(_Model):
     timeout: SendDuration = 30.0
 
     @model_validator(mode="after")
-    def _readable_password(self) -> SmtpSettings:
-        if self.username is not None and not self.starttls and not _is_loopback(self.host):
+    def _readable_password(self, info: ValidationInfo) -> SmtpSettings:
+        if (
+            self.username is not None
+            and not self.starttls
+            and not _deferred(self.host, info)
+            and not _is_loopback(self.host)
+        ):
             raise _PathError(
                 "starttls",
                 "must be true when username is set: the login would cross the network in"
                 " clear (only a loopback host may go without TLS)",
             )
-        if self.password_file is not None:
+        if self.password_file is not None and not _deferred(self.password_file, info):
             try:
                 read_secret(self.password_file)
             except ValueError as exc:
@@ -749,6 +891,13 @@ class _PathError(ValueError):
         self.message = message
 
 
+class _UnknownKey(_PathError):
+    """A key no model knows; reported before any other error of the file."""
+
+    def __init__(self, key: str, suggestion: str) -> None:
+        super().__init__(key, f"unknown key{suggestion}")
+
+
 def _check_components(page: StatusPageSettings, targets: set[str], services: set[str]) -> None:
     slugs: dict[str, str] = {}
     _require_unique("status_page.components", (c.name for c in page.components))
@@ -789,8 +938,21 @@ def config_path(cli_value: str | None) -> Path:
     return Path(cli_value or os.environ.get("UPTIME_SLA_CONFIG") or "uptime-sla.yaml")
 
 
-def load_config(path: Path, environ: dict[str, str] | None = None) -> Config:
-    """Read, substitute ${VAR}s and validate; raise ConfigError with file, path and line."""
+# The sections whose ${VAR}s every command that opens the database needs (docs/cli.md):
+# `report`, `export`, `import`, `status build`, `incident` and `migrate` need no API key.
+STORE_SECTIONS = frozenset({"storage", "status_page", "reports"})
+
+
+def load_config(
+    path: Path, environ: dict[str, str] | None = None, *, sections: Collection[str] | None = None
+) -> Config:
+    """Read, substitute ${VAR}s, resolve relative paths and validate; raise ConfigError with
+    file, path and line.
+
+    `sections`: the top-level keys whose ${VAR}s must be set (None: all of them). An unset
+    variable elsewhere is left as written and its value goes unchecked: the command never
+    reads it. Relative paths name files beside the config (docs/configuration.md).
+    """
     environ = dict(os.environ) if environ is None else environ
     try:
         with path.open("rb") as handle:
@@ -803,17 +965,93 @@ def load_config(path: Path, environ: dict[str, str] | None = None) -> Config:
     except UnicodeDecodeError:
         raise ConfigError(f"{path}: config is not UTF-8 text") from None
     data, lines = _parse_yaml(path, text)
+    if data is None:  # nothing, or only comments
+        raise ConfigError(f"{path}: the config is empty: it needs at least one entry in targets")
     missing: dict[str, str] = {}
+    deferred: dict[str, str] = {}  # path -> the unset variable its value is left with
+
+    def needed(where: str) -> bool:
+        return sections is None or re.split(r"[.\[]", where, maxsplit=1)[0] in sections
+
     try:
-        data = _substitute(data, environ, "", missing, budget=[MAX_CONFIG_TEXT])
+        data = _substitute(
+            data, environ, "", _Unset(needed, missing, deferred), budget=[MAX_CONFIG_TEXT]
+        )
     except _PathError as exc:
         raise ConfigError(_located(path, exc.path, exc.message, lines)) from None
     if missing:
         raise ConfigError(_missing_variables(path, missing, lines))
+    data = _resolve_paths(data, Path(os.path.abspath(path)).parent)
     try:
-        return Config.model_validate(data if data is not None else {})
+        config = Config.model_validate(data, context={"deferred": bool(deferred)})
     except ValidationError as exc:
-        raise ConfigError(_describe(path, exc, lines)) from None
+        raise ConfigError(_describe(path, exc, lines, deferred)) from None
+    if not config.targets:
+        raise ConfigError(_located(path, "targets", "needs at least one target", lines))
+    return config
+
+
+@dataclass(frozen=True)
+class _Unset:
+    """What `_substitute` does with an unset variable: note it in `missing` where `needed`,
+    else in `deferred` (and leave the ${VAR} as written)."""
+
+    needed: Callable[[str], bool]
+    missing: dict[str, str]
+    deferred: dict[str, str]
+
+
+# Keys whose values are paths beside the config when relative (besides every `*_file`).
+_PATH_KEYS = {"status_page": "output_dir", "reports": "dir"}
+_NOT_PATHS = ("headers", "resolve", "body", "body_contains")  # free text and mappings
+
+
+def _resolve_paths(data: Any, base: Path) -> Any:
+    """Relative paths as paths beside the config file (as Prometheus reads its own), never
+    beside the working directory: `storage.url`'s SQLite file (also the default one),
+    `status_page.output_dir`, `reports.dir` and every `*_file`."""
+
+    def beside(value: Any) -> Any:
+        if not isinstance(value, str) or not value:
+            return value
+        return os.path.normpath(os.path.join(base, value))  # as Prometheus: joined, cleaned
+
+    def walk(node: Any) -> Any:
+        if isinstance(node, list):
+            return [walk(item) for item in node]
+        if not isinstance(node, dict):
+            return node
+        return {
+            key: beside(value)
+            if isinstance(key, str) and key.endswith("_file")
+            else value
+            if key in _NOT_PATHS
+            else walk(value)
+            for key, value in node.items()
+        }
+
+    if not isinstance(data, dict):
+        return data
+    data = walk(data)
+    for section, key in _PATH_KEYS.items():
+        if isinstance(data.get(section), dict) and key in data[section]:
+            data[section] = {**data[section], key: beside(data[section][key])}
+    storage = data.get("storage", {})
+    if isinstance(storage, dict):
+        url = storage.get("url", StorageSettings.model_fields["url"].default)
+        data["storage"] = {**storage, "url": _sqlite_beside(url, base)}
+    return data
+
+
+def _sqlite_beside(url: Any, base: Path) -> Any:
+    """A SQLite URL whose file is relative, made absolute against `base`; else `url`."""
+    if not isinstance(url, str):
+        return url
+    database = sqlite_file(url)
+    if database is None or os.path.isabs(database):
+        return url
+    absolute = make_url(url).set(database=os.path.normpath(os.path.join(base, database)))
+    return absolute.render_as_string(hide_password=False)
 
 
 MAX_CONFIG_BYTES = 8 << 20  # thousands of targets fit in a few hundred KiB
@@ -891,9 +1129,9 @@ def _parse_yaml(path: Path, text: str) -> tuple[Any, dict[str, int]]:
 
 
 def _substitute(
-    data: Any, environ: dict[str, str], where: str, missing: dict[str, str], *, budget: list[int]
+    data: Any, environ: dict[str, str], where: str, unset: _Unset, *, budget: list[int]
 ) -> Any:
-    """Replace ${VAR} in every string; note each unset variable's first path in `missing`.
+    """Replace ${VAR} in every string; note each unset variable's first path (`_Unset`).
 
     Every unset variable is collected, not just the first, so one run of `check-config`
     tells a new user everything the config needs from the environment. `budget` is what is
@@ -911,12 +1149,12 @@ def _substitute(
 
     if isinstance(data, dict):
         return {
-            k: _substitute(v, environ, _join(where, str(k)), missing, budget=budget)
+            k: _substitute(v, environ, _join(where, str(k)), unset, budget=budget)
             for k, v in data.items()
         }
     if isinstance(data, list):
         return [
-            _substitute(v, environ, f"{where}[{i}]", missing, budget=budget)
+            _substitute(v, environ, f"{where}[{i}]", unset, budget=budget)
             for i, v in enumerate(data)
         ]
     if isinstance(data, str):
@@ -925,13 +1163,27 @@ def _substitute(
         def replace(match: re.Match[str]) -> str:
             name = match.group(1)
             if name not in environ:
-                missing.setdefault(name, where)
-                return ""
-            spend(len(environ[name]))
-            return environ[name]
+                if unset.needed(where):
+                    unset.missing.setdefault(name, where)
+                    return ""
+                unset.deferred.setdefault(where, name)
+                return match.group(0)
+            value = environ[name]
+            if not _is_utf8(value):  # bytes from the environment no file or header can hold
+                raise _PathError(where, f"environment variable {name} is not UTF-8 text")
+            spend(len(value))
+            return value
 
         return _ENV_VAR.sub(replace, data)
     return data
+
+
+def _is_utf8(text: str) -> bool:
+    try:
+        text.encode()
+    except UnicodeEncodeError:  # os.environ keeps undecodable bytes as lone surrogates
+        return False
+    return True
 
 
 def _missing_variables(path: Path, missing: dict[str, str], lines: dict[str, int]) -> str:
@@ -955,18 +1207,27 @@ def _dotted(loc: tuple[int | str, ...]) -> str:
     return where
 
 
-def _describe(path: Path, exc: ValidationError, lines: dict[str, int]) -> str:
-    """The first error, one line: file, line, config path and what is wrong (never the value)."""
-    error = exc.errors(include_input=False, include_url=False)[0]
-    loc = tuple(
-        part
-        for part in error["loc"]
-        if not (
-            isinstance(part, str)
-            and (part.startswith(("function-", "literal[")) or part in {"int", "str", "tuple"})
-        )
+def _describe(
+    path: Path, exc: ValidationError, lines: dict[str, int], deferred: dict[str, str]
+) -> str:
+    """One error, one line: file, line, config path and what is wrong (never the value).
+
+    An unknown key comes first (a typo explains the errors it causes); a value left with an
+    unset ${VAR} is reported as that variable, not as the placeholder's own mistakes.
+    """
+    errors = exc.errors(include_input=False, include_url=False)
+    error = next(
+        (e for e in errors if isinstance(e.get("ctx", {}).get("error"), _UnknownKey)), errors[0]
     )
+    for candidate in errors:
+        where = _dotted(_plain_loc(candidate["loc"]))
+        for place, name in deferred.items():
+            if _overlaps(where, place):
+                message = f"environment variable {name} is not set"
+                return _located(path, place, message, lines)
+    loc = _plain_loc(error["loc"])
     message = str(error["msg"]).removeprefix("Value error, ")
+    bounds = error.get("ctx", {})
     if error["type"] == "extra_forbidden":
         message = "unknown key"
     elif error["type"] == "missing":
@@ -975,10 +1236,37 @@ def _describe(path: Path, exc: ValidationError, lines: dict[str, int]) -> str:
         message = "must be a mapping of keys to values"
     elif error["type"] in {"tuple_type", "list_type"}:
         message = "must be a list"
-    cause = error.get("ctx", {}).get("error")
+    elif error["type"] == "less_than_equal":
+        message = f"must be at most {bounds.get('le')}"
+    elif error["type"] == "greater_than":
+        message = f"must be above {bounds.get('gt')}"
+    elif error["type"] == "greater_than_equal":
+        message = f"must be at least {bounds.get('ge')}"
+    cause = bounds.get("error")
     if isinstance(cause, _PathError):  # its path is relative to the model that raised it
         return _located(path, _join(_dotted(loc), cause.path), cause.message, lines)
     return _located(path, _dotted(loc), message, lines)
+
+
+def _overlaps(where: str, place: str) -> bool:
+    """One path is the other or holds it (a model's own check fails at the model's path)."""
+    return any(
+        longer == shorter or longer.startswith((f"{shorter}.", f"{shorter}["))
+        for longer, shorter in ((where, place), (place, where))
+        if shorter
+    )
+
+
+def _plain_loc(raw: tuple[int | str, ...]) -> tuple[int | str, ...]:
+    """Pydantic's location without the names of its own validators and union branches."""
+    return tuple(
+        part
+        for part in raw
+        if not (
+            isinstance(part, str)
+            and (part.startswith(("function-", "literal[")) or part in {"int", "str", "tuple"})
+        )
+    )
 
 
 def _located(path: Path, where: str, message: str, lines: dict[str, int]) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import subprocess
 import sys
 import types
@@ -175,6 +176,8 @@ EXAMPLE = DOCS / "examples" / "worked-month.yaml"
 def worked(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The worked example's database, made as docs/concepts.md says (history, import)."""
     where = tmp_path_factory.mktemp("worked")
+    # A copy: the database is made beside the config, and the checkout must stay clean.
+    shutil.copy(EXAMPLE, where / EXAMPLE.name)
     history = where / "history.csv"
     with history.open("w") as out:
         subprocess.run(
@@ -185,7 +188,7 @@ def worked(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def run(where: Path, *argv: str) -> str:
-    result = uptime_sla("-c", str(EXAMPLE), *argv, cwd=where, timeout=300)
+    result = uptime_sla("-c", str(where / EXAMPLE.name), *argv, cwd=where, timeout=300)
     assert result.returncode == 0, result.stderr
     return result.stdout
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 from sqlmodel import create_engine
 
@@ -29,8 +29,16 @@ class Database:
         # Series ids by key: cached across transactions, forgotten when one fails.
         self._series_ids: dict[SeriesKey, int] = {}
         try:
-            self.engine: Engine = create_engine(url, pool_pre_ping=True)
-        except (ArgumentError, ImportError) as exc:
+            parsed = make_url(url)
+            if parsed.drivername == "postgresql":  # psycopg (3), not SQLAlchemy's psycopg2
+                parsed = parsed.set(drivername="postgresql+psycopg")
+            self.engine: Engine = create_engine(parsed, pool_pre_ping=True)
+        except ImportError:
+            raise StoreError(
+                f"storage.url: cannot use {redact_url(url)}: the psycopg driver is not installed"
+                " (install the postgres extra: pip install '.[postgres]' in a checkout)"
+            ) from None
+        except (ArgumentError, ValueError) as exc:
             detail = scrub(str(exc), url)  # SQLAlchemy quotes a URL it cannot parse
             raise StoreError(f"storage.url: cannot use {redact_url(url)}: {detail}") from None
         self._dialect: Dialect = Sqlite() if self.engine.dialect.name == "sqlite" else Postgres()

@@ -18,9 +18,9 @@ from typing import Any
 
 import numpy as np
 from sqlalchemy import inspect, text
-from sqlalchemy.engine import Connection, Row, make_url
-from sqlalchemy.exc import ArgumentError
+from sqlalchemy.engine import Connection, Row
 
+from monitor.config import sqlite_file
 from monitor.errors import StoreError
 from monitor.probing.results import ProbeResult
 from monitor.store import rollup
@@ -68,6 +68,7 @@ class Store(Incidents):
     """
 
     def __init__(self, url: str, rollup_seconds: int = 60, *, create: bool = True) -> None:
+        _check_sqlite_folder(url)
         super().__init__(url)
         if create:
             self.upgrade(rollup_seconds)
@@ -556,13 +557,38 @@ def _block(rows: Sequence[_ChunkRow], first_slice: int, end_slice: int) -> Serie
 def missing_sqlite_file(url: str) -> str | None:
     """The path of a SQLite database file that does not exist (None: it does, or the URL is
     not a SQLite file): opening it would create it."""
+    database = sqlite_file(url)
+    return None if database is None or Path(database).exists() else database
+
+
+def make_sqlite_folder(url: str) -> None:
+    """The folder of a SQLite file, created if missing, 0750 like the file's data (`run`,
+    `import` and `migrate` call this; commands that only read never create anything)."""
+    database = sqlite_file(url)
+    if database is None:
+        return
+    missing = []
+    folder = Path(database).absolute().parent
+    while not folder.exists():
+        missing.append(folder)
+        folder = folder.parent
     try:
-        parsed = make_url(url)
-    except ArgumentError:
-        return None  # the engine names what is wrong with the URL
-    database = parsed.database
-    if not parsed.drivername.startswith("sqlite") or database in (None, "", ":memory:"):
-        return None
-    if database.startswith("file:"):  # a URI filename: mode and all are SQLite's
-        return None
-    return None if Path(database).exists() else database
+        for folder in reversed(missing):
+            folder.mkdir()
+            folder.chmod(0o750)
+    except OSError as exc:
+        raise StoreError(
+            f"storage.url: cannot create the folder {folder} for the SQLite database:"
+            f" {exc.strerror or exc}"
+        ) from None
+
+
+def _check_sqlite_folder(url: str) -> None:
+    """SQLite's own word for a missing folder is "unable to open database file"."""
+    database = sqlite_file(url)
+    if database is not None and not Path(database).absolute().parent.is_dir():
+        raise StoreError(
+            f"{redact_url(url)}: the folder {Path(database).absolute().parent} of the SQLite"
+            " database does not exist (`uptime-sla migrate` creates it, as `run` and"
+            " `import` do)"
+        )

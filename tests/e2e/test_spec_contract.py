@@ -206,7 +206,7 @@ def test_a_bad_location_quorum_says_what_it_accepts(tmp_path, capsys, quorum):
     assert main(["check-config", "-c", str(path)]) == 2
     assert capsys.readouterr().err.strip() == (
         f"uptime-sla: error: {path}:2: sla.location_quorum: "
-        "must be majority or a whole number of locations (1 or more)"
+        "must be majority or a whole number of locations (1 to 1000)"
     )
 
 

@@ -254,3 +254,127 @@ def test_a_quoted_midnight_time_stays_an_instant_and_a_date_is_local_midnight(wr
     contract = config.contracts[0]
     assert config.moment(contract.start).isoformat() == "2026-02-15T00:00:00+00:00"
     assert config.moment(contract.end).isoformat() == "2026-03-09T23:00:00+00:00"  # Berlin
+
+
+# --- what check-config refuses (each of these was accepted, or misnamed, before) ----------
+
+
+@pytest.mark.parametrize(
+    "text", ["", "\n", "# only a comment\n", "{}\n", "location: here\n", "targets: []\n"]
+)
+def test_a_config_without_targets_is_refused(write_config, capsys, text: str) -> None:
+    config = write_config(text)
+    assert main(["-c", str(config), "check-config"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1, err
+    assert f"{config}" in err
+    assert "target" in err
+
+
+HUGE = "99999999999999999999999"
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "path"),
+    [
+        ("interval: 30s", f"interval: {HUGE}", "defaults.interval"),
+        ("interval: 1m", f"interval: {HUGE}", "targets[1].interval"),
+        ("interval: 1m", "interval: 2d", "targets[1].interval"),
+        ("timeout: 10s", f"timeout: {HUGE}s", "defaults.timeout"),
+        ("timeout: 10s", "timeout: 10s\n  max_body_bytes: " + HUGE, "defaults.max_body_bytes"),
+        ("stale_after: null", f"stale_after: {HUGE}", "sla.stale_after"),
+        ("min_outage_slices: 1", f"min_outage_slices: {HUGE}", "sla.min_outage_slices"),
+        ("location_quorum: majority", f"location_quorum: {HUGE}", "sla.location_quorum"),
+        ('monthly_fee: "12000.00"', f"monthly_fee: {HUGE}", "contracts[0].monthly_fee"),
+        ('monthly_fee: "12000.00"', 'monthly_fee: "1e30"', "contracts[0].monthly_fee"),
+        ("below: 99.9, percent: 25", f"below: {HUGE}, percent: 25", "contracts[0].credits[1].below"),
+        ("url: sqlite:///uptime-sla.db", f"url: sqlite:///x.db\n  buffer_limit: {HUGE}",
+         "storage.buffer_limit"),
+        ("url: sqlite:///uptime-sla.db", f"url: sqlite:///x.db\n  raw_retention: {HUGE}d",
+         "storage.raw_retention"),
+        ("listen: 127.0.0.1:9464", f"listen: 127.0.0.1:9464\n  sla_refresh: {HUGE}",
+         "metrics.sla_refresh"),
+    ],
+    ids=lambda value: value if isinstance(value, str) and "." in value[:20] else None,
+)  # fmt: skip
+def test_a_number_out_of_its_range_is_refused_naming_it(
+    write_config, capsys, old: str, new: str, path: str
+) -> None:
+    assert old in VALID
+    config = write_config(VALID.replace(old, new, 1))
+    assert main(["-c", str(config), "check-config"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1, err
+    assert f" {path}: must be" in err, err
+
+
+def test_run_refuses_an_interval_of_ten_to_the_twenty_seconds_instead_of_crashing(
+    write_config,
+) -> None:
+    """`run` crashed with OverflowError (a timedelta of the interval) once check-config had
+    passed the file."""
+    config = write_config(VALID.replace("interval: 1m", "interval: 100000000000000000000"))
+    run = subprocess.run(
+        [sys.executable, "-m", "monitor", "-c", str(config), "run"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert run.returncode == 2, run.stderr
+    assert "Traceback" not in run.stderr
+    assert run.stderr.strip().endswith("targets[1].interval: must be at most 1d")
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "line"),
+    [
+        ("objective: 99.5", "objectve: 99.5",
+         "plans.basic.objectve: unknown key (did you mean objective?)"),
+        ("slice: 60s", "slice: 60s\n  objectve: 99.9",
+         "sla.objectve: unknown key (did you mean objective?)"),
+        ("family_policy: any", "familly_policy: any",
+         "sla.familly_policy: unknown key (did you mean family_policy?)"),
+        ("interval: 30s", "intervall: 30s", "defaults.intervall: unknown key (did you mean interval?)"),
+        ("reason: database upgrade", "reason: database upgrade\n    colour: blue",
+         "maintenance[0].colour: unknown key"),
+    ],
+)  # fmt: skip
+def test_an_unknown_key_is_named_with_the_nearest_known_one(
+    write_config, capsys, old: str, new: str, line: str
+) -> None:
+    """`objectve` was reported as "objective: is required"."""
+    config = write_config(VALID.replace(old, new, 1))
+    assert main(["-c", str(config), "check-config"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1, err
+    assert line in err, err
+    if line.endswith("unknown key"):
+        assert "did you mean" not in err
+
+
+@pytest.mark.parametrize(
+    "url", ["mysql://u@127.0.0.1/sla", "oracle://u@db/sla", "postgresql+psycopg2://u@db/sla"]
+)
+def test_a_database_that_is_neither_sqlite_nor_postgresql_is_refused(
+    write_config, capsys, url: str
+) -> None:
+    config = write_config(VALID.replace("url: sqlite:///uptime-sla.db", f"url: {url}"))
+    assert main(["-c", str(config), "check-config"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1, err
+    assert "storage.url: must be a SQLite or PostgreSQL URL" in err
+
+
+def test_postgresql_without_its_driver_says_which_extra_to_install(
+    write_config, capsys, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """It said "No module named 'psycopg'" once the store opened."""
+    monkeypatch.setitem(sys.modules, "psycopg", None)  # as if the extra were not installed
+    url = "postgresql+psycopg://sla@127.0.0.1/sla"
+    config = write_config(VALID.replace("url: sqlite:///uptime-sla.db", f"url: {url}"))
+    assert main(["-c", str(config), "check-config"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1, err
+    assert "storage.url: PostgreSQL needs the psycopg driver" in err
+    assert "pip install '.[postgres]'" in err

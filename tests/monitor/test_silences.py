@@ -183,7 +183,7 @@ def test_a_window_gone_from_the_config_is_expired_and_other_silences_are_left_al
 
 def test_an_unreachable_alertmanager_is_a_one_line_error_and_exit_2(tmp_path: Path, capsys):
     config = tmp_path / "uptime-sla.yaml"
-    config.write_text("maintenance: []\n")
+    config.write_text("targets: [{name: api, url: 'https://api.test/'}]\nmaintenance: []\n")
     url = f"http://127.0.0.1:{free_port()}"  # nothing listens there
 
     code = main(["-c", str(config), "silences", "sync", "--alertmanager", url])
