@@ -10,28 +10,36 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import io
 import logging
 import os
 import re
 import signal
 import sys
-import tempfile
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, BinaryIO, TextIO
+from types import FrameType
+from typing import Any, TextIO
 
 import httpx
 import shtab
 
 from monitor import __version__
-from monitor.config import Config, config_path, load_config, parse_moment
+from monitor.config import (
+    STORE_SECTIONS,
+    Config,
+    config_path,
+    load_config,
+    parse_moment,
+    sqlite_file,
+)
 from monitor.errors import InputError, MonitorError
 from monitor.integrations.rules import render_rules
 from monitor.integrations.silences import sync_silences
+from monitor.outputs.files import output, write_output
+from monitor.outputs.folders import site_folder
 from monitor.probing.probe import Prober
 from monitor.probing.results import ProbeResult, Reason
 from monitor.reports.inputs import EngineInputs
@@ -39,6 +47,7 @@ from monitor.reports.monthly import last_ended_month, month_report, range_report
 from monitor.service import run_service
 from monitor.status import incidents
 from monitor.store import SCHEMA_REVISION, Store
+from monitor.store.core import make_sqlite_folder
 from monitor.store.export import write_export
 from monitor.text.redact import RedactingFilter, redact_url, scrub
 from sla.engine import MonthReport
@@ -82,9 +91,15 @@ def words(members: Iterable[str]) -> list[str]:
 
 
 def arg(*flags: str, **options: Any) -> Argument:
-    """`add_argument`'s parameters, kept for later; a `type=Path` completes file names
-    (directory names with `metavar="DIR"`)."""
+    """`add_argument`'s parameters, kept for later. A path is `path_arg(...)`, not
+    `type=Path`: Path("") is ".", and an empty argument (an unset variable) must stay empty."""
     return Argument(flags, options)
+
+
+def path_arg(*flags: str, **options: Any) -> Argument:
+    """A file name argument (a folder with `metavar="DIR"`): completed as one, and taken as
+    the bytes given (not checked as UTF-8 text, see `_check_text`)."""
+    return Argument(flags, {**options, "type": str, "_path": True})
 
 
 @dataclass(frozen=True)
@@ -94,6 +109,8 @@ class Command:
     example: str
     arguments: tuple[Argument, ...]
     run: Handler | None = None  # None: a group of commands
+    # The config sections whose ${VAR}s the command needs set (None: all of them).
+    sections: Collection[str] | None = None
 
 
 COMMANDS: dict[str, Command] = {}
@@ -105,19 +122,27 @@ def group(name: str, help: str) -> None:
 
 
 def command(
-    name: str, help: str, example: str, arguments: Sequence[Argument] = ()
+    name: str,
+    help: str,
+    example: str,
+    arguments: Sequence[Argument] = (),
+    *,
+    sections: Collection[str] | None = STORE_SECTIONS,
 ) -> Callable[[Handler], Handler]:
+    """Register a handler. `sections`: whose ${VAR}s it needs; by default those a command
+    that reads the database needs (never a target's API key)."""
+
     def register(run: Handler) -> Handler:
         if name in COMMANDS:
             raise ValueError(f"command {name!r} is registered twice")
-        COMMANDS[name] = Command(name, help, example, tuple(arguments), run)
+        COMMANDS[name] = Command(name, help, example, tuple(arguments), run, sections)
         return run
 
     return register
 
 
 _COMPLETION_EXAMPLE = (
-    'uptime-sla completion bash > "${BASH_COMPLETION_USER_DIR:-$HOME/.local/share/'
+    'uptime-sla completion bash -o "${BASH_COMPLETION_USER_DIR:-$HOME/.local/share/'
     'bash-completion}/completions/uptime-sla"'
 )
 
@@ -137,6 +162,7 @@ def build_parser() -> argparse.ArgumentParser:
     common.add_argument(
         "-v", "--verbose", action="store_true", default=argparse.SUPPRESS, help="debug logging"
     )
+    common.add_argument("--version", action="version", version=f"uptime-sla {__version__}")
     style: dict[str, Any] = {
         "parents": [common],
         "formatter_class": argparse.RawDescriptionHelpFormatter,
@@ -149,7 +175,6 @@ def build_parser() -> argparse.ArgumentParser:
         ),
         **style,
     )
-    root.add_argument("--version", action="version", version=f"uptime-sla {__version__}")
     groups = {"": root.add_subparsers(dest="command", metavar="COMMAND", required=True)}
     for spec in COMMANDS.values():
         parent, _, leaf = spec.name.rpartition(" ")
@@ -166,11 +191,13 @@ def build_parser() -> argparse.ArgumentParser:
                 dest=f"{spec.name} command", metavar="COMMAND", required=True
             )
             continue
-        parser.set_defaults(handler=spec.run)
+        parser.set_defaults(handler=spec.run, sections=spec.sections)
         for argument in spec.arguments:
-            action = parser.add_argument(*argument.flags, **argument.options)
-            if argument.options.get("type") is Path:
-                directory = argument.options.get("metavar") == "DIR"
+            options = dict(argument.options)
+            is_path = options.pop("_path", False)
+            action = parser.add_argument(*argument.flags, **options)
+            if is_path:
+                directory = options.get("metavar") == "DIR"
                 action.complete = shtab.DIRECTORY if directory else shtab.FILE  # type: ignore[attr-defined]
     completion = groups[""].add_parser(
         "completion",
@@ -179,7 +206,15 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=_examples([_COMPLETION_EXAMPLE]),
         **style,
     )
-    shtab.add_argument_to(completion, "shell", parent=root, help="bash or zsh")
+    completion.add_argument("shell", choices=("bash", "zsh"), help="bash or zsh")
+    written = completion.add_argument(
+        "-o",
+        "--output",
+        metavar="FILE",
+        help="write here, creating its folders (default: stdout)",
+    )
+    written.complete = shtab.FILE  # type: ignore[attr-defined]
+    completion.set_defaults(handler=None, root=root)
     return root
 
 
@@ -191,35 +226,118 @@ def _examples(lines: Iterable[str]) -> str:
 
 
 def main(argv: Sequence[str] | None = None, clock: Clock = utc_now) -> int:
-    urls: tuple[str, ...] = ()  # whose credentials no message may show
+    urls: list[str] = []  # whose credentials no message may show
+    _paths_as_given(sys.stdout)
     try:
-        args = build_parser().parse_args(argv)
-        logging.basicConfig(
-            level=logging.DEBUG if vars(args).get("verbose") else logging.INFO,
-            format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-            stream=sys.stderr,
-        )
-        for noisy in ("httpx", "httpcore", "alembic"):
-            logging.getLogger(noisy).setLevel(logging.WARNING)
-        # "maximum number of running instances reached" on every tick of a hung target:
-        # the skip is by design (runs never overlap) and shows in the schedule lag metric.
-        logging.getLogger("apscheduler").setLevel(logging.ERROR)
-        config = load_config(config_path(vars(args).get("config")))
-        urls = (
-            config.storage.url,
-            config.alerting.alertmanager_url,
-            getattr(args, "alertmanager", None) or "",
-        )
-        with _redacted_logs(urls):
-            return args.handler(args, config, clock)
+        try:
+            with _ending_on_signals():
+                return _dispatch(argv, clock, urls)
+        finally:  # here, not at exit: a reader that left (`| head`) is a BrokenPipeError
+            sys.stdout.flush()
     except (MonitorError, SlaError) as exc:
-        print(f"uptime-sla: error: {_one_line(scrub(str(exc), *urls))}", file=sys.stderr)
+        _say(f"uptime-sla: error: {_one_line(scrub(str(exc), *urls))}")
         return 2
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:  # `uptime-sla report ... | head`: the reader left, not an error
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # quiet exit flush
+        _quiet_stdout()
         return 141
+
+
+def _dispatch(argv: Sequence[str] | None, clock: Clock, urls: list[str]) -> int:
+    """Parse, set up logging, load the config (as much of it as the command needs), run."""
+    args = build_parser().parse_args(argv)
+    _check_text(args)
+    logging.basicConfig(
+        level=logging.DEBUG if vars(args).get("verbose") else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    for noisy in ("httpx", "httpcore", "alembic"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    # "maximum number of running instances reached" on every tick of a hung target:
+    # the skip is by design (runs never overlap) and shows in the schedule lag metric.
+    logging.getLogger("apscheduler").setLevel(logging.ERROR)
+    if args.handler is None:  # `completion` reads no config
+        write_output(args.output, shtab.complete(args.root, args.shell), parents=True)
+        return 0
+    args.config_file = config_path(vars(args).get("config"))
+    config = load_config(args.config_file, sections=args.sections)
+    urls += [
+        config.storage.url,
+        config.alerting.alertmanager_url,
+        getattr(args, "alertmanager", None) or "",
+    ]
+    with _redacted_logs(tuple(urls)):
+        return int(args.handler(args, config, clock))
+
+
+def _check_text(args: argparse.Namespace) -> None:
+    """Arguments are UTF-8 text (a title, a name, a month), except paths: a file may be
+    named by any bytes, and Python keeps undecodable ones as lone surrogates (PEP 383)
+    that no database, header or JSON document can hold."""
+    paths = {"config", "output", "file", "root"}
+    for name, value in vars(args).items():
+        if name in paths:
+            continue
+        for text in value if isinstance(value, list) else [value]:
+            if isinstance(text, str) and not _is_utf8(text):
+                shown = name.removesuffix("s") if name in {"targets"} else name
+                raise InputError(f"arguments: {shown.replace('_', '-')}: not UTF-8 text")
+
+
+def _is_utf8(text: str) -> bool:
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _paths_as_given(stream: TextIO) -> None:
+    """A path named by undecodable bytes is printed back as those bytes, not as a
+    UnicodeEncodeError (a UTF-8 locale makes stdout strict)."""
+    reconfigure = getattr(stream, "reconfigure", None)
+    if reconfigure is not None and getattr(stream, "encoding", "").lower() in ("utf-8", "utf8"):
+        reconfigure(errors="surrogateescape")
+
+
+def _say(line: str) -> None:
+    """One line on stderr; a closed stderr (`2>&1 | head`) is no reason for a traceback."""
+    with contextlib.suppress(OSError, ValueError):
+        print(line, file=sys.stderr)
+
+
+def _quiet_stdout() -> None:
+    """stdout onto /dev/null, so the flush at exit has nowhere to fail."""
+    with contextlib.suppress(OSError, ValueError):
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+
+
+class _Terminated(SystemExit):
+    """SIGTERM or SIGHUP: unwinds like Ctrl-C, so a half-written `-o` file is removed."""
+
+
+@contextlib.contextmanager
+def _ending_on_signals() -> Iterator[None]:
+    """SIGTERM and SIGHUP end the command through its `finally` blocks (exit 128 + N), not
+    at once: what an interrupted write left beside its target is removed. `run` replaces
+    these with its own graceful stop."""
+    signals = (signal.SIGTERM, signal.SIGHUP)
+
+    def end(number: int, _frame: FrameType | None) -> None:
+        raise _Terminated(128 + number)
+
+    try:
+        previous = [signal.signal(number, end) for number in signals]
+    except ValueError:  # not the main thread (an embedding caller): leave signals alone
+        yield
+        return
+    try:
+        yield
+    finally:
+        for number, handler in zip(signals, previous, strict=True):
+            signal.signal(number, handler)
 
 
 @contextlib.contextmanager
@@ -244,6 +362,7 @@ def _one_line(text: str) -> str:
     "check-config",
     "validate the config without opening the database (exit 0 or 2)",
     "uptime-sla check-config -c uptime-sla.yaml",
+    sections=None,  # every ${VAR}, so one run names each one a command would miss
 )
 def _check_config(args: argparse.Namespace, config: Config, clock: Clock) -> int:
     print(
@@ -258,6 +377,7 @@ def _check_config(args: argparse.Namespace, config: Config, clock: Clock) -> int
     "probe once now and print a table (exit 1 if any probe failed)",
     "uptime-sla probe api-health",
     [arg("targets", nargs="*", metavar="TARGET", help="target names (default: every target)")],
+    sections=None,
 )
 def _probe(args: argparse.Namespace, config: Config, clock: Clock) -> int:
     known = {t.name for t in config.targets}
@@ -326,15 +446,19 @@ def _open_store(config: Config) -> Store:
     "import",
     "load probe history from CSV (all rows or none)",
     "uptime-sla import history.csv",
-    [arg("file", type=Path, metavar="FILE.csv")],
+    [path_arg("file", metavar="FILE.csv")],
 )
 def _import(args: argparse.Namespace, config: Config, clock: Clock) -> int:
     from monitor.store.importer import import_csv  # noqa: PLC0415 (pyarrow takes 0.3 s to import)
 
-    progress = _Progress(sys.stderr, _file_size(args.file)) if sys.stderr.isatty() else None
+    if not args.file:
+        raise InputError("import: the file name is empty (an unset variable?)")
+    source = Path(args.file)
+    progress = _Progress(sys.stderr, _file_size(source)) if sys.stderr.isatty() else None
+    make_sqlite_folder(config.storage.url)
     store = _open_store(config)
     try:
-        counts = import_csv(args.file, config, store, progress)
+        counts = import_csv(source, config, store, progress)
     finally:
         store.close()
         if progress is not None:
@@ -388,6 +512,7 @@ _QUARTER = re.compile(r"(\d{4})-Q([1-4])", re.ASCII)
 _YEAR = re.compile(r"\d{4}", re.ASCII)
 
 Month = tuple[int, int]
+MAX_RANGE_MONTHS = 120  # a range report holds every month's figures in memory at once
 
 
 def _month(option: str, text: str) -> Month:
@@ -422,6 +547,12 @@ def _chosen_months(args: argparse.Namespace) -> list[Month] | None:
         start, end = _month("--months", first), _month("--months", last)
         if end < start:
             raise InputError(f"--months: {args.months!r} ends before it starts")
+        count = (end[0] - start[0]) * 12 + end[1] - start[1] + 1
+        if count > MAX_RANGE_MONTHS:
+            raise InputError(
+                f"--months: {args.months!r} spans {count} months; a report covers at most"
+                f" {MAX_RANGE_MONTHS} (ten years)"
+            )
         return _months_between(start, end)
     if args.quarter:
         match = _QUARTER.fullmatch(args.quarter)
@@ -458,7 +589,7 @@ def _chosen_months(args: argparse.Namespace) -> list[Month] | None:
             action="store_true",
             help="exit 3 when the report is incomplete (a target's data coverage is too low)",
         ),
-        arg("-o", "--output", type=Path, help="write here instead of stdout"),
+        path_arg("-o", "--output", metavar="FILE", help="write here (- or none: stdout)"),
     ],
 )
 def _report(args: argparse.Namespace, config: Config, clock: Clock) -> int:
@@ -475,51 +606,13 @@ def _report(args: argparse.Namespace, config: Config, clock: Clock) -> int:
             report = range_report(inputs, store, months, now, customer=args.customer)
     finally:
         store.close()
-    _write_output(args.output, render(report, args.format))
+    write_output(args.output, render(report, args.format))
     warning = incomplete_line(report)
     if warning is not None:
         print(warning, file=sys.stderr)
         if args.strict:
             return 3
     return 0
-
-
-def _write_output(path: Path | None, content: str | bytes) -> None:
-    """stdout, or a file replaced atomically: a reader never sees half a report."""
-    with _output(path) as handle:
-        handle.write(content.encode() if isinstance(content, str) else content)
-
-
-@contextlib.contextmanager
-def _output(path: Path | None) -> Iterator[BinaryIO]:
-    """A binary handle on stdout, or on a file that replaces `path` only once all of it is
-    written (an error on the way leaves nothing behind)."""
-    if path is None:
-        sys.stdout.flush()
-        binary = getattr(sys.stdout, "buffer", None)
-        if binary is None:  # a text-only stdout (an embedding caller): text formats only
-            collected = io.BytesIO()
-            yield collected
-            sys.stdout.write(collected.getvalue().decode())
-            return
-        yield binary
-        binary.flush()
-        return
-    directory = path.parent if str(path.parent) else Path(".")
-    temp = None
-    try:
-        fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", dir=directory)
-        os.fchmod(fd, 0o644)  # a report is for reading (mkstemp makes it 0600)
-        with os.fdopen(fd, "wb") as handle:
-            yield handle
-        os.replace(temp, path)
-        temp = None
-    except OSError as exc:
-        raise InputError(f"{path}: cannot write: {exc.strerror or exc}") from None
-    finally:
-        if temp is not None:  # e.g. the path is a directory, or the export failed
-            with contextlib.suppress(OSError):
-                os.unlink(temp)
 
 
 @command(
@@ -541,7 +634,7 @@ def _output(path: Path | None) -> Iterator[BinaryIO]:
             metavar="NAME",
             help="only this target (repeatable)",
         ),
-        arg("-o", "--output", type=Path, help="write here instead of stdout"),
+        path_arg("-o", "--output", metavar="FILE", help="write here (- or none: stdout)"),
     ],
 )
 def _export(args: argparse.Namespace, config: Config, clock: Clock) -> int:
@@ -555,7 +648,7 @@ def _export(args: argparse.Namespace, config: Config, clock: Clock) -> int:
     )
     store = _existing_store(config)
     try:
-        with _output(args.output) as handle:
+        with output(args.output) as handle:
             write_export(store.probe_rows(start=start, end=end, targets=args.targets), handle)
     finally:
         store.close()
@@ -580,9 +673,26 @@ def _moment(option: str, value: str | None, config: Config) -> datetime | None:
     "run",
     "probe on schedule, store results, serve /metrics (until SIGINT or SIGTERM)",
     "uptime-sla run -c /etc/uptime-sla/uptime-sla.yaml",
+    sections=None,
 )
 def _run(args: argparse.Namespace, config: Config, clock: Clock) -> int:
+    page = config.status_page
+    if page is not None and page.output_dir is not None:
+        try:
+            site_folder(page.output_dir, keep=_kept(args, config), written_by_run=True)
+        except InputError as exc:
+            raise InputError(f"status_page.output_dir: {exc}") from None
+    make_sqlite_folder(config.storage.url)
     return asyncio.run(run_service(config, clock, _install_signals))
+
+
+def _kept(args: argparse.Namespace, config: Config) -> list[tuple[str, Path]]:
+    """What a status site's folder must neither be nor hold: the config and the database."""
+    kept = [("the config", Path(args.config_file))]
+    database = sqlite_file(config.storage.url)
+    if database is not None:
+        kept.append(("the database", Path(database)))
+    return kept
 
 
 def _install_signals(stop: asyncio.Event) -> None:
@@ -595,10 +705,11 @@ def _install_signals(stop: asyncio.Event) -> None:
     "rules",
     "write the Prometheus recording and alerting rules",
     "uptime-sla rules -o prometheus/rules.yml",
-    [arg("-o", "--output", type=Path, help="write here instead of stdout")],
+    [path_arg("-o", "--output", metavar="FILE", help="write here (- or none: stdout)")],
+    sections=STORE_SECTIONS | {"alerting"},  # the runbook links
 )
 def _rules(args: argparse.Namespace, config: Config, clock: Clock) -> int:
-    _write_output(args.output, render_rules(config))  # 0644: Prometheus reads it as its user
+    write_output(args.output, render_rules(config))
     return 0
 
 
@@ -613,6 +724,7 @@ group(
     "create, update and expire silences to match the config's windows",
     "uptime-sla silences sync",
     [arg("--alertmanager", metavar="URL", help="default: alerting.alertmanager_url")],
+    sections=STORE_SECTIONS | {"alerting", "maintenance"},
 )
 def _silences(args: argparse.Namespace, config: Config, clock: Clock) -> int:
     url = args.alertmanager or config.alerting.alertmanager_url
@@ -626,17 +738,20 @@ def _silences(args: argparse.Namespace, config: Config, clock: Clock) -> int:
     "dashboards",
     "write the Grafana dashboards (JSON)",
     "uptime-sla dashboards -o grafana/dashboards",
-    [arg("-o", "--output", type=Path, required=True, metavar="DIR")],
+    [path_arg("-o", "--output", required=True, metavar="DIR")],
 )
 def _dashboards(args: argparse.Namespace, config: Config, clock: Clock) -> int:
     try:
         from monitor.integrations.dashboards import write_dashboards  # noqa: PLC0415 (optional extra)
     except ImportError:
         raise InputError(
-            "dashboards: needs grafana-foundation-sdk (pip install 'uptime-sla[grafana]')"
+            "dashboards: needs grafana-foundation-sdk (pip install '.[grafana]' in a checkout"
+            " of uptime-sla)"
         ) from None
+    if not args.output:
+        raise InputError("-o: the folder is empty (an unset variable?): give a folder")
     try:
-        written = write_dashboards(config, args.output)
+        written = write_dashboards(config, Path(args.output))
     except OSError as exc:
         raise InputError(f"{args.output}: cannot write: {exc.strerror or exc}") from None
     print("\n".join(str(path) for path in written))
@@ -650,18 +765,19 @@ group("status", "the public status site")
     "status build",
     "write the public status site once into a directory",
     "uptime-sla status build -o /var/www/status",
-    [arg("-o", "--output", type=Path, required=True, metavar="DIR")],
+    [path_arg("-o", "--output", required=True, metavar="DIR")],
 )
 def _status_build(args: argparse.Namespace, config: Config, clock: Clock) -> int:
     from monitor.status.site import SiteRenderer, build_into  # noqa: PLC0415 (Jinja2)
     from monitor.status.state import StatusBuilder  # noqa: PLC0415
 
+    folder = site_folder(args.output, keep=_kept(args, config))
     store = _existing_store(config)
     try:
         snapshot = StatusBuilder(config, store).snapshot(clock())
     finally:
         store.close()
-    build_into(SiteRenderer().files(snapshot), args.output)
+    build_into(SiteRenderer().files(snapshot), folder)
     print(f"{args.output}: status site written ({snapshot.description})")
     return 0
 
@@ -677,6 +793,7 @@ def _existing_store(config: Config) -> Store:
     "uptime-sla migrate -c /etc/uptime-sla/uptime-sla.yaml",
 )
 def _migrate(args: argparse.Namespace, config: Config, clock: Clock) -> int:
+    make_sqlite_folder(config.storage.url)
     store = Store(config.storage.url, rollup_seconds=int(config.sla.slice), create=False)
     try:
         before = store.revision()

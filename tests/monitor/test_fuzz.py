@@ -554,6 +554,7 @@ def test_the_report_command_answers_random_arguments_with_0_or_one_line_and_no_s
     @given(REPORT_ARGS)
     @example(["--month", "2026-02", "-o", "adir"])
     @example(["--month", "2026-02", "-o", ""])
+    @example(["--month", "2026-02", "-o", "-"])
     @example(["--month", "0000-01"])
     @example(["--month", "9999-12", "-o", "out.json"])
     @example(["--month", "2026-02", "--format", "md", "-o", "existing.json"])
@@ -577,7 +578,7 @@ def test_the_report_command_answers_random_arguments_with_0_or_one_line_and_no_s
             assert after == before
             return
         parsed = build_parser().parse_args(argv)
-        if parsed.output is None:
+        if parsed.output in (None, "-"):  # `-o -` is standard output too
             assert after == before
             assert out == expected(parsed.month, parsed.format)
             return
