@@ -81,6 +81,26 @@ def write_config(tmp_path: Path):
     return write
 
 
+@pytest.fixture
+def refused(write_config, capsys):
+    """check-config on VALID with `old` changed to `new` (or on `text`): exit 2 with one
+    line naming the file, which it returns."""
+
+    def check(old: str = "", new: str = "", text: str | None = None) -> str:
+        if text is None:
+            assert old in VALID
+            text = VALID.replace(old, new, 1)
+        config = write_config(text)
+        assert main(["-c", str(config), "check-config"]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1, err
+        assert f"{config}" in err
+        assert SECRET not in err
+        return err
+
+    return check
+
+
 @pytest.fixture(autouse=True)
 def api_key(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("OUTFAME_API_KEY", SECRET)
@@ -164,16 +184,11 @@ BROKEN = [
     ("old", "new", "path"), BROKEN, ids=[b[2] + "-" + b[1][:12] for b in BROKEN]
 )
 def test_a_broken_config_exits_2_with_one_line_naming_the_path(
-    write_config, capsys, old: str, new: str, path: str
+    refused, old: str, new: str, path: str
 ) -> None:
-    assert old in VALID
-    config = write_config(VALID.replace(old, new, 1))
-    assert main(["-c", str(config), "check-config"]) == 2
-    err = capsys.readouterr().err
-    assert err.count("\n") == 1, err
-    assert f"{config}:" in err
+    err = refused(old, new)
+    assert "uptime-sla.yaml:" in err
     assert f" {path}" in err
-    assert SECRET not in err
 
 
 @pytest.mark.parametrize("slice_text", ["1s", "7m", "2h", "1d", "86400"])
@@ -262,13 +277,8 @@ def test_a_quoted_midnight_time_stays_an_instant_and_a_date_is_local_midnight(wr
 @pytest.mark.parametrize(
     "text", ["", "\n", "# only a comment\n", "{}\n", "location: here\n", "targets: []\n"]
 )
-def test_a_config_without_targets_is_refused(write_config, capsys, text: str) -> None:
-    config = write_config(text)
-    assert main(["-c", str(config), "check-config"]) == 2
-    err = capsys.readouterr().err
-    assert err.count("\n") == 1, err
-    assert f"{config}" in err
-    assert "target" in err
+def test_a_config_without_targets_is_refused(refused, text: str) -> None:
+    assert "target" in refused(text=text)
 
 
 HUGE = "99999999999999999999999"
@@ -298,13 +308,9 @@ HUGE = "99999999999999999999999"
     ids=lambda value: value if isinstance(value, str) and "." in value[:20] else None,
 )  # fmt: skip
 def test_a_number_out_of_its_range_is_refused_naming_it(
-    write_config, capsys, old: str, new: str, path: str
+    refused, old: str, new: str, path: str
 ) -> None:
-    assert old in VALID
-    config = write_config(VALID.replace(old, new, 1))
-    assert main(["-c", str(config), "check-config"]) == 2
-    err = capsys.readouterr().err
-    assert err.count("\n") == 1, err
+    err = refused(old, new)
     assert f" {path}: must be" in err, err
 
 
@@ -341,13 +347,10 @@ def test_run_refuses_an_interval_of_ten_to_the_twenty_seconds_instead_of_crashin
     ],
 )  # fmt: skip
 def test_an_unknown_key_is_named_with_the_nearest_known_one(
-    write_config, capsys, old: str, new: str, line: str
+    refused, old: str, new: str, line: str
 ) -> None:
     """`objectve` was reported as "objective: is required"."""
-    config = write_config(VALID.replace(old, new, 1))
-    assert main(["-c", str(config), "check-config"]) == 2
-    err = capsys.readouterr().err
-    assert err.count("\n") == 1, err
+    err = refused(old, new)
     assert line in err, err
     if line.endswith("unknown key"):
         assert "did you mean" not in err
@@ -356,25 +359,16 @@ def test_an_unknown_key_is_named_with_the_nearest_known_one(
 @pytest.mark.parametrize(
     "url", ["mysql://u@127.0.0.1/sla", "oracle://u@db/sla", "postgresql+psycopg2://u@db/sla"]
 )
-def test_a_database_that_is_neither_sqlite_nor_postgresql_is_refused(
-    write_config, capsys, url: str
-) -> None:
-    config = write_config(VALID.replace("url: sqlite:///uptime-sla.db", f"url: {url}"))
-    assert main(["-c", str(config), "check-config"]) == 2
-    err = capsys.readouterr().err
-    assert err.count("\n") == 1, err
+def test_a_database_that_is_neither_sqlite_nor_postgresql_is_refused(refused, url: str) -> None:
+    err = refused("url: sqlite:///uptime-sla.db", f"url: {url}")
     assert "storage.url: must be a SQLite or PostgreSQL URL" in err
 
 
 def test_postgresql_without_its_driver_says_which_extra_to_install(
-    write_config, capsys, monkeypatch: pytest.MonkeyPatch
+    refused, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """It said "No module named 'psycopg'" once the store opened."""
     monkeypatch.setitem(sys.modules, "psycopg", None)  # as if the extra were not installed
-    url = "postgresql+psycopg://sla@127.0.0.1/sla"
-    config = write_config(VALID.replace("url: sqlite:///uptime-sla.db", f"url: {url}"))
-    assert main(["-c", str(config), "check-config"]) == 2
-    err = capsys.readouterr().err
-    assert err.count("\n") == 1, err
+    err = refused("url: sqlite:///uptime-sla.db", "url: postgresql+psycopg://sla@127.0.0.1/sla")
     assert "storage.url: PostgreSQL needs the psycopg driver" in err
     assert "pip install '.[postgres]'" in err
