@@ -74,7 +74,13 @@ def main() -> None:
         ca = trustme.CA()
         ca.issue_cert(HOST_NAME).configure_cert(context)
     addresses = args.listen or ["127.0.0.1", "::1"]
-    servers = [_server(address, args.port) for address in addresses]
+    servers = []
+    for address in addresses:
+        try:
+            servers.append(_server(address, args.port))
+        except OSError as exc:  # the port is taken, or the address is not this machine's
+            shown = f"[{address}]" if ":" in address else address
+            sys.exit(f"demo API: cannot listen on {shown}:{args.port}: {exc.strerror or exc}")
     for server in servers:
         server.socket = context.wrap_socket(server.socket, server_side=True)
         threading.Thread(target=server.serve_forever, daemon=True).start()

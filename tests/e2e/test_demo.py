@@ -12,31 +12,56 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import tempfile
+import tomllib
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
-from support.distribution import download_wheels, fresh_copy
+from support.distribution import LOCKS, ROOT, download_wheels, fresh_copy
 
 NOBODY = 65534
 SYSTEM_PATH = "/usr/local/bin:/usr/bin:/bin"
 
-# Runs as the unprivileged user inside the namespace: the demo in its own process group,
-# /metrics polled until every demo target has a probe over both families, then Ctrl-C.
+# Runs as the unprivileged user inside the namespace. 8443 and 8080 are taken first, as on a
+# developer's machine (before, the page died silently while the banner advertised it): the
+# demo must find other ports and say which. Then /metrics is polled until every demo target
+# has a probe over both families, a second demo.sh is started (it must refuse, and leave the
+# first one's certificate), and the first gets Ctrl-C.
 WATCH = r"""
 set -m
 id -u
+python3 -c '
+import socket, time
+taken = []
+for port in (8443, 8080):
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", port))
+    sock.listen()
+    taken.append(sock)
+print("taken", flush=True)
+time.sleep(600)
+' > taken.log &
+blocker=$!
+for _ in $(seq 100); do grep -q taken taken.log 2>/dev/null && break; sleep 0.1; done
 bash scripts/demo.sh > demo.log 2>&1 &
 demo=$!
+for _ in $(seq 600); do
+  grep -q '^  status:' demo.log 2>/dev/null && break
+  kill -0 $demo 2>/dev/null || break
+  sleep 0.5
+done
+metrics_port=$(sed -n 's|^  metrics:  http://127.0.0.1:\([0-9]*\)/metrics$|\1|p' demo.log)
+status_port=$(sed -n 's|^  status:   http://127.0.0.1:\([0-9]*\)/ .*|\1|p' demo.log)
 metrics=""
 for _ in $(seq 300); do
-  metrics=$(python3 - <<'PY' 2>/dev/null
-import urllib.request
-print(urllib.request.urlopen("http://127.0.0.1:9464/metrics", timeout=2).read().decode())
+  metrics=$(python3 - "$metrics_port" <<'PY' 2>/dev/null
+import sys, urllib.request
+print(urllib.request.urlopen(f"http://127.0.0.1:{sys.argv[1]}/metrics", timeout=2).read().decode())
 PY
 ) || true
   n=$(printf '%s\n' "$metrics" | grep -c '^probe_success{' || true)
@@ -46,16 +71,21 @@ PY
 done
 status=""
 for _ in $(seq 120); do
-  status=$(python3 - <<'PY' 2>/dev/null
-import urllib.request
-print(urllib.request.urlopen("http://127.0.0.1:8080/api/v2/components.json", timeout=2).read().decode())
+  status=$(python3 - "$status_port" <<'PY' 2>/dev/null
+import sys, urllib.request
+url = f"http://127.0.0.1:{sys.argv[1]}/api/v2/components.json"
+print(urllib.request.urlopen(url, timeout=2).read().decode())
 PY
 ) && break
   kill -0 $demo 2>/dev/null || break
   sleep 0.5
 done
+bash scripts/demo.sh > demo2.log 2>&1
+echo "second demo: $?" > second.log
+[ -s demo-data/ca.pem ] && echo "certificate kept" >> second.log
 kill -INT -- -$demo 2>/dev/null || true
 wait $demo || true
+kill $blocker 2>/dev/null || true
 printf '%s\n' "$metrics"
 printf '%s\n' "--- components.json" "$status"
 """
@@ -116,7 +146,13 @@ def test_demo_serves_metrics_as_nobody_without_network(workdir: Path) -> None:
     uid, _, rest = result.stdout.partition("\n")
     metrics, _, status = rest.partition("--- components.json\n")
     assert uid == str(NOBODY)
-    assert "metrics:  http://127.0.0.1:9464/metrics" in log
+    assert "metrics:  http://127.0.0.1:9464/metrics" in log  # 9464 was free
+    assert "status:   http://127.0.0.1:8080/" not in log  # 8080 and 8443 were taken
+    assert "https://demo.outfame.test:8443" not in log
+    assert (clone / "second.log").read_text() == "second demo: 1\ncertificate kept\n"
+    second = (clone / "demo2.log").read_text()
+    assert second.startswith("demo.sh: a demo already runs from this folder"), second
+    assert second.count("\n") == 1, second
     success = {
         (sample.labels["target"], sample.labels["ip_family"]): sample.value
         for family in text_string_to_metric_families(metrics)
@@ -134,3 +170,24 @@ def test_demo_serves_metrics_as_nobody_without_network(workdir: Path) -> None:
     assert page["page"]["name"] == "Outfame API status (demo)"
     assert [c["name"] for c in page["components"]] == ["Public API", "Search API"]
     assert (clone / ".venv").stat().st_uid == NOBODY  # made by the demo, not by root
+
+
+def pins(lock: Path) -> dict[str, str]:
+    found = re.findall(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==(\S+)", lock.read_text(), re.MULTILINE)
+    return {re.sub(r"[-_.]+", "-", name).lower(): version for name, version in found}
+
+
+def test_the_demo_installs_only_locked_hashed_packages() -> None:
+    """demo.sh installs both locks with --require-hashes (as the Dockerfile does): the demo
+    lock covers the demo extra, every entry hashed, and agrees with the main lock."""
+    script = (ROOT / "scripts" / "demo.sh").read_text()
+    assert "--require-hashes --no-deps -r requirements.lock -r requirements-demo.lock" in script
+    main, demo = (pins(lock) for lock in LOCKS)
+    extra = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"][
+        "optional-dependencies"
+    ]["demo"]
+    for requirement in extra:
+        assert re.split(r"[\[<>=!~; ]", requirement, maxsplit=1)[0].lower() in demo
+    assert all(main[name] == version for name, version in demo.items() if name in main)
+    entries = re.split(r"\n(?=\S)", LOCKS[1].read_text())
+    assert all("--hash=sha256:" in e for e in entries if e.strip() and not e.startswith("#"))

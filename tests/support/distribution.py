@@ -1,4 +1,4 @@
-"""The project as a user gets it: a fresh copy of the tracked files, its runtime wheels.
+"""The project as a user gets it: a fresh copy of the tracked files, its locked wheels.
 
 Tests that install uptime-sla somewhere new (a wheel into an empty venv, the demo as an
 unprivileged user without network) start from these, never from the developer's tree or .venv.
@@ -15,16 +15,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def runtime_requirements() -> list[str]:
-    """pyproject's `dependencies` and the demo extra, and the build backend a source
-    install needs."""
+LOCKS = (ROOT / "requirements.lock", ROOT / "requirements-demo.lock")
+
+
+def build_requirements() -> list[str]:
+    """The build backend a source install of the project needs."""
     pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())
-    project = pyproject["project"]
-    return [
-        *pyproject["build-system"]["requires"],
-        *project["dependencies"],
-        *project["optional-dependencies"]["demo"],
-    ]
+    return list(pyproject["build-system"]["requires"])
 
 
 def fresh_copy(destination: Path) -> Path:
@@ -42,26 +39,14 @@ def fresh_copy(destination: Path) -> Path:
 
 
 def download_wheels(destination: Path, python: str | None = None) -> Path:
-    """The runtime dependencies as wheels (from pip's cache when it has them), so installs
+    """The locked runtime and demo dependencies as wheels, hash-checked as scripts/demo.sh
+    installs them, and the build backend (from pip's cache when it has them), so installs
     afterwards run with PIP_NO_INDEX=1 and no network. python: "3.11" for another
     interpreter than this one."""
     version = ["--python-version", python] if python else []
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "download",
-            "-q",
-            "-d",
-            str(destination),
-            "--only-binary",
-            ":all:",
-            *version,
-            *runtime_requirements(),
-        ],
-        check=True,
-        capture_output=True,
-        timeout=600,
-    )
+    download = [sys.executable, "-m", "pip", "download", "-q", "-d", str(destination)]
+    download += ["--only-binary", ":all:", *version]
+    locked = [arg for lock in LOCKS for arg in ("-r", str(lock))]
+    for extra in (["--require-hashes", "--no-deps", *locked], build_requirements()):
+        subprocess.run([*download, *extra], check=True, capture_output=True, timeout=600)
     return destination

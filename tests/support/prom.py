@@ -62,7 +62,7 @@ def demo_config() -> Config:
         ca_file, config = Path(tmp) / "ca.pem", Path(tmp) / "demo.yaml"
         ca_file.touch()
         demo = (ROOT / "examples" / "demo.yaml").read_text(encoding="utf-8")
-        config.write_text(demo.replace("demo-data/ca.pem", str(ca_file)), encoding="utf-8")
+        config.write_text(demo.replace("../demo-data/ca.pem", str(ca_file)), encoding="utf-8")
         return load_config(config, environ={"OUTFAME_API_KEY": "unused"})
 
 
