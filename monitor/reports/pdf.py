@@ -33,7 +33,9 @@ def render_pdf(html: str) -> bytes:
     try:
         from weasyprint import HTML  # noqa: PLC0415 (optional extra, 0.5 s to import)
     except ImportError:
-        raise InputError("--format pdf needs WeasyPrint: pip install 'uptime-sla[pdf]'") from None
+        raise InputError(
+            "--format pdf needs WeasyPrint: pip install '.[pdf]' in a checkout of uptime-sla"
+        ) from None
     except OSError as exc:  # the Python package is there, its Pango libraries are not
         raise InputError(f"--format pdf: WeasyPrint cannot load its libraries: {exc}") from None
     return HTML(string=html, url_fetcher=fetch_blocker()).write_pdf()
