@@ -719,6 +719,15 @@ def _parse_mode(value: Any) -> int:
 Mode = Annotated[int, BeforeValidator(_parse_mode)]
 
 
+class ProviderSettings(_Model):
+    """Who issues the statements: shown at the top of every report people read."""
+
+    name: str | None = None
+    address: str | None = None
+    contact: str | None = None
+    credit_terms: str | None = None  # how credits are applied, e.g. "on the next invoice"
+
+
 class ReportsSettings(_Model):
     dir: str | None = None  # unset: `run` writes no monthly files
     file_mode: Mode = 0o640  # the statements' files: never readable by other users
@@ -728,6 +737,7 @@ class ReportsSettings(_Model):
     min_coverage_percent: Money = Decimal(99)
     slack: tuple[str, ...] = ()
     email_customers: bool = False
+    provider: ProviderSettings = ProviderSettings()
 
     @field_validator("min_coverage_percent")
     @classmethod

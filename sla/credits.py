@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Decimal, localcontext
 from fractions import Fraction
@@ -44,10 +44,18 @@ def applicable_step(
 
 @dataclass(frozen=True)
 class Credit:
-    """`percent` is 0 when no entry applies and None when the entry is a fixed amount."""
+    """A contract period's credit and every step of its computation, so it can be checked.
+
+    `percent` is 0 when no entry applies and None when the entry is a fixed amount;
+    `prorated_fee` is unrounded; `uncapped` and `amount` are rounded to the minor unit.
+    """
 
     percent: Decimal | None
     amount: Decimal
+    rule: CreditStep | None  # the schedule entry applied
+    prorated_fee: Decimal  # fee x period / month
+    uncapped: Decimal  # what the entry gives for the period before the cap
+    capped: bool  # max_credit_percent cut it
 
 
 def contract_credit(
@@ -66,12 +74,37 @@ def contract_credit(
     max_credit_percent of the prorated fee, rounded half-even once at the end.
     """
     step = applicable_step(schedule, availability)
-    if step is None:
-        return Credit(percent=Decimal(0), amount=round_money(Decimal(0), currency))
     with localcontext(prec=PRECISION):
+        prorated = monthly_fee * period_us / month_us
+        if step is None:
+            zero = round_money(Decimal(0), currency)
+            return Credit(Decimal(0), zero, None, prorated, zero, False)
         full = step.amount if step.percent is None else monthly_fee * step.percent / 100
         if full is None:  # the config allows no such entry
             raise SlaError(f"credit entry below {step.below} has neither percent nor amount")
         cap = monthly_fee * max_credit_percent / 100
+        uncapped = full * period_us / month_us
         amount = min(full, cap) * period_us / month_us
-    return Credit(percent=step.percent, amount=round_money(amount, currency))
+    return Credit(
+        percent=step.percent,
+        amount=round_money(amount, currency),
+        rule=step,
+        prorated_fee=prorated,
+        uncapped=round_money(uncapped, currency),
+        capped=full > cap,
+    )
+
+
+def least_credit(
+    schedule: Sequence[CreditStep], best: Fraction, credit_of: Callable[[Fraction], Credit]
+) -> Decimal:
+    """The smallest credit any availability up to `best` earns: what an incomplete period
+    owes at least, when the data still missing can only raise its availability to `best`.
+
+    The credit is a step function of the availability that changes only at the entries'
+    thresholds, so besides `best` itself it takes each value just below a threshold.
+    """
+    below = [Fraction(step.below) for step in schedule if Fraction(step.below) <= best]
+    tiny = Fraction(1, 10**12)
+    candidates = [best, *(threshold - tiny for threshold in below)]
+    return min(credit_of(availability).amount for availability in candidates)

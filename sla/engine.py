@@ -22,19 +22,24 @@ from itertools import pairwise
 
 import numpy as np
 
-from sla.availability import DayFigures, Figures, daily_figures, state_counts
-from sla.credits import contract_credit
+from sla.availability import DayFigures, Figures, budget_share, daily_figures, state_counts
+from sla.credits import Credit, contract_credit, least_credit
 from sla.errors import SlaError
 from sla.model import (
+    NO_PROVIDER,
     Contract,
+    CreditStep,
+    FailedProbes,
     MaintenanceWindow,
     Plan,
     Policy,
+    Provider,
     SeriesBlock,
     SeriesSlices,
     TargetSpec,
 )
 from sla.slices import (
+    BAD,
     EXCLUDED,
     NO_DATA,
     ServiceStates,
@@ -56,11 +61,13 @@ from sla.slices import (
     span_window,
     stale_after_us,
 )
-from sla.vocabulary import Family
+from sla.vocabulary import FAMILIES, Family
 
 # The series of the month: all of them, or a function returning one target's series
 # (by name), called once per target so that only that target's arrays are alive.
 SeriesSource = Sequence[SeriesSlices] | Callable[[str], Sequence[SeriesSlices]]
+# A target's failed probes by name, asked only of targets that were BAD in the month.
+FailureSource = Callable[[str], FailedProbes]
 
 
 @dataclass(frozen=True)
@@ -79,6 +86,15 @@ class TargetResult:
     figures: Figures
     daily: tuple[DayFigures, ...]
     families: tuple[FamilyResult, ...]
+
+    @property
+    def coverage(self) -> Fraction | None:
+        """The lowest of its configured families' coverage: both families are promised, so
+        an IPv6 gap is missing data even where IPv4 answered. None when nothing counts."""
+        if not self.families:
+            return self.figures.coverage
+        known = [f.figures.coverage for f in self.families if f.figures.coverage is not None]
+        return min(known, default=None)
 
 
 @dataclass(frozen=True)
@@ -115,7 +131,24 @@ class ContractResult:
     credit_amount: Decimal  # rounded to the currency's minor unit
     burn: tuple[BurnDay, ...]
     display_name: str | None
-    coverage: Fraction | None  # over the period, summed over the service's targets
+    # The lowest coverage of the service's targets and their families over the period.
+    coverage: Fraction | None
+    monthly_fee: Decimal
+    prorated_fee: Decimal  # fee x period / month (in seconds), unrounded
+    credit_rule: CreditStep | None  # the schedule entry applied
+    uncapped_amount: Decimal  # the entry's credit for the period before the cap, rounded
+    credit_capped: bool  # max_credit_percent cut it
+    max_credit_percent: Decimal  # the plan's cap, a percentage of the prorated fee
+    complete: bool  # the month has ended and the coverage reaches min_coverage
+    period_slices: int  # slices of the whole period, evaluated or not
+    # Its data is short, but its bad slices already exceed the budget of the whole
+    # period: no data still missing can undo the breach.
+    breach_certain: bool
+    credit_at_least: Decimal | None  # with breach_certain: the least credit owed, if any
+
+    @property
+    def period_seconds(self) -> int:
+        return round((self.period_end - self.period_start).total_seconds())
 
 
 @dataclass(frozen=True)
@@ -135,6 +168,9 @@ class SliceIncident:
     end: datetime
     slices: int
     targets: tuple[str, ...]  # the targets BAD at some point of the run, in config order
+    families: tuple[Family, ...] = ()  # the families that failed, in FAMILIES order
+    reasons: tuple[tuple[str, int], ...] = ()  # failed probes per reason, most first
+    ongoing: bool = False  # it runs past the end of the report's period
 
 
 @dataclass(frozen=True)
@@ -165,6 +201,9 @@ class MonthReport:
     maintenance: tuple[MaintenanceResult, ...]
     min_coverage: Decimal  # below it (or with none) a target makes the report incomplete
     customer: str | None = None  # set for one customer's statement
+    issued_at: datetime | None = None  # when it was made (`now` unless the caller says)
+    provider: Provider = NO_PROVIDER
+    final: bool = True  # the month had ended when the report was made
 
     @property
     def short_targets(self) -> tuple[TargetResult, ...]:
@@ -172,12 +211,27 @@ class MonthReport:
         return tuple(
             target
             for target in self.targets
-            if target.figures.coverage is None or target.figures.coverage < self.min_coverage
+            if target.coverage is None or target.coverage < self.min_coverage
+        )
+
+    @property
+    def short_contracts(self) -> tuple[ContractResult, ...]:
+        """Contracts whose coverage over their own period is unknown or below min_coverage."""
+        return tuple(
+            contract
+            for contract in self.contracts
+            if contract.coverage is None or contract.coverage < self.min_coverage
         )
 
     @property
     def complete(self) -> bool:
-        return not self.short_targets
+        """Final, and no target or contract short of data: its figures will not change."""
+        return self.final and not self.short_targets and not self.short_contracts
+
+    @property
+    def reference(self) -> str:
+        """Stable for the same month and customer: "SLA-2026-03-acme", "SLA-2026-03"."""
+        return f"SLA-{self.month}" + ("" if self.customer is None else f"-{self.customer}")
 
 
 class _Frame:
@@ -334,8 +388,9 @@ def _cut(series: SeriesSlices, start: int, end: int) -> SeriesSlices:
 
 def _target_tracks(
     target: TargetSpec, series: list[SeriesSlices], frame: _Frame, *, families: bool = True
-) -> tuple[Track, list[Track]]:
-    """Steps 1-4 for a target: its combined states and each configured family's alone.
+) -> tuple[Track, list[Track], bool]:
+    """Steps 1-4 for a target: its combined states, each configured family's alone, and
+    whether it is BAD right after the counted slices (or that slice has not ended yet).
 
     Before a series' first probe every slice is NO_DATA (nothing to carry), so each
     series is evaluated from its first probe and the target from the earliest of them.
@@ -344,8 +399,9 @@ def _target_tracks(
     probed = [(one, _first_probe(one, frame)) for one in series]
     probed = [(one, first) for one, first in probed if first < frame.known]
     lead = min((first for _, first in probed), default=frame.known)
-    if lead >= frame.counted_at + frame.counted:
-        return frame.nothing, [frame.nothing] * len(target.families)  # nothing counted
+    after = frame.counted_at + frame.counted  # window position of the first slice after
+    if lead >= after:
+        return frame.nothing, [frame.nothing] * len(target.families), False  # nothing counted
     locations = list(dict.fromkeys(one.location for one, _ in probed))
     grid = np.full((len(target.families), len(locations), frame.known - lead), NO_DATA, np.int8)
     stale_us = stale_after_us(policy, target)
@@ -356,27 +412,66 @@ def _target_tracks(
             _cut(one, first - shift, frame.known - shift), policy, stale_us
         )
 
-    def locations_and_blips(states: np.ndarray) -> Track:
+    def locations_and_blips(states: np.ndarray) -> np.ndarray:
         located = combine_locations(states, policy.location_quorum)
-        return frame.counted_track(drop_blips(located, policy.min_outage_slices), lead)
+        return drop_blips(located, policy.min_outage_slices)
 
     combined = locations_and_blips(combine_families(grid, policy.family_policy))
-    return combined, [locations_and_blips(family) for family in grid] if families else []
+    runs_on = after >= frame.known or bool(combined[after - lead] == BAD)
+    return (
+        frame.counted_track(combined, lead),
+        [frame.counted_track(locations_and_blips(f), lead) for f in grid] if families else [],
+        runs_on,
+    )
+
+
+@dataclass(frozen=True)
+class _Outages:
+    """What one target brings to the month's incidents (step 7): its BAD runs over the
+    counted slices after step 5, each family's alone, whether it is still BAD right after
+    them, and the counted positions [low, high) the report covers for it."""
+
+    target: TargetSpec
+    runs: tuple[np.ndarray, np.ndarray]
+    families: tuple[tuple[Family, np.ndarray, np.ndarray], ...]
+    runs_on: bool
+    span: tuple[int, int]
+
+    def clipped(self, counted: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Its runs cut to its span, and which of them run past the span's end."""
+        low, high = self.span
+        starts, ends = self.runs
+        cut_starts, cut_ends = np.maximum(starts, low), np.minimum(ends, high)
+        keep = cut_starts < cut_ends
+        past = (ends > high) | ((ends == counted) & (high == counted) & self.runs_on)
+        return cut_starts[keep], cut_ends[keep], past[keep]
 
 
 def _evaluate_target(
-    target: TargetSpec, series: list[SeriesSlices], frame: _Frame
-) -> tuple[TargetResult, Track]:
-    """The target's result and its counted slice states after step 5."""
-    combined, families = _target_tracks(target, series, frame)
+    target: TargetSpec, series: list[SeriesSlices], frame: _Frame, span: tuple[int, int]
+) -> tuple[TargetResult, Track, list[Track], _Outages]:
+    """The target's result, its counted slice states after step 5 (combined and per
+    family), and its outages."""
+    combined, families, runs_on = _target_tracks(target, series, frame)
+    families = [frame.exclude_target(track, target) for track in families]
     family_results = tuple(
-        FamilyResult(family, *frame.month_figures(frame.exclude_target(track, target)))
+        FamilyResult(family, *frame.month_figures(track))
         for family, track in zip(target.families, families, strict=True)
     )
     combined = frame.exclude_target(combined, target)
     figures, daily = frame.month_figures(combined)
     result = TargetResult(target.name, target.service, figures, daily, family_results)
-    return result, combined
+    outages = _Outages(
+        target,
+        combined.bad_runs(),
+        tuple(
+            (family, *track.bad_runs())
+            for family, track in zip(target.families, families, strict=True)
+        ),
+        runs_on,
+        span,
+    )
+    return result, combined, families, outages
 
 
 class _Services:
@@ -400,10 +495,10 @@ class _Services:
         for index, contract in enumerate(contracts):
             self._contracts[contract.service].append((index, contract))
         self.contract_counts: dict[int, np.ndarray] = {}  # by index in `contracts`
-        # Summed over the service's targets: (measured, no data) slices of each period.
-        self.contract_coverage: dict[int, list[int]] = defaultdict(lambda: [0, 0])
+        # The lowest coverage over each period of the service's targets and families.
+        self.contract_coverage: dict[int, Fraction] = {}
 
-    def add(self, index: int, target: TargetResult, track: Track) -> None:
+    def add(self, index: int, target: TargetResult, track: Track, families: list[Track]) -> None:
         """Fold in the target at `index` of the targets (its states after step 5)."""
         frame = self._frame
         service = target.service
@@ -414,9 +509,13 @@ class _Services:
             if (period := _period(contract, frame)) is not None
         ]
         for number, (first, end) in periods:
-            counts = Figures.from_counts(frame.counts(track, first, end).sum(axis=0), "exclude")
-            self.contract_coverage[number][0] += counts.measured
-            self.contract_coverage[number][1] += counts.no_data
+            for family in families or [track]:
+                counts = frame.counts(family, first, end).sum(axis=0)
+                coverage = Figures.from_counts(counts, "exclude").coverage
+                if coverage is None:
+                    continue
+                known = self.contract_coverage.get(number)
+                self.contract_coverage[number] = coverage if known is None else min(known, coverage)
         if self._size[service] == 1:
             self._done[service] = ServiceResult(service, target.figures, target.daily)
             states = track
@@ -446,8 +545,11 @@ def _evaluate_contract(
     contract: Contract,
     plans: Mapping[str, Plan],
     counts: np.ndarray | None,
-    coverage: list[int],
+    coverage: Fraction | None,
     frame: _Frame,
+    *,
+    final: bool,
+    min_coverage: Decimal,
 ) -> ContractResult | None:
     """The contract over its period from its service's per-day `counts` over that period.
 
@@ -467,15 +569,35 @@ def _evaluate_contract(
         )
     no_data = frame.policy.no_data
     figures = Figures.from_counts(counts.sum(axis=0), no_data)
-    credit = contract_credit(
-        schedule=plan.credits if contract.credits is None else contract.credits,
-        availability=figures.availability,
-        monthly_fee=contract.monthly_fee,
-        currency=contract.currency,
-        max_credit_percent=plan.max_credit_percent,
-        period_us=epoch_us(period_end) - epoch_us(period_start),
-        month_us=epoch_us(frame.end) - epoch_us(frame.start),
+    schedule = plan.credits if contract.credits is None else contract.credits
+
+    def credit_of(availability: Fraction | None) -> Credit:
+        return contract_credit(
+            schedule=schedule,
+            availability=availability,
+            monthly_fee=contract.monthly_fee,
+            currency=contract.currency,
+            max_credit_percent=plan.max_credit_percent,
+            period_us=epoch_us(period_end) - epoch_us(period_start),
+            month_us=epoch_us(frame.end) - epoch_us(frame.start),
+        )
+
+    credit = credit_of(figures.availability)
+    breach = figures.breach(plan.objective)
+    seconds = frame.policy.slice_seconds
+    period_slices = slice_at_or_after(period_end, seconds) - slice_at_or_after(
+        period_start, seconds
     )
+    complete = final and coverage is not None and coverage >= min_coverage
+    # However the missing data turns out, no more than `most` slices can be eligible and
+    # no fewer than the bad ones seen so far can be bad.
+    most = period_slices - figures.excluded
+    seen_bad = figures.bad - (figures.no_data if no_data == "down" else 0)
+    certain = most > 0 and seen_bad > budget_share(plan.objective) * most
+    at_least = None
+    if certain and not complete:
+        least = least_credit(schedule, Fraction(100 * (most - seen_bad), most), credit_of)
+        at_least = least or None
     allowed = figures.allowed_bad(plan.objective)
     bad_by_day = np.cumsum([day.figures.bad for day in daily_figures(counts, frame.days, no_data)])
     burn = tuple(
@@ -494,13 +616,23 @@ def _evaluate_contract(
         period_end=period_end,
         figures=figures,
         objective=plan.objective,
-        breach=figures.breach(plan.objective),
+        breach=breach,
         budget_remaining=figures.budget_remaining(plan.objective),
         credit_percent=credit.percent,
         credit_amount=credit.amount,
         burn=burn,
         display_name=contract.display_name,
-        coverage=None if sum(coverage) == 0 else Fraction(100 * coverage[0], sum(coverage)),
+        coverage=coverage,
+        monthly_fee=contract.monthly_fee,
+        prorated_fee=credit.prorated_fee,
+        credit_rule=credit.rule,
+        uncapped_amount=credit.uncapped,
+        credit_capped=credit.capped,
+        max_credit_percent=plan.max_credit_percent,
+        complete=complete,
+        period_slices=period_slices,
+        breach_certain=breach if complete else certain,
+        credit_at_least=at_least,
     )
 
 
@@ -520,38 +652,85 @@ def _customer_totals(contracts: Sequence[ContractResult]) -> tuple[CustomerTotal
 
 
 def _incidents(
-    targets: Sequence[TargetSpec], bad_runs: list[tuple[np.ndarray, np.ndarray]], frame: _Frame
+    outages: Sequence[_Outages], frame: _Frame, failures: FailureSource | None
 ) -> tuple[SliceIncident, ...]:
-    """Step 7 from each target's BAD runs over the counted slices (so clipped to the month).
+    """Step 7 from each target's BAD runs over its span of the counted slices.
 
     An incident is a maximal union of overlapping or touching runs; its targets are the
-    ones owning those runs.
+    ones owning those runs. It goes on past the span when a run at its end does.
     """
-    starts = np.concatenate([np.empty(0, np.int64), *(starts for starts, _ in bad_runs)])
+    clipped = [outage.clipped(frame.counted) for outage in outages]
+    starts = np.concatenate([np.empty(0, np.int64), *(starts for starts, _, _ in clipped)])
     if len(starts) == 0:
         return ()
-    ends = np.concatenate([ends for _, ends in bad_runs])
-    owners = np.repeat(np.arange(len(targets)), [len(run_starts) for run_starts, _ in bad_runs])
+    ends = np.concatenate([ends for _, ends, _ in clipped])
+    past = np.concatenate([past for _, _, past in clipped])
+    owners = np.repeat(np.arange(len(outages)), [len(run_starts) for run_starts, _, _ in clipped])
     order = np.argsort(starts, kind="stable")
-    starts, ends, owners = starts[order], ends[order], owners[order]
+    starts, ends, owners, past = starts[order], ends[order], owners[order], past[order]
     reach = np.maximum.accumulate(ends)
     opens = np.r_[True, starts[1:] > reach[:-1]]  # begins after every earlier run ended
     closes = np.r_[opens[1:], True]
+    number = np.cumsum(opens) - 1  # each run's incident
+    incident_ends = reach[closes]
+    ongoing = np.zeros(len(incident_ends), bool)
+    np.logical_or.at(ongoing, number, past & (ends == incident_ends[number]))
     # (incident, target) pairs, sorted: each incident's targets in config order.
-    pairs = np.unique((np.cumsum(opens) - 1) * len(targets) + owners)
-    involved = np.split(pairs % len(targets), np.flatnonzero(np.diff(pairs // len(targets))) + 1)
+    count = len(outages)
+    pairs = np.unique(number * count + owners)
+    involved = np.split(pairs % count, np.flatnonzero(np.diff(pairs // count)) + 1)
     seconds = frame.policy.slice_seconds
-    return tuple(
-        SliceIncident(
-            start=slice_start(frame.month_first + start, seconds),
-            end=slice_start(frame.month_first + end, seconds),
-            slices=end - start,
-            targets=tuple(targets[i].name for i in members.tolist()),
+    failed = {
+        index: failures(outage.target.name)
+        for index, outage in enumerate(outages)
+        if failures is not None and index in set(owners.tolist())
+    }
+    found = []
+    for start, end, owning, runs_on in zip(
+        starts[opens].tolist(), incident_ends.tolist(), involved, ongoing.tolist(), strict=True
+    ):
+        members = owning.tolist()
+        spans = [(max(start, outages[i].span[0]), min(end, outages[i].span[1])) for i in members]
+        families = _failed_families([outages[i] for i in members], spans)
+        reasons: Counter[str] = Counter()
+        for i, (low, high) in zip(members, spans, strict=True):
+            if i not in failed:
+                continue
+            first, last = frame.month_first + low, frame.month_first + high
+            for slice_number, family, reason, probes in failed[i].rows:
+                if first <= slice_number < last:
+                    reasons[reason] += probes
+                    if not families:  # no family was BAD alone (quorums): those that failed
+                        families = tuple(sorted({*families, family}, key=FAMILIES.index))
+        found.append(
+            SliceIncident(
+                start=slice_start(frame.month_first + start, seconds),
+                end=slice_start(frame.month_first + end, seconds),
+                slices=end - start,
+                targets=tuple(outages[i].target.name for i in members),
+                families=families,
+                reasons=tuple(sorted(reasons.items(), key=_most_first)),
+                ongoing=runs_on,
+            )
         )
-        for start, end, members in zip(
-            starts[opens].tolist(), reach[closes].tolist(), involved, strict=True
-        )
-    )
+    return tuple(found)
+
+
+def _most_first(item: tuple[str, int]) -> tuple[int, str]:
+    return -item[1], item[0]
+
+
+def _failed_families(
+    members: Sequence[_Outages], spans: Sequence[tuple[int, int]]
+) -> tuple[Family, ...]:
+    """The families BAD on their own somewhere in the incident, in FAMILIES order."""
+    found = set()
+    for outage, (low, high) in zip(members, spans, strict=True):
+        for family, starts, ends in outage.families:
+            at = int(np.searchsorted(ends, low, side="right"))  # first run ending after low
+            if at < len(starts) and starts[at] < high:
+                found.add(family)
+    return tuple(family for family in FAMILIES if family in found)
 
 
 def _maintenance(targets: Sequence[TargetSpec], frame: _Frame) -> tuple[MaintenanceResult, ...]:
@@ -608,35 +787,49 @@ def evaluate_month(
     now: datetime,
     min_coverage: Decimal = Decimal(99),
     customer: str | None = None,
+    issued_at: datetime | None = None,
+    provider: Provider = NO_PROVIDER,
+    failures: FailureSource | None = None,
 ) -> MonthReport:
     """Evaluate one calendar month (in `tz_name`) from series covering `load_window(...)`.
 
     Targets, contracts and the report keep config order; series of targets or families
     not configured are ignored. Slices that have not ended by `now` are not counted.
     With `customer`, the report is that customer's statement (`statement_scope`).
+    `issued_at` (default `now`) is when the report is made: a month is final only once
+    it has ended by then. `failures` gives the failed probes behind incidents' reasons.
     """
     starts = day_starts(year, month, tz_name)
     days = [date(year, month, 1) + timedelta(days=n) for n in range(len(starts) - 1)]
     frame = _Frame(starts, days, policy=policy, targets=targets, maintenance=maintenance, now=now)
+    issued = now if issued_at is None else issued_at
+    final = not frame.month_to_date and issued >= frame.end
+    spans: dict[str, tuple[int, int]] = {}
     if customer is not None:
         targets, contracts = statement_scope(customer, targets, contracts, frame.start, frame.end)
+        spans = _contract_spans(contracts, frame)
     series_of = _series_of(series)
     services = _Services(targets, contracts, frame)
-    target_results, bad_runs = [], []
+    target_results, outages = [], []
     for index, target in enumerate(targets):
-        result, track = _evaluate_target(
-            target, _checked(target, series_of(target.name), frame), frame
+        result, track, families, outage = _evaluate_target(
+            target,
+            _checked(target, series_of(target.name), frame),
+            frame,
+            spans.get(target.service, (0, frame.counted)),
         )
         target_results.append(result)
-        bad_runs.append(track.bad_runs())
-        services.add(index, result, track)
+        outages.append(outage)
+        services.add(index, result, track, families)
     evaluated = (
         _evaluate_contract(
             contract,
             plans,
             services.contract_counts.get(index),
-            services.contract_coverage[index],
+            services.contract_coverage.get(index),
             frame,
+            final=final,
+            min_coverage=min_coverage,
         )
         for index, contract in enumerate(contracts)
     )
@@ -653,11 +846,34 @@ def evaluate_month(
         services=services.results(),
         contracts=contract_results,
         customers=_customer_totals(contract_results),
-        incidents=_incidents(targets, bad_runs, frame),
+        incidents=_incidents(outages, frame, failures),
         maintenance=_maintenance(targets, frame),
         min_coverage=min_coverage,
         customer=customer,
+        issued_at=issued,
+        provider=provider,
+        final=final,
     )
+
+
+def _contract_spans(contracts: Sequence[Contract], frame: _Frame) -> dict[str, tuple[int, int]]:
+    """Per service, the counted positions from the earliest start of the contracts on it
+    to their latest end: a statement's incidents are clipped to its contracts' periods."""
+    seconds = frame.policy.slice_seconds
+    spans: dict[str, tuple[int, int]] = {}
+    for contract in contracts:
+        period = _period(contract, frame)
+        if period is None:
+            continue
+        low, high = (
+            min(max(slice_at_or_after(moment, seconds) - frame.month_first, 0), frame.counted)
+            for moment in period
+        )
+        if contract.service in spans:
+            known_low, known_high = spans[contract.service]
+            low, high = min(low, known_low), max(high, known_high)
+        spans[contract.service] = (low, high)
+    return spans
 
 
 @dataclass(frozen=True)

@@ -126,3 +126,27 @@ class MaintenanceWindow:
     targets: tuple[str, ...] = ()
     services: tuple[str, ...] = ()
     reason: str = ""
+
+
+@dataclass(frozen=True)
+class Provider:
+    """Who issues the reports (`reports.provider`): optional text, shown at the top of
+    every report people read and carried in the JSON, as the operator wrote it."""
+
+    name: str | None = None
+    address: str | None = None
+    contact: str | None = None
+    credit_terms: str | None = None  # how a credit is applied ("on the next invoice")
+
+
+NO_PROVIDER = Provider()
+
+
+@dataclass(frozen=True)
+class FailedProbes:
+    """Failed probes of one target (`local` ones left out) counted per slice, family and
+    reason: what an incident's `reasons` add up. The rollups keep no reasons, so the
+    caller reads these from the stored probes; rows are sorted by slice."""
+
+    target: str
+    rows: tuple[tuple[int, Family, str, int], ...] = ()  # (epoch slice, family, reason, count)

@@ -14,7 +14,15 @@ from decimal import Decimal
 from types import MappingProxyType
 
 from monitor.config import Config, CreditEntry
-from sla.model import Contract, CreditStep, MaintenanceWindow, Plan, Policy, TargetSpec
+from sla.model import (
+    Contract,
+    CreditStep,
+    MaintenanceWindow,
+    Plan,
+    Policy,
+    Provider,
+    TargetSpec,
+)
 
 
 @dataclass(frozen=True)
@@ -28,6 +36,7 @@ class EngineInputs:
     contracts: tuple[Contract, ...]
     maintenance: tuple[MaintenanceWindow, ...]  # every window, public or not: as config's
     min_coverage: Decimal  # reports.min_coverage_percent
+    provider: Provider  # reports.provider: who issues the reports
 
     @classmethod
     def of(cls, config: Config) -> EngineInputs:
@@ -72,6 +81,7 @@ class EngineInputs:
                 for m in config.maintenance
             ),
             min_coverage=config.reports.min_coverage_percent,
+            provider=Provider(**config.reports.provider.model_dump()),
         )
 
     @property

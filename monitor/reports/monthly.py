@@ -10,12 +10,12 @@ from monitor.reports.inputs import EngineInputs
 from monitor.store import Store
 from sla import month_bounds
 from sla.engine import GroupStates, MonthReport, evaluate_month, group_states
-from sla.model import SeriesBlock
+from sla.model import FailedProbes, SeriesBlock
 from sla.ranges import RangeReport, combine_months
 from sla.render.data import render_csv, render_json
 from sla.render.html import render_html
 from sla.render.md import render_md
-from sla.slices import epoch_us, load_window, slice_index, span_window
+from sla.slices import epoch_us, load_window, slice_at_or_after, slice_index, span_window
 from sla.status import LastProbe, last_probes
 from sla.vocabulary import Family, ReportFormat
 
@@ -46,15 +46,24 @@ def month_report(
     """Load exactly the slices the month needs from the rollups and evaluate them.
 
     The running month is reported to date. A month that has not begun is evaluated
-    whole over whatever is stored (imported or synthetic history), not as empty.
-    With `customer`, the month is that customer's statement.
+    whole over whatever is stored (imported or synthetic history), not as empty, and is
+    not final. With `customer`, the month is that customer's statement. The failed
+    probes behind its incidents are read from the stored probes.
     """
     month_start, month_end = month_bounds(year, month, inputs.timezone)
+    issued_at = now
     if now < month_start:
         now = month_end
     first, end = load_window(year, month, inputs.timezone, inputs.policy, inputs.targets, now=now)
+    seconds = inputs.slice_seconds
+    counted = (slice_at_or_after(month_start, seconds), end)
+
+    def failures(target: str) -> FailedProbes:
+        down = inputs.policy.rate_limited_counts_as == "down"
+        return store.failed_probes(target, seconds, *counted, rate_limited=down)
+
     # One target's rollups at a time: a month of every series at once takes gigabytes.
-    with store.slice_reader(inputs.slice_seconds, first, end) as load:
+    with store.slice_reader(seconds, first, end) as load:
         return evaluate_month(
             year,
             month,
@@ -68,6 +77,9 @@ def month_report(
             now=now,
             min_coverage=inputs.min_coverage,
             customer=customer,
+            issued_at=issued_at,
+            provider=inputs.provider,
+            failures=failures,
         )
 
 

@@ -36,7 +36,7 @@ from monitor.store.rows import (
 )
 from monitor.store.tables import PROBE_COLUMNS
 from monitor.text.redact import redact_url
-from sla.model import SeriesBlock, SeriesSlices
+from sla.model import FailedProbes, SeriesBlock, SeriesSlices
 from sla.slices import epoch_us
 
 # The newest revision in monitor/migrations (a test keeps the two equal): a database
@@ -391,6 +391,40 @@ class Store(Incidents):
         with self.reading("read latencies") as conn:
             rows = conn.execute(text(query), {"t": target, "since": epoch_us(since), "n": count})
             return [row[0] for row in rows if row[0] is not None]
+
+    def failed_probes(
+        self,
+        target: str,
+        slice_seconds: int,
+        first_slice: int,
+        end_slice: int,
+        *,
+        rate_limited: bool = False,
+    ) -> FailedProbes:
+        """The target's failed probes (not `local`; with `rate_limited`, 429s too, for
+        `sla.rate_limited_counts_as: down`) that started in [first_slice, end_slice),
+        counted per slice, family and reason: what a report's incidents say failed. Read
+        from the stored probes, so nothing is left of those `storage.raw_retention` pruned."""
+        slice_us = slice_seconds * 1_000_000
+        query = (
+            "SELECT p.started_us / :slice_us AS slice, s.family, COALESCE(p.reason, 'error'),"
+            " COUNT(*) FROM series s JOIN probe_result p ON p.series_id = s.id"
+            " WHERE s.target = :t AND p.started_us >= :start AND p.started_us < :end"
+            " AND (p.success = :no AND (p.reason IS NULL OR p.reason <> 'local')"
+            " OR :down AND p.reason = 'rate_limited')"
+            " GROUP BY 1, 2, 3 ORDER BY 1, 2, 3"
+        )
+        params = {
+            "slice_us": slice_us,
+            "t": target,
+            "start": first_slice * slice_us,
+            "end": end_slice * slice_us,
+            "no": False,
+            "down": rate_limited,
+        }
+        with self.reading("read failed probes") as conn:
+            rows = conn.execute(text(query), params).all()
+        return FailedProbes(target, tuple((int(a), b, c, int(d)) for a, b, c, d in rows))
 
     def load_slices(
         self, slice_seconds: int, first_slice: int, end_slice: int, targets: Iterable[str]

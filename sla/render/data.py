@@ -10,12 +10,14 @@ import csv
 import io
 import json
 from collections.abc import Iterable
+from dataclasses import asdict
 from typing import Any
 
 from sla.availability import Figures
-from sla.engine import ContractResult, CustomerTotal, MonthReport, TargetResult
-from sla.ranges import RangeReport
-from sla.render.formatting import incomplete_line, number, percent_text
+from sla.engine import ContractResult, CustomerTotal, MonthReport, SliceIncident, TargetResult
+from sla.model import CreditStep
+from sla.ranges import RangeReport, RangeTotal
+from sla.render.formatting import number, percent_text
 from sla.timestamps import rfc3339
 
 
@@ -35,11 +37,27 @@ def _target(target: TargetResult) -> dict[str, Any]:
         "name": target.name,
         "service": target.service,
         **_figures(target.figures),
+        "coverage_percent": number(target.coverage),
         "families": {
-            family.family: {"availability_percent": number(family.figures.availability)}
+            family.family: {
+                "availability_percent": number(family.figures.availability),
+                "coverage_percent": number(family.figures.coverage),
+            }
             for family in target.families
         },
     }
+
+
+def _rule(step: CreditStep | None) -> dict[str, str] | None:
+    """The schedule entry applied: {below, percent} or {below, amount}, as decimal strings."""
+    if step is None:
+        return None
+    rule = {"below": format(step.below.normalize(), "f")}
+    if step.percent is not None:
+        rule["percent"] = format(step.percent.normalize(), "f")
+    if step.amount is not None:
+        rule["amount"] = str(step.amount)
+    return rule
 
 
 def _contract(result: ContractResult) -> dict[str, Any]:
@@ -55,11 +73,40 @@ def _contract(result: ContractResult) -> dict[str, Any]:
         "eligible_slices": result.figures.eligible,
         "bad_slices": result.figures.bad,
         "coverage_percent": number(result.coverage),
+        "complete": result.complete,
         "breach": result.breach,
         "budget_remaining_slices": number(result.budget_remaining),
+        "monthly_fee": str(result.monthly_fee),
+        "prorated_fee": str(result.prorated_fee),
+        "credit_rule": _rule(result.credit_rule),
         "credit_percent": percent_text(result.credit_percent),
+        "uncapped_amount": str(result.uncapped_amount),
+        "credit_capped": result.credit_capped,
         "credit_amount": str(result.credit_amount),
         "currency": result.currency,
+    }
+
+
+def _incident(incident: SliceIncident) -> dict[str, Any]:
+    return {
+        "start": rfc3339(incident.start),
+        "end": rfc3339(incident.end),
+        "slices": incident.slices,
+        "targets": list(incident.targets),
+        "families": list(incident.families),
+        "reasons": dict(incident.reasons),
+        "ongoing": incident.ongoing,
+    }
+
+
+def _document(report: MonthReport | RangeReport) -> dict[str, Any]:
+    """What makes it a document: completeness, its reference, when and by whom it is issued."""
+    return {
+        "complete": report.complete,
+        "final": report.final,
+        "reference": report.reference,
+        "issued_at": None if report.issued_at is None else rfc3339(report.issued_at, "seconds"),
+        "provider": asdict(report.provider),
     }
 
 
@@ -70,19 +117,11 @@ def report_dict(report: MonthReport) -> dict[str, Any]:
         "timezone": report.timezone,
         "slice_seconds": report.slice_seconds,
         "month_to_date": report.month_to_date,
-        "complete": report.complete,
+        **_document(report),
         "targets": [_target(target) for target in report.targets],
         "contracts": [_contract(contract) for contract in report.contracts],
         "customers": _customers(report.customers),
-        "incidents": [
-            {
-                "start": rfc3339(incident.start),
-                "end": rfc3339(incident.end),
-                "slices": incident.slices,
-                "targets": list(incident.targets),
-            }
-            for incident in report.incidents
-        ],
+        "incidents": [_incident(incident) for incident in report.incidents],
         "maintenance": [
             {
                 "start": rfc3339(window.start),
@@ -107,6 +146,19 @@ def _customers(totals: Iterable[CustomerTotal]) -> list[dict[str, str]]:
     ]
 
 
+def _range_customers(totals: Iterable[RangeTotal]) -> list[dict[str, str]]:
+    return [
+        {
+            "customer": total.customer,
+            "credit_total": str(total.credit_total),
+            "final": str(total.final),
+            "provisional": str(total.provisional),
+            "currency": total.currency,
+        }
+        for total in totals
+    ]
+
+
 def range_dict(report: RangeReport) -> dict[str, Any]:
     """A range: its own figures over all of its slices, then each month's full report."""
     return {
@@ -114,12 +166,12 @@ def range_dict(report: RangeReport) -> dict[str, Any]:
         "to": report.last.month,
         "timezone": report.first.timezone,
         "slice_seconds": report.first.slice_seconds,
-        "complete": report.complete,
+        **_document(report),
         "targets": [_target(target) for target in report.targets],
         "services": [
             {"name": service.name, **_figures(service.figures)} for service in report.services
         ],
-        "customers": _customers(report.customers),
+        "customers": _range_customers(report.customers),
         "months": [report_dict(month) for month in report.months],
     }
 
@@ -129,7 +181,12 @@ def render_json(report: MonthReport | RangeReport) -> str:
     return json.dumps(data, indent=2) + "\n"
 
 
+# One row per contract and month, the same columns for every month, complete or not.
 CSV_COLUMNS = (
+    "month",
+    "reference",
+    "complete",
+    "final",
     "customer",
     "display_name",
     "plan",
@@ -139,17 +196,25 @@ CSV_COLUMNS = (
     "availability_percent",
     "objective_percent",
     "coverage_percent",
+    "contract_complete",
     "breach",
+    "budget_remaining_slices",
+    "monthly_fee",
+    "prorated_fee",
+    "credit_rule_below",
+    "credit_rule_percent",
+    "credit_rule_amount",
     "credit_percent",
+    "uncapped_amount",
+    "credit_capped",
     "credit_amount",
     "currency",
+    "issued_at",
 )
-
-
 # Text cells a spreadsheet would run as a formula (=, +, -, @) or that start with a tab or
 # CR: shown with a leading apostrophe, which spreadsheets take as "this is text".
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-CSV_TEXT_COLUMNS = frozenset({"customer", "display_name", "plan", "service"})
+CSV_TEXT_COLUMNS = frozenset({"customer", "display_name", "plan", "service", "currency"})
 
 
 def spreadsheet_text(cell: str) -> str:
@@ -157,30 +222,41 @@ def spreadsheet_text(cell: str) -> str:
     return f"'{cell}" if cell.startswith(_FORMULA_START) else cell
 
 
+def _cell(column: str, value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    text = str(value)
+    return spreadsheet_text(text) if column in CSV_TEXT_COLUMNS else text
+
+
+def _csv_row(month: MonthReport, contract: ContractResult) -> list[str]:
+    data = _contract(contract)
+    rule = data.pop("credit_rule") or {}
+    row = {
+        "month": month.month,
+        **_document(month),
+        **data,
+        "contract_complete": data["complete"],
+        "complete": month.complete,
+        "credit_rule_below": rule.get("below"),
+        "credit_rule_percent": rule.get("percent"),
+        "credit_rule_amount": rule.get("amount"),
+        "budget_remaining_slices": data["budget_remaining_slices"],
+    }
+    return [_cell(column, row[column]) for column in CSV_COLUMNS]
+
+
 def render_csv(report: MonthReport | RangeReport) -> str:
-    """One row per contract (and month, for a range: a `month` column first), with the
-    JSON's values (empty cell for null). An incomplete report opens with a `#` line. Text
-    cells never start a formula: a display name typed as `=HYPERLINK(...)` gets a leading
-    apostrophe (`spreadsheet_text`)."""
+    """One row per contract and month with the JSON's values (an empty cell for null),
+    and the month's `complete` and `final` on every row: nothing but rows, so any CSV
+    reader takes every month alike."""
     months = report.months if isinstance(report, RangeReport) else (report,)
-    ranged = isinstance(report, RangeReport)
     out = io.StringIO()
-    warning = incomplete_line(report)
-    if warning is not None:
-        out.write(f"# {warning}\r\n")  # the csv module ends rows with CRLF
     writer = csv.writer(out)
-    writer.writerow((("month",) if ranged else ()) + CSV_COLUMNS)
+    writer.writerow(CSV_COLUMNS)
     for month in months:
         for contract in month.contracts:
-            row = _contract(contract)
-            row["breach"] = "true" if row["breach"] else "false"
-            cells = (
-                ""
-                if row[column] is None
-                else spreadsheet_text(row[column])
-                if column in CSV_TEXT_COLUMNS
-                else row[column]
-                for column in CSV_COLUMNS
-            )
-            writer.writerow([*((month.month,) if ranged else ()), *cells])
+            writer.writerow(_csv_row(month, contract))
     return out.getvalue()

@@ -1,47 +1,58 @@
 """The monthly SLA report as one self-contained HTML page, with charts drawn as inline SVG.
 
 One file a person can mail, archive and open anywhere, offline: inline CSS only, no
-scripts, fonts, style sheets or images from elsewhere. The tables are the Markdown
-shared ones (`sla.render.tables`), so both formats say the same thing. Every text that comes
-from the config goes through `html.escape`, in the tables and inside the SVG alike, so
-a target named like markup shows as text and never runs.
+scripts, fonts, style sheets or images from elsewhere. The page is the Jinja2 templates
+of `sla/render/templates` (autoescaped: every text from the config shows as text, in the
+tables and inside the SVG alike); this module only computes what they show: the shared
+sections (`sla.render.tables`, so the page says what the Markdown says) and the charts'
+geometry. Chart titles and captions are HTML around the SVG, so long names wrap instead
+of running into the plot.
 """
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from fractions import Fraction
-from html import escape
+
+from jinja2 import Environment, PackageLoader, StrictUndefined
 
 from sla.availability import DayFigures
 from sla.engine import ContractResult, MonthReport, TargetResult
 from sla.ranges import RangeReport
 from sla.render.formatting import (
+    IN_THE_DATA,
+    NOT_FINAL,
+    availability,
+    budget,
+    credit_terms,
     display_names,
     duration,
     headline,
     incomplete_line,
+    issued,
     minutes,
     month_title,
     objectives_by_service,
     percent,
     period,
+    provider_lines,
     range_scope,
     report_title,
     scope,
 )
 from sla.render.tables import (
     RANGE_SECTIONS,
-    SECTIONS,
-    STATEMENT_SECTIONS,
+    Section,
     Table,
     contract_table,
     customer_table,
     footnote,
+    sections,
     target_table,
 )
 from sla.slices import day_starts
@@ -56,69 +67,25 @@ MAINTENANCE_COLOUR = "#e5dbff"
 NO_DATA_COLOUR = "#dee2e6"
 NOT_YET_COLOUR = "#f1f3f5"
 
-WIDTH, HEIGHT = 540, 230
-LEFT, TOP, BOTTOM = 70, 44, 26
+WIDTH, HEIGHT = 540, 200
+LEFT, TOP, BOTTOM = 70, 14, 26
 RIGHT = 14
-LABELS_RIGHT = 120  # room right of the availability plot for the objective labels
-
-CSS = """
-:root { color-scheme: light; }
-body { margin: 0; background: #f8f9fa; color: #212529;
-  font: 15px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, Helvetica, Arial, sans-serif; }
-main { max-width: 1120px; margin: 0 auto; padding: 24px 28px 40px; background: #fff; }
-h1 { font-size: 26px; margin: 0 0 4px; }
-h2 { font-size: 19px; margin: 32px 0 10px; padding-bottom: 4px; border-bottom: 1px solid #dee2e6; }
-h2.month { font-size: 23px; margin-top: 44px; border-bottom: 2px solid #495057; }
-h3 { font-size: 17px; margin: 24px 0 8px; }
-p { margin: 6px 0; }
-.meta { color: #495057; }
-.banner { background: #fff3bf; border-left: 4px solid #f59f00; padding: 8px 12px; }
-.incomplete { background: #fff5f5; border: 2px solid #e03131; color: #a61e1e; font-weight: 600;
-  padding: 10px 12px; margin: 0 0 14px; }
-.headline.incomplete { border-left-color: #f59f00; background: #fff9db; }
-.headline { font-size: 17px; font-weight: 600; padding: 10px 12px; border-left: 4px solid #2f9e44;
-  background: #ebfbee; }
-.headline.breached { border-left-color: #e03131; background: #fff5f5; }
-table { border-collapse: collapse; width: 100%; font-size: 14px; }
-th, td { padding: 5px 8px; border-bottom: 1px solid #e9ecef; text-align: left;
-  vertical-align: top; overflow-wrap: break-word; }
-th { background: #f1f3f5; font-weight: 600; }
-td.num, th.num { text-align: right; white-space: nowrap; font-variant-numeric: tabular-nums; }
-.empty { color: #495057; font-style: italic; }
-.note { color: #495057; font-size: 13px; }
-.charts { display: grid; grid-template-columns: repeat(auto-fill, minmax(min(420px, 100%), 1fr));
-  gap: 14px; margin-top: 10px; }
-.charts svg { width: 100%; height: auto; border: 1px solid #e9ecef; border-radius: 4px;
-  background: #fff; }
-svg text { font-family: system-ui, -apple-system, "Segoe UI", Roboto, Helvetica, Arial,
-  sans-serif; font-size: 11px; fill: #495057; }
-svg .chart-title { font-size: 14px; font-weight: 600; fill: #212529; }
-svg .breached { fill: #c92a2a; font-weight: 600; }
-.legend { display: flex; flex-wrap: wrap; gap: 4px 18px; font-size: 13px; color: #495057;
-  margin: 6px 0; padding: 0; list-style: none; }
-.swatch { display: inline-block; width: 22px; height: 10px; margin-right: 6px;
-  vertical-align: middle; border-radius: 2px; }
-footer { margin-top: 32px; color: #495057; font-size: 13px; }
-.table-wrap { overflow-x: auto; }
-@media (max-width: 600px) { main { padding: 16px 12px 28px; } h1 { font-size: 21px; }
-  table { font-size: 13px; } }
-@page { size: A4; margin: 14mm 12mm 16mm;
-  @bottom-left { content: string(title); font-size: 8pt; color: #868e96; }
-  @bottom-right { content: "Page " counter(page) " of " counter(pages); font-size: 8pt;
-    color: #868e96; } }
-h1 { string-set: title content(); }
-@media print { body { background: #fff; font-size: 11px; } main { padding: 0; max-width: none; }
-  h1 { font-size: 20px; } h2 { font-size: 15px; margin-top: 20px; } h3 { font-size: 13px; }
-  table { font-size: 9.5px; } th, td { padding: 3px 4px; }
-  .table-wrap { overflow: visible; } thead { display: table-header-group; }
-  tr, .incomplete, .headline { break-inside: avoid; } h2, h3 { break-after: avoid; }
-  .charts { display: block; }
-  .charts svg { display: block; width: 100%; max-width: 150mm; margin: 0 auto 8px;
-    break-inside: avoid; } }
-"""
+LABELS_RIGHT = 64  # room right of the availability plot for the objective labels
 
 
-# --- small pieces ------------------------------------------------------------------------
+@functools.cache
+def _templates() -> Environment:
+    """The report's templates, compiled once per process."""
+    environment = Environment(
+        loader=PackageLoader("sla.render", "templates"),
+        autoescape=True,
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    environment.tests["table"] = lambda value: isinstance(value, Table)
+    return environment
 
 
 def _num(value: float) -> str:
@@ -126,55 +93,137 @@ def _num(value: float) -> str:
     return f"{value:.1f}"
 
 
-def _attributes(attributes: dict[str, object]) -> str:
-    """Python-friendly names to SVG ones: class_ -> class, stroke_width -> stroke-width."""
-    return "".join(
-        f' {name.rstrip("_").replace("_", "-")}="{escape(str(value))}"'
-        for name, value in attributes.items()
-    )
+# --- what the charts draw ---------------------------------------------------------------
 
 
-def _tag(name: str, content: str = "", **attributes: object) -> str:
-    """An element; `content` must already be markup (escape text before passing it)."""
-    return f"<{name}{_attributes(attributes)}>{content}</{name}>"
+@dataclass(frozen=True)
+class Box:
+    """A rectangle, with the tooltip browsers show over it."""
+
+    x: str
+    y: str
+    width: str
+    height: str
+    colour: str
+    note: str
 
 
-# The page's CSS styles SVG text in browsers; WeasyPrint's SVG renderer reads only
-# presentation attributes, so each text also carries them (CSS wins where it applies).
-_TEXT_STYLE = {"font_family": "DejaVu Sans, Helvetica, Arial, sans-serif", "font_size": 11}
-_TEXT_CLASSES = {
-    "chart-title": {"font_size": 14, "font_weight": 600, "fill": "#212529"},
-    "breached": {"font_weight": 600, "fill": "#c92a2a"},
-}
+@dataclass(frozen=True)
+class Label:
+    """A text in the chart; `anchor` is SVG's text-anchor."""
+
+    x: str
+    y: str
+    text: str
+    anchor: str = "start"
+    colour: str = "#495057"
 
 
-def _text(x: float, y: float, text: str, **attributes: object) -> str:
-    style = {
-        "fill": "#495057",
-        **_TEXT_STYLE,
-        **_TEXT_CLASSES.get(str(attributes.get("class_")), {}),
-    }
-    return _tag("text", escape(text), x=_num(x), y=_num(y), **{**style, **attributes})
+@dataclass(frozen=True)
+class Rule:
+    """A horizontal line across the plot."""
+
+    y: str
+    colour: str
+    dashed: bool = False
 
 
-def _title(text: str) -> str:
-    """A tooltip for the enclosing SVG element."""
-    return _tag("title", escape(text))
+@dataclass(frozen=True)
+class Dot:
+    x: str
+    y: str
+    note: str
 
 
-def html_table(table: Table) -> str:
-    if not table.rows:
-        return _tag("p", escape(table.empty), class_="empty")
+@dataclass(frozen=True)
+class Series:
+    """One line of a chart: polylines (a day without data breaks it) and dots on dips."""
 
-    def cells(tag: str, row: Sequence[str]) -> str:
-        return "".join(
-            _tag(tag, escape(cell), **({"class_": "num"} if numeric else {}))
-            for cell, numeric in zip(row, table.numeric, strict=True)
+    css: str
+    family: str | None
+    colour: str
+    width: int
+    lines: tuple[str, ...]  # each a polyline's points
+    dots: tuple[Dot, ...]
+
+
+@dataclass(frozen=True)
+class Plot:
+    """Where the plot area of a chart sits, and the x position of each day."""
+
+    days: int
+    right: float = RIGHT
+
+    @property
+    def width(self) -> float:
+        return WIDTH - LEFT - self.right
+
+    @property
+    def height(self) -> float:
+        return HEIGHT - TOP - BOTTOM
+
+    @property
+    def frame(self) -> Box:
+        """The plot's outline."""
+        return Box(str(LEFT), str(TOP), _num(self.width), _num(self.height), "none", "")
+
+    @property
+    def x1(self) -> str:
+        return str(LEFT)
+
+    @property
+    def x2(self) -> str:
+        return _num(LEFT + self.width)
+
+    def band(self, index: int) -> tuple[float, float]:
+        """Left edge and width of the day's column."""
+        step = self.width / self.days
+        return LEFT + index * step, step
+
+    def x(self, index: int) -> float:
+        left, step = self.band(index)
+        return left + step / 2
+
+    def day_box(self, index: int, colour: str, note: str) -> Box:
+        left, step = self.band(index)
+        return Box(_num(left), str(TOP), _num(step), _num(self.height), colour, note)
+
+    def day_labels(self, days: Sequence[date]) -> tuple[Label, ...]:
+        """Day numbers under the plot: the 1st, every 5th (unless too near) and the last."""
+        last = len(days) - 1
+        fifths = {n for n in range(last - 2) if days[n].day % 5 == 0}
+        return tuple(
+            Label(_num(self.x(n)), str(HEIGHT - 8), str(days[n].day), "middle")
+            for n in sorted({0, last} | fifths)
         )
 
-    head = _tag("thead", _tag("tr", cells("th", table.headers)))
-    body = _tag("tbody", "".join(_tag("tr", cells("td", row)) for row in table.rows))
-    return _tag("div", _tag("table", head + body), class_="table-wrap")
+
+@dataclass(frozen=True)
+class AvailabilityChart:
+    target: str
+    service: str
+    caption: str
+    objectives: str  # "Objectives: 99.99 % (enterprise), 99.9 % (pro)", or ""
+    plot: Plot
+    bands: tuple[Box, ...]
+    grid: tuple[Rule, ...]
+    labels: tuple[Label, ...]
+    objective_lines: tuple[Rule, ...]
+    series: tuple[Series, ...]
+
+
+@dataclass(frozen=True)
+class BurnChart:
+    customer: str
+    name: str
+    caption: str
+    status: str
+    breached: bool
+    plot: Plot
+    not_yet: tuple[Box, ...]
+    bars: tuple[Box, ...]
+    rules: tuple[Rule, ...]
+    labels: tuple[Label, ...]
 
 
 @dataclass(frozen=True)
@@ -194,77 +243,6 @@ class _Days:
 
     def index(self, day: date) -> int:
         return (day - self.days[0]).days
-
-
-@dataclass(frozen=True)
-class _Plot:
-    """Where the plot area of a chart sits, and the x position of each day."""
-
-    days: int
-    right: float = RIGHT
-
-    @property
-    def width(self) -> float:
-        return WIDTH - LEFT - self.right
-
-    @property
-    def height(self) -> float:
-        return HEIGHT - TOP - BOTTOM
-
-    def band(self, index: int) -> tuple[float, float]:
-        """Left edge and width of the day's column."""
-        step = self.width / self.days
-        return LEFT + index * step, step
-
-    def x(self, index: int) -> float:
-        left, step = self.band(index)
-        return left + step / 2
-
-    def day_labels(self, days: Sequence[date]) -> str:
-        """Day numbers under the plot: the 1st, every 5th (unless too near) and the last."""
-        last = len(days) - 1
-        fifths = {n for n in range(last - 2) if days[n].day % 5 == 0}
-        shown = {0, last} | fifths
-        return "".join(
-            _text(self.x(n), HEIGHT - 8, str(days[n].day), text_anchor="middle")
-            for n in sorted(shown)
-        )
-
-    def frame(self) -> str:
-        return _tag(
-            "rect",
-            x=LEFT,
-            y=TOP,
-            width=_num(self.width),
-            height=_num(self.height),
-            fill="none",
-            stroke="#ced4da",
-        )
-
-    def hline(self, y: float, colour: str, **attributes: object) -> str:
-        return _tag(
-            "line",
-            "",
-            x1=LEFT,
-            x2=_num(LEFT + self.width),
-            y1=_num(y),
-            y2=_num(y),
-            stroke=colour,
-            **attributes,
-        )
-
-
-def _svg(kind: str, title: str, content: str, **attributes: object) -> str:
-    return _tag(
-        "svg",
-        _title(title) + content,
-        class_=f"chart {kind}",
-        viewBox=f"0 0 {WIDTH} {HEIGHT}",
-        width=WIDTH,
-        height=HEIGHT,
-        role="img",
-        **attributes,
-    )
 
 
 # --- availability per day ----------------------------------------------------------------
@@ -301,7 +279,7 @@ class _NinesScale:
         return TOP + share * (HEIGHT - TOP - BOTTOM)
 
 
-def _day_bands(plot: _Plot, daily: Sequence[DayFigures], days: _Days) -> str:
+def _day_bands(plot: Plot, daily: Sequence[DayFigures], days: _Days) -> tuple[Box, ...]:
     """Shade days that are not yet evaluated, had maintenance, or lacked probe data."""
     bands = []
     for index, (day, figures) in enumerate(zip(days.days, (d.figures for d in daily), strict=True)):
@@ -315,25 +293,12 @@ def _day_bands(plot: _Plot, daily: Sequence[DayFigures], days: _Days) -> str:
             note = f"no probe data in {figures.no_data} slices"
         else:
             continue
-        left, step = plot.band(index)
-        tip = _title(f"{day.isoformat()}: {note}")
-        bands.append(
-            _tag(
-                "rect",
-                tip,
-                x=_num(left),
-                y=TOP,
-                width=_num(step),
-                height=_num(plot.height),
-                fill=colour,
-                shape_rendering="crispEdges",  # no seams between neighbouring days
-            )
-        )
-    return "".join(bands)
+        bands.append(plot.day_box(index, colour, f"{day.isoformat()}: {note}"))
+    return tuple(bands)
 
 
 def _step_runs(
-    plot: _Plot, levels: Sequence[float | None], scale: _NinesScale
+    plot: Plot, levels: Sequence[float | None], scale: _NinesScale
 ) -> list[list[tuple[float, float]]]:
     """Each day's value as a flat step across its column; a day without one breaks the line.
 
@@ -352,68 +317,34 @@ def _step_runs(
 
 
 def _series(
-    plot: _Plot,
+    plot: Plot,
     scale: _NinesScale,
     daily: Sequence[DayFigures],
     report: MonthReport,
     *,
     label: str,
     colour: str,
-    width: float,
-    **attributes: object,
-) -> str:
+    width: int,
+    css: str,
+    family: str | None = None,
+) -> Series:
     """One series as polylines and a dot, with its figures as a tooltip, on each dip."""
     levels = [
         None if day.figures.availability is None else nines(day.figures.availability)
         for day in daily
     ]
-    lines = "".join(
-        _tag("polyline", points=" ".join(f"{_num(x)},{_num(y)}" for x, y in run))
-        for run in _step_runs(plot, levels, scale)
+    lines = tuple(
+        " ".join(f"{_num(x)},{_num(y)}" for x, y in run) for run in _step_runs(plot, levels, scale)
     )
     dots = []
     for index, day in enumerate(daily):
-        availability = day.figures.availability
-        if availability is None or availability == 100:
+        value = day.figures.availability
+        if value is None or value == 100:
             continue
         downtime = duration(day.figures.bad * report.slice_seconds)
-        tip = _title(f"{label}, {day.day.isoformat()}: {percent(availability)}, {downtime} down")
-        y = scale.y(nines(availability))
-        dots.append(_tag("circle", tip, cx=_num(plot.x(index)), cy=_num(y), r=3.5, fill=colour))
-    return _tag(
-        "g",
-        lines + "".join(dots),
-        fill="none",
-        stroke=colour,
-        stroke_width=width,
-        stroke_linejoin="round",
-        stroke_linecap="round",
-        **attributes,
-    )
-
-
-def _objective_lines(
-    plot: _Plot, scale: _NinesScale, objectives: Sequence[tuple[Decimal, str]]
-) -> str:
-    """Dashed lines at the contracted objectives, labelled right of the plot, apart."""
-    by_objective: dict[Decimal, list[str]] = {}
-    for objective, plan in objectives:
-        by_objective.setdefault(objective, []).append(plan)
-    parts, last_label_y = [], -math.inf
-    for objective, plans in sorted(by_objective.items(), reverse=True):
-        y = scale.y(nines(Fraction(objective)))
-        label_y = max(y + 4, last_label_y + 12)
-        last_label_y = label_y
-        parts.append(plot.hline(y, OBJECTIVE_COLOUR, stroke_dasharray="5 4", stroke_width=1.2))
-        parts.append(
-            _text(
-                LEFT + plot.width + 5,
-                label_y,
-                f"{percent(objective)} {'/'.join(plans)}",
-                fill=OBJECTIVE_COLOUR,
-            )
-        )
-    return "".join(parts)
+        note = f"{label}, {day.day.isoformat()}: {percent(value)}, {downtime} down"
+        dots.append(Dot(_num(plot.x(index)), _num(scale.y(nines(value))), note))
+    return Series(css, family, colour, width, lines, tuple(dots))
 
 
 def availability_chart(
@@ -421,40 +352,52 @@ def availability_chart(
     objectives: Sequence[tuple[Decimal, str]],
     days: _Days,
     report: MonthReport,
-) -> str:
+) -> AvailabilityChart:
     """A target's daily availability: one line per family over the target's own line."""
-    plot = _Plot(len(days.days), LABELS_RIGHT)
+    plot = Plot(len(days.days), LABELS_RIGHT)
     levels = [nines(objective) for objective, _ in objectives]
     for daily in (target.daily, *(family.daily for family in target.families)):
         levels += [
             nines(d.figures.availability) for d in daily if d.figures.availability is not None
         ]
     scale = _NinesScale.fit(levels)
-    grid = []
+    grid, labels = [], []
     for level in range(scale.bottom, scale.top + 1):
         y = scale.y(level)
-        grid.append(plot.hline(y, "#e9ecef"))
-        label = "100 %" if level == scale.top else _level_label(level)
-        grid.append(_text(LEFT - 6, y + 4, label, text_anchor="end"))
-    contracted = "" if objectives else " · no contract on this service"
-    heading = _text(LEFT, 17, target.name, class_="chart-title") + _text(
-        LEFT,
-        34,
-        f"service {target.service} · {percent(target.figures.availability)} this month"
-        + contracted,
-    )
-    series = _series(
-        plot,
-        scale,
-        target.daily,
-        report,
-        label=f"{target.name} (both families)",
-        colour=TARGET_COLOUR,
-        width=6,
-        class_="series-target",
-    )
-    for family in target.families:
-        series += _series(
+        grid.append(Rule(_num(y), "#e9ecef"))
+        text = "100 %" if level == scale.top else _level_label(level)
+        labels.append(Label(str(LEFT - 6), _num(y + 4), text, "end"))
+    by_objective: dict[Decimal, list[str]] = {}
+    for objective, plan in objectives:
+        by_objective.setdefault(objective, []).append(plan)
+    lines, last_y = [], -math.inf
+    for objective in sorted(by_objective, reverse=True):
+        y = scale.y(nines(Fraction(objective)))
+        label_y = max(y + 4, last_y + 12)  # labels kept apart when objectives are near
+        last_y = label_y
+        lines.append(Rule(_num(y), OBJECTIVE_COLOUR, dashed=True))
+        labels.append(
+            Label(
+                _num(LEFT + plot.width + 5),
+                _num(label_y),
+                percent(objective),
+                colour=OBJECTIVE_COLOUR,
+            )
+        )
+    series = [
+        _series(
+            plot,
+            scale,
+            target.daily,
+            report,
+            label=f"{target.name} (both families)",
+            colour=TARGET_COLOUR,
+            width=6,
+            css="series-target",
+        )
+    ]
+    series += [
+        _series(
             plot,
             scale,
             family.daily,
@@ -462,20 +405,28 @@ def availability_chart(
             label=f"{target.name} {FAMILY_NAMES.get(family.family, family.family)}",
             colour=FAMILY_COLOURS.get(family.family, "#495057"),
             width=2,
-            class_="series",
-            data_family=family.family,
+            css="series",
+            family=family.family,
         )
-    content = (
-        heading
-        + _day_bands(plot, target.daily, days)
-        + "".join(grid)
-        + _objective_lines(plot, scale, objectives)
-        + series
-        + plot.frame()
-        + plot.day_labels(days.days)
+        for family in target.families
+    ]
+    shown = ", ".join(
+        f"{percent(o)} ({'/'.join(p)})" for o, p in sorted(by_objective.items(), reverse=True)
     )
-    return _svg(
-        "availability", f"Daily availability of {target.name}", content, data_target=target.name
+    month_figure = percent(target.figures.availability)
+    if not report.complete:
+        month_figure = f"{month_figure} {IN_THE_DATA}"
+    return AvailabilityChart(
+        target=target.name,
+        service=target.service,
+        caption=f"service {target.service} · {month_figure} this month",
+        objectives=f"Objectives: {shown}" if shown else "No contract on this service.",
+        plot=plot,
+        bands=_day_bands(plot, target.daily, days),
+        grid=tuple(grid),
+        labels=(*labels, *plot.day_labels(days.days)),
+        objective_lines=tuple(lines),
+        series=tuple(series),
     )
 
 
@@ -487,9 +438,20 @@ def _plain_minutes(value: Fraction) -> str:
     return f"{float(round(value, 2)):.2f}".rstrip("0").rstrip(".")
 
 
-def burn_chart(contract: ContractResult, days: _Days, report: MonthReport) -> str:
+def _burn_status(contract: ContractResult, report: MonthReport) -> tuple[str, bool]:
+    """ "breached · overspent by 15.974 min", never "within objective" while not final."""
+    left = budget(contract, report)
+    if contract.complete:
+        word = "breached" if contract.breach else "within objective"
+        return f"{word} · {left}", contract.breach
+    if contract.breach_certain:
+        return f"breached · {left}", True
+    return f"{NOT_FINAL} · {left}", False
+
+
+def burn_chart(contract: ContractResult, days: _Days, report: MonthReport) -> BurnChart:
     """Budget left at the end of each day of the contract's period, in minutes."""
-    plot = _Plot(len(days.days))
+    plot = Plot(len(days.days))
     minute = Fraction(report.slice_seconds, 60)
     allowed_slices = contract.budget_remaining + contract.figures.bad
     allowed = allowed_slices * minute
@@ -501,7 +463,7 @@ def burn_chart(contract: ContractResult, days: _Days, report: MonthReport) -> st
         high = low + 1
     span = high - low
     # Room above the budget line for its label, and a little below the lowest bar.
-    low, high = low - span / 20, high + span / 7
+    low, high = low - span / 20, high + span / 6
 
     def y(value: Fraction) -> float:
         return TOP + float((high - value) / (high - low)) * plot.height
@@ -511,214 +473,199 @@ def burn_chart(contract: ContractResult, days: _Days, report: MonthReport) -> st
     for burn, value in zip(shown, values, strict=True):
         left, step = plot.band(days.index(burn.day))
         top, bottom = sorted((y(value), zero))
-        tip = _title(
+        note = (
             f"{burn.day.isoformat()}: {minutes(burn.bad_slices, report)} down so far, "
             f"{minutes(burn.budget_remaining, report)} of budget left"
         )
+        colour = BUDGET_LEFT_COLOUR if value >= 0 else BUDGET_SPENT_COLOUR
         bars.append(
-            _tag(
-                "rect",
-                tip,
-                x=_num(left + step * 0.15),
-                y=_num(top),
-                width=_num(step * 0.7),
-                height=_num(max(bottom - top, 0.8)),
-                fill=BUDGET_LEFT_COLOUR if value >= 0 else BUDGET_SPENT_COLOUR,
+            Box(
+                _num(left + step * 0.15),
+                _num(top),
+                _num(step * 0.7),
+                _num(max(bottom - top, 0.8)),
+                colour,
+                note,
             )
         )
-    marks = (
-        plot.hline(y(allowed), "#868e96", stroke_dasharray="5 4")
-        + _text(
-            LEFT + plot.width - 4,
-            y(allowed) - 5,
-            f"budget {'so far' if report.month_to_date else 'for the period'}: "
-            f"{minutes(allowed_slices, report)}",
-            text_anchor="end",
-        )
-        + plot.hline(zero, "#495057")
-        + _text(LEFT - 6, zero + 4, "0 min", text_anchor="end")
-    )
+    so_far = "so far" if not report.final else "for the period"
+    labels = [
+        Label(
+            _num(LEFT + plot.width - 4),
+            _num(y(allowed) - 5),
+            f"budget {so_far}: {minutes(allowed_slices, report)}",
+            "end",
+        ),
+        Label(str(LEFT - 6), _num(zero + 4), "0 min", "end"),
+    ]
     if zero - y(allowed) >= 12:  # else the two axis labels would overlap
-        marks += _text(LEFT - 6, y(allowed) + 4, _plain_minutes(allowed), text_anchor="end")
-    if values and min(values) < 0:
-        marks += _text(LEFT - 6, y(min(values)) + 4, _plain_minutes(min(values)), text_anchor="end")
-    status = _text(
-        LEFT + plot.width,
-        17,
-        f"{'breached' if contract.breach else 'within objective'} · "
-        f"{minutes(contract.budget_remaining, report)} left",
-        text_anchor="end",
-        **({"class_": "breached"} if contract.breach else {}),
-    )
-    name = display_names(report)[contract.customer]
-    heading = _text(LEFT, 17, name, class_="chart-title") + _text(
-        LEFT,
-        34,
-        f"{contract.plan} · {contract.service} · {period(contract, report)} · "
-        f"availability {percent(contract.figures.availability)} "
-        f"(objective {percent(contract.objective)})",
-    )
-    not_yet = "".join(
-        _tag(
-            "rect",
-            _title(f"{day.isoformat()}: not evaluated yet"),
-            x=_num(plot.band(index)[0]),
-            y=TOP,
-            width=_num(plot.band(index)[1]),
-            height=_num(plot.height),
-            fill=NOT_YET_COLOUR,
-            shape_rendering="crispEdges",
+        labels.append(Label(str(LEFT - 6), _num(y(allowed) + 4), _plain_minutes(allowed), "end"))
+    if values and min(values) < 0 and y(min(values)) - zero >= 12:
+        labels.append(
+            Label(str(LEFT - 6), _num(y(min(values)) + 4), _plain_minutes(min(values)), "end")
         )
-        for index, day in enumerate(days.days)
-        if days.not_yet[index]
+    status, breached = _burn_status(contract, report)
+    name = display_names(report)[contract.customer]
+    return BurnChart(
+        customer=contract.customer,
+        name=name,
+        caption=(
+            f"{contract.plan} · {contract.service} · {period(contract, report)} · "
+            f"availability {availability(contract)} (objective {percent(contract.objective)})"
+        ),
+        status=status,
+        breached=breached,
+        plot=plot,
+        not_yet=tuple(
+            plot.day_box(index, NOT_YET_COLOUR, f"{day.isoformat()}: not evaluated yet")
+            for index, day in enumerate(days.days)
+            if days.not_yet[index]
+        ),
+        bars=tuple(bars),
+        rules=(Rule(_num(y(allowed)), "#868e96", dashed=True), Rule(_num(zero), "#495057")),
+        labels=(*labels, *plot.day_labels(days.days)),
     )
-    content = (
-        heading
-        + status
-        + not_yet
-        + "".join(bars)
-        + marks
-        + plot.frame()
-        + plot.day_labels(days.days)
-    )
-    title = f"Error budget of {name} ({contract.plan}, {contract.service})"
-    return _svg("burn", title, content, data_customer=contract.customer)
 
 
 # --- the page ----------------------------------------------------------------------------
 
 
-def _legend(items: Iterable[tuple[str, str]]) -> str:
-    return _tag(
-        "ul",
-        "".join(
-            _tag("li", _tag("span", "", class_="swatch", style=style) + escape(label))
-            for style, label in items
-        ),
-        class_="legend",
-    )
+@dataclass(frozen=True)
+class Block:
+    """One section of the page: a heading and a table or sentences, or charts."""
+
+    heading: str
+    section: Section | None = None
+    charts: str | None = None  # "availability" or "burn"
+    availability: tuple[AvailabilityChart, ...] = ()
+    burn: tuple[BurnChart, ...] = ()
+    empty: str = ""
 
 
-def _availability_section(report: MonthReport, days: _Days, level: str) -> str:
-    objectives = objectives_by_service(report)
-    charts = "".join(
-        availability_chart(target, objectives.get(target.service, []), days, report)
-        for target in report.targets
-    )
-    legend = _legend(
-        [
-            *(
-                (f"background:{colour}", FAMILY_NAMES[family])
-                for family, colour in FAMILY_COLOURS.items()
-            ),
-            (f"background:{TARGET_COLOUR}", "target (both families)"),
-            (f"border-top:2px dashed {OBJECTIVE_COLOUR};height:0", "contracted objective"),
-            (f"background:{MAINTENANCE_COLOUR}", "maintenance"),
-            (f"background:{NO_DATA_COLOUR}", "no probe data"),
-            *(
-                [(f"background:{NOT_YET_COLOUR};border:1px solid #dee2e6", "not evaluated yet")]
-                if report.month_to_date
-                else []
-            ),
-        ]
-    )
-    note = _tag(
-        "p",
-        "Daily availability on a scale of nines (90 %, 99 %, 99.9 %, …) so that short dips "
-        "and long outages both show; hover a dot for the day's figures.",
-        class_="note",
-    )
-    return (
-        _tag(level, "Daily availability per target")
-        + note
-        + legend
-        + _tag("div", charts, class_="charts")
-    )
+@dataclass(frozen=True)
+class MonthView:
+    title: str | None  # a range's month heading
+    scope: str
+    scope_class: str
+    headline: str
+    headline_class: str
+    blocks: tuple[Block, ...]
 
 
-def _burn_section(report: MonthReport, days: _Days, level: str) -> str:
-    if not report.contracts:
-        return _tag(level, "Error budget burn per contract") + _tag(
-            "p", "No contract was active this month.", class_="empty"
-        )
-    charts = "".join(burn_chart(contract, days, report) for contract in report.contracts)
-    note = _tag(
-        "p",
-        "Error budget left at the end of each day: the bad minutes the objective allows over "
-        "the contract's period, minus the bad minutes so far. Red bars: the budget is spent.",
-        class_="note",
-    )
-    return (
-        _tag(level, "Error budget burn per contract") + note + _tag("div", charts, class_="charts")
-    )
-
-
-def _month_body(report: MonthReport, level: str) -> list[str]:
-    """A month's scope, headline, tables and charts, under headings of `level` ("h2")."""
-    days = _Days.of(report)
-    breached = any(contract.breach for contract in report.contracts)
-    body = [
-        _tag("p", escape(scope(report)), class_="banner" if report.month_to_date else "meta"),
-        _tag("p", escape(headline(report)), class_=_headline_class(report, breached)),
-    ]
-    # The charts follow the tables they illustrate: a statement's burn charts its contracts.
-    charts = {
-        contract_table if report.customer else customer_table: _burn_section,
-        target_table: _availability_section,
-    }
-    for heading, table in STATEMENT_SECTIONS if report.customer else SECTIONS:
-        body.append(_tag("section", _tag(level, escape(heading)) + html_table(table(report))))
-        chart = charts.get(table)
-        if chart is not None and report.targets:
-            body.append(_tag("section", chart(report, days, level)))
-    return body
-
-
-def _headline_class(report: MonthReport, breached: bool) -> str:
+def _headline_class(report: MonthReport) -> str:
     if not report.complete:
-        return "headline incomplete"
-    return "headline breached" if breached else "headline"
+        return "headline provisional"
+    return "headline breached" if any(c.breach for c in report.contracts) else "headline"
+
+
+def _month_view(report: MonthReport, title: str | None = None) -> MonthView:
+    """A month's scope, headline, sections and charts; the charts follow the table they
+    illustrate (a statement's burn charts its contracts)."""
+    days = _Days.of(report)
+    blocks = []
+    burn_after = contract_table if report.customer else customer_table
+    for heading, section in sections(report):
+        blocks.append(Block(heading, section(report)))
+        if not report.targets:
+            continue
+        if section is burn_after:
+            blocks.append(
+                Block(
+                    "Error budget burn per contract",
+                    charts="burn",
+                    burn=tuple(burn_chart(c, days, report) for c in report.contracts),
+                    empty="No contract was active this month.",
+                )
+            )
+        elif section is target_table:
+            objectives = objectives_by_service(report)
+            blocks.append(
+                Block(
+                    "Daily availability per target",
+                    charts="availability",
+                    availability=tuple(
+                        availability_chart(t, objectives.get(t.service, []), days, report)
+                        for t in report.targets
+                    ),
+                )
+            )
+    return MonthView(
+        title=title,
+        scope=scope(report),
+        scope_class="banner" if not report.final else "meta",
+        headline=headline(report),
+        headline_class=_headline_class(report),
+        blocks=tuple(blocks),
+    )
 
 
 def render_html(report: MonthReport | RangeReport) -> str:
     """The whole report as one HTML document, ending with a newline.
 
-    An incomplete report opens with a line saying so, before the title and every figure.
+    An incomplete report opens with a line saying so, before who issues it, the title
+    and every figure.
     """
-    title = report_title(report)
-    warning = incomplete_line(report)
-    body = [_tag("p", escape(warning), class_="incomplete", role="alert")] if warning else []
-    body += [
-        _tag("h1", escape(title)),
-        _tag(
-            "p",
-            escape(f"{report.slice_seconds} s slices · times and days in {report.timezone}"),
-            class_="meta",
-        ),
-    ]
     if isinstance(report, RangeReport):
-        body.append(_tag("p", escape(range_scope(report)), class_="meta"))
-        for heading, table in RANGE_SECTIONS:
-            body.append(_tag("section", _tag("h2", escape(heading)) + html_table(table(report))))
-        for month in report.months:
-            body.append(_tag("h2", escape(month_title(month)), class_="month"))
-            body += _month_body(month, "h3")
+        range_blocks = tuple(Block(heading, table(report)) for heading, table in RANGE_SECTIONS)
+        months = tuple(_month_view(month, month_title(month)) for month in report.months)
+        where = range_scope(report)
     else:
-        body += _month_body(report, "h2")
-    body.append(_tag("footer", escape(footnote(report))))
+        range_blocks, months, where = (), (_month_view(report),), None
     return (
-        "<!DOCTYPE html>\n"
-        + _tag(
-            "html",
-            _tag(
-                "head",
-                '<meta charset="utf-8">'
-                '<meta name="viewport" content="width=device-width, initial-scale=1">'
-                + _tag("title", escape(title))
-                + _tag("style", CSS),
-            )
-            + _tag("body", _tag("main", "\n".join(body))),
-            lang="en",
+        _templates()
+        .get_template("report.html.j2")
+        .render(
+            title=report_title(report),
+            warning=incomplete_line(report),
+            provider=_provider(report),
+            reference=report.reference,
+        issued=issued(report),
+            terms=credit_terms(report),
+            slices=f"{report.slice_seconds} s slices · times and days in {report.timezone}",
+            range_scope=where,
+            range_blocks=range_blocks,
+            months=months,
+            month_level="h3" if isinstance(report, RangeReport) else "h2",
+            footnote=footnote(report),
+            legend=_legend(any(not month.final for month in _months_of(report))),
+            FONT="DejaVu Sans, Helvetica, Arial, sans-serif",
         )
-        + "\n"
     )
+
+
+@dataclass(frozen=True)
+class _Issuer:
+    name: str | None
+    lines: tuple[str, ...]  # address lines, then the contact
+
+
+def _provider(report: MonthReport | RangeReport) -> _Issuer | None:
+    """Who issues the report, for its header: the name apart from the lines under it."""
+    lines = provider_lines(report)
+    if not lines:
+        return None
+    name = report.provider.name
+    if name and name.strip():
+        return _Issuer(lines[0], tuple(lines[1:]))
+    return _Issuer(None, tuple(lines))
+
+
+def _months_of(report: MonthReport | RangeReport) -> tuple[MonthReport, ...]:
+    return report.months if isinstance(report, RangeReport) else (report,)
+
+
+def _legend(running: bool) -> tuple[tuple[str, str], ...]:
+    """The availability charts' legend: (CSS of the swatch, what it means)."""
+    items = [
+        *(
+            (f"background:{colour}", FAMILY_NAMES[family])
+            for family, colour in FAMILY_COLOURS.items()
+        ),
+        (f"background:{TARGET_COLOUR}", "target (both families)"),
+        (f"border-top:2px dashed {OBJECTIVE_COLOUR};height:0", "contracted objective"),
+        (f"background:{MAINTENANCE_COLOUR}", "maintenance"),
+        (f"background:{NO_DATA_COLOUR}", "no probe data"),
+    ]
+    if running:
+        items.append((f"background:{NOT_YET_COLOUR};border:1px solid #dee2e6", "not evaluated yet"))
+    return tuple(items)

@@ -13,12 +13,14 @@ from sla.ranges import RangeReport
 from sla.render.formatting import (
     headline,
     incomplete_line,
+    issued_line,
     month_title,
+    provider_lines,
     range_scope,
     report_title,
     scope,
 )
-from sla.render.tables import RANGE_SECTIONS, SECTIONS, STATEMENT_SECTIONS, Table, footnote
+from sla.render.tables import RANGE_SECTIONS, Section, Table, footnote, sections
 
 # Characters that would start markup; `_` is left alone since names like api_health only
 # emphasise at word edges, which is rare, and backslashes there would read badly in Slack.
@@ -53,27 +55,38 @@ def md_table(table: Table) -> list[str]:
     return [line(cells[0]), rule + "|", *(line(row) for row in cells[1:])]
 
 
+def md_section(section: Section) -> list[str]:
+    if isinstance(section, Table):
+        return md_table(section)
+    lines = [f"- {md_text(item)}" for item in section.items] or [f"_{section.empty}_"]
+    return lines + ([] if section.after is None else ["", md_text(section.after)])
+
+
 def _sections(report: MonthReport, level: str) -> list[str]:
     """A month's figures under headings of `level` ("##")."""
     lines = [
-        f"**{scope(report)}**" if report.month_to_date else scope(report),
+        f"**{scope(report)}**" if not report.final else scope(report),
         "",
-        headline(report),
+        md_text(headline(report)),
     ]
-    for title, table in STATEMENT_SECTIONS if report.customer else SECTIONS:
-        lines += ["", f"{level} {title}", "", *md_table(table(report))]
+    for title, section in sections(report):
+        lines += ["", f"{level} {title}", "", *md_section(section(report))]
     return lines
 
 
 def render_md(report: MonthReport | RangeReport) -> str:
-    """The whole report as Markdown, ending with a newline; an incomplete one says so first."""
+    """The whole report as Markdown, ending with a newline; an incomplete one says so first,
+    then who issues it, the title, and its reference."""
     warning = incomplete_line(report)
     lines = [f"**{md_text(warning)}**", ""] if warning else []
-    lines += [f"# {md_text(report_title(report))}", ""]
+    provider = provider_lines(report)
+    if provider:
+        lines += [" · ".join(md_text(line) for line in provider), ""]
+    lines += [f"# {md_text(report_title(report))}", "", md_text(issued_line(report)), ""]
     if isinstance(report, RangeReport):
         lines.append(range_scope(report))
         for title, table in RANGE_SECTIONS:
-            lines += ["", f"## {title}", "", *md_table(table(report))]
+            lines += ["", f"## {title}", "", *md_section(table(report))]
         for month in report.months:
             lines += ["", f"## {month_title(month)}", "", *_sections(month, "###")]
     else:

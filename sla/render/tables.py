@@ -1,23 +1,34 @@
-"""The report's tables as plain-text cells, built once for the Markdown and HTML renderers.
+"""The report's sections as plain text, built once for the Markdown and HTML renderers.
 
-Both formats always say the same thing; each renderer escapes the cells for its own
-syntax.
+Both formats always say the same thing; each renderer escapes the text for its own
+syntax. A section is a `Table` or `Lines` (sentences, such as each credit's computation).
+Figures of a contract, target or month whose data is not final carry their qualifier in
+the same cell (`sla.render.formatting`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from sla.engine import ContractResult, MonthReport, TargetResult
 from sla.ranges import RangeReport
 from sla.render.formatting import (
-    amounts,
+    IN_THE_DATA,
+    availability,
+    breach,
+    budget,
     coverage,
     credit,
-    credits_by_currency,
+    credit_terms,
+    credits_owed,
+    derivation,
     display_names,
+    downtime,
     duration,
-    minutes,
+    incident_end,
+    incident_families,
+    incident_reasons,
     money,
     percent,
     period,
@@ -40,18 +51,34 @@ class Table:
     empty: str  # what to say instead of a table without rows
 
 
+@dataclass(frozen=True)
+class Lines:
+    """Sentences shown as a list, each standing on its own; `after` closes the section."""
+
+    items: tuple[str, ...]
+    empty: str
+    after: str | None = None
+
+
+Section = Table | Lines
+
+
+def _settled(report: MonthReport) -> bool:
+    return report.complete
+
+
 def plan_table(report: MonthReport) -> Table:
     """Per plan tier, in order of first appearance: contracts, breaches, credits owed."""
     plans: dict[str, list[ContractResult]] = {}
     for contract in report.contracts:
         plans.setdefault(contract.plan, []).append(contract)
+
+    def breached(contracts: list[ContractResult]) -> str:
+        count = str(sum(contract.breach for contract in contracts))
+        return count if all(c.complete for c in contracts) else f"{count} {IN_THE_DATA}"
+
     rows = tuple(
-        (
-            plan,
-            str(len(contracts)),
-            str(sum(contract.breach for contract in contracts)),
-            amounts(credits_by_currency(contracts)),
-        )
+        (plan, str(len(contracts)), breached(contracts), credits_owed(contracts))
         for plan, contracts in plans.items()
     )
     return Table(
@@ -70,7 +97,7 @@ _CONTRACT_HEADERS = (
     "Availability",
     "Objective",
     "Downtime",
-    "Budget left",
+    "Error budget",
     "Credit",
 )
 _CONTRACT_NUMERIC = (False, False, False, False, True, True, True, True, True)
@@ -84,10 +111,10 @@ def _contract_row(
         contract.plan,
         contract.service,
         period(contract, report),
-        percent(contract.figures.availability),
+        availability(contract),
         percent(contract.objective),
-        duration(contract.figures.bad * report.slice_seconds),
-        minutes(contract.budget_remaining, report),
+        downtime(contract, report),
+        budget(contract, report),
         credit(contract),
     )
 
@@ -97,7 +124,10 @@ def breach_table(report: MonthReport) -> Table:
     rows = tuple(
         _contract_row(contract, report, names) for contract in report.contracts if contract.breach
     )
-    return Table(_CONTRACT_HEADERS, rows, _CONTRACT_NUMERIC, "No contract breached its objective.")
+    empty = "No contract breached its objective."
+    if not _settled(report):
+        empty = f"No contract breached its objective {IN_THE_DATA}; not final."
+    return Table(_CONTRACT_HEADERS, rows, _CONTRACT_NUMERIC, empty)
 
 
 def contract_table(report: MonthReport) -> Table:
@@ -106,8 +136,8 @@ def contract_table(report: MonthReport) -> Table:
     rows = tuple(
         (
             *_contract_row(contract, report, names),
-            "yes" if contract.breach else "no",
-            coverage(contract.coverage),
+            breach(contract),
+            coverage(contract.coverage, report.min_coverage),
         )
         for contract in report.contracts
     )
@@ -119,54 +149,97 @@ def contract_table(report: MonthReport) -> Table:
     )
 
 
-def customer_table(report: MonthReport | RangeReport) -> Table:
-    names = {
-        customer: name
-        for month in (report.months if isinstance(report, RangeReport) else (report,))
-        for customer, name in display_names(month).items()
-    }
-    rows = tuple(
-        (names.get(total.customer, total.customer), money(total.credit_total, total.currency))
-        for total in report.customers
-        if total.credit_total
+def customer_table(report: MonthReport) -> Table:
+    """Each customer's credits per currency; a statement shows its customer's even at 0."""
+    names = display_names(report)
+    rows = []
+    for total in report.customers:
+        contracts = [
+            c
+            for c in report.contracts
+            if (c.customer, c.currency) == (total.customer, total.currency)
+        ]
+        if (
+            total.credit_total
+            or report.customer is not None
+            or not all(c.complete for c in contracts)
+        ):
+            owed = credits_owed(contracts)
+            if owed == "none":
+                owed = money(total.credit_total, total.currency)
+            rows.append((names.get(total.customer, total.customer), owed))
+    empty = "No credits are owed."
+    if not _settled(report):
+        empty = f"No credit {IN_THE_DATA}; not final."
+    return Table(("Customer", "Credit owed"), tuple(rows), (False, True), empty)
+
+
+def derivation_lines(report: MonthReport) -> Lines:
+    """How each credit follows from fee, period, schedule entry and cap: every contract of
+    a statement; in the provider's report those with an entry applied or not final."""
+    names = display_names(report)
+    items = tuple(
+        f"{names[contract.customer]}, {contract.plan} on {contract.service}, "
+        f"{period(contract, report)}: {derivation(contract, report)}"
+        for contract in report.contracts
+        if report.customer is not None or contract.credit_rule is not None or not contract.complete
     )
-    return Table(("Customer", "Credit owed"), rows, (False, True), "No credits are owed.")
+    return Lines(items, "No credit was computed this month.", credit_terms(report))
 
 
 def incident_table(report: MonthReport) -> Table:
+    where = zone(report.timezone)
     rows = tuple(
         (
             str(number),
-            local_time(incident.start, zone(report.timezone)),
-            local_time(incident.end, zone(report.timezone)),
+            local_time(incident.start, where),
+            incident_end(incident, report),
             duration(incident.slices * report.slice_seconds),
             ", ".join(incident.targets),
+            incident_families(incident),
+            incident_reasons(incident),
         )
         for number, incident in enumerate(report.incidents, 1)
     )
+    empty = "No incidents." if _settled(report) else f"No incidents {IN_THE_DATA}."
     return Table(
-        ("#", "Start", "End", "Duration", "Targets"),
+        ("#", "Start", "End", "Duration", "Targets", "Families", "Failed probes"),
         rows,
-        (True, False, False, True, False),
-        "No incidents.",
+        (True, False, False, True, False, False, False),
+        empty,
     )
 
 
-def family_percent(target: TargetResult, family: str) -> str:
+def _short(target: TargetResult, report: MonthReport | RangeReport) -> bool:
+    months = report.months if isinstance(report, RangeReport) else (report,)
+    threshold = months[0].min_coverage
+    unsettled = not all(month.final for month in months)
+    return unsettled or target.coverage is None or target.coverage < threshold
+
+
+def _family_cell(target: TargetResult, family: str, report: MonthReport | RangeReport) -> str:
+    months = report.months if isinstance(report, RangeReport) else (report,)
     for result in target.families:
         if result.family == family:
-            return percent(result.figures.availability)
+            text = percent(result.figures.availability)
+            share = result.figures.coverage
+            short = share is None or share < months[0].min_coverage or not months[-1].final
+            return f"{text} {IN_THE_DATA}" if short and result.figures.eligible else text
     return DASH  # the target is not probed over this family
 
 
 def target_table(report: MonthReport | RangeReport) -> Table:
+    def qualified(text: str, target: TargetResult) -> str:
+        short = _short(target, report) and target.figures.eligible
+        return f"{text} {IN_THE_DATA}" if short else text
+
     rows = tuple(
         (
             target.name,
             target.service,
-            percent(target.figures.availability),
-            *(family_percent(target, family) for family in FAMILIES),
-            duration(target.figures.bad * report.slice_seconds),
+            qualified(percent(target.figures.availability), target),
+            *(_family_cell(target, family, report) for family in FAMILIES),
+            qualified(duration(target.figures.bad * report.slice_seconds), target),
         )
         for target in report.targets
     )
@@ -179,10 +252,20 @@ def target_table(report: MonthReport | RangeReport) -> Table:
 
 
 def coverage_table(report: MonthReport | RangeReport) -> Table:
+    months = report.months if isinstance(report, RangeReport) else (report,)
+    threshold = months[0].min_coverage
+
+    def family_coverage(target: TargetResult, family: str) -> str:
+        for result in target.families:
+            if result.family == family:
+                return coverage(result.figures.coverage, threshold)
+        return DASH
+
     rows = tuple(
         (
             target.name,
-            coverage(target.figures.coverage),
+            coverage(target.coverage, threshold),
+            *(family_coverage(target, family) for family in FAMILIES),
             slice_time(target.figures.eligible, report),
             slice_time(target.figures.bad, report),
             slice_time(target.figures.no_data, report),
@@ -191,18 +274,27 @@ def coverage_table(report: MonthReport | RangeReport) -> Table:
         for target in report.targets
     )
     return Table(
-        ("Target", "Coverage", "Eligible", "Bad", "No data", "Excluded (maintenance)"),
+        (
+            "Target",
+            "Coverage",
+            *(FAMILY_NAMES[f] for f in FAMILIES),
+            "Eligible",
+            "Bad",
+            "No data",
+            "Excluded (maintenance)",
+        ),
         rows,
-        (False, True, True, True, True, True),
+        (False, True, True, True, True, True, True, True),
         "No targets are configured.",
     )
 
 
 def maintenance_table(report: MonthReport) -> Table:
+    where = zone(report.timezone)
     rows = tuple(
         (
-            local_time(window.start, zone(report.timezone)),
-            local_time(window.end, zone(report.timezone)),
+            local_time(window.start, where),
+            local_time(window.end, where),
             window.reason or "Scheduled maintenance",
             ", ".join(window.targets),
             slice_time(window.excluded_slices, report),
@@ -218,12 +310,13 @@ def maintenance_table(report: MonthReport) -> Table:
 
 
 def service_table(report: RangeReport) -> Table:
+    threshold = report.first.min_coverage
     rows = tuple(
         (
             service.name,
             percent(service.figures.availability),
             duration(service.figures.bad * report.slice_seconds),
-            coverage(service.figures.coverage),
+            coverage(service.figures.coverage, threshold),
         )
         for service in report.services
     )
@@ -235,10 +328,34 @@ def service_table(report: RangeReport) -> Table:
     )
 
 
-SECTIONS = (
+def range_customer_table(report: RangeReport) -> Table:
+    """Each customer's credits over the range: final (months that have ended), provisional
+    (the others, which may still change), and both together."""
+    names = {c: n for month in report.months for c, n in display_names(month).items()}
+    rows = tuple(
+        (
+            names.get(total.customer, total.customer),
+            money(total.final, total.currency),
+            money(total.provisional, total.currency),
+            money(total.credit_total, total.currency),
+        )
+        for total in report.customers
+    )
+    return Table(
+        ("Customer", "Final (months ended)", "Provisional (not ended)", "Total"),
+        rows,
+        (False, True, True, True),
+        "No contract was active in these months.",
+    )
+
+
+MonthSection = Callable[[MonthReport], Section]
+
+SECTIONS: tuple[tuple[str, MonthSection], ...] = (
     ("Summary by plan", plan_table),
     ("Breaches", breach_table),
     ("Credits owed per customer", customer_table),
+    ("How each credit is computed", derivation_lines),
     ("Incidents", incident_table),
     ("Availability per target (IPv4 and IPv6)", target_table),
     ("Maintenance", maintenance_table),
@@ -246,9 +363,10 @@ SECTIONS = (
 )
 
 # A customer's statement: its contracts in full instead of the provider's summaries.
-STATEMENT_SECTIONS = (
+STATEMENT_SECTIONS: tuple[tuple[str, MonthSection], ...] = (
     ("Contracts", contract_table),
     ("Credits", customer_table),
+    ("How each credit is computed", derivation_lines),
     ("Incidents", incident_table),
     ("Availability per target (IPv4 and IPv6)", target_table),
     ("Maintenance", maintenance_table),
@@ -256,19 +374,25 @@ STATEMENT_SECTIONS = (
 )
 
 # What a range adds above its months: its own figures over all of its slices.
-RANGE_SECTIONS = (
+RANGE_SECTIONS: tuple[tuple[str, Callable[[RangeReport], Section]], ...] = (
+    ("Credits over the range", range_customer_table),
     ("Availability per target over the range", target_table),
     ("Availability per service over the range", service_table),
-    ("Credits over the range", customer_table),
     ("Data coverage over the range", coverage_table),
 )
+
+
+def sections(report: MonthReport) -> tuple[tuple[str, MonthSection], ...]:
+    return STATEMENT_SECTIONS if report.customer is not None else SECTIONS
 
 
 def footnote(report: MonthReport | RangeReport) -> str:
     return (
         f"Slices of {report.slice_seconds} s. Availability = (eligible - bad) / eligible "
-        "slices; exactly at the objective is no breach. Maintenance slices are excluded; "
-        "slices without probe data are handled as the config's sla.no_data setting says. "
-        "A contract period runs from its start up to, not including, its end. "
+        "slices, truncated, never rounded up; exactly at the objective is no breach. "
+        "Maintenance slices are excluded; slices without probe data are handled as the "
+        "config's sla.no_data setting says. A contract period runs from its start up to, "
+        "not including, its end; a fee is prorated by the period's share of the month. "
+        '"continues": the incident runs past the end of the period. '
         f"Times, dates and days are in {report.timezone}."
     )

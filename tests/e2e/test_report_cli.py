@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from support import spec_example as example
 
 from monitor.cli import main
 
@@ -89,66 +90,30 @@ def test_the_spec_example_month_reports_exactly_the_spec_figures(
     out = tmp_path / "report.json"
     assert main(["-c", str(config), "report", "--month", "2026-02", "-o", str(out)]) == 0
     report = json.loads(out.read_text())
-    # February 2026: 28 x 1440 = 40,320 slices; 60 in maintenance -> 40,260 eligible;
-    # 20 bad (ipv6 down, family_policy any): 100 x 40,240 / 40,260 = 99.950323 %.
-    (target,) = report["targets"]
-    assert target == {
-        "name": "api-health",
-        "service": "public-api",
-        "availability_percent": 99.950323,
-        "eligible_slices": 40260,
-        "bad_slices": 20,
-        "no_data_slices": 0,
-        "excluded_slices": 60,
-        "coverage_percent": 100.0,
-        "families": {
-            "ipv4": {"availability_percent": 100.0},
-            "ipv6": {"availability_percent": 99.950323},
-        },
-    }
-    (contract,) = report["contracts"]
-    # Budget: (1 - 0.9999) x 40,260 = 4.026 allowed, minus 20 bad = -15.974.
-    # 99.950323 is below 99.99 but not below 99.9: 10 % of 12,000.00 = 1,200.00.
-    assert contract == {
-        "customer": "acme",
-        "display_name": None,
-        "plan": "enterprise",
-        "service": "public-api",
-        "period_start": "2026-02-01T00:00:00Z",
-        "period_end": "2026-03-01T00:00:00Z",
-        "availability_percent": 99.950323,
-        "objective_percent": 99.99,
-        "eligible_slices": 40260,
-        "bad_slices": 20,
-        "coverage_percent": 100.0,
-        "breach": True,
-        "budget_remaining_slices": -15.974,
-        "credit_percent": "10",
-        "credit_amount": "1200.00",
-        "currency": "USD",
-    }
-    assert report["customers"] == [
-        {"customer": "acme", "credit_total": "1200.00", "currency": "USD"}
-    ]
+    # The spec's example month (tests/support/spec_example.py), IPv6 down 20 minutes:
+    # 99.950323 %, 10 % of 12,000.00 = 1,200.00 USD; its 40 probes timed out.
+    assert report["targets"] == [example.target_row(down="ipv6")]
+    assert report["contracts"] == [example.CONTRACT_ROW]
+    assert report["customers"] == example.CUSTOMERS
     assert report["incidents"] == [
-        {
-            "start": "2026-02-17T09:00:00Z",
-            "end": "2026-02-17T09:20:00Z",
-            "slices": 20,
-            "targets": ["api-health"],
-        }
+        example.incident_row(
+            "2026-02-17T09:00:00Z", "2026-02-17T09:20:00Z", "ipv6", {"timeout": 20}
+        )
     ]
     assert (report["month"], report["timezone"], report["slice_seconds"]) == ("2026-02", "UTC", 60)
 
 
 def test_reimporting_changes_no_figure(config, february, tmp_path, capsys):
+    def clock() -> datetime:  # the report says when it was issued
+        return datetime(2026, 3, 2, tzinfo=UTC)
+
     assert main(["-c", str(config), "import", str(february)]) == 0
     capsys.readouterr()
-    assert main(["-c", str(config), "report", "--month", "2026-02"]) == 0
+    assert main(["-c", str(config), "report", "--month", "2026-02"], clock=clock) == 0
     first = capsys.readouterr().out
     assert main(["-c", str(config), "import", str(february)]) == 0
     assert "0 new probes stored" in capsys.readouterr().out
-    assert main(["-c", str(config), "report", "--month", "2026-02"]) == 0
+    assert main(["-c", str(config), "report", "--month", "2026-02"], clock=clock) == 0
     assert capsys.readouterr().out == first
 
 

@@ -86,7 +86,7 @@ def test_the_json_report_has_the_spec_fields_types_and_figures(config, capsys):
         "no_data_slices": 40320 - 11,
         "excluded_slices": 0,
         "coverage_percent": 0.027282,
-        "families": {"ipv4": {"availability_percent": 72.727273}},
+        "families": {"ipv4": {"availability_percent": 72.727273, "coverage_percent": 0.027282}},
     }
     assert solo["service"] == "solo"  # a target without service is its own service
     assert (solo["eligible_slices"], solo["bad_slices"], solo["excluded_slices"]) == (1, 1, 1)
@@ -105,9 +105,15 @@ def test_the_json_report_has_the_spec_fields_types_and_figures(config, capsys):
         "eligible_slices": 11,
         "bad_slices": 3,
         "coverage_percent": 0.027282,
+        "complete": False,
         "breach": True,
         "budget_remaining_slices": -2.989,
-        "credit_percent": "25",  # the lowest threshold it is below
+        "monthly_fee": "1200.00",
+        "prorated_fee": "1200.00",
+        "credit_rule": {"below": "99", "percent": "25"},  # the lowest threshold it is below
+        "credit_percent": "25",
+        "uncapped_amount": "300.00",
+        "credit_capped": False,
         "credit_amount": "300.00",
         "currency": "USD",
     }
@@ -119,11 +125,12 @@ def test_the_json_report_has_the_spec_fields_types_and_figures(config, capsys):
         {"customer": "acme", "credit_total": "300.00", "currency": "USD"},
         {"customer": "solo-co", "credit_total": "0", "currency": "JPY"},
     ]
+    # Each incident names the families and the reasons of the failed probes inside it.
     assert data["incidents"] == [
         {"start": "2026-02-02T00:00:00Z", "end": "2026-02-02T00:01:00Z", "slices": 1,
-         "targets": ["solo"]},
+         "targets": ["solo"], "families": ["ipv4"], "reasons": {"status": 1}, "ongoing": False},
         {"start": "2026-02-02T00:03:00Z", "end": "2026-02-02T00:06:00Z", "slices": 3,
-         "targets": ["api"]},
+         "targets": ["api"], "families": ["ipv4"], "reasons": {"timeout": 3}, "ongoing": False},
     ]  # fmt: skip
     assert data["maintenance"] == [
         {"start": "2026-02-02T00:01:59Z", "end": "2026-02-02T00:02:00Z", "reason": "reboot",
@@ -161,7 +168,7 @@ def test_the_csv_report_ends_every_line_alike(config, capsys):
     capsys.readouterr()
     assert main(["report", "-c", str(config), "--month", "2026-02", "--format", "csv"]) == 0
     lines = capsys.readouterr().out.split("\n")
-    assert lines[0].startswith("# INCOMPLETE")
+    assert lines[0].startswith("month,reference,complete,final,")  # never a comment line
     assert lines[-1] == ""
     assert all(line.endswith("\r") for line in lines[:-1])
 

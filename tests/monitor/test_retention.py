@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import textwrap
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -53,4 +54,9 @@ def test_pruning_raw_rows_keeps_the_figures_of_old_months(tmp_path: Path, databa
     assert deleted == 28 * 24 * 12 * 2
     assert remaining == []
     assert '"bad_slices": 60' in before  # the hour of ipv6 downtime is there to keep
-    assert after == before
+    # Every figure stays. What failed probes said is read from the raw rows, so an
+    # incident's reasons go with them (docs/operations.md#retention).
+    (incident,) = json.loads(before)["incidents"]
+    assert incident["reasons"] == {"timeout": 12}
+    assert json.loads(after)["incidents"] == [{**incident, "reasons": {}}]
+    assert after.replace('{}', '{\n        "timeout": 12\n      }') == before

@@ -159,10 +159,11 @@ def test_an_unknown_customer_is_an_error(month_probes, make_contract):
         month_probes().steady().evaluate(contracts=[make_contract()], customer="nobody")
 
 
-def test_contract_coverage_sums_the_slices_of_the_services_targets(month_probes, make_contract):
+def test_contract_coverage_is_the_lowest_of_its_services_targets(month_probes, make_contract):
     two = [API, TargetSpec("api-eu", "public-api", 30.0, ("ipv4",))]
     case = month_probes(targets=two).steady(target="api")  # api-eu has no data at all
     (result,) = case.evaluate(contracts=[make_contract()]).contracts
-    assert result.coverage == 50
+    assert result.coverage == 0
+    assert not result.complete
     # The service itself is GOOD wherever one target is: availability is unaffected.
     assert result.figures.availability == 100

@@ -10,6 +10,7 @@ from decimal import Decimal
 from fractions import Fraction
 
 import pytest
+from support import spec_example as example
 
 from sla import render_csv, render_json
 from sla.model import CreditStep, MaintenanceWindow, TargetSpec
@@ -40,7 +41,7 @@ def spec_example(month_probes, make_contract):
     case.fail(100, 120, family="ipv4")
     hour = MaintenanceWindow(utc(2026, 2, 10, 2), utc(2026, 2, 10, 3), targets=("api-health",))
     contract = make_contract("enterprise", fee="12000.00", credits=ENTERPRISE)
-    return case.evaluate(contracts=[contract], maintenance=[hour])
+    return case.evaluate(contracts=[contract], maintenance=[hour], failures=True)
 
 
 def test_the_json_report_reproduces_the_spec_example(spec_example):
@@ -50,50 +51,17 @@ def test_the_json_report_reproduces_the_spec_example(spec_example):
         "slice_seconds": 60,
         "month_to_date": False,
         "complete": True,
-        "targets": [
-            {
-                "name": "api-health",
-                "service": "public-api",
-                "availability_percent": 99.950323,
-                "eligible_slices": 40260,
-                "bad_slices": 20,
-                "no_data_slices": 0,
-                "excluded_slices": 60,
-                "coverage_percent": 100.0,
-                "families": {
-                    "ipv4": {"availability_percent": 99.950323},
-                    "ipv6": {"availability_percent": 100.0},
-                },
-            }
-        ],
-        "contracts": [
-            {
-                "customer": "acme",
-                "display_name": None,
-                "plan": "enterprise",
-                "service": "public-api",
-                "period_start": "2026-02-01T00:00:00Z",
-                "period_end": "2026-03-01T00:00:00Z",
-                "availability_percent": 99.950323,
-                "objective_percent": 99.99,
-                "eligible_slices": 40260,
-                "bad_slices": 20,
-                "coverage_percent": 100.0,
-                "breach": True,
-                "budget_remaining_slices": -15.974,
-                "credit_percent": "10",
-                "credit_amount": "1200.00",
-                "currency": "USD",
-            }
-        ],
-        "customers": [{"customer": "acme", "credit_total": "1200.00", "currency": "USD"}],
+        "final": True,
+        "reference": "SLA-2026-02",
+        "issued_at": "2100-01-01T00:00:00Z",  # the builder's `now`
+        "provider": {"name": None, "address": None, "contact": None, "credit_terms": None},
+        "targets": [example.target_row(down="ipv4")],
+        "contracts": [example.CONTRACT_ROW],
+        "customers": example.CUSTOMERS,
         "incidents": [
-            {
-                "start": "2026-02-01T01:40:00Z",
-                "end": "2026-02-01T02:00:00Z",
-                "slices": 20,
-                "targets": ["api-health"],
-            }
+            example.incident_row(
+                "2026-02-01T01:40:00Z", "2026-02-01T02:00:00Z", "ipv4", {"timeout": 40}
+            )
         ],
         "maintenance": [
             {
@@ -115,42 +83,27 @@ def test_json_keys_keep_the_spec_order(spec_example):
         "slice_seconds",
         "month_to_date",
         "complete",
+        "final",
+        "reference",
+        "issued_at",
+        "provider",
         "targets",
         "contracts",
         "customers",
         "incidents",
         "maintenance",
     ]
-    assert list(report["targets"][0]) == [
-        "name",
-        "service",
-        "availability_percent",
-        "eligible_slices",
-        "bad_slices",
-        "no_data_slices",
-        "excluded_slices",
-        "coverage_percent",
+    assert list(report["targets"][0]) == list(example.target_row("ipv4"))
+    assert list(report["contracts"][0]) == list(example.CONTRACT_ROW)
+    assert list(report["incidents"][0]) == [
+        "start",
+        "end",
+        "slices",
+        "targets",
         "families",
+        "reasons",
+        "ongoing",
     ]
-    assert list(report["contracts"][0]) == [
-        "customer",
-        "display_name",
-        "plan",
-        "service",
-        "period_start",
-        "period_end",
-        "availability_percent",
-        "objective_percent",
-        "eligible_slices",
-        "bad_slices",
-        "coverage_percent",
-        "breach",
-        "budget_remaining_slices",
-        "credit_percent",
-        "credit_amount",
-        "currency",
-    ]
-    assert list(report["incidents"][0]) == ["start", "end", "slices", "targets"]
 
 
 @pytest.mark.parametrize(
@@ -212,56 +165,55 @@ def test_a_month_to_date_report_says_so(month_probes):
     assert json.loads(render_json(report))["month_to_date"] is True
 
 
-def test_the_csv_has_one_row_per_contract(spec_example):
-    rows = list(csv.reader(io.StringIO(render_csv(spec_example))))
-    assert rows == [
-        [
-            "customer",
-            "display_name",
-            "plan",
-            "service",
-            "period_start",
-            "period_end",
-            "availability_percent",
-            "objective_percent",
-            "coverage_percent",
-            "breach",
-            "credit_percent",
-            "credit_amount",
-            "currency",
-        ],
-        [
-            "acme",
-            "",
-            "enterprise",
-            "public-api",
-            "2026-02-01T00:00:00Z",
-            "2026-03-01T00:00:00Z",
-            "99.950323",
-            "99.99",
-            "100.0",
-            "true",
-            "10",
-            "1200.00",
-            "USD",
-        ],
-    ]
+def test_the_csv_has_one_row_per_contract_with_the_jsons_values(spec_example):
+    (row,) = csv.DictReader(io.StringIO(render_csv(spec_example)))
+    assert row == {
+        "month": "2026-02",
+        "reference": "SLA-2026-02",
+        "complete": "true",
+        "final": "true",
+        "customer": "acme",
+        "display_name": "",
+        "plan": "enterprise",
+        "service": "public-api",
+        "period_start": "2026-02-01T00:00:00Z",
+        "period_end": "2026-03-01T00:00:00Z",
+        "availability_percent": "99.950323",
+        "objective_percent": "99.99",
+        "coverage_percent": "100.0",
+        "contract_complete": "true",
+        "breach": "true",
+        "budget_remaining_slices": "-15.974",
+        "monthly_fee": "12000.00",
+        "prorated_fee": "12000.00",
+        "credit_rule_below": "99.99",
+        "credit_rule_percent": "10",
+        "credit_rule_amount": "",
+        "credit_percent": "10",
+        "uncapped_amount": "1200.00",
+        "credit_capped": "false",
+        "credit_amount": "1200.00",
+        "currency": "USD",
+        "issued_at": "2100-01-01T00:00:00Z",
+    }
 
 
-def test_the_csv_leaves_null_cells_empty(month_probes, make_contract):
+def test_the_csv_leaves_null_cells_empty_and_has_no_comment_line(month_probes, make_contract):
     report = month_probes().evaluate(contracts=[make_contract()])
     lines = render_csv(report).splitlines()
-    assert lines[0].startswith("# INCOMPLETE REPORT")  # no probe at all: coverage 0 %
-    (row,) = csv.DictReader(lines[1:])
-    cells = ("availability_percent", "display_name", "breach", "credit_percent")
-    assert tuple(row[cell] for cell in cells) == ("", "", "false", "0")
+    assert lines[0].startswith("month,reference,complete,final,")  # no `#` line first
+    (row,) = csv.DictReader(lines)
+    cells = ("availability_percent", "display_name", "breach", "credit_percent", "complete")
+    assert tuple(row[cell] for cell in cells) == ("", "", "false", "0", "false")
 
 
 @pytest.mark.parametrize(
-    "typed", ['=HYPERLINK("https://evil.example","Refund")', "+1", "-2+3", "@SUM(A1)", "\tx"]
+    "typed",
+    ['=HYPERLINK("https://evil.example","Refund")', "+1", "-2+3", "@SUM(A1)", "\tx", "\rx"],
 )
 def test_a_display_name_never_becomes_a_spreadsheet_formula(month_probes, make_contract, typed):
-    report = month_probes().evaluate(contracts=[make_contract(display_name=typed)])
-    (row,) = csv.DictReader(render_csv(report).splitlines()[1:])
+    report = month_probes().steady().evaluate(contracts=[make_contract(display_name=typed)])
+    (row,) = csv.DictReader(io.StringIO(render_csv(report)))
     assert row["display_name"] == "'" + typed
+    assert row["budget_remaining_slices"] == "40.32"  # numbers are never prefixed
     assert json.loads(render_json(report))["contracts"][0]["display_name"] == typed  # as typed

@@ -7,6 +7,7 @@ human format. Times people read are in `sla.timezone` with the zone named.
 from __future__ import annotations
 
 import csv
+import io
 import json
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -33,7 +34,7 @@ def squeezed(text: str) -> str:
 
 
 def first_text_of_main(page: str) -> str:
-    return page.split("<main>", 1)[1].split("</p>", 1)[0]
+    return page.split("<main>", 1)[1].split("</p>", 1)[0].strip()
 
 
 def test_an_incomplete_month_says_so_first_in_markdown_html_and_csv() -> None:
@@ -45,7 +46,8 @@ def test_an_incomplete_month_says_so_first_in_markdown_html_and_csv() -> None:
     )
     assert render_md(report).splitlines()[0] == f"**{line}**"
     assert first_text_of_main(render_html(report)) == f'<p class="incomplete" role="alert">{line}'
-    assert render_csv(report).splitlines()[0] == f"# {line}"
+    rows = list(csv.DictReader(io.StringIO(render_csv(report))))
+    assert {(row["complete"], row["final"]) for row in rows} == {("false", "true")}
     assert json.loads(render_json(report))["complete"] is False
 
 
@@ -54,14 +56,18 @@ def test_a_complete_month_has_no_such_line() -> None:
     assert report.complete
     for text in (render_md(report), render_html(report), render_csv(report)):
         assert "INCOMPLETE" not in text
-    assert render_csv(report).startswith("customer,")
+    assert render_csv(report).startswith("month,reference,complete,final,")
 
 
 def test_a_month_without_data_never_reads_as_owing_nothing(month_probes, make_contract) -> None:
     report = month_probes().evaluate(contracts=[make_contract()])
     for text in (render_md(report), render_html(report)):
         assert "credits owed: none" not in text.lower()
-        assert "Data is incomplete: on the data there is, 0 of 1 contracts" in text
+        assert (
+            "Not final, probe data is missing: in the data there is, 0 of 1 contracts are "
+            "below their objective; credits: not final: no credit "
+            "in the data there is." in text
+        )
     assert "0 of 1 contracts breached their objective" not in render_md(report)
 
 
@@ -104,10 +110,14 @@ def test_a_statement_lists_its_contracts_in_full() -> None:
     md = squeezed(render_md(statement()))
     contracts = md.split("\n## Contracts\n", 1)[1].split("\n## ", 1)[0]
     assert (
-        r"| Acme \<Corp\> & Co. (acme) | enterprise | public-api | whole month | 99.950323 % "
+        r"| Acme \<Corp\> & Co. (acme) | enterprise | public-api | whole month | 99.950322 % "
         in contracts
     )
-    assert "| 20 min | -15.974 min | 10 % = 1200.00 USD | yes | 100 % |" in contracts
+    assert "| 20 min | overspent by 15.974 min | 1,200.00 USD | yes | 100 % |" in contracts
+    assert (
+        r"- Acme \<Corp\> & Co. (acme), enterprise on public-api, whole month: 99.950322 % is "
+        "below 99.99 %: 10 % of 12,000.00 USD = 1,200.00 USD" in md
+    )
     assert "| database upgrade | api-health | 60 slices (1 h) |" in md
 
 
@@ -117,6 +127,7 @@ def test_a_range_opens_with_its_own_figures_then_each_month(month_probes) -> Non
     report = combine_months((jan, feb))
     md = render_md(report)
     assert md.startswith("# SLA report — January 2026 to February 2026 (UTC)\n")
+    assert "Reference SLA-2026-01..2026-02 · issued 2100-01-01 00:00 UTC" in md
     assert md.index("## Availability per target over the range") < md.index("## January 2026")
     assert md.index("## January 2026") < md.index("## February 2026")
     assert "### Incidents" in md
@@ -136,4 +147,4 @@ def test_an_incomplete_month_makes_its_range_say_so_first(month_probes) -> None:
     assert render_md(report).startswith(
         "**INCOMPLETE REPORT: probe data covers less than 99 % of 2026-01 for api (0 %);"
     )
-    assert render_csv(report).splitlines()[1].startswith("month,customer,")
+    assert render_csv(report).splitlines()[0].startswith("month,reference,complete,final,")

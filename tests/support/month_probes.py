@@ -7,9 +7,11 @@ expectation is computed from probes a reader can picture.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 import numpy as np
 
@@ -18,6 +20,7 @@ from sla.engine import MonthReport
 from sla.model import (
     Contract,
     CreditStep,
+    FailedProbes,
     LastState,
     MaintenanceWindow,
     Plan,
@@ -57,6 +60,8 @@ class MonthProbes:
         self.start = month_bounds(year, month, tz)[0]
         self.first_slice, self.end_slice = load_window(year, month, tz, self.policy, targets)
         self.probes: dict[tuple[str, str, str], tuple[np.ndarray, np.ndarray]] = {}
+        # Why probes failed: (series, first us, end us, reason); "timeout" where none says.
+        self.reasons: list[tuple[tuple[str, str, str], int, int, str]] = []
 
     # --- times ---
 
@@ -137,7 +142,10 @@ class MonthProbes:
             self.probes[key][1][inside] = state
         return self
 
-    def fail(self, start: float, end: float, **series: str) -> MonthProbes:
+    def fail(self, start: float, end: float, reason: str = "timeout", **series: str) -> MonthProbes:
+        """The probes started in [start, end) minutes fail, for `reason`."""
+        for key, _ in self._inside(start, end, series):
+            self.reasons.append((key, self.us_at(start), self.us_at(end), reason))
         return self.set(start, end, FAILED, **series)
 
     def remove(self, start: float, end: float, **series: str) -> MonthProbes:
@@ -153,6 +161,25 @@ class MonthProbes:
         return self.remove(start, end, **series)
 
     # --- rollups and evaluation ---
+
+    def failures(self, target: str) -> FailedProbes:
+        """The target's failed probes per slice, family and reason, as the store reads them."""
+        slice_us = self.policy.slice_seconds * US
+        counted: Counter[tuple[int, str, str]] = Counter()
+        for key, (times, states) in self.probes.items():
+            if key[0] != target:
+                continue
+            for moment in times[states == FAILED].tolist():
+                reason = next(
+                    (
+                        why
+                        for k, low, high, why in reversed(self.reasons)
+                        if k == key and low <= moment < high
+                    ),
+                    "timeout",
+                )
+                counted[(moment // slice_us, key[1], reason)] += 1
+        return FailedProbes(target, tuple((*key, count) for key, count in sorted(counted.items())))
 
     def series(self) -> list[SeriesSlices]:
         return [self._rollup(key, *columns) for key, columns in self.probes.items()]
@@ -208,17 +235,24 @@ class MonthProbes:
         maintenance: Sequence[MaintenanceWindow] = (),
         now: datetime = LATER,
         customer: str | None = None,
+        plans: Mapping[str, Plan] = PLANS,
+        **more: Any,
     ) -> MonthReport:
+        """The month as the engine reports it; `more` goes to evaluate_month as it is
+        (`failures=True` gives it this builder's failed probes)."""
+        if more.get("failures") is True:
+            more["failures"] = self.failures
         return evaluate_month(
             self.year,
             self.month,
             self.tz,
             policy=self.policy,
             targets=self.targets,
-            plans=PLANS,
+            plans=plans,
             contracts=contracts,
             maintenance=maintenance,
             series=self.series(),
             now=now,
             customer=customer,
+            **more,
         )
