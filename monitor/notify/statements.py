@@ -23,6 +23,7 @@ import tempfile
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 from decimal import Decimal
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
@@ -228,10 +229,11 @@ def _credits(totals: Iterable[CustomerTotal]) -> dict[str, str]:
 
 def _summary(name: str, report: MonthReport) -> dict[str, Any]:
     """What the finance channel reads: breaches, credits per currency, completeness."""
-    short = [
-        f"{t.name} {'no' if t.figures.coverage is None else number(t.figures.coverage)}%"
-        for t in report.short_targets
-    ]
+    def share(coverage: Fraction | None) -> str:
+        return f"{'no' if coverage is None else number(coverage)}%"
+
+    short = [f"{t.name} {share(t.coverage)}" for t in report.short_targets]
+    short += [f"{c.customer} {c.plan} {share(c.coverage)}" for c in report.short_contracts]
     return {
         "month": name,
         "contracts": len(report.contracts),
