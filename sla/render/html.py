@@ -53,6 +53,7 @@ from sla.render.tables import (
     customer_table,
     footnote,
     sections,
+    short_target,
     target_table,
 )
 from sla.slices import day_starts
@@ -414,12 +415,12 @@ def availability_chart(
         f"{percent(o)} ({'/'.join(p)})" for o, p in sorted(by_objective.items(), reverse=True)
     )
     month_figure = percent(target.figures.availability)
-    if not report.complete:
+    if short_target(target, report) and target.figures.eligible:
         month_figure = f"{month_figure} {IN_THE_DATA}"
     return AvailabilityChart(
         target=target.name,
         service=target.service,
-        caption=f"service {target.service} · {month_figure} this month",
+        caption=f"service {target.service} · this month {month_figure}",
         objectives=f"Objectives: {shown}" if shown else "No contract on this service.",
         plot=plot,
         bands=_day_bands(plot, target.daily, days),
@@ -511,7 +512,9 @@ def burn_chart(contract: ContractResult, days: _Days, report: MonthReport) -> Bu
         name=name,
         caption=(
             f"{contract.plan} · {contract.service} · {period(contract, report)} · "
-            f"availability {availability(contract)} (objective {percent(contract.objective)})"
+            f"availability {availability(contract)}"
+            + ("" if contract.complete else f" {IN_THE_DATA}")
+            + f" (objective {percent(contract.objective)})"
         ),
         status=status,
         breached=breached,

@@ -210,7 +210,8 @@ def incident_table(report: MonthReport) -> Table:
     )
 
 
-def _short(target: TargetResult, report: MonthReport | RangeReport) -> bool:
+def short_target(target: TargetResult, report: MonthReport | RangeReport) -> bool:
+    """Its figures are not final: the target is short of data, or a month still runs."""
     months = report.months if isinstance(report, RangeReport) else (report,)
     threshold = months[0].min_coverage
     unsettled = not all(month.final for month in months)
@@ -230,7 +231,7 @@ def _family_cell(target: TargetResult, family: str, report: MonthReport | RangeR
 
 def target_table(report: MonthReport | RangeReport) -> Table:
     def qualified(text: str, target: TargetResult) -> str:
-        short = _short(target, report) and target.figures.eligible
+        short = short_target(target, report) and target.figures.eligible
         return f"{text} {IN_THE_DATA}" if short else text
 
     rows = tuple(

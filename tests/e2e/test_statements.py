@@ -288,7 +288,7 @@ def test_the_pdf_of_a_31_day_month_holds_every_figure_of_the_json_statement(
     # Every chart is there, its own text included: two burn charts, two availability charts.
     assert text.count("Error budget burn per contract") == 1
     assert text.count("budget for the period:") == 2
-    assert text.count(" this month") == 2  # "service public-api · 99.932615 % this month"
+    assert text.count(" this month ") == 2  # "service public-api · this month 99.932615 %"
     assert "Objectives: 99.99 % (enterprise)" in text
     assert "Objectives: 99.95 % (turbo)" in text
     assert "hover" not in text  # a page cannot be hovered
