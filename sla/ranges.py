@@ -16,6 +16,7 @@ from decimal import Decimal
 from typing import TypeVar
 
 from sla.availability import Figures
+from sla.credits import round_money
 from sla.engine import FamilyResult, MonthReport, ServiceResult, TargetResult
 from sla.errors import SlaError
 from sla.model import Provider
@@ -146,7 +147,8 @@ def combine_months(months: tuple[MonthReport, ...]) -> RangeReport:
     totals: dict[tuple[str, str], list[Decimal]] = {}
     for month in months:
         for total in month.customers:
-            sums = totals.setdefault((total.customer, total.currency), [Decimal(0), Decimal(0)])
+            zero = round_money(Decimal(0), total.currency)
+            sums = totals.setdefault((total.customer, total.currency), [zero, zero])
             sums[0 if month.final else 1] += total.credit_total
     customers = tuple(
         RangeTotal(customer, currency, final + provisional, final, provisional)

@@ -75,6 +75,10 @@ def config_text(database: Path) -> str:
               monthly_fee: "777.77", currency: EUR, start: 2025-06-01}}
           - {{customer: initech, display_name: Initech LLC, plan: turbo, service: billing,
               monthly_fee: "4321.09", currency: GBP, start: 2025-06-01}}
+          - {{customer: newco, plan: pro, service: search, monthly_fee: "100.00", currency: USD,
+              start: 2026-03-10}}
+          - {{customer: oldco, plan: turbo, service: billing, monthly_fee: "200.00",
+              currency: EUR, start: 2025-07-01, end: 2026-02-20}}
         maintenance:
           - {{start: "2026-03-05T02:00:00Z", end: "2026-03-05T03:00:00Z",
               services: [public-api], reason: database upgrade}}
@@ -139,6 +143,57 @@ def test_months_and_year_name_the_same_kind_of_range(quarter, capfd):
     year = as_json(config, capfd, "--year", "2026")
     assert len(year["months"]) == 12
     assert year["complete"] is False  # April to December have no data
+
+
+@pytest.mark.parametrize(
+    ("customer", "contracts", "credits"),
+    [
+        # Joins on 10 March, midnight in Berlin: 22 days less the hour DST takes, 527 of
+        # March's 743 hours (31,620 slices). Search's 45 minutes on the 10th fall in it:
+        # 100 x 31,575 / 31,620 = 99.857685 %, below pro's 99.9: 10 % of 100.00 x 527 /
+        # 743 = 7.0928... = 7.09 USD.
+        ("newco", [0, 0, 1], "7.09"),
+        # Leaves on 20 February: billing's 3 hours on the 14th, 100 x 27,180 / 27,360 =
+        # 99.342105 %, breach turbo: 25 % of 200.00 x 19 / 28 days = 33.928... = 33.93 EUR;
+        # January had no outage on billing.
+        ("oldco", [1, 1, 0], "33.93"),
+    ],
+)
+def test_a_customer_who_joins_or_leaves_inside_a_quarter_has_its_statement(
+    quarter, capfd, customer, contracts, credits
+):
+    config, _ = quarter
+    data = as_json(config, capfd, "--quarter", "2026-Q1", "--customer", customer)
+    assert [len(month["contracts"]) for month in data["months"]] == contracts
+    assert [month["final"] for month in data["months"]] == [True, True, True]
+    assert data["reference"] == f"SLA-2026-01..2026-03-{customer}"
+    ((total),) = data["customers"]
+    assert (total["credit_total"], total["final"], total["provisional"]) == (
+        credits,
+        credits,
+        "0.00",
+    )
+    if customer == "newco":  # the proration in the unit that states it exactly
+        code, md, _ = report(
+            config, capfd, "--month", "2026-03", "--customer", customer, "--format", "md"
+        )
+        assert code == 0
+        assert "10 % of 70.93 USD (100.00 USD x 527 of 743 hours) = 7.09 USD" in md
+
+
+def test_a_range_with_a_running_month_splits_final_and_provisional_and_strict_exits_3(
+    quarter, capfd
+):
+    config, _ = quarter
+    code, out, err = report(config, capfd, "--months", "2026-03..2026-04", "--strict")
+    data = json.loads(out)
+    assert code == 3
+    assert "2026-04 has not ended (figures until 2026-04-20 02:00 CEST)" in err
+    assert [(m["final"], m["complete"]) for m in data["months"]] == [(True, True), (False, False)]
+    assert (data["final"], data["complete"]) == (False, False)
+    acme = next(c for c in data["customers"] if c["customer"] == "acme")
+    assert acme["final"] == acme["credit_total"]  # April has had no outage so far
+    assert acme["provisional"] == "0.00"
 
 
 @pytest.mark.parametrize(
