@@ -205,23 +205,18 @@ class MonthReport:
     provider: Provider = NO_PROVIDER
     final: bool = True  # the month had ended when the report was made
 
+    def short(self, coverage: Fraction | None) -> bool:
+        """Short of data: a coverage unknown or below `min_coverage` (docs/report-schema.md)."""
+        return coverage is None or coverage < self.min_coverage
+
     @property
     def short_targets(self) -> tuple[TargetResult, ...]:
-        """Targets whose coverage is unknown or below `min_coverage` (docs/report-schema.md)."""
-        return tuple(
-            target
-            for target in self.targets
-            if target.coverage is None or target.coverage < self.min_coverage
-        )
+        return tuple(target for target in self.targets if self.short(target.coverage))
 
     @property
     def short_contracts(self) -> tuple[ContractResult, ...]:
-        """Contracts whose coverage over their own period is unknown or below min_coverage."""
-        return tuple(
-            contract
-            for contract in self.contracts
-            if contract.coverage is None or contract.coverage < self.min_coverage
-        )
+        """Contracts short of data over their own period."""
+        return tuple(contract for contract in self.contracts if self.short(contract.coverage))
 
     @property
     def complete(self) -> bool:

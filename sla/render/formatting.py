@@ -230,14 +230,11 @@ def contract_label(contract: ContractResult, report: MonthReport) -> str:
     return f"{contract.customer} {contract.plan} on {contract.service}, {period(contract, report)}"
 
 
-def _short_target(target: TargetResult, threshold: Decimal) -> list[str]:
+def _short_target(target: TargetResult, month: MonthReport) -> list[str]:
     """ "search (35.729167 %)" when every family is short, else each short family alone:
     "api-health IPv6 (67.741935 %)"."""
-    short = [
-        family
-        for family in target.families
-        if family.figures.coverage is None or family.figures.coverage < threshold
-    ]
+    threshold = month.min_coverage
+    short = [family for family in target.families if month.short(family.figures.coverage)]
     if len(short) == len(target.families):
         return [f"{target.name} ({coverage(target.coverage, threshold)})"]
     return [
@@ -260,7 +257,7 @@ def incomplete_line(report: MonthReport | RangeReport) -> str | None:
             )
         threshold = month.min_coverage
         short = [
-            text for target in month.short_targets for text in _short_target(target, threshold)
+            text for target in month.short_targets for text in _short_target(target, month)
         ]
         short += [
             f"contract {contract_label(contract, month)} ({coverage(contract.coverage, threshold)})"

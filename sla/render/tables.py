@@ -213,9 +213,7 @@ def incident_table(report: MonthReport) -> Table:
 def short_target(target: TargetResult, report: MonthReport | RangeReport) -> bool:
     """Its figures are not final: the target is short of data, or a month still runs."""
     months = report.months if isinstance(report, RangeReport) else (report,)
-    threshold = months[0].min_coverage
-    unsettled = not all(month.final for month in months)
-    return unsettled or target.coverage is None or target.coverage < threshold
+    return not all(month.final for month in months) or months[0].short(target.coverage)
 
 
 def _family_cell(target: TargetResult, family: str, report: MonthReport | RangeReport) -> str:
@@ -224,7 +222,7 @@ def _family_cell(target: TargetResult, family: str, report: MonthReport | RangeR
         if result.family == family:
             text = percent(result.figures.availability)
             share = result.figures.coverage
-            short = share is None or share < months[0].min_coverage or not months[-1].final
+            short = months[0].short(share) or not months[-1].final
             return f"{text} {IN_THE_DATA}" if short and result.figures.eligible else text
     return DASH  # the target is not probed over this family
 
@@ -352,10 +350,8 @@ def range_customer_table(report: RangeReport) -> Table:
 
 MonthSection = Callable[[MonthReport], Section]
 
-SECTIONS: tuple[tuple[str, MonthSection], ...] = (
-    ("Summary by plan", plan_table),
-    ("Breaches", breach_table),
-    ("Credits owed per customer", customer_table),
+# What every month shows after its contracts: how credits are computed, then the targets.
+_DETAILS: tuple[tuple[str, MonthSection], ...] = (
     ("How each credit is computed", derivation_lines),
     ("Incidents", incident_table),
     ("Availability per target (IPv4 and IPv6)", target_table),
@@ -363,15 +359,18 @@ SECTIONS: tuple[tuple[str, MonthSection], ...] = (
     ("Data coverage", coverage_table),
 )
 
+SECTIONS: tuple[tuple[str, MonthSection], ...] = (
+    ("Summary by plan", plan_table),
+    ("Breaches", breach_table),
+    ("Credits owed per customer", customer_table),
+    *_DETAILS,
+)
+
 # A customer's statement: its contracts in full instead of the provider's summaries.
 STATEMENT_SECTIONS: tuple[tuple[str, MonthSection], ...] = (
     ("Contracts", contract_table),
     ("Credits", customer_table),
-    ("How each credit is computed", derivation_lines),
-    ("Incidents", incident_table),
-    ("Availability per target (IPv4 and IPv6)", target_table),
-    ("Maintenance", maintenance_table),
-    ("Data coverage", coverage_table),
+    *_DETAILS,
 )
 
 # What a range adds above its months: its own figures over all of its slices.
