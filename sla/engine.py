@@ -673,59 +673,133 @@ def _incidents(
     # (incident, target) pairs, sorted: each incident's targets in config order.
     count = len(outages)
     pairs = np.unique(number * count + owners)
-    involved = np.split(pairs % count, np.flatnonzero(np.diff(pairs // count)) + 1)
+    incident, target = pairs // count, pairs % count
+    involved = np.split(target, np.flatnonzero(np.diff(incident)) + 1)
+    spans = np.array([outage.span for outage in outages], np.int64).reshape(-1, 2)[target]
+    parts = _Parts(
+        incident,
+        target,
+        np.maximum(starts[opens][incident], spans[:, 0]),
+        np.minimum(incident_ends[incident], spans[:, 1]),
+    )
+    families = _bad_families(outages, parts, len(incident_ends))
+    failed = _failed_probes(outages, parts, frame, failures)
+    reasons = np.zeros((len(incident_ends), len(failed.reasons)), np.int64)
+    np.add.at(reasons, incident, failed.by_reason)
+    # Where no family was BAD on its own (a quorum of locations made the target BAD):
+    # the families whose probes failed in it.
+    by_family = np.zeros((len(incident_ends), len(FAMILIES)), np.int64)
+    np.add.at(by_family, incident, failed.by_family)
+    families |= ~families.any(axis=1, keepdims=True) & (by_family > 0)
     seconds = frame.policy.slice_seconds
-    failed = {
-        index: failures(outage.target.name)
-        for index, outage in enumerate(outages)
-        if failures is not None and index in set(owners.tolist())
+    # Thousands of incidents share a few family sets: each tuple is made once.
+    family_sets = {
+        key: tuple(f for f, bad in zip(FAMILIES, key, strict=True) if bad)
+        for key in {tuple(row) for row in families.tolist()}
     }
-    found = []
-    for start, end, owning, runs_on in zip(
-        starts[opens].tolist(), incident_ends.tolist(), involved, ongoing.tolist(), strict=True
-    ):
-        members = owning.tolist()
-        spans = [(max(start, outages[i].span[0]), min(end, outages[i].span[1])) for i in members]
-        families = _failed_families([outages[i] for i in members], spans)
-        reasons: Counter[str] = Counter()
-        for i, (low, high) in zip(members, spans, strict=True):
-            if i not in failed:
-                continue
-            first, last = frame.month_first + low, frame.month_first + high
-            for slice_number, family, reason, probes in failed[i].rows:
-                if first <= slice_number < last:
-                    reasons[reason] += probes
-                    if not families:  # no family was BAD alone (quorums): those that failed
-                        families = tuple(sorted({*families, family}, key=FAMILIES.index))
-        found.append(
-            SliceIncident(
-                start=slice_start(frame.month_first + start, seconds),
-                end=slice_start(frame.month_first + end, seconds),
-                slices=end - start,
-                targets=tuple(outages[i].target.name for i in members),
-                families=families,
-                reasons=tuple(sorted(reasons.items(), key=_most_first)),
-                ongoing=runs_on,
-            )
+    return tuple(
+        SliceIncident(
+            start=slice_start(frame.month_first + start, seconds),
+            end=slice_start(frame.month_first + end, seconds),
+            slices=end - start,
+            targets=tuple(outages[i].target.name for i in members.tolist()),
+            families=family_sets[tuple(failed_families)],
+            reasons=_reasons(failed.reasons, counts),
+            ongoing=runs_on,
         )
-    return tuple(found)
+        for start, end, members, runs_on, failed_families, counts in zip(
+            starts[opens].tolist(),
+            incident_ends.tolist(),
+            involved,
+            ongoing.tolist(),
+            families.tolist(),
+            reasons.tolist(),
+            strict=True,
+        )
+    )
+
+
+def _reasons(names: tuple[str, ...], counts: list[int]) -> tuple[tuple[str, int], ...]:
+    """(reason, failed probes) of the reasons that have any, most first."""
+    if not any(counts):
+        return ()
+    return tuple(sorted(((r, n) for r, n in zip(names, counts, strict=True) if n), key=_most_first))
 
 
 def _most_first(item: tuple[str, int]) -> tuple[int, str]:
     return -item[1], item[0]
 
 
-def _failed_families(
-    members: Sequence[_Outages], spans: Sequence[tuple[int, int]]
-) -> tuple[Family, ...]:
-    """The families BAD on their own somewhere in the incident, in FAMILIES order."""
-    found = set()
-    for outage, (low, high) in zip(members, spans, strict=True):
-        for family, starts, ends in outage.families:
-            at = int(np.searchsorted(ends, low, side="right"))  # first run ending after low
-            if at < len(starts) and starts[at] < high:
-                found.add(family)
-    return tuple(family for family in FAMILIES if family in found)
+@dataclass(frozen=True)
+class _Parts:
+    """Each (incident, target) pair, and the part [low, high) of the incident within the
+    target's span (counted positions): where its families and failed probes are looked at."""
+
+    incident: np.ndarray
+    target: np.ndarray
+    low: np.ndarray
+    high: np.ndarray
+
+    def of(self, target: int) -> np.ndarray:
+        return np.flatnonzero(self.target == target)
+
+
+def _bad_families(outages: Sequence[_Outages], parts: _Parts, incidents: int) -> np.ndarray:
+    """(incidents, FAMILIES) bools: a family of one of its targets was BAD on its own."""
+    found = np.zeros((incidents, len(FAMILIES)), bool)
+    for index in np.unique(parts.target).tolist():
+        mine = parts.of(index)
+        for family, run_starts, run_ends in outages[index].families:
+            at = np.searchsorted(run_ends, parts.low[mine], side="right")  # first run ending after
+            hit = at < len(run_starts)
+            hit[hit] = run_starts[at[hit]] < parts.high[mine][hit]
+            found[parts.incident[mine][hit], FAMILIES.index(family)] = True
+    return found
+
+
+@dataclass(frozen=True)
+class _Failed:
+    """Failed probes in each (incident, target) part: per reason and per family."""
+
+    reasons: tuple[str, ...]
+    by_reason: np.ndarray  # (parts, reasons)
+    by_family: np.ndarray  # (parts, FAMILIES)
+
+
+def _failed_probes(
+    outages: Sequence[_Outages], parts: _Parts, frame: _Frame, failures: FailureSource | None
+) -> _Failed:
+    """The failed probes that started in each part: running sums over each target's rows
+    (sorted by slice), read at both ends of each part."""
+    loaded = {}
+    if failures is not None:
+        for index in np.unique(parts.target).tolist():
+            loaded[index] = failures(outages[index].target.name).rows
+    names = tuple(sorted({row[2] for rows in loaded.values() for row in rows}))
+    by_reason = np.zeros((len(parts.target), len(names)), np.int64)
+    by_family = np.zeros((len(parts.target), len(FAMILIES)), np.int64)
+    for index, rows in loaded.items():
+        if not rows:
+            continue
+        mine = parts.of(index)
+        slices, families, reasons, probes = (np.array(column) for column in zip(*rows, strict=True))
+        first = np.searchsorted(slices, frame.month_first + parts.low[mine])
+        end = np.searchsorted(slices, frame.month_first + parts.high[mine])
+
+        for column, name in enumerate(names):
+            by_reason[mine, column] = _between(probes, reasons == name, first, end)
+        for column, family in enumerate(FAMILIES):
+            by_family[mine, column] = _between(probes, families == family, first, end)
+    return _Failed(names, by_reason, by_family)
+
+
+def _between(
+    counts: np.ndarray, picked: np.ndarray, first: np.ndarray, end: np.ndarray
+) -> np.ndarray:
+    """The sum of the picked `counts` in each row range [first, end), by running sums."""
+    total: np.ndarray = np.concatenate(([0], np.cumsum(np.where(picked, counts, 0))))
+    found: np.ndarray = total[end] - total[first]
+    return found
 
 
 def _maintenance(targets: Sequence[TargetSpec], frame: _Frame) -> tuple[MaintenanceResult, ...]:
