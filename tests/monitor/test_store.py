@@ -161,3 +161,24 @@ def test_opening_without_create_leaves_the_database_as_it_was(database_url: str)
         assert "probe_result" in inspect(engine).get_table_names()
     finally:
         engine.dispose()
+
+
+def test_failed_probes_are_counted_per_slice_family_and_reason(store: Store) -> None:
+    """What a report's incidents say failed: `local` never (the monitor's own network),
+    a 429 only when `sla.rate_limited_counts_as: down`, nothing outside the slices asked."""
+    store.write(
+        [
+            probe(0, ok=False, reason=Reason.TIMEOUT),
+            probe(30, ok=False, reason=Reason.TIMEOUT),
+            probe(30, ok=False, reason=Reason.DNS, family="ipv6"),
+            probe(45, ok=False, reason=Reason.LOCAL, family="ipv6"),
+            probe(61, ok=True, reason=Reason.RATE_LIMITED),
+            probe(90, ok=True),
+            probe(125, ok=False, reason=Reason.STATUS),  # the third slice: not asked for
+            probe(10, ok=False, reason=Reason.TIMEOUT, target="other"),
+        ]
+    )
+    failed = store.failed_probes("api", 60, MINUTE0, MINUTE0 + 2)
+    assert failed.rows == ((MINUTE0, "ipv4", "timeout", 2), (MINUTE0, "ipv6", "dns", 1))
+    down = store.failed_probes("api", 60, MINUTE0, MINUTE0 + 2, rate_limited=True)
+    assert down.rows == (*failed.rows, (MINUTE0 + 1, "ipv4", "rate_limited", 1))
