@@ -573,7 +573,7 @@ def _chosen_months(args: argparse.Namespace) -> list[Month] | None:
 @command(
     "report",
     "the monthly SLA report (default: the last month ended), a range, or one customer's"
-    " statement; exit 3 with --strict when data is missing",
+    " statement; exit 3 with --strict when data is missing or a month has not ended",
     "uptime-sla report -c uptime-sla.yaml --month 2026-02 --format md -o february.md\n"
     "  uptime-sla report --customer acme --format pdf -o acme-statement.pdf\n"
     "  uptime-sla report --quarter 2026-Q1 --format html -o q1.html",
@@ -587,7 +587,8 @@ def _chosen_months(args: argparse.Namespace) -> list[Month] | None:
         arg(
             "--strict",
             action="store_true",
-            help="exit 3 when the report is incomplete (a target's data coverage is too low)",
+            help="exit 3 when the report is incomplete: a target's, family's or contract's"
+            " data coverage is too low, or a month has not ended",
         ),
         path_arg("-o", "--output", metavar="FILE", help="write here (- or none: stdout)"),
     ],
