@@ -35,7 +35,10 @@ def imported(tree: ast.Module) -> set[str]:
 def distributions(modules: set[str]) -> set[str]:
     """The installed distributions that provide these modules (stdlib and our own left out)."""
     provided = metadata.packages_distributions()
-    third_party = modules - set(sys.stdlib_module_names) - {"monitor", "sla", "__future__"}
+    # `_typeshed` is the type checker's view of the standard library (imported only under
+    # TYPE_CHECKING): no distribution provides it at run time.
+    stdlib = {*sys.stdlib_module_names, "_typeshed"}
+    third_party = modules - stdlib - {"monitor", "sla", "__future__"}
     missing = {m for m in third_party if m not in provided}
     assert not missing, f"imported but not installed: {missing}"
     return {canonicalize_name(d) for m in third_party for d in provided[m]}
