@@ -43,3 +43,27 @@ def page_time(moment: datetime, zone: tzinfo) -> str:
 def page_day(day: date) -> str:
     """ "Feb 17, 2026": a day as the status page writes it (its day bars)."""
     return day.strftime("%b %d, %Y")
+
+
+def duration_text(seconds: float) -> str:
+    """ "1 minute", "2 hours 5 minutes", "3 days 4 hours": a span as people write it.
+
+    Whole minutes (seconds only below one minute), at most two units, singular for one.
+    """
+    if seconds < 59.5:
+        return _count(max(round(seconds), 0), "second")
+    minutes = round(seconds / 60)
+    days, rest = divmod(minutes, 24 * 60)
+    hours, minutes = divmod(rest, 60)
+    if days:
+        parts = [_count(days, "day"), _count(hours, "hour") if hours else ""]
+    else:
+        parts = [
+            _count(hours, "hour") if hours else "",
+            _count(minutes, "minute") if minutes else "",
+        ]
+    return " ".join(part for part in parts if part)
+
+
+def _count(number: int, unit: str) -> str:
+    return f"{number} {unit}" if number == 1 else f"{number} {unit}s"

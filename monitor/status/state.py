@@ -117,6 +117,8 @@ class PageIncident:
     components: tuple[str, ...]  # component ids
     started_at: datetime
     updates: tuple[PageIncidentUpdate, ...]  # oldest first
+    # The families that failed, when the monitoring knows (empty: not known or all).
+    families: tuple[Family, ...] = ()
 
     @cached_property  # a page has thousands of incidents, asked on every refresh
     def status(self) -> IncidentStatus:

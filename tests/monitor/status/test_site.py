@@ -224,11 +224,15 @@ def api(files: dict[str, bytes], name: str) -> dict[str, Any]:
     return json.loads(files[f"api/v2/{name}"])
 
 
-def test_the_site_has_exactly_the_files_of_the_spec(files):
+def test_the_site_has_exactly_the_files_of_the_spec(files, snapshot):
     assert set(files) == {
         "index.html",
         "history.html",
+        "history/2026-02.html",  # 30 days back from March 20 touch February
+        "history/2026-03.html",
+        *(f"incidents/{incident.id}.html" for incident in snapshot.incidents),
         "history.atom",
+        "live.json",
         "status.css",
         "status.js",
         "favicon.svg",
@@ -313,17 +317,28 @@ def test_the_json_says_what_the_probes_and_the_operators_said(files):
         "scheduled_maintenances"]] == ["Scheduled maintenance"]  # fmt: skip
 
 
-def test_a_feed_parser_reads_one_entry_per_incident_update_and_maintenance(files, snapshot):
+def test_a_feed_parser_reads_one_entry_per_incident_update_and_maintenance_step(files, snapshot):
     feed = feedparser.parse(files["history.atom"])
     assert not feed.bozo, feed.get("bozo_exception")
     assert feed.feed.title == "Outfame API status"
     updates = sum(len(i.updates) for i in snapshot.incidents)
-    assert len(feed.entries) == updates + len(snapshot.maintenances) == 3 + 1 + 1 + 3
+    # Scheduled, started, completed: a window has an entry for each step it reached.
+    steps = {"scheduled": 1, "in_progress": 2, "completed": 3}
+    windows = sum(steps[m.status] for m in snapshot.maintenances)
+    assert len(feed.entries) == updates + windows == (3 + 1 + 1) + (3 + 2 + 1)
     assert len({e.id for e in feed.entries}) == len(feed.entries)
     titles = [e.title for e in feed.entries]
     assert f"Errors {XSS}: resolved" in titles
-    assert "Maintenance: Network upgrade" in titles
-    assert all(e.link.startswith("https://status.example.com/history.html#") for e in feed.entries)
+    assert "Maintenance: Network upgrade (scheduled)" in titles
+    assert "Maintenance: Old work (completed)" in titles
+    by_title = {e.title: e for e in feed.entries}
+    errors = next(i for i in snapshot.incidents if i.name.startswith("Errors"))
+    assert by_title[f"Errors {XSS}: resolved"].link == (
+        f"https://status.example.com/incidents/{errors.id}.html"
+    )
+    assert by_title["Maintenance: Old work (completed)"].link.startswith(
+        "https://status.example.com/history/2026-03.html#maintenance-"
+    )
 
 
 def test_control_characters_typed_by_operators_never_break_the_feed(tmp_path: Path):
@@ -372,13 +387,13 @@ def test_names_are_escaped_and_nothing_secret_reaches_the_site(files):
             assert sentinel.encode() not in content, (name, sentinel)
 
 
-def test_badges_are_svg_with_their_text(files):
+def test_badges_are_svg_naming_their_component(files):
     status = ElementTree.fromstring(files["badges/public-api.svg"])
     uptime = ElementTree.fromstring(files["badges/public-api-uptime-30d.svg"])
     svg = "{http://www.w3.org/2000/svg}"
-    assert [t.text for t in status.iter(f"{svg}text")] == ["status", "partial outage"]
-    assert next(t.text for t in uptime.iter(f"{svg}text")) == "uptime 30d"
-    assert status.find(f"{svg}title").text == "status: partial outage"
+    assert [t.text for t in status.iter(f"{svg}text")] == ["Public API", "partial outage"]
+    assert next(t.text for t in uptime.iter(f"{svg}text")) == "Public API uptime 30d"
+    assert status.find(f"{svg}title").text == "Public API: partial outage"
 
 
 def test_status_build_replaces_a_directory_whole_or_leaves_it(files, tmp_path: Path):
