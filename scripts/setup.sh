@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what uptime-sla and its tests need on a fresh Debian machine: the Debian
-# packages (PostgreSQL, Prometheus, Alertmanager, Chromium for the HTML report test)
-# and a virtualenv in .venv with the project and its dev extras. Safe to run again.
+# packages (PostgreSQL, Prometheus, Alertmanager, Chromium for the HTML report test),
+# a virtualenv in .venv with the project and its dev extras, and axe-core (npm) for the
+# status page's accessibility tests. Safe to run again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -19,6 +20,9 @@ packages=(postgresql prometheus prometheus-alertmanager chromium fonts-dejavu-co
           libharfbuzz-subset0
           poppler-utils  # pdftoppm: the PDF statement's page screenshot
 )
+# npm installs axe-core for the accessibility tests; a machine that has Node.js with its
+# own npm (not Debian's packages) keeps it.
+command -v npm >/dev/null || packages+=(npm)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -37,3 +41,6 @@ python=${PYTHON:-python3}
 [ -x .venv/bin/python ] || "$python" -m venv .venv
 .venv/bin/python -m pip install -q --upgrade pip
 .venv/bin/python -m pip install -q -e ".[dev]"
+
+# axe-core exactly as tests/js/package-lock.json pins it (version and sha512 integrity).
+npm ci --prefix tests/js --no-audit --no-fund --loglevel=error >/dev/null
