@@ -1,10 +1,10 @@
 """The status site's documents from a StatusSnapshot: HTML, SVG badges and the Atom feed.
 
-Every document comes from a Jinja2 template (docs/status-page.md, "How the site is made"):
-HTML with autoescaping; SVG and Atom from a second environment whose every expression is
-made safe for XML 1.0 (`monitor.text.xml.xml_text`), so neither can be broken by a name or
-a message. Nothing is spliced into rendered text afterwards: a page is rendered from parts
-that are themselves rendered by templates.
+Every document comes from a Jinja2 template (docs/status-page.md, "How the site is made"),
+one environment for HTML, SVG and Atom: autoescaping, and every expression passed through
+`monitor.text.markup.markup_text` (control characters replaced), so no name or message can
+break a page or the feed. Nothing is spliced into rendered text afterwards: a page is
+rendered from parts that are themselves rendered by templates.
 
 A refresh re-renders only what changed. The parts are asked of `SlotMemo`s, each the last
 output of a pure function per slot (a component, an incident, a month), BEFORE any page
@@ -42,7 +42,7 @@ from monitor.status.state import (
     PageMaintenance,
     StatusSnapshot,
 )
-from monitor.text.xml import xml_text
+from monitor.text.markup import markup_text
 from sla.timestamps import duration_text, page_day, page_time, rfc3339
 from sla.vocabulary import (
     COMPONENT_STATUS_TEXT,
@@ -349,7 +349,8 @@ def maintenance_updates(m: PageMaintenance) -> list[tuple[MaintenanceStatus, str
     return updates
 
 
-def _environment(*, xml: bool) -> Environment:
+def _environment() -> Environment:
+    """Autoescaping, and every expression through markup_text (control characters out)."""
     env = Environment(
         loader=PackageLoader("monitor.status", "templates"),
         autoescape=True,
@@ -357,7 +358,7 @@ def _environment(*, xml: bool) -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
-        finalize=xml_text if xml else None,
+        finalize=markup_text,
     )
     env.globals.update(
         iso=iso,
@@ -378,12 +379,11 @@ class PageRenderer:
     """Renders a snapshot's documents; keeps the last round's parts in its memos."""
 
     def __init__(self) -> None:
-        self._html = _environment(xml=False)
-        self._xml = _environment(xml=True)
-        t = self._html.get_template
+        env = _environment()
+        t = env.get_template
         self._t: dict[str, Template] = {name: t(f"{name}.html") for name in TEMPLATES}
-        self._badge = self._xml.get_template("badge.svg")
-        self._atom = self._xml.get_template("history.atom")
+        self._badge = env.get_template("badge.svg")
+        self._atom = env.get_template("history.atom")
         self.strips: SlotMemo[str, tuple[DayBar, ...], Markup] = SlotMemo(self._strip)
         self.components: SlotMemo[str, ComponentView, Region] = SlotMemo(self._component)
         self.articles: SlotMemo[str, IncidentView, Markup] = SlotMemo(self._article)
