@@ -769,7 +769,8 @@ group("status", "the public status site")
     [path_arg("-o", "--output", required=True, metavar="DIR")],
 )
 def _status_build(args: argparse.Namespace, config: Config, clock: Clock) -> int:
-    from monitor.status.site import SiteRenderer, build_into  # noqa: PLC0415 (Jinja2)
+    from monitor.status.publish import build_into  # noqa: PLC0415
+    from monitor.status.site import SiteRenderer  # noqa: PLC0415 (Jinja2)
     from monitor.status.state import StatusBuilder  # noqa: PLC0415
 
     folder = site_folder(args.output, keep=_kept(args, config))

@@ -18,7 +18,8 @@ from pathlib import Path
 
 from monitor.config import Config
 from monitor.errors import MonitorError
-from monitor.status.site import Published, SiteRenderer, publish
+from monitor.status.publish import Published, publish
+from monitor.status.site import SiteRenderer
 from monitor.status.state import StatusBuilder
 
 log = logging.getLogger(__name__)

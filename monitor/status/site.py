@@ -8,22 +8,15 @@ pages changed.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
-import os
-import shutil
-import tempfile
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import datetime
 from importlib import resources
-from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from monitor.config import slug
-from monitor.errors import InputError
 from monitor.status.pages import (
     PageRenderer,
     incident_path,
@@ -247,98 +240,3 @@ def _maintenance(
         "scheduled_for": iso(m.scheduled_for),
         "scheduled_until": iso(m.scheduled_until),
     }
-
-
-# --- writing -------------------------------------------------------------------------------
-
-
-def _write_tree(
-    files: dict[str, bytes], directory: Path, previous: Published | None = None
-) -> None:
-    """A file the same as in the `previous` site is hard-linked to it, not written again.
-
-    Paths as strings (thousands of badges a refresh: pathlib would cost more than the
-    writing); folders 0755 and files 0644, as a web server runs as its own user.
-    """
-    root = str(directory)
-    folders = {""}  # every folder of the site, parents included, whatever the umask
-    for name in files:
-        folder = os.path.dirname(name)
-        while folder not in folders:
-            folders.add(folder)
-            folder = os.path.dirname(folder)
-    for folder in sorted(folders):
-        path = os.path.join(root, folder)
-        os.makedirs(path, exist_ok=True)
-        os.chmod(path, 0o755)
-    for name, content in files.items():
-        path = os.path.join(root, name)
-        if previous is not None and previous.files.get(name) == content:
-            with contextlib.suppress(OSError):  # gone or another file system: write it
-                os.link(os.path.join(previous.folder, name), path)
-                continue
-        with open(path, "wb") as out:
-            out.write(content)
-        os.chmod(path, 0o644)
-
-
-def build_into(files: dict[str, bytes], directory: Path) -> None:
-    """`status build -o DIR`: DIR ends up holding exactly the site, or is left as it was."""
-    directory = directory.absolute()
-    parent = directory.parent
-    staging = None
-    try:
-        parent.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=f".{directory.name}.", dir=parent))
-        _write_tree(files, staging)
-        if directory.exists() and not directory.is_dir():
-            raise InputError(f"{directory}: cannot write the site: not a directory")
-        old = None
-        if directory.exists():
-            old = Path(tempfile.mkdtemp(prefix=f".{directory.name}.old.", dir=parent))
-            os.replace(directory, old / "site")
-        os.replace(staging, directory)
-        staging = None
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
-    except OSError as exc:
-        raise InputError(f"{directory}: cannot write the site: {exc.strerror or exc}") from None
-    finally:
-        if staging is not None:
-            shutil.rmtree(staging, ignore_errors=True)
-
-
-@dataclass(frozen=True)
-class Published:
-    """A site `publish` wrote: where, and its files."""
-
-    folder: Path
-    files: dict[str, bytes]
-
-
-def publish(
-    files: dict[str, bytes], output_dir: Path, now: datetime, previous: Published | None = None
-) -> Published:
-    """Write a new folder under output_dir, repoint `current` at it, remove older ones.
-
-    The symlink is replaced with rename(2), atomic: a web server serving
-    `output_dir/current` sees the old site or the new one, never a mix. Files unchanged
-    since `previous` (most badges) are hard links to its copies, which outlive its folder.
-    """
-    output_dir.mkdir(parents=True, exist_ok=True)
-    folder = Path(tempfile.mkdtemp(prefix=f"site-{now.strftime('%Y%m%dT%H%M%S')}-", dir=output_dir))
-    try:
-        _write_tree(files, folder, previous)
-        link = output_dir / f".current-{folder.name}"
-        os.symlink(folder.name, link)
-        os.replace(link, output_dir / "current")
-    except BaseException:
-        shutil.rmtree(folder, ignore_errors=True)
-        raise
-    for old in output_dir.glob("site-*"):
-        if old != folder:
-            shutil.rmtree(old, ignore_errors=True)
-    for stale in output_dir.glob(".current-*"):
-        with contextlib.suppress(OSError):
-            stale.unlink()
-    return Published(folder, files)

@@ -25,7 +25,8 @@ from support.browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, StaticServer
 from support.processes import wait_for
 from support.status_site import NOW, STATES, BuiltState, build_state, write_site
 
-from monitor.status.site import SiteRenderer, publish
+from monitor.status.publish import publish
+from monitor.status.site import SiteRenderer
 
 playwright = pytest.importorskip("playwright.sync_api")
 

