@@ -11,7 +11,8 @@ function made of it, and makes it again only when the input changed.
 - Never changed while Jinja renders: the renderer asks its memos for every piece first
   and renders the page templates from the finished pieces afterwards.
 - Bounded: `round()` starts a new generation; only the slots asked for since the last
-  round survive it, so a memo holds what one snapshot shows, never more.
+  round survive it, so a memo holds what one snapshot shows, never more. A memo asked
+  only for the parts that changed is pruned with `retain()` instead.
 """
 
 from __future__ import annotations
@@ -46,6 +47,13 @@ class SlotMemo(Generic[Slot, In, Out]):
     def round(self) -> None:
         """Start a new snapshot: slots not asked for since the last round are dropped."""
         self._kept, self._fresh = self._fresh, {}
+
+    def retain(self, keep: Callable[[Slot], bool]) -> None:
+        """For a memo asked only for what changed (so rounds would forget the rest): keep
+        the entries of the slots `keep` accepts, whichever round they are from."""
+        entries = {**self._kept, **self._fresh}
+        self._kept = {slot: entry for slot, entry in entries.items() if keep(slot)}
+        self._fresh = {}
 
     def __len__(self) -> int:
         return len(self._kept.keys() | self._fresh.keys())

@@ -22,11 +22,12 @@ from __future__ import annotations
 
 import hashlib
 import re
+from bisect import bisect_right
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from fractions import Fraction
-from functools import partial
+from functools import cached_property, partial
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -140,6 +141,28 @@ def month_of(moment: datetime, zone: ZoneInfo, months: Sequence[str]) -> str:
     return min(max(key, months[0]), months[-1])
 
 
+def split_months(
+    incidents: tuple[PageIncident, ...], zone: ZoneInfo, months: Sequence[str]
+) -> dict[str, tuple[PageIncident, ...]]:
+    """Incidents (newest first) by the month page that lists them, as `month_of` decides,
+    each month's a slice of `incidents`: one search a month, not a time zone an incident."""
+    found: dict[str, tuple[PageIncident, ...]] = {}
+    upper = 0
+    for month in reversed(months[1:]):  # the newest takes what began after it too
+        year, number = (int(part) for part in month.split("-"))
+        first = datetime.combine(date(year, number, 1), time(), zone).timestamp()
+        # Those that began at or after its first moment (newest first: keys ascend).
+        cut = max(upper, bisect_right(incidents, -first, key=_newest_first))
+        found[month] = incidents[upper:cut]
+        upper = cut
+    found[months[0]] = incidents[upper:]  # and the oldest what began before it
+    return {month: found[month] for month in months}
+
+
+def _newest_first(incident: PageIncident) -> float:
+    return -incident.started_at.timestamp()
+
+
 # --- the parts' inputs: everything a part shows, so equal inputs make equal HTML ------
 
 
@@ -225,8 +248,23 @@ class SectionInput:
 class MonthView:
     key: str
     root: str
-    incidents: Markup  # the month's incident cards, joined
-    maintenances: Markup
+    incidents: tuple[PageIncident, ...]  # the month's incidents, newest first
+    maintenances: tuple[Markup, ...]
+    context: Context
+
+
+@dataclass(frozen=True)
+class MonthPages:
+    """A month's incident pages: (path, content, version) each."""
+
+    pages: tuple[tuple[str, bytes, str], ...]
+
+
+@dataclass(frozen=True)
+class RecentInput:
+    months: tuple[Region, ...]  # history.html's: the newest first
+    all_months: tuple[str, ...]
+    context: Context
 
 
 @dataclass(frozen=True)
@@ -239,15 +277,37 @@ class History:
 
 
 @dataclass(frozen=True)
-class HistoryInput:
+class Context:
+    """What every incident's card and page read besides the incident itself. The renderer
+    keeps one object while it stays equal, so a part's input compares by identity."""
+
     title: str
     zone: str
+    names: tuple[tuple[str, str], ...]  # (component id, name)
+
+    @cached_property
+    def _by_id(self) -> dict[str, str]:
+        return dict(self.names)
+
+    def component_names(self, ids: Iterable[str]) -> tuple[str, ...]:
+        return tuple(self._by_id[i] for i in ids if i in self._by_id)
+
+
+@dataclass(frozen=True)
+class HistoryInput:
+    context: Context
     history_days: int
     months: tuple[str, ...]
     horizon: datetime  # the history's first midnight: maintenance ended before is left out
-    names: tuple[tuple[str, str], ...]  # (component id, name)
-    incidents: tuple[PageIncident, ...]
+    incidents: tuple[PageIncident, ...]  # newest first, as the snapshot has them
     maintenances: tuple[PageMaintenance, ...]
+
+
+@dataclass(frozen=True)
+class MonthPageInput:
+    month: Region
+    months: tuple[str, ...]
+    context: Context
 
 
 @dataclass(frozen=True)
@@ -387,10 +447,22 @@ class PageRenderer:
         self.strips: SlotMemo[str, tuple[DayBar, ...], Markup] = SlotMemo(self._strip)
         self.components: SlotMemo[str, ComponentView, Region] = SlotMemo(self._component)
         self.articles: SlotMemo[str, IncidentView, Markup] = SlotMemo(self._article)
-        self.cards: SlotMemo[tuple[str, str], IncidentView, Markup] = SlotMemo(self._card)
-        self.incident_pages: SlotMemo[str, tuple[str, IncidentView], tuple[bytes, str]] = SlotMemo(
-            self._incident_page
+        self.cards: SlotMemo[tuple[str, str], tuple[PageIncident, Context, str], Markup] = SlotMemo(
+            self._card
         )
+        self.incident_pages: SlotMemo[
+            str, tuple[PageIncident, Context, str], tuple[str, bytes, str]
+        ] = SlotMemo(self._incident_page)
+        self.month_pages: SlotMemo[str, MonthPageInput, tuple[bytes, str]] = SlotMemo(
+            self._month_page
+        )
+        self.incident_months: SlotMemo[
+            str,
+            tuple[tuple[PageIncident, ...], Context, str],
+            tuple[dict[str, bytes], dict[str, str]],
+        ] = SlotMemo(self._incident_month)
+        self.recent: SlotMemo[str, RecentInput, tuple[bytes, str]] = SlotMemo(self._recent)
+        self._context: Context | None = None
         self.maintenance_cards: SlotMemo[str, MaintenanceView, Markup] = SlotMemo(
             self._maintenance_card
         )
@@ -418,12 +490,10 @@ class PageRenderer:
         history = self.history.get(
             "history",
             HistoryInput(
-                title=snapshot.title,
-                zone=snapshot.timezone,
+                context=self._same_context(snapshot),
                 history_days=snapshot.history_days,
                 months=months,
                 horizon=history_start(snapshot.generated_at, zone, snapshot.history_days),
-                names=tuple((c.id, c.name) for c in snapshot.components),
                 incidents=snapshot.incidents,
                 maintenances=snapshot.maintenances,
             ),
@@ -441,6 +511,17 @@ class PageRenderer:
         )
         files.update(self._badges(snapshot))
         return files, {"index.html": version, **history.live}
+
+    def _same_context(self, snapshot: StatusSnapshot) -> Context:
+        """The last snapshot's Context object when this one's is equal (one comparison
+        here spares one per incident in the memos)."""
+        context = Context(
+            snapshot.title, snapshot.timezone, tuple((c.id, c.name) for c in snapshot.components)
+        )
+        if context != self._context:
+            self._context = context
+        assert self._context is not None
+        return self._context
 
     def _badges(self, snapshot: StatusSnapshot) -> Iterable[tuple[str, bytes]]:
         for component in snapshot.components:
@@ -559,27 +640,82 @@ class PageRenderer:
     def _article(self, view: IncidentView) -> Markup:
         return Markup(self._t["incident"].render(v=view, i=view.incident))
 
-    def _card(self, view: IncidentView) -> Markup:
-        return Markup(self._t["incident_card"].render(v=view, i=view.incident))
+    def _card(self, card: tuple[PageIncident, Context, str]) -> Markup:
+        incident, context, root = card
+        view = IncidentView(
+            incident, context.component_names(incident.components), context.zone, root, ""
+        )
+        return Markup(self._t["incident_card"].render(v=view, i=incident))
 
     def _maintenance_card(self, view: MaintenanceView) -> Markup:
         return Markup(self._t["maintenance"].render(v=view, m=view.maintenance))
 
     def _month(self, view: MonthView) -> Region:
-        html = self._t["month"].render(v=view, label=month_label(view.key))
+        """A month of the history; its cards from `cards`, which keeps those of the
+        months that did not change (pruned in _history)."""
+        cards = (
+            self.cards.get((i.id, view.root), (i, view.context, view.root)) for i in view.incidents
+        )
+        html = self._t["month"].render(
+            v=view,
+            label=month_label(view.key),
+            incidents=Markup("".join(cards)),  # each a Markup already: str.join, in C
+            maintenances=Markup("".join(view.maintenances)),
+        )
         return region(f"month-{view.key}", html)
 
-    def _incident_page(self, page: tuple[str, IncidentView]) -> tuple[bytes, str]:
-        title, view = page
-        detail = self._t["incident_detail"].render(v=view, i=view.incident)
-        content = region(f"incident-{view.incident.id}", detail)
-        path = incident_path(view.incident.id)
-        html = self._t["incident_page"].render(
-            article=content, v=view, i=view.incident,
-            **self._page(title, view.zone, root="../", path=path, nav="history",
-                         version=page_version([content])),
+    def _incident_month(
+        self, month: tuple[tuple[PageIncident, ...], Context, str]
+    ) -> tuple[dict[str, bytes], dict[str, str]]:
+        """The incident pages of a month by path, and their versions."""
+        incidents, context, key = month
+        pages, versions = {}, {}
+        for incident in incidents:
+            path, page, version = self.incident_pages.get(incident.id, (incident, context, key))
+            pages[path] = page
+            versions[path] = version
+        return pages, versions
+
+    def _recent(self, recent: RecentInput) -> tuple[bytes, str]:
+        """history.html: this month and the two before."""
+        context = recent.context
+        version = page_version(recent.months)
+        html = self._t["history"].render(
+            months=recent.months, all_months=recent.all_months,
+            **self._page(context.title, context.zone, root="", path="history.html",
+                         nav="history", version=version),
         )  # fmt: skip
-        return html.encode(), page_version([content])
+        return html.encode(), version
+
+    def _incident_page(self, page: tuple[PageIncident, Context, str]) -> tuple[str, bytes, str]:
+        """(path, content, version) of an incident's own page."""
+        incident, context, month = page
+        view = IncidentView(
+            incident, context.component_names(incident.components), context.zone, "../", month
+        )
+        detail = self._t["incident_detail"].render(v=view, i=incident)
+        content = region(f"incident-{incident.id}", detail)
+        path = incident_path(incident.id)
+        version = page_version([content])
+        html = self._t["incident_page"].render(
+            article=content, v=view, i=incident,
+            **self._page(context.title, context.zone, root="../", path=path, nav="history",
+                         version=version),
+        )  # fmt: skip
+        return path, html.encode(), version
+
+    def _month_page(self, page: MonthPageInput) -> tuple[bytes, str]:
+        months, key = page.months, page.month.key.removeprefix("month-")
+        n = months.index(key)
+        version = page_version([page.month])
+        html = self._t["month_page"].render(
+            month=page.month, key=key, label=month_label(key), all_months=months,
+            before=months[n - 1] if n else None,
+            after=months[n + 1] if n + 1 < len(months) else None,
+            **self._page(page.context.title, page.context.zone, root="../",
+                         path=month_path(key), nav="history", version=version),
+        )  # fmt: skip
+        return html.encode(), version
 
     def _badge_svg(self, badge: BadgeInput) -> bytes:
         def width(text: str) -> int:
@@ -596,73 +732,54 @@ class PageRenderer:
     # --- the history: month pages, incident pages, the feed's entries --------------------
 
     def _history(self, h: HistoryInput) -> History:
-        for memo in (self.cards, self.incident_pages, self.months):
+        """Month pages, incident pages and the feed's entries. Run only when the history
+        changed; then each month is made again only when its incidents changed, and in it
+        only the incidents that changed."""
+        for memo in (self.months, self.month_pages, self.incident_months, self.recent):
             memo.round()  # only when the history changed: a hit keeps them as they were
-        zone = ZoneInfo(h.zone)
-        names = dict(h.names)
-        by_month: dict[str, list[PageIncident]] = {m: [] for m in h.months}
-        for incident in h.incidents:
-            by_month[month_of(incident.started_at, zone, h.months)].append(incident)
+        context = h.context
+        zone = ZoneInfo(context.zone)
+        by_month = split_months(h.incidents, zone, h.months)
         files: dict[str, bytes] = {}
         live: dict[str, str] = {}
-        views: dict[str, IncidentView] = {}
         for month, incidents in by_month.items():
+            pages, versions = self.incident_months.get(month, (incidents, context, month))
+            files.update(pages)
             for incident in incidents:
-                views[incident.id] = IncidentView(
-                    incident,
-                    tuple(names[c] for c in incident.components if c in names),
-                    h.zone,
-                    "../",
-                    month,
-                )
-        for incident in h.incidents:
-            page, version = self.incident_pages.get(incident.id, (h.title, views[incident.id]))
-            path = incident_path(incident.id)
-            files[path] = page
-            if not incident.resolved:
-                live[path] = version
-        maintenances: dict[str, list[PageMaintenance]] = {m: [] for m in h.months}
+                if not incident.resolved:  # its page can still change: status.js watches
+                    path = incident_path(incident.id)
+                    live[path] = versions[path]
+        maintenances: dict[str, list[Markup]] = {m: [] for m in h.months}
         for m in reversed(h.maintenances):
             if m.scheduled_until >= h.horizon:
-                maintenances[month_of(m.scheduled_for, zone, h.months)].append(m)
+                card = self._maintenance_card(
+                    MaintenanceView(m, context.component_names(m.components), context.zone, 4)
+                )
+                maintenances[month_of(m.scheduled_for, zone, h.months)].append(card)
         regions: dict[tuple[str, str], Region] = {}
         for month in h.months:
             for root in ("", "../"):
-                cards = Markup("").join(
-                    self.cards.get((i.id, root), _at(views[i.id], root)) for i in by_month[month]
-                )
-                shown = Markup("").join(
-                    self._maintenance_card(
-                        MaintenanceView(
-                            m, tuple(names[c] for c in m.components if c in names), h.zone, 4
-                        )
-                    )
-                    for m in maintenances[month]
-                )
-                regions[month, root] = self.months.get(
-                    (month, root), MonthView(month, root, cards, shown)
-                )
-        recent = [regions[m, ""] for m in reversed(h.months[-HISTORY_MONTHS:])]
-        version = page_version(recent)
-        files["history.html"] = self._t["history"].render(
-            months=recent, all_months=h.months,
-            **self._page(h.title, h.zone, root="", path="history.html", nav="history",
-                         version=version),
-        ).encode()  # fmt: skip
-        live["history.html"] = version
-        for n, month in enumerate(h.months):
+                view = MonthView(month, root, by_month[month], tuple(maintenances[month]), context)
+                regions[month, root] = self.months.get((month, root), view)
+        # Asked only for the months that changed, these two are pruned instead of rounded:
+        # at most a few times what the history shows.
+        shown = {i.id for i in h.incidents}
+        if len(self.cards) > 6 * len(shown) + 100:
+            self.cards.retain(lambda slot: slot[0] in shown)
+        if len(self.incident_pages) > 3 * len(shown) + 100:
+            self.incident_pages.retain(lambda slot: slot in shown)
+        for month in h.months:
             path = month_path(month)
-            content = regions[month, "../"]
-            version = page_version([content])
-            files[path] = self._t["month_page"].render(
-                month=content, key=month, label=month_label(month), all_months=h.months,
-                before=h.months[n - 1] if n else None,
-                after=h.months[n + 1] if n + 1 < len(h.months) else None,
-                **self._page(h.title, h.zone, root="../", path=path, nav="history",
-                             version=version),
-            ).encode()  # fmt: skip
-            if n == len(h.months) - 1:
+            page, version = self.month_pages.get(
+                month, MonthPageInput(regions[month, "../"], h.months, context)
+            )
+            files[path] = page
+            if month == h.months[-1]:
                 live[path] = version
+        recent = tuple(regions[m, ""] for m in reversed(h.months[-HISTORY_MONTHS:]))
+        files["history.html"], live["history.html"] = self.recent.get(
+            "history.html", RecentInput(recent, h.months, context)
+        )
         return History(files, live, _feed_entries(h, zone))
 
     def _feed(self, feed: FeedInput) -> bytes:
@@ -696,14 +813,6 @@ class PageRenderer:
             "version": version,
             "updated": updated,
         }
-
-
-def _at(view: IncidentView, root: str) -> IncidentView:
-    return (
-        view
-        if view.root == root
-        else IncidentView(view.incident, view.components, view.zone, root, view.month)
-    )
 
 
 def _uptime_status(availability: Fraction) -> ComponentStatus:

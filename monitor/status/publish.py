@@ -4,13 +4,15 @@ A reader never sees a half-written site. `build_into` writes a staging folder an
 it into place. `publish` writes each refresh into a new folder under `output_dir` and
 repoints the symlink `output_dir/current` at it with rename(2); older folders go after.
 
-Incident pages are thousands of files that a refresh almost never changes; linking each
-into every new folder would cost more than the rest of the refresh. They live in a folder
-of their own, `output_dir/incidents-*`, that the site's `incidents` symlink points at: a
-refresh whose incident pages are the same points its new site at the same folder; one
-where any changed writes a new folder (unchanged pages hard-linked from the old one)
-before the site that links to it exists. No folder a published site points at is ever
-changed, and each is removed only once no site points at it.
+Incident pages are thousands of files that a refresh rarely changes; linking each into
+every new folder would cost more than the rest of the refresh. They live in a folder of
+their own, `output_dir/incidents-*`, that the site's `incidents` symlink points at. A
+refresh whose incident pages are the same points its new site at the same folder. One
+where some changed brings the spare folder up to date (the one the site before last
+pointed at, which no published site points at any more: its site was removed after the
+last swap) by writing only the pages that differ, each renamed into place, and points
+its new site there: the two folders take turns. No folder the published site points at
+is ever changed.
 """
 
 from __future__ import annotations
@@ -37,6 +39,8 @@ class Published:
     own: dict[str, bytes] = field(default_factory=dict)  # those in `folder` itself
     shared: Path | None = None  # where `folder/incidents` points
     shared_files: dict[str, bytes] = field(default_factory=dict)  # by path in `shared`
+    spare: Path | None = None  # the other one, as the site before pointed at it
+    spare_files: dict[str, bytes] = field(default_factory=dict)
 
 
 def _write_tree(
@@ -69,6 +73,38 @@ def _write_tree(
         with open(path, "wb") as out:
             out.write(content)
         os.chmod(path, 0o644)
+
+
+def _update_tree(
+    directory: Path,
+    has: dict[str, bytes],
+    wanted: dict[str, bytes],
+    source: tuple[Path, dict[str, bytes]] | None,
+) -> None:
+    """Make `directory`, holding `has`, hold `wanted`: only differing files are touched,
+    each written (or linked from `source`) under a temporary name and renamed over."""
+    root = str(directory)
+    for name in has.keys() - wanted.keys():
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(os.path.join(root, name))
+    src_root, src_files = (str(source[0]), source[1]) if source else ("", {})
+    for name, content in wanted.items():
+        if has.get(name) == content:
+            continue
+        path = os.path.join(root, name)
+        os.makedirs(os.path.dirname(path), mode=0o755, exist_ok=True)
+        temporary = os.path.join(os.path.dirname(path), f".new-{os.path.basename(name)}")
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temporary)
+        try:
+            if src_files.get(name) != content:
+                raise OSError  # not there to link: write it
+            os.link(os.path.join(src_root, name), temporary)
+        except OSError:
+            with open(temporary, "wb") as out:
+                out.write(content)
+            os.chmod(temporary, 0o644)
+        os.replace(temporary, path)
 
 
 def build_into(files: dict[str, bytes], directory: Path) -> None:
@@ -115,16 +151,21 @@ def publish(
             pages[name[cut:]] = content
         else:
             own[name] = content
-    made = []
+    made: list[Path] = []
+    shared, shared_files = (previous.shared, previous.shared_files) if previous else (None, {})
+    spare, spare_files = (previous.spare, previous.spare_files) if previous else (None, {})
     try:
-        shared = previous.shared if previous is not None else None
-        if shared is None or previous is None or previous.shared_files != pages:
-            shared = Path(tempfile.mkdtemp(prefix="incidents-", dir=output_dir))
-            made.append(shared)
-            before = (
-                (previous.shared, previous.shared_files) if previous and previous.shared else None
-            )
-            _write_tree(pages, shared, before)
+        if shared is None or shared_files != pages:
+            source = (shared, shared_files) if shared is not None else None
+            if spare is not None and spare.is_dir():
+                made.append(spare)  # on any failure its content is unknown: removed
+                _update_tree(spare, spare_files, pages, source)
+            else:
+                spare = Path(tempfile.mkdtemp(prefix="incidents-", dir=output_dir))
+                made.append(spare)
+                os.chmod(spare, 0o755)
+                _write_tree(pages, spare, source)
+            shared, shared_files, spare, spare_files = spare, pages, shared, shared_files
         stamp = now.strftime("%Y%m%dT%H%M%S")
         folder = Path(tempfile.mkdtemp(prefix=f"site-{stamp}-", dir=output_dir))
         made.append(folder)
@@ -138,9 +179,9 @@ def publish(
             shutil.rmtree(path, ignore_errors=True)
         raise
     for old in (*output_dir.glob("site-*"), *output_dir.glob("incidents-*")):
-        if old not in (folder, shared):
+        if old not in (folder, shared, spare):
             shutil.rmtree(old, ignore_errors=True)
     for stale in output_dir.glob(".current-*"):
         with contextlib.suppress(OSError):
             stale.unlink()
-    return Published(folder, files, own, shared, pages)
+    return Published(folder, files, own, shared, shared_files, spare, spare_files)

@@ -392,21 +392,32 @@ def test_publish_swaps_current_to_a_new_folder_and_removes_the_old_ones(files, t
 
 def test_incident_pages_stay_in_one_folder_while_they_do_not_change(files, tmp_path: Path):
     """Thousands of pages no refresh touches are not linked into every new folder: each
-    site's `incidents` points at a folder kept while its pages stay the same."""
+    site's `incidents` points at a folder kept while its pages stay the same, and a change
+    is written into the other folder, which no published site points at."""
     tmp_path = tmp_path / "out"
     first = publish(files, tmp_path, NOW)
     second = publish(dict(files), tmp_path, NOW + timedelta(minutes=1), first)
     assert second.shared == first.shared
-    page = next(name for name in files if name.startswith("incidents/"))
+    page, other = sorted(name for name in files if name.startswith("incidents/"))[:2]
     assert (tmp_path / "current" / page).read_bytes() == files[page]
     changed = {**files, page: b"<p>an update</p>"}
     third = publish(changed, tmp_path, NOW + timedelta(minutes=2), second)
     assert third.shared != second.shared
-    assert second.shared is not None
-    assert not second.shared.exists()  # no site points at it any more
+    assert third.spare == second.shared  # kept, untouched, for the next change
     assert (tmp_path / "current" / page).read_bytes() == b"<p>an update</p>"
+    assert second.shared is not None
+    assert (second.shared / page.removeprefix("incidents/")).read_bytes() == files[page]
+    kept = (tmp_path / "current" / other).stat().st_ino
+    again = {**changed, page: b"<p>resolved</p>"}
+    del again[other]  # an incident that left the history
+    fourth = publish(again, tmp_path, NOW + timedelta(minutes=3), third)
+    assert fourth.shared == second.shared  # the two folders take turns
+    assert (tmp_path / "current" / page).read_bytes() == b"<p>resolved</p>"
+    assert not (tmp_path / "current" / other).exists()
+    assert third.shared is not None
+    assert (third.shared / other.removeprefix("incidents/")).stat().st_ino == kept
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
-        ["current", third.folder.name, third.shared.name]
+        ["current", fourth.folder.name, second.shared.name, third.shared.name]
     )
     current = tmp_path / "current"
     site = {
@@ -414,7 +425,7 @@ def test_incident_pages_stay_in_one_folder_while_they_do_not_change(files, tmp_p
         for folder, _, names in os.walk(current, followlinks=True)
         for name in names
     }
-    assert site == changed  # the site as a web server reads it: file for file
+    assert site == again  # the site as a web server reads it: file for file
 
 
 def test_a_republished_site_links_unchanged_files_and_writes_changed_ones(files, tmp_path: Path):
