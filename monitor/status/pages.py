@@ -2,7 +2,7 @@
 
 Every document comes from a Jinja2 template (docs/status-page.md, "How the site is made"),
 one environment for HTML, SVG and Atom: autoescaping, and every expression passed through
-`monitor.text.markup.markup_text` (control characters replaced), so no name or message can
+`monitor.text.markup.printable` (control characters replaced), so no name or message can
 break a page or the feed. Nothing is spliced into rendered text afterwards: a page is
 rendered from parts that are themselves rendered by templates.
 
@@ -43,7 +43,7 @@ from monitor.status.state import (
     PageMaintenance,
     StatusSnapshot,
 )
-from monitor.text.markup import markup_text
+from monitor.text.markup import printable
 from sla.timestamps import duration_text, page_day, page_time, rfc3339
 from sla.vocabulary import (
     COMPONENT_STATUS_TEXT,
@@ -410,7 +410,7 @@ def maintenance_updates(m: PageMaintenance) -> list[tuple[MaintenanceStatus, str
 
 
 def _environment() -> Environment:
-    """Autoescaping, and every expression through markup_text (control characters out)."""
+    """Autoescaping, and every expression through `printable` (control characters out)."""
     env = Environment(
         loader=PackageLoader("monitor.status", "templates"),
         autoescape=True,
@@ -418,7 +418,7 @@ def _environment() -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
-        finalize=markup_text,
+        finalize=printable,
     )
     env.globals.update(
         iso=iso,
