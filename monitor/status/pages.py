@@ -2,9 +2,10 @@
 
 Every document comes from a Jinja2 template (docs/status-page.md, "How the site is made"),
 one environment for HTML, SVG and Atom: autoescaping, and every expression passed through
-`monitor.text.markup.printable` (control characters replaced), so no name or message can
-break a page or the feed. Nothing is spliced into rendered text afterwards: a page is
-rendered from parts that are themselves rendered by templates.
+`printable` (what XML 1.0 cannot hold dropped, `monitor.text.escape.xml`), so no name or
+message can break a page or the feed; the feed's titles are single lines. Nothing is
+spliced into rendered text afterwards: a page is rendered from parts that are themselves
+rendered by templates.
 
 A refresh re-renders only what changed. The parts are asked of `SlotMemo`s, each the last
 output of a pure function per slot (a component, an incident, a month), BEFORE any page
@@ -43,7 +44,7 @@ from monitor.status.state import (
     PageMaintenance,
     StatusSnapshot,
 )
-from monitor.text.markup import printable
+from monitor.text.escape import single_line, xml
 from sla.timestamps import duration_text, page_day, page_time, rfc3339
 from sla.vocabulary import (
     COMPONENT_STATUS_TEXT,
@@ -407,6 +408,15 @@ def maintenance_updates(m: PageMaintenance) -> list[tuple[MaintenanceStatus, str
             (MaintenanceStatus.COMPLETED, f"{m.name} has been completed.", m.scheduled_until)
         )
     return updates
+
+
+def printable(value: object) -> object:
+    """Every expression of the templates (their `finalize`): text without what XML 1.0
+    cannot hold (`monitor.text.escape.xml`); autoescaping then escapes it, once. Markup
+    (a part already rendered this way) and numbers pass unchanged."""
+    if type(value) is str and not value.isprintable():  # a C check first: most text is
+        return xml(value)
+    return value
 
 
 def _environment() -> Environment:
@@ -784,7 +794,7 @@ class PageRenderer:
 
     def _feed(self, feed: FeedInput) -> bytes:
         return self._atom.render(
-            title=feed.title,
+            title=single_line(feed.title),
             url=feed.url,
             updated=iso(feed.updated),
             entries=feed.entries,
@@ -854,7 +864,7 @@ def _feed_entries(h: HistoryInput, zone: ZoneInfo) -> tuple[FeedEntry, ...]:
                 FeedEntry(
                     update.created_at,
                     f"incident-{incident.id}-{update.id}",
-                    f"{incident.name}: {INCIDENT_STATUS_TEXT[update.status].lower()}",
+                    single_line(f"{incident.name}: {update.status}"),
                     update.body,
                     path,
                 )
@@ -868,7 +878,9 @@ def _feed_entries(h: HistoryInput, zone: ZoneInfo) -> tuple[FeedEntry, ...]:
                 if status == MaintenanceStatus.SCHEDULED
                 else (f"maintenance-{m.id}-{status}")
             )
-            title = f"Maintenance: {m.name} ({MAINTENANCE_STATUS_TEXT[status].lower()})"
+            title = single_line(
+                f"Maintenance: {m.name} ({MAINTENANCE_STATUS_TEXT[status].lower()})"
+            )
             entries.append(FeedEntry(at, key, title, f"{body} Window {span}.", path))
     entries.sort(key=lambda e: (e.updated, e.key), reverse=True)
     return tuple(entries[:FEED_LIMIT])

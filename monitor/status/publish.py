@@ -26,6 +26,7 @@ from datetime import datetime
 from pathlib import Path
 
 from monitor.errors import InputError
+from monitor.outputs.folders import MARKER, mark
 
 SHARED = "incidents/"  # the pages kept in a folder shared by successive sites
 
@@ -108,7 +109,9 @@ def _update_tree(
 
 
 def build_into(files: dict[str, bytes], directory: Path) -> None:
-    """`status build -o DIR`: DIR ends up holding exactly the site, or is left as it was."""
+    """`status build -o DIR`: DIR ends up holding exactly the site (and its marker), or is
+    left as it was. The caller has checked that DIR may be replaced
+    (`monitor.outputs.folders.site_folder`)."""
     directory = directory.absolute()
     parent = directory.parent
     staging = None
@@ -116,6 +119,7 @@ def build_into(files: dict[str, bytes], directory: Path) -> None:
         parent.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix=f".{directory.name}.", dir=parent))
         _write_tree(files, staging, None)
+        mark(staging)
         if directory.exists() and not directory.is_dir():
             raise InputError(f"{directory}: cannot write the site: not a directory")
         old = None
@@ -141,8 +145,11 @@ def publish(
     The symlink is replaced with rename(2), atomic: a web server serving
     `output_dir/current` sees the old site or the new one, never a mix. Files unchanged
     since `previous` (most badges) are hard links to its copies, which outlive its folder.
+    Both output_dir and each site carry the marker of a site this program wrote.
     """
     output_dir.mkdir(parents=True, exist_ok=True)
+    if not (output_dir / MARKER).is_file():
+        mark(output_dir)
     own: dict[str, bytes] = {}
     pages: dict[str, bytes] = {}
     cut = len(SHARED)
@@ -170,6 +177,7 @@ def publish(
         folder = Path(tempfile.mkdtemp(prefix=f"site-{stamp}-", dir=output_dir))
         made.append(folder)
         _write_tree(own, folder, (previous.folder, previous.own) if previous else None)
+        mark(folder)
         os.symlink(os.path.join("..", shared.name), os.path.join(folder, SHARED.rstrip("/")))
         link = output_dir / f".current-{folder.name}"
         os.symlink(folder.name, link)

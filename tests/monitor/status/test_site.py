@@ -18,6 +18,7 @@ import pytest
 
 from monitor.config import load_config
 from monitor.errors import InputError
+from monitor.outputs.folders import MARKER
 from monitor.probing.results import ProbeResult, Reason
 from monitor.status.incidents import open_incident, update_incident
 from monitor.status.publish import build_into, publish
@@ -341,6 +342,41 @@ def test_a_feed_parser_reads_one_entry_per_incident_update_and_maintenance_step(
     )
 
 
+def test_control_characters_typed_by_operators_never_break_the_feed(tmp_path: Path):
+    config_path = tmp_path / "uptime-sla.yaml"
+    config_path.write_text(
+        textwrap.dedent(f"""\
+        storage: {{url: "sqlite:///{tmp_path / "db.sqlite"}"}}
+        targets: [{{name: api, url: "https://api.example/", service: api}}]
+        status_page:
+          title: "Status\\x1b[2J\\x0cpage"
+          components: [{{name: "Public\\x07API", targets: [api]}}]
+        """)
+    )
+    config = load_config(config_path)
+    store = Store(config.storage.url)
+    try:
+        open_incident(
+            config, store, title="Errors\x00 on\r\nsearch\x1b[31m", impact="major",
+            components=["Public\x07API"], message="Line one\x08.\nLine two\ufffe\x1f.",
+            now=NOW - timedelta(minutes=5),
+        )  # fmt: skip
+        snapshot = StatusBuilder(config, store).snapshot(NOW)
+    finally:
+        store.close()
+    files = SiteRenderer().files(snapshot)
+    feed = ElementTree.fromstring(files["history.atom"])
+    atom = "{http://www.w3.org/2005/Atom}"
+    assert feed.find(f"{atom}title").text == "Status[2J page"
+    (entry,) = feed.iter(f"{atom}entry")
+    assert entry.find(f"{atom}title").text == "Errors on search[31m: investigating"
+    assert entry.find(f"{atom}content").text == "Line one.\nLine two."
+    assert not feedparser.parse(files["history.atom"]).bozo
+    for name, content in files.items():
+        if name.endswith(".svg"):
+            ElementTree.fromstring(content)  # every badge is well-formed XML
+
+
 def test_names_are_escaped_and_nothing_secret_reaches_the_site(files):
     index = files["index.html"].decode()
     assert XSS not in index
@@ -369,6 +405,7 @@ def test_status_build_replaces_a_directory_whole_or_leaves_it(files, tmp_path: P
     (target / "stale.html").write_text("old")
     build_into(files, target)
     assert not (target / "stale.html").exists()
+    assert (target / MARKER).is_file()
     assert (target / "api/v2/summary.json").read_bytes() == files["api/v2/summary.json"]
     blocker = tmp_path / "file"
     blocker.write_text("x")
@@ -386,8 +423,9 @@ def test_publish_swaps_current_to_a_new_folder_and_removes_the_old_ones(files, t
     assert not first.exists()
     shared = os.readlink(second / "incidents")
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
-        ["current", second.name, os.path.basename(shared)]
+        ["current", second.name, os.path.basename(shared), MARKER]
     )
+    assert (second / MARKER).is_file()  # each site is marked, and the folder holding them
 
 
 def test_incident_pages_stay_in_one_folder_while_they_do_not_change(files, tmp_path: Path):
@@ -417,13 +455,14 @@ def test_incident_pages_stay_in_one_folder_while_they_do_not_change(files, tmp_p
     assert third.shared is not None
     assert (third.shared / other.removeprefix("incidents/")).stat().st_ino == kept
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
-        ["current", fourth.folder.name, second.shared.name, third.shared.name]
+        ["current", fourth.folder.name, second.shared.name, third.shared.name, MARKER]
     )
     current = tmp_path / "current"
     site = {
         str((Path(folder) / name).relative_to(current)): (Path(folder) / name).read_bytes()
         for folder, _, names in os.walk(current, followlinks=True)
         for name in names
+        if name != MARKER
     }
     assert site == again  # the site as a web server reads it: file for file
 
