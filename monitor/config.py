@@ -201,6 +201,25 @@ def _deferred(value: str | None, info: ValidationInfo) -> bool:
     return bool(value and info.context and info.context.get("deferred") and "${" in value)
 
 
+class PromiseSettings(_Model):
+    """The provider's promises beyond uptime, checked per (target, family) every `every`
+    (docs/promises.md). A target's `promises:` keys override the defaults' one by one."""
+
+    every: Annotated[Duration, Field(ge=1.0)] = 3600.0
+    tls_only: Literal["1.2", "1.3"] | None = "1.3"  # None (false): not checked
+    plaintext_rejected: bool = True
+    plaintext_port: int = Field(default=80, ge=1, le=65535)
+    retry_after_on_429: bool = True
+    both_families: bool = True
+
+    @field_validator("tls_only", mode="before")
+    @classmethod
+    def _tls_as_text(cls, value: Any) -> Any:
+        if value is False:
+            return None
+        return str(value) if isinstance(value, float) else value
+
+
 class ProbeSettings(_Model):
     """What `defaults:` may set; every key can also be set on a target."""
 
@@ -218,6 +237,7 @@ class ProbeSettings(_Model):
     max_retry_after: Duration = 300.0  # the longest a 429's Retry-After holds a series back
     resolve: dict[Family, tuple[str, ...]] = Field(default_factory=dict)
     degraded_latency: Duration | None = None  # status page: slower median is degraded
+    promises: PromiseSettings | None = None  # unset: no promise checks (docs/promises.md)
 
     @field_validator("families")
     @classmethod
@@ -756,6 +776,109 @@ class ReportsSettings(_Model):
         return value
 
 
+_HOOK_PATH = re.compile(r"^/[A-Za-z0-9._~!$&'()*+,;=:@/-]*$")
+_FIELD_PATH = re.compile(r"^[^.\s]+(\.[^.\s]+)*$")
+
+
+class WebhookPromise(_Model):
+    """What the provider promises about its webhooks (docs/promises.md)."""
+
+    first_attempt_percent: Money = Decimal("99.7")
+    within: Duration = 5.0
+    retries: tuple[Duration, ...] = (60.0, 300.0, 1800.0)
+
+    @field_validator("first_attempt_percent")
+    @classmethod
+    def _percent(cls, value: Decimal) -> Decimal:
+        if not Decimal(0) < value <= Decimal(100):
+            raise ValueError("must be a percentage above 0 and at most 100")
+        return value
+
+    @field_validator("retries")
+    @classmethod
+    def _few(cls, value: tuple[float, ...]) -> tuple[float, ...]:
+        if len(value) > 20:
+            raise ValueError("lists more than 20 retries")
+        return value
+
+
+class WebhookReceiverSettings(_Model):
+    """An endpoint the monitor serves for the provider's webhooks, to measure deliveries."""
+
+    name: Name
+    path: str
+    listen: str | None = None  # unset: the subscription service's listener
+    secret_file: str | None = None
+    id_field: str = "id"
+    sent_at_field: str | None = None
+    promise: WebhookPromise = WebhookPromise()
+    fail_first_percent: Money = Decimal(0)
+    # Answer 503 to this many retries of an event chosen by fail_first_percent too, so the
+    # later retries of the schedule are observed (the last promised one always gets 2xx).
+    fail_retries: int = Field(default=0, ge=0)
+    status_component: Annotated[str, Field(min_length=1, max_length=200)] | None = None
+
+    @field_validator("path")
+    @classmethod
+    def _path(cls, value: str) -> str:
+        if not _HOOK_PATH.fullmatch(value) or "/../" in f"{value}/" or "//" in value:
+            raise ValueError("must be a URL path such as /hooks/outfame")
+        return value
+
+    @field_validator("listen")
+    @classmethod
+    def _host_port(cls, value: str | None) -> str | None:
+        if value is not None:
+            split_listen(value)
+        return value
+
+    @field_validator("id_field", "sent_at_field")
+    @classmethod
+    def _field_path(cls, value: str | None) -> str | None:
+        if value is not None and not _FIELD_PATH.fullmatch(value):
+            raise ValueError("must be a field name, or names joined by dots (meta.event_id)")
+        return value
+
+    @field_validator("fail_first_percent")
+    @classmethod
+    def _share(cls, value: Decimal) -> Decimal:
+        if not Decimal(0) <= value <= Decimal(100):
+            raise ValueError("must be a percentage between 0 and 100")
+        return value
+
+    @model_validator(mode="after")
+    def _checks(self) -> WebhookReceiverSettings:
+        if self.secret_file is not None:
+            try:
+                read_secret_bytes(self.secret_file)
+            except ValueError as exc:
+                raise _PathError("secret_file", str(exc)) from None
+        if self.fail_retries and self.fail_retries >= len(self.promise.retries):
+            raise _PathError(
+                "fail_retries", "must be below the number of promise.retries (the last gets 2xx)"
+            )
+        return self
+
+    def secret(self) -> bytes | None:
+        """The signing key now (the file is read again on every call: it may be rotated)."""
+        return None if self.secret_file is None else read_secret_bytes(self.secret_file)
+
+
+def read_secret_bytes(path: str) -> bytes:
+    """A key file's bytes, one trailing newline stripped (an editor adds it)."""
+    try:
+        data = Path(path).read_bytes()
+    except OSError as exc:
+        raise ValueError(f"cannot read secret file {path}: {exc.strerror or exc}") from None
+    if data.endswith(b"\n"):
+        data = data[:-1]
+        if data.endswith(b"\r"):
+            data = data[:-1]
+    if not data:
+        raise ValueError(f"secret file {path} is empty")
+    return data
+
+
 class Config(_Model):
     """The whole file. Cross-references (plans, services, targets) are checked here."""
 
@@ -772,6 +895,7 @@ class Config(_Model):
     notifications: NotificationSettings = NotificationSettings()
     reports: ReportsSettings = ReportsSettings()
     status_page: StatusPageSettings | None = None
+    webhook_receivers: tuple[WebhookReceiverSettings, ...] = ()
 
     @model_validator(mode="before")
     @classmethod
@@ -784,7 +908,8 @@ class Config(_Model):
         if isinstance(defaults, dict) and isinstance(targets, list):
             data = dict(data)
             data["targets"] = [
-                {**defaults, **target} if isinstance(target, dict) else target for target in targets
+                _with_defaults(defaults, target) if isinstance(target, dict) else target
+                for target in targets
             ]
         return data
 
@@ -823,7 +948,37 @@ class Config(_Model):
         self._check_notifications()
         if self.status_page is not None:
             _check_components(self.status_page, names, services)
+        self._check_receivers()
         return self
+
+    def _check_receivers(self) -> None:
+        """Unique names and (listener, path); a receiver without `listen` needs the
+        subscription service, whose listener it then shares."""
+        _require_unique("webhook_receivers", (r.name for r in self.webhook_receivers))
+        shared = getattr(self.status_page, "subscriptions", None) is not None
+        routes: set[tuple[str | None, str]] = set()
+        components = {c.slug for c in self.status_components()}
+        components |= {slug(c.group) for c in self.status_components() if c.group is not None}
+        for i, receiver in enumerate(self.webhook_receivers):
+            where = f"webhook_receivers[{i}]"
+            if receiver.listen is None and not shared:
+                raise _PathError(
+                    f"{where}.listen",
+                    "is required (HOST:PORT) unless status_page.subscriptions is set, whose"
+                    " listener the receiver then shares",
+                )
+            route = (receiver.listen, receiver.path)
+            if route in routes:
+                raise _PathError(f"{where}.path", "is served by another receiver on this listener")
+            routes.add(route)
+            if receiver.status_component is not None and slug(receiver.status_component) in (
+                components
+            ):
+                raise _PathError(
+                    f"{where}.status_component",
+                    f"has the same id {slug(receiver.status_component)!r} as a component or"
+                    " group of the status page",
+                )
 
     def _check_notifications(self) -> None:
         _require_unique("notifications.slack", (s.name for s in self.notifications.slack))
@@ -890,6 +1045,15 @@ def _check_customer_names(contracts: Iterable[ContractSettings]) -> None:
                 f"differs from contracts[{j}].customer only in case: customer names must be"
                 " unique ignoring case (their statements would share a file)",
             )
+
+
+def _with_defaults(defaults: dict[str, Any], target: dict[str, Any]) -> dict[str, Any]:
+    """A target over the defaults; `promises:` merges key by key (`promises: null` on a
+    target turns the checks off for it)."""
+    merged = {**defaults, **target}
+    if isinstance(defaults.get("promises"), dict) and isinstance(target.get("promises"), dict):
+        merged["promises"] = {**defaults["promises"], **target["promises"]}
+    return merged
 
 
 class _PathError(ValueError):
