@@ -2,7 +2,7 @@
 
 - `tables`: the SQLModel tables, defined here and nowhere else;
 - `base`: the engine, transactions and errors every part works through;
-- `core`: the Store (probes and rollups), built on the parts: `incidents`, ...;
+- `core`: the Store (probes and rollups), built on the parts: `incidents`, `promises`, ...;
 - `sqlite`, `postgres`: each database's own way of doing the few things that differ
   (a `Dialect` each, see `dialect`);
 - `rows`: probe rows in columns, as the writer and the importer hand them over.

@@ -25,6 +25,7 @@ from monitor.errors import StoreError
 from monitor.probing.results import ProbeResult
 from monitor.store import rollup
 from monitor.store.incidents import Incidents
+from monitor.store.promises import Promises
 from monitor.store.rows import (
     Batch,
     Imported,
@@ -41,7 +42,7 @@ from sla.slices import epoch_us
 
 # The newest revision in monitor/migrations (a test keeps the two equal): a database
 # already there is opened without loading Alembic at all.
-SCHEMA_REVISION = "0006"
+SCHEMA_REVISION = "0007"
 _SERIES_ID = "SELECT id FROM series WHERE target=:t AND family=:f AND location=:l"
 
 
@@ -58,7 +59,7 @@ def _driver(conn: Connection) -> Any:
     return raw
 
 
-class Store(Incidents):
+class Store(Incidents, Promises):
     """The database; safe to share between threads (SQLAlchemy pools the connections).
 
     `create=True` (what `run` and `import` need) creates the schema or upgrades it to

@@ -119,3 +119,54 @@ class NotifyLease(SQLModel, table=True):
     name: str = Field(primary_key=True)
     holder: str
     until_us: int = Field(sa_column=Column(BigInteger, nullable=False))
+
+
+class PromiseRunRow(SQLModel, table=True):
+    """Consecutive promise checks of one (promise, target, family, location) with one result.
+
+    A run never spans two months of sla.timezone, so a month's counts are exact sums.
+    """
+
+    __tablename__ = "promise_run"
+    __table_args__ = (Index("ix_promise_run_first", "first_us"), {"sqlite_autoincrement": True})
+    id: int | None = Field(default=None, primary_key=True)
+    promise: str
+    target: str
+    family: str
+    location: str
+    kept: bool
+    first_us: int = Field(sa_column=Column(BigInteger, nullable=False))
+    last_us: int = Field(sa_column=Column(BigInteger, nullable=False))
+    checks: int
+    detail: str
+
+
+class WebhookEventRow(SQLModel, table=True):
+    """One event a webhook receiver has seen: what tells a retry from a duplicate."""
+
+    __tablename__ = "webhook_event"
+    receiver: str = Field(primary_key=True)
+    event_id: str = Field(primary_key=True)
+    first_us: int = Field(sa_column=Column(BigInteger, nullable=False))
+    last_us: int = Field(sa_column=Column(BigInteger, nullable=False))
+    attempts: int  # first attempt and retries (duplicates are not attempts)
+    delivered: bool  # answered 2xx
+
+
+class WebhookDeliveryRow(SQLModel, table=True):
+    """One delivery with a valid signature, as classified: the promise report's figures."""
+
+    __tablename__ = "webhook_delivery"
+    __table_args__ = (
+        Index("ix_webhook_delivery_received", "received_us"),
+        {"sqlite_autoincrement": True},
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    receiver: str
+    event_id: str
+    received_us: int = Field(sa_column=Column(BigInteger, nullable=False))
+    kind: str  # first, retry, duplicate
+    retry: int | None = None
+    latency_s: float | None = None
+    delay_s: float | None = None
+    answered: int  # the HTTP status we answered
