@@ -36,9 +36,13 @@ async def run_service(
     clock: Callable[[], datetime],
     install_signals: Callable[[asyncio.Event], None],
 ) -> int:
+    # Starlette and uvicorn load only for `run` (the command line starts faster without).
+    from monitor.promises.runner import PromiseService, promise_metrics  # noqa: PLC0415
+
     store = Store(config.storage.url, rollup_seconds=int(config.sla.slice))
     probe_metrics, sla_metrics, notify_metrics = ProbeMetrics(), SlaMetrics(), NotifyMetrics()
-    registry = new_registry(probe_metrics, sla_metrics, notify_metrics)
+    promise_counts = promise_metrics(config)
+    registry = new_registry(probe_metrics, sla_metrics, notify_metrics, promise_counts)
     host, port = split_listen(config.metrics.listen)
     try:
         server, _thread = start_http_server(port, addr=host, registry=registry)
@@ -51,10 +55,11 @@ async def run_service(
         store, probe_metrics, config.storage.batch_interval, config.storage.buffer_limit
     )
     prober = Prober(location=config.location, now=clock)
+    promises = PromiseService(config, store, promise_counts, clock)
     scheduler = ProbeScheduler(
         config.targets,
         prober,
-        [probe_metrics.observe, writer.submit],
+        [probe_metrics.observe, writer.submit, *([promises.observe] if promises.needed else [])],
         clock=clock,
         on_lag=probe_metrics.observe_lag,
     )
@@ -69,6 +74,13 @@ async def run_service(
         else SiteRefresher(config, status, clock, Path(page.output_dir))
     )
     notifier = Notifier(config, store, notify_metrics, clock, status=status.snapshot)
+    if promises.needed:
+        try:
+            promises.start()  # its own thread and loop: never in the probes' way
+        except MonitorError:
+            server.shutdown()
+            store.close()
+            raise
     stop = asyncio.Event()
     install_signals(stop)
     # What exists now lives as long as the process: frozen, the cyclic collector stops
@@ -100,6 +112,8 @@ async def run_service(
         await pruner_task
         await prober.aclose()
         await asyncio.to_thread(notifier.stop)
+        if promises.needed:
+            await asyncio.to_thread(promises.stop)
         writer.stop()
         server.shutdown()
         store.close()

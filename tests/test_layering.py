@@ -12,7 +12,8 @@ part is a folder (or, at the top, one module), and a part imports only from lowe
 4. the parts that keep or publish them: `store` (the database, the writer, rollups, CSV
    import and export), `integrations` (Prometheus rules, Grafana dashboards, Alertmanager
    silences);
-5. `reports` (the bridge from config and store to the SLA engine, and its files);
+5. `reports` (the bridge from config and store to the SLA engine, and its files),
+   `promises` (the checks of promises beyond uptime, the webhook receivers, their report);
 6. what reads through reports: `status` (the status site and what it knows now);
 7. `notify` (Slack and email), which announces what the status page knows (its incidents
    and maintenance) and the reports' monthly statements;
@@ -45,6 +46,7 @@ LAYERS = {
     "store": 4,
     "integrations": 4,
     "reports": 5,
+    "promises": 5,
     "status": 6,
     "notify": 7,
     "service": 8,

@@ -72,7 +72,7 @@ LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0
 LAG_BUCKETS = (0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0)
 
 
-class _Histogram:
+class Histogram:
     """Bucket counts kept by hand: cheaper than a labelled prometheus Histogram per probe."""
 
     def __init__(self, bounds: tuple[float, ...]) -> None:
@@ -89,8 +89,8 @@ class _Histogram:
             self.counts[-1] += 1
         self.sum += value
 
-    def copy(self) -> _Histogram:
-        copied = _Histogram(self.bounds)
+    def copy(self) -> Histogram:
+        copied = Histogram(self.bounds)
         copied.counts, copied.sum = self.counts.copy(), self.sum
         return copied
 
@@ -107,7 +107,7 @@ class _Histogram:
 class _Series:
     last: ProbeResult
     total: int = 0
-    latency: _Histogram = field(default_factory=lambda: _Histogram(LATENCY_BUCKETS))
+    latency: Histogram = field(default_factory=lambda: Histogram(LATENCY_BUCKETS))
 
 
 class ProbeMetrics(Collector):
@@ -117,7 +117,7 @@ class ProbeMetrics(Collector):
         self._lock = threading.Lock()
         self._series: dict[tuple[str, str, str], _Series] = {}
         self._failures: dict[tuple[str, str, str, str], int] = defaultdict(int)
-        self._lag = _Histogram(LAG_BUCKETS)
+        self._lag = Histogram(LAG_BUCKETS)
         self.buffered = 0
         self.dropped = 0
         self.written = 0
@@ -165,8 +165,8 @@ def _counter(name: str, doc: str, value: float) -> CounterMetricFamily:
     return CounterMetricFamily(name, doc, value=value)
 
 
-_Snapshot = dict[tuple[str, str, str], tuple[ProbeResult, int, _Histogram]]
-_Samples = Callable[[list[str], ProbeResult, int, _Histogram], Iterable[tuple[Any, ...]]]
+_Snapshot = dict[tuple[str, str, str], tuple[ProbeResult, int, Histogram]]
+_Samples = Callable[[list[str], ProbeResult, int, Histogram], Iterable[tuple[Any, ...]]]
 
 # Per family: its type, name, help, labels, and the add_metric arguments of one series
 # (label values first). All values come from the series' last result, count and latency.

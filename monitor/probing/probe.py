@@ -482,6 +482,12 @@ class Prober:
         finally:
             await attempt.close_half_open()
 
+    async def address(self, target: Target, family: str) -> tuple[str, tuple[Reason, str] | None]:
+        """Where a request of `target` over `family` goes (its `resolve:` address, or DNS), or
+        the failure that says why there is none: the promise checks connect there too."""
+        prepared = self._prepare(target)
+        return await self._address(target, family, prepared.host, prepared.port)
+
     async def _run(
         self,
         target: Target,
@@ -659,7 +665,7 @@ async def _read_body(response: httpcore.Response, headers: _Headers, target: Tar
 def _rate_limited(value: str | None, now: datetime, most: float) -> tuple[str, float | None]:
     """A 429's detail, and how long its series is to be held back: what Retry-After asks,
     at most the target's max_retry_after (a year, or 10^14 s, would silence the series)."""
-    asked = _retry_after(value, now)
+    asked = parse_retry_after(value, now)
     if asked is None:
         return "rate limited (429)", None
     if asked <= most:
@@ -670,7 +676,7 @@ def _rate_limited(value: str | None, now: datetime, most: float) -> tuple[str, f
     )
 
 
-def _retry_after(value: str | None, now: datetime) -> float | None:
+def parse_retry_after(value: str | None, now: datetime) -> float | None:
     """Retry-After as finite seconds from now: delta-seconds or an HTTP date; None when
     absent or unreadable. Never raises, whatever the server sends."""
     if value is None:

@@ -124,6 +124,7 @@ class HttpsServer:
         cert_hosts: Iterable[str] = CERT_HOSTS,
         cert_not_after: dt.datetime | None = None,
         tls_max_version: Literal["1.2", "1.3"] | None = None,
+        tls_min_version: Literal["1.2", "1.3"] | None = None,
         tls_hang: bool = False,
         host: str = HOST,
         host_families: Iterable[Family] = FAMILIES,
@@ -133,6 +134,7 @@ class HttpsServer:
         the others are neither listened on nor reserved.
         cert_hosts: the names the certificate is valid for (pass others for a wrong-host cert).
         tls_max_version "1.2": a server that cannot do TLS 1.3.
+        tls_min_version "1.3": a server that refuses TLS 1.2 (keeps the promise "TLS 1.3 only").
         tls_hang: accept TCP connections and never start TLS (nor answer anything)."""
         self.host = host
         self._tmpdir: tempfile.TemporaryDirectory[str] | None = None
@@ -150,6 +152,8 @@ class HttpsServer:
         self._default = default or Route()
         self._tls_hang = tls_hang
         self._ssl = self._server_context(ca, tuple(cert_hosts), cert_not_after, tls_max_version)
+        if tls_min_version == "1.3":
+            self._ssl.minimum_version = ssl.TLSVersion.TLSv1_3
         self._requests: list[Request] = []
         self._lock = threading.Lock()
         self._loop: asyncio.AbstractEventLoop | None = None
