@@ -18,8 +18,9 @@ from typing import Any
 
 import yaml
 
-from monitor.config import Config, Target
+from monitor.config import Config, Target, WebhookReceiverSettings
 from monitor.metrics import collectors as m
+from monitor.metrics import promises as pm
 from sla.availability import budget_share
 
 # --- names this module defines (the recorded series and the alerts) ----------------------------
@@ -38,6 +39,8 @@ TLS_CERTIFICATE_EXPIRING = "TLSCertificateExpiring"
 ERROR_BUDGET_BURN = "ErrorBudgetBurn"
 ERROR_BUDGET_EXHAUSTED = "ErrorBudgetExhausted"
 NOTIFICATIONS_GIVEN_UP = "NotificationsGivenUp"
+PROMISE_BROKEN = "PromiseBroken"
+WEBHOOK_PROMISE_BROKEN = "WebhookPromiseBroken"
 ALERT_NAMES = (
     PROBE_DOWN,
     PROBE_FAMILY_DOWN,
@@ -549,6 +552,85 @@ def _given_up_alert(ctx: _Context) -> dict[str, Any]:
     )
 
 
+# What each promise's break means, for the alert's description (docs/promises.md).
+_PROMISE_BREAKS = (
+    ("tls_only", "a TLS handshake offering at most the version below the promised one succeeded"),
+    (
+        "plaintext_rejected",
+        "a plaintext HTTP request got a 2xx or 3xx answer (clients that send their API key"
+        " over http:// are not refused)",
+    ),
+    ("retry_after_on_429", "a 429 answer came without a valid Retry-After header"),
+    ("both_families", "the host has no address of this family"),
+)
+
+
+def _promise_alerts(ctx: _Context) -> list[dict[str, Any]]:
+    """PromiseBroken per service: the last check of a promise was broken (at any location)."""
+    by_service: dict[str, list[str]] = {}
+    for target in ctx.config.targets:
+        if target.promises is not None:
+            by_service.setdefault(target.service_name, []).append(target.name)
+    meaning = "".join(
+        f'{{{{ {"if" if i == 0 else "else if"} eq $labels.promise "{promise}" }}}}{text}'
+        for i, (promise, text) in enumerate(_PROMISE_BREAKS)
+    )
+    return [
+        ctx.alert(
+            PROMISE_BROKEN,
+            f"count by (promise, target, ip_family) (\n"
+            f"  {_selector(pm.PROMISE_OK, target=targets)} == 0\n)",
+            for_seconds=0,
+            labels={"severity": WARNING, "service": service},
+            summary=(
+                "{{ $labels.target }} breaks its {{ $labels.promise }} promise over"
+                " {{ $labels.ip_family }}"
+            ),
+            description=(
+                "The last {{ $labels.promise }} check of {{ $labels.target }} over"
+                " {{ $labels.ip_family }} failed at {{ $value }} location(s): "
+                f"{meaning}{{{{ else }}}}the promise was broken{{{{ end }}}}. Not downtime:"
+                " the SLA does not count it. `uptime-sla report --promises` lists when and"
+                " why each check broke."
+            ),
+        )
+        for service, targets in by_service.items()
+    ]
+
+
+def _webhook_alert(ctx: _Context, receiver: WebhookReceiverSettings) -> dict[str, Any]:
+    """WebhookPromiseBroken: over 30 days, fewer first attempts arrived within `within` of
+    the event's creation than the promised share."""
+    promise = receiver.promise
+    within = _selector(
+        f"{pm.WEBHOOK_DELIVERY_SECONDS}_bucket",
+        receiver=receiver.name,
+        le=pm.bucket_label(promise.within),
+    )
+    every = _selector(f"{pm.WEBHOOK_DELIVERY_SECONDS}_count", receiver=receiver.name)
+    ratio = decimal_text(promise.first_attempt_percent / 100)
+    return ctx.alert(
+        WEBHOOK_PROMISE_BROKEN,
+        f"(\n  sum by (receiver) (increase({within}[30d]))\n/\n"
+        f"  sum by (receiver) (increase({every}[30d]))\n) < {ratio}",
+        for_seconds=0,
+        labels={"severity": WARNING, "receiver": receiver.name},
+        summary=(
+            "Webhooks to {{ $labels.receiver }}: {{ $value | humanizePercentage }} of first"
+            f" attempts within {prom_duration(promise.within)}, promised"
+            f" {decimal_text(promise.first_attempt_percent)} %"
+        ),
+        description=(
+            "Over the last 30 days {{ $value | humanizePercentage }} of the events delivered"
+            f" to {{{{ $labels.receiver }}}} arrived at their first attempt within"
+            f" {prom_duration(promise.within)} of their creation; the provider promises"
+            f" {decimal_text(promise.first_attempt_percent)} %. Late first attempts are often"
+            " retries of failed ones. `uptime-sla report --promises` has latency and retry"
+            " delays."
+        ),
+    )
+
+
 def rule_groups(config: Config) -> dict[str, Any]:
     """The whole rule file as plain data, in a stable order (config order)."""
     ctx = _Context(config)
@@ -582,6 +664,13 @@ def rule_groups(config: Config) -> dict[str, Any]:
     ]
     groups.append({"name": "uptime-sla-sla", "rules": [_exhausted_alert(ctx)]})
     groups.append({"name": "uptime-sla-notifications", "rules": [_given_up_alert(ctx)]})
+    groups.append(
+        {
+            "name": "uptime-sla-promises",
+            "rules": _promise_alerts(ctx)
+            + [_webhook_alert(ctx, r) for r in config.webhook_receivers],
+        }
+    )
     return {"groups": [g for g in groups if g["rules"]]}
 
 

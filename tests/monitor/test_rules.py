@@ -705,3 +705,128 @@ def test_a_burn_rate_page_says_how_fast_the_budget_burns(tmp_path: Path):
         rules=rules_of(CONFIG, annotations=True, only_slo_of="public-api"),
         every="1m",
     )
+
+
+# --- promise alerts (docs/promises.md) --------------------------------------------------------
+
+PROMISES_CONFIG = Config.model_validate(
+    {
+        "location": "lab",
+        "defaults": {"promises": {"every": "1m"}},
+        "targets": [
+            {"name": "api-health", "url": "https://api.test/v1/health", "service": "public-api"},
+            {"name": "api-basic", "url": "https://api.test/v1/basic", "promises": None},
+        ],
+        "webhook_receivers": [
+            {"name": name, "path": f"/hooks/{name}", "listen": "127.0.0.1:8091"}
+            for name in ("on-time", "late")
+        ],
+        "alerting": {"runbook_url": RUNBOOK},
+    }
+)
+
+
+def promise_ok(promise: str, family: str, values: str) -> dict[str, str]:
+    return series(
+        "uptime_sla_promise_ok", values, promise=promise, target="api-health", ip_family=family
+    )
+
+
+def test_promise_alerts_are_warnings_about_promises_never_the_budget():
+    alerts = [
+        rule
+        for group in rule_groups(PROMISES_CONFIG)["groups"]
+        for rule in group["rules"]
+        if rule.get("alert") in ("PromiseBroken", "WebhookPromiseBroken")
+    ]
+    assert [a["alert"] for a in alerts] == [
+        "PromiseBroken",  # one per service with promise checks: api-basic has none
+        "WebhookPromiseBroken",
+        "WebhookPromiseBroken",
+    ]
+    for alert in alerts:
+        assert alert["labels"]["severity"] == WARNING
+        assert "budget_left" not in alert["annotations"]
+        assert "$value" in alert["annotations"]["description"]
+        assert "for" not in alert  # a check's verdict holds until the next check
+
+
+@needs_promtool
+def test_promise_broken_fires_while_the_last_check_is_broken(tmp_path: Path):
+    promtool_test(
+        tmp_path,
+        [
+            promise_ok("plaintext_rejected", "ipv4", "1x10 0x10 1x10"),
+            promise_ok("plaintext_rejected", "ipv6", "1x30"),
+            promise_ok("tls_only", "ipv6", "0x30"),
+        ],
+        [
+            firing(
+                "PromiseBroken",
+                "50s",
+                *(
+                    {
+                        "severity": WARNING,
+                        "service": "public-api",
+                        "promise": promise,
+                        "target": "api-health",
+                        "ip_family": "ipv6",
+                    }
+                    for promise in ("tls_only",)
+                ),
+            ),
+            firing(
+                "PromiseBroken",
+                "150s",
+                *(
+                    {
+                        "severity": WARNING,
+                        "service": "public-api",
+                        "promise": promise,
+                        "target": "api-health",
+                        "ip_family": family,
+                    }
+                    for promise, family in (("plaintext_rejected", "ipv4"), ("tls_only", "ipv6"))
+                ),
+            ),
+            firing(
+                "PromiseBroken",
+                "250s",
+                {
+                    "severity": WARNING,
+                    "service": "public-api",
+                    "promise": "tls_only",
+                    "target": "api-health",
+                    "ip_family": "ipv6",
+                },
+            ),
+        ],
+        rules=rules_of(PROMISES_CONFIG),
+    )
+
+
+@needs_promtool
+def test_webhook_promise_broken_fires_when_first_attempts_fall_below_the_promised_share(
+    tmp_path: Path,
+):
+    """Over a day, 998 and 996 of every 1,000 first attempts arrived within 5 s: only the
+    second receiver is below 99.7 %."""
+    within, count = (
+        "uptime_sla_webhook_delivery_seconds_bucket",
+        "uptime_sla_webhook_delivery_seconds_count",
+    )
+    promtool_test(
+        tmp_path,
+        [
+            series(within, "0+998x48", receiver="on-time", le="5.0"),
+            series(count, "0+1000x48", receiver="on-time"),
+            series(within, "0+996x48", receiver="late", le="5.0"),
+            series(count, "0+1000x48", receiver="late"),
+        ],
+        [
+            firing("WebhookPromiseBroken", "1d", {"severity": WARNING, "receiver": "late"}),
+            firing("WebhookPromiseBroken", "2d", {"severity": WARNING, "receiver": "late"}),
+        ],
+        rules=rules_of(PROMISES_CONFIG),
+        every="1h",
+    )
