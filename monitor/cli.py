@@ -585,6 +585,12 @@ def _chosen_months(args: argparse.Namespace) -> list[Month] | None:
         arg("--format", choices=REPORT_FORMATS, default="json", help="default: json"),
         arg("--customer", metavar="NAME", help="only this customer's statement"),
         arg(
+            "--promises",
+            action="store_true",
+            help="the promise report instead (TLS only, plaintext rejected, Retry-After, both"
+            " families, webhook deliveries): json, md or html, one month",
+        ),
+        arg(
             "--strict",
             action="store_true",
             help="exit 3 when the report is incomplete: a target's, family's or contract's"
@@ -594,6 +600,8 @@ def _chosen_months(args: argparse.Namespace) -> list[Month] | None:
     ],
 )
 def _report(args: argparse.Namespace, config: Config, clock: Clock) -> int:
+    if args.promises:
+        return _promise_report(args, config, clock)
     now = clock()
     months = _chosen_months(args)
     single = _month("--month", args.month) if args.month else last_ended_month(config, now)
@@ -613,6 +621,30 @@ def _report(args: argparse.Namespace, config: Config, clock: Clock) -> int:
         print(warning, file=sys.stderr)
         if args.strict:
             return 3
+    return 0
+
+
+def _promise_report(args: argparse.Namespace, config: Config, clock: Clock) -> int:
+    """`report --promises [--month M] [--format json|md|html] [-o FILE]` (docs/promises.md)."""
+    from monitor.promises.report import FORMATS as PROMISE_FORMATS  # noqa: PLC0415 (Jinja2)
+    from monitor.promises.report import month_promises, render_report  # noqa: PLC0415
+
+    others = [f"--{name}" for name in ("months", "quarter", "year", "customer", "strict")]
+    given = [flag for flag in others if getattr(args, flag[2:])]
+    if given:
+        raise InputError(f"report --promises: one month only, not with {' and '.join(given)}")
+    if args.format not in PROMISE_FORMATS:
+        raise InputError(
+            f"report --promises: --format {args.format} is not available (json, md or html)"
+        )
+    now = clock()
+    year, month = _month("--month", args.month) if args.month else last_ended_month(config, now)
+    store = _existing_store(config)
+    try:
+        report = month_promises(config, store, year, month, now)
+    finally:
+        store.close()
+    write_output(args.output, render_report(report, args.format))
     return 0
 
 

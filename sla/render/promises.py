@@ -14,7 +14,13 @@ from datetime import datetime
 from fractions import Fraction
 from typing import Any
 
-from sla.promises import PromiseReport, PromiseResult, ReceiverResult, RetryResult
+from sla.promises import (
+    RETRY_AFTER_ON_429,
+    PromiseReport,
+    PromiseResult,
+    ReceiverResult,
+    RetryResult,
+)
 from sla.render.formatting import PLACES, duration, local_time, number, timestamp
 from sla.render.md import md_table, md_text
 from sla.render.tables import DASH, FAMILY_LABELS, Table
@@ -127,7 +133,7 @@ def delay(value: float | None) -> str:
     if value is None:
         return DASH
     if value < 60:
-        return f"{value:.1f} s" if value < 10 else f"{value:.0f} s"
+        return f"{value:.1f}".rstrip("0").rstrip(".") + " s"
     return duration(value)
 
 
@@ -179,7 +185,9 @@ def promise_table(report: PromiseReport) -> Table:
                 FAMILY_LABELS.get(p.family, p.family),
                 str(p.checks),
                 str(p.broken_checks),
-                verdict(p.kept, "not checked"),
+                verdict(
+                    p.kept, "no 429 seen" if p.promise == RETRY_AFTER_ON_429 else "not checked"
+                ),
             )
             for p in report.promises
         ),
