@@ -287,6 +287,17 @@ class StatusBuilder:
                     now_states=now_states,
                 )
             )
+        if self._config.webhook_receivers:  # opt-in components of their own (small, apart)
+            from monitor.status.webhooks import webhook_components  # noqa: PLC0415 (a cycle)
+
+            components += webhook_components(
+                self._config,
+                self._store,
+                now,
+                days=days,
+                uptime_labels=[label for _, label in windows],
+                first_position=len(components) + 1,
+            )
         incidents = self._incidents(now)
         operator_open = any(not i.resolved for i in self._operator)
         overall = indicator((c.status for c in components), operator_open)
