@@ -25,6 +25,7 @@ from support.commands import commands, uptime_sla
 from monitor.cli import build_parser
 from monitor.config import Config, ProbeSettings
 from monitor.metrics import collectors as metrics
+from monitor.metrics import promises as promise_metrics
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"
@@ -138,7 +139,7 @@ def test_every_config_key_is_documented() -> None:
         if key not in documented
         and not (
             key.startswith("targets[].")
-            and key.split(".", 1)[1] in shared
+            and key.split(".", 1)[1].split(".")[0] in shared  # promises.every too
             and f"defaults.{key.split('.', 1)[1]}" in documented
         )
     ]
@@ -160,7 +161,8 @@ def test_every_metric_is_in_the_metrics_page() -> None:
     page = (DOCS / "metrics-and-alerts.md").read_text()
     names = [
         value
-        for key, value in vars(metrics).items()
+        for module in (metrics, promise_metrics)
+        for key, value in vars(module).items()
         if key.isupper() and isinstance(value, str) and value.startswith(("probe", "uptime_sla_"))
     ]
     assert len(names) >= 20
