@@ -37,11 +37,11 @@ async def run_service(
     install_signals: Callable[[asyncio.Event], None],
 ) -> int:
     # Starlette and uvicorn load only for `run` (the command line starts faster without).
-    from monitor.promises.runner import PromiseService, promise_metrics  # noqa: PLC0415
+    from monitor.promises import runner as promise_runner  # noqa: PLC0415
 
     store = Store(config.storage.url, rollup_seconds=int(config.sla.slice))
     probe_metrics, sla_metrics, notify_metrics = ProbeMetrics(), SlaMetrics(), NotifyMetrics()
-    promise_counts = promise_metrics(config)
+    promise_counts = promise_runner.promise_metrics(config)
     registry = new_registry(probe_metrics, sla_metrics, notify_metrics, promise_counts)
     host, port = split_listen(config.metrics.listen)
     try:
@@ -55,11 +55,15 @@ async def run_service(
         store, probe_metrics, config.storage.batch_interval, config.storage.buffer_limit
     )
     prober = Prober(location=config.location, now=clock)
-    promises = PromiseService(config, store, promise_counts, clock)
+    promises = (
+        promise_runner.PromiseProcess(config, promise_counts)
+        if promise_runner.needed(config)
+        else None
+    )
     scheduler = ProbeScheduler(
         config.targets,
         prober,
-        [probe_metrics.observe, writer.submit, *([promises.observe] if promises.needed else [])],
+        [probe_metrics.observe, writer.submit, *([promises.observe] if promises else [])],
         clock=clock,
         on_lag=probe_metrics.observe_lag,
     )
@@ -74,9 +78,9 @@ async def run_service(
         else SiteRefresher(config, status, clock, Path(page.output_dir))
     )
     notifier = Notifier(config, store, notify_metrics, clock, status=status.snapshot)
-    if promises.needed:
+    if promises is not None:
         try:
-            promises.start()  # its own thread and loop: never in the probes' way
+            promises.start()  # a process of its own: never in the probes' way
         except MonitorError:
             server.shutdown()
             store.close()
@@ -112,7 +116,7 @@ async def run_service(
         await pruner_task
         await prober.aclose()
         await asyncio.to_thread(notifier.stop)
-        if promises.needed:
+        if promises is not None:
             await asyncio.to_thread(promises.stop)
         writer.stop()
         server.shutdown()

@@ -10,6 +10,7 @@ from __future__ import annotations
 import threading
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
+from typing import Protocol
 
 from prometheus_client.core import (
     CounterMetricFamily,
@@ -40,6 +41,17 @@ RETRY_BUCKETS = (10.0, 30.0, 60.0, 90.0, 120.0, 300.0, 450.0, 600.0, 1800.0, 270
 def bucket_label(seconds: float) -> str:
     """The `le` label a bucket bound gets on /metrics (what the alert rules select)."""
     return repr(float(seconds))
+
+
+class Counts(Protocol):
+    """Where promise checks and deliveries are counted: PromiseMetrics itself, or a queue
+    to it from the process that runs the checks (monitor.promises.runner)."""
+
+    def check(self, promise: str, target: str, family: str, result: str) -> None: ...
+    def delivery(self, receiver: str, attempt: str, result: str) -> None: ...
+    def duplicate(self, receiver: str) -> None: ...
+    def latency(self, receiver: str, seconds: float) -> None: ...
+    def retry_delay(self, receiver: str, retry: int, seconds: float) -> None: ...
 
 
 class PromiseMetrics(Collector):

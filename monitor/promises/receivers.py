@@ -35,7 +35,7 @@ from starlette.routing import BaseRoute, Route
 
 from monitor.config import WebhookReceiverSettings
 from monitor.errors import MonitorError
-from monitor.metrics.promises import PromiseMetrics
+from monitor.metrics.promises import Counts
 from monitor.store import Store
 from monitor.store.promises import Classified, EventState
 from sla.promises import (
@@ -110,7 +110,7 @@ class WebhookReceiver:
         self,
         settings: WebhookReceiverSettings,
         store: Store,
-        metrics: PromiseMetrics,
+        metrics: Counts,
         clock: Callable[[], datetime],
     ) -> None:
         self.settings = settings

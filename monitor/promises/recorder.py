@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 from zoneinfo import ZoneInfo
 
 from monitor.errors import MonitorError
-from monitor.metrics.promises import PromiseMetrics
+from monitor.metrics.promises import Counts
 from monitor.promises.checks import Outcome
 from monitor.store import Store
 from sla.promises import BROKEN, KEPT, CheckRun
@@ -35,7 +35,7 @@ class CheckRecorder:
     """Thread-safe: `record` from any thread (the probes' 429s, the checks), `flush` from
     one at a time."""
 
-    def __init__(self, store: Store, metrics: PromiseMetrics, location: str, zone: ZoneInfo):
+    def __init__(self, store: Store, metrics: Counts, location: str, zone: ZoneInfo):
         self._store = store
         self._metrics = metrics
         self._location = location

@@ -27,7 +27,7 @@ FORMATS = ("json", "md", "html")
 
 def checked(config: Config) -> list[tuple[str, str, str]]:
     """Every (promise, target, family) the config asks to check, in config order."""
-    found = []
+    found: list[tuple[str, str, str]] = []
     for target in config.targets:
         settings = target.promises
         if settings is None:

@@ -19,7 +19,7 @@ from support.webhooks import WebhookSender
 from monitor.config import Config
 from monitor.errors import MonitorError
 from monitor.promises.receivers import signature
-from monitor.promises.runner import PromiseService, promise_metrics
+from monitor.promises.runner import PromiseEngine, PromiseProcess, promise_metrics
 from monitor.store import Store
 from sla.slices import month_bounds
 
@@ -45,14 +45,14 @@ def receiver(name: str, listen: str, secret_file: Path | None, **fields: Any) ->
 
 
 class Running:
-    """A PromiseService with its receivers, its store and a way to read its metrics."""
+    """A PromiseEngine on a thread, its store and a way to read its metrics."""
 
     def __init__(self, config: Config, store: Store) -> None:
         self.config, self.store = config, store
         self.metrics = promise_metrics(config)
         self.registry = CollectorRegistry()
         self.registry.register(self.metrics)
-        self.service = PromiseService(config, store, self.metrics, lambda: datetime.now(UTC))
+        self.engine = PromiseEngine(config, store, self.metrics, lambda: datetime.now(UTC))
 
     def sample(self, name: str, **labels: str) -> float:
         text = generate_latest(self.registry).decode()
@@ -70,13 +70,13 @@ def running(store: Store, secret_file: Path) -> Iterator[Any]:
     def start(*receivers: dict[str, Any]) -> Running:
         config = Config.model_validate({"location": "lab", "webhook_receivers": list(receivers)})
         service = Running(config, store)
-        service.service.start()
+        service.engine.start_thread()
         started.append(service)
         return service
 
     yield start
     for service in started:
-        service.service.stop()
+        service.engine.stop_thread()
 
 
 def url(listen: str, name: str) -> str:
@@ -178,7 +178,7 @@ def test_what_tells_retries_from_duplicates_survives_a_restart(running, store):
     first = running(receiver("outfame", listen, None, fail_first_percent=100))
     sender = WebhookSender(url(listen, "outfame"))
     assert sender.send("evt_1") == 503
-    first.service.stop()
+    first.engine.stop_thread()
 
     running(receiver("outfame", listen, None, fail_first_percent=100))
     assert sender.send("evt_1") == 200  # retry 1, although the monitor restarted
@@ -231,6 +231,56 @@ def test_a_listener_already_taken_is_an_error_naming_its_key(store):
         config = Config.model_validate(
             {"webhook_receivers": [receiver("a", f"127.0.0.1:{taken}", None)]}
         )
-        service = PromiseService(config, store, promise_metrics(config), lambda: datetime.now(UTC))
+        engine = PromiseEngine(config, store, promise_metrics(config), lambda: datetime.now(UTC))
         with pytest.raises(MonitorError, match=r"^webhook_receivers\[0\]\.listen: cannot listen"):
-            service.start()
+            engine.bind()
+
+
+# --- in a process of its own, as `run` starts it -------------------------------------------
+
+
+def process_config(database_url: str, listen: str) -> Config:
+    return Config.model_validate(
+        {
+            "location": "lab",
+            "storage": {"url": database_url},
+            "webhook_receivers": [receiver("outfame", listen, None, fail_first_percent=100)],
+        }
+    )
+
+
+def test_the_process_serves_receivers_and_sends_its_counts_back(tmp_path: Path):
+    database_url = f"sqlite:///{tmp_path / 'uptime-sla.db'}"
+    Store(database_url).close()  # `run` creates the schema before the process starts
+    listen = f"[::1]:{free_port()}"
+    config = process_config(database_url, listen)
+    metrics = promise_metrics(config)
+    process = PromiseProcess(config, metrics)
+    process.start()
+    try:
+        sender = WebhookSender(url(listen, "outfame"))
+        assert [sender.send("evt_1"), sender.send("evt_1")] == [503, 200]
+    finally:
+        process.stop()
+    registry = CollectorRegistry()
+    registry.register(metrics)
+    text = generate_latest(registry).decode()
+    assert (
+        'uptime_sla_webhook_deliveries_total{attempt="first",receiver="outfame",result="rejected"} 1.0'
+        in text
+    )
+    assert (
+        'uptime_sla_webhook_deliveries_total{attempt="retry",receiver="outfame",result="accepted"} 1.0'
+        in text
+    )
+
+
+def test_the_process_reports_a_taken_listener_before_probing_starts(tmp_path: Path):
+    database_url = f"sqlite:///{tmp_path / 'uptime-sla.db'}"
+    Store(database_url).close()
+    taken = free_port()
+    with socket.create_server(("127.0.0.1", taken)):
+        config = process_config(database_url, f"127.0.0.1:{taken}")
+        process = PromiseProcess(config, promise_metrics(config))
+        with pytest.raises(MonitorError, match=r"^webhook_receivers\[0\]\.listen: cannot listen"):
+            process.start()
