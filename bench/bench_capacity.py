@@ -35,6 +35,7 @@ from benchlib import (
     PYTHON,
     Nginx,
     binary,
+    children_cpu,
     command_line,
     commit,
     fetch,
@@ -103,16 +104,18 @@ def run_uptime_sla(
     profile: float,
     sla_refresh: str,
     extra: Sequence[str] = (),
+    defaults: str = "",
     name: str = "",
 ) -> dict[str, object]:
-    """One run of `uptime-sla run` on N targets; `extra`: more config lines (a status page)."""
+    """One run of `uptime-sla run` on N targets; `extra`: more config lines (a status page),
+    `defaults`: more keys of `defaults:` (`promises: {every: 1m}`)."""
     port = free_port()
     config = work / f"uptime-sla-{n}{name}.yaml"
     lines = [
         f'storage: {{url: "sqlite:///{work}/uptime-{n}{name}.db"}}',
         f'metrics: {{listen: "127.0.0.1:{port}", sla_refresh: {sla_refresh}}}',
         f'defaults: {{interval: {INTERVAL}s, timeout: {TIMEOUT}s, ca_file: "{ca_file}",'
-        ' resolve: {ipv4: ["127.0.0.1"], ipv6: ["::1"]}}',
+        f' resolve: {{ipv4: ["127.0.0.1"], ipv6: ["::1"]}}{", " + defaults if defaults else ""}}}',
         "targets:",
         *(f'  - {{name: t{i:05d}, url: "https://api.test:{nginx.port}/t/{i}"}}' for i in range(n)),
         *extra,
@@ -124,31 +127,37 @@ def run_uptime_sla(
         time.sleep(warmup)
         total0, lag0 = metric_sums(port)
         cpu0, wall0 = process_cpu(process.pid), time.monotonic()
+        children0 = children_cpu(process.pid)
         flame = None
         if profile:
             flame = start_profile(process.pid, profile, work / f"py-spy-{n}")
         time.sleep(duration)
         cpu1, wall1 = process_cpu(process.pid), time.monotonic()
+        children1 = children_cpu(process.pid)
         total1, lag1 = metric_sums(port)
         rss = peak_rss_mib(process.pid)
         if flame is not None:
             flame.wait()
-        failures = 0.0
+        failures = promise_checks = 0.0
         for line in fetch(f"http://127.0.0.1:{port}/metrics").splitlines():
             if line.startswith("probe_failures_total{"):
                 failures += float(line.rsplit(" ", 1)[1])
+            elif line.startswith("uptime_sla_promise_checks_total{"):
+                promise_checks += float(line.rsplit(" ", 1)[1])
         probes = total1 - total0
         lag = {b: lag1[b] - lag0.get(b, 0.0) for b in lag1}
         return {
             "probes": probes,
             "rate": probes / (wall1 - wall0),
             "cpu": cpu1 - cpu0,
+            "children_cpu": children1 - children0,
             "cpu_per_1000": (cpu1 - cpu0) / probes * 1000 if probes else float("nan"),
             "lag_p50": quantile(0.5, lag),
             "lag_p99": quantile(0.99, lag),
             "lag_p99_seconds": quantile_seconds(0.99, lag),
             "rss": rss,
             "failures_total": failures,
+            "promise_checks_total": promise_checks,
             "expected_rate": 2 * n / INTERVAL,
         }
     finally:

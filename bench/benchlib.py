@@ -70,6 +70,20 @@ def process_cpu(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def children_cpu(pid: int) -> float:
+    """User + system CPU seconds of the live child processes of `pid` (the promise checks'
+    process of `uptime-sla run`)."""
+    total = 0.0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
+
+
 def peak_rss_mib(pid: int) -> float:
     """VmHWM of a running process, MiB."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
@@ -161,11 +175,13 @@ def write_certs(directory: Path, hosts: tuple[str, ...] = ("api.test",)) -> tupl
 
 
 class Nginx:
-    """Debian's nginx on 127.0.0.1 and [::1]: TLS 1.3 only, 200 + small body on /t/<n>."""
+    """Debian's nginx on 127.0.0.1 and [::1]: TLS 1.3 only, 200 + small body on /t/<n>;
+    on `plain_port`, plaintext HTTP answered with a redirect to https (as many APIs do)."""
 
     def __init__(self, work: Path, chain: Path, key: Path, workers: int = 1) -> None:
         self.work = work
         self.port = free_port()
+        self.plain_port = free_port()
         for sub in ("logs", "tmp"):
             (work / sub).mkdir(parents=True, exist_ok=True)
         conf = work / "nginx.conf"
@@ -195,6 +211,12 @@ http {{
         ssl_session_tickets off;
         location ~ ^/t/[0-9]+$ {{ default_type application/json; return 200 '{{"status":"ok"}}'; }}
         location / {{ return 404; }}
+    }}
+    server {{
+        listen 127.0.0.1:{self.plain_port};
+        listen [::1]:{self.plain_port};
+        server_name api.test;
+        return 301 https://api.test:{self.port}$request_uri;
     }}
 }}
 """)

@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import logging
 import multiprocessing
+import os
 import queue
 import signal
 import socket
@@ -37,6 +38,7 @@ from monitor.store import Store
 log = logging.getLogger(__name__)
 
 FLUSH_SECONDS = 5.0  # how often check runs reach the database
+NICENESS = 10  # the process's scheduling priority below the probes' (CFS: ~1/10 the weight)
 START_SECONDS = 120.0  # the most the process may take to start (imports on a busy host)
 # What the process may ask of the parent's collector (and nothing else).
 UPDATES = frozenset({"check", "delivery", "duplicate", "latency", "retry_delay"})
@@ -227,6 +229,8 @@ class _QueuedCounts:
 def _child(config: Config, updates: Any, commands: Any, level: int) -> None:
     """The process: the engine until the parent says stop (or goes away)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+    with contextlib.suppress(OSError):
+        os.nice(NICENESS)  # the probes' process gets the CPU first when both want it
     logging.basicConfig(
         level=level, format="%(asctime)s %(levelname)s %(name)s (promises): %(message)s"
     )

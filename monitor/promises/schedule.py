@@ -1,6 +1,6 @@
 """When the promise checks run: each target with `promises:` every `promises.every`.
 
-Off the probing path by design: the checks run on their own thread and event loop (see
+Off the probing path by design: the checks run in a process of their own (see
 monitor.promises.runner), at most `concurrency` at once, and a target whose last round is
 still running skips a round rather than piling up. First rounds are spread over the first
 minute (or `every`, when shorter) so a thousand targets do not start together.
