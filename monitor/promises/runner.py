@@ -228,7 +228,11 @@ class _QueuedCounts:
 
 def _child(config: Config, updates: Any, commands: Any, level: int) -> None:
     """The process: the engine until the parent says stop (or goes away)."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+    parent = os.getppid()
+    # Ctrl-C and a service manager's SIGTERM reach the whole process group: stopping is the
+    # parent's to order, after the probes, so the last check runs are stored.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     with contextlib.suppress(OSError):
         os.nice(NICENESS)  # the probes' process gets the CPU first when both want it
     logging.basicConfig(
@@ -253,8 +257,12 @@ def _child(config: Config, updates: Any, commands: Any, level: int) -> None:
         def listen() -> None:  # the parent's 429s, and its word to stop
             while True:
                 try:
-                    kind, payload = commands.get()
-                except (EOFError, OSError):  # the parent is gone
+                    kind, payload = commands.get(timeout=1.0)
+                except queue.Empty:
+                    if os.getppid() == parent:
+                        continue
+                    kind, payload = "stop", None  # the parent is gone (killed)
+                except (EOFError, OSError):
                     kind, payload = "stop", None
                 if kind == "outcome":
                     engine.recorder.record(payload)

@@ -4,6 +4,8 @@ signatures; stored in SQLite and PostgreSQL, counted in the metrics."""
 
 from __future__ import annotations
 
+import os
+import signal
 import socket
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -284,3 +286,19 @@ def test_the_process_reports_a_taken_listener_before_probing_starts(tmp_path: Pa
         process = PromiseProcess(config, promise_metrics(config))
         with pytest.raises(MonitorError, match=r"^webhook_receivers\[0\]\.listen: cannot listen"):
             process.start()
+
+
+def test_the_process_stops_when_run_says_so_not_on_the_groups_sigterm(tmp_path: Path):
+    """A service manager signals the whole process group; the process waits for `run` to
+    stop it after the probes, so its last check runs are stored."""
+    database_url = f"sqlite:///{tmp_path / 'uptime-sla.db'}"
+    Store(database_url).close()
+    config = process_config(database_url, f"127.0.0.1:{free_port()}")
+    process = PromiseProcess(config, promise_metrics(config))
+    process.start()
+    child = process._process
+    os.kill(child.pid, signal.SIGTERM)
+    child.join(timeout=1.0)
+    assert child.is_alive()
+    process.stop()
+    assert child.exitcode == 0
