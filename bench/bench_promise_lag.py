@@ -16,14 +16,13 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench_capacity import run_uptime_sla
-from benchlib import command_line, commit, local_nginx, machine, table
+from benchlib import command_line, commit, lag_medians, lag_table, local_nginx, machine
 
 GOAL = 1.10  # lag p99 with promise checks at most 10 % above without
 
@@ -42,7 +41,6 @@ def main() -> None:
     args = parser.parse_args()
     work, ca_file, nginx = local_nginx("bench-promise-lag-")
     runs: dict[str, list[dict[str, object]]] = {"off": [], "on": []}
-    loads: dict[str, list[str]] = {"off": [], "on": []}
     try:
         for number in range(args.rounds):
             for checks in ("off", "on"):
@@ -63,19 +61,12 @@ def main() -> None:
                     ),
                     name=f"-{checks}-{number}",
                 )
-                loads[checks].append(f"{before} -> {load()}")
+                figures["load"] = f"{before} -> {load()}"
                 runs[checks].append(figures)
-                print(
-                    f"round {number + 1}, promise checks {checks}: {figures};"
-                    f" load average {loads[checks][-1]}",
-                    flush=True,
-                )
+                print(f"round {number + 1}, promise checks {checks}: {figures}", flush=True)
     finally:
         nginx.close()
-    medians = {
-        checks: statistics.median(float(f["lag_p99_seconds"] or 0) for f in found)  # type: ignore[arg-type]
-        for checks, found in runs.items()
-    }
+    medians = lag_medians(runs)
     print(f"\ncommand: {command_line()}")
     print(f"machine: {machine()}; commit {commit()}")
     print(
@@ -83,32 +74,15 @@ def main() -> None:
         f" {args.every} per (target, family); {args.warmup:g} s warm-up, {args.duration:g} s"
         " measured"
     )
-    rows = [
-        [
-            checks,
-            ", ".join(f"{float(f['lag_p99_seconds'] or 0) * 1000:.1f}" for f in found),  # type: ignore[arg-type]
-            f"{medians[checks] * 1000:.1f}",
-            ", ".join(f"{float(f['rate']):.1f}" for f in found),  # type: ignore[arg-type]
-            ", ".join(f"{float(f['cpu']):.1f}" for f in found),  # type: ignore[arg-type]
-            ", ".join(f"{float(f['children_cpu']):.1f}" for f in found),  # type: ignore[arg-type]
-            ", ".join(f"{float(f['promise_checks_total']):,.0f}" for f in found),  # type: ignore[arg-type]
-            "; ".join(loads[checks]),
-        ]
-        for checks, found in runs.items()
-    ]
     print(
-        table(
+        lag_table(
+            "promise checks",
+            runs,
             [
-                "promise checks",
-                "lag p99 of each run (ms)",
-                "median (ms)",
-                "probes/s",
-                "CPU s, probes' process",
-                "CPU s, promise process",
-                "checks in the run",
-                "load average 1/5/15 min, before -> after",
+                ("CPU s, promise process", lambda f: f"{float(f['children_cpu']):.1f}"),  # type: ignore[arg-type]
+                ("checks in the run", lambda f: f"{float(f['promise_checks_total']):,.0f}"),  # type: ignore[arg-type]
+                ("load average 1/5/15 min, before -> after", lambda f: str(f["load"])),
             ],
-            rows,
         )
     )
     ratio = medians["on"] / medians["off"] if medians["off"] else float("nan")

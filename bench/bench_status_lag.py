@@ -13,14 +13,13 @@ histogram over the measured window; the verdict compares the medians of the two 
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench_capacity import run_uptime_sla
-from benchlib import command_line, commit, local_nginx, machine, table
+from benchlib import command_line, commit, lag_medians, lag_table, local_nginx, machine
 
 PER_COMPONENT = 5
 
@@ -69,10 +68,7 @@ def main() -> None:
                 print(f"round {number + 1}, page {page}: {figures}", flush=True)
     finally:
         nginx.close()
-    medians = {
-        page: statistics.median(float(f["lag_p99_seconds"] or 0) for f in found)  # type: ignore[arg-type]
-        for page, found in runs.items()
-    }
+    medians = lag_medians(runs)
     print(f"\ncommand: {command_line()}")
     print(f"machine: {machine()}; commit {commit()}")
     print(
@@ -80,19 +76,7 @@ def main() -> None:
         f"{args.duration:g} s measured; page: {args.targets // PER_COMPONENT:,} components, "
         "refreshed every 60 s"
     )
-    rows = [
-        [
-            page,
-            ", ".join(f"{float(f['lag_p99_seconds'] or 0) * 1000:.1f}" for f in found),  # type: ignore[arg-type]
-            f"{medians[page] * 1000:.1f}",
-            ", ".join(f"{float(f['rate']):.1f}" for f in found),  # type: ignore[arg-type]
-            ", ".join(f"{float(f['cpu']):.1f}" for f in found),  # type: ignore[arg-type]
-        ]
-        for page, found in runs.items()
-    ]
-    print(
-        table(["status page", "lag p99 of each run (ms)", "median (ms)", "probes/s", "CPU s"], rows)
-    )
+    print(lag_table("status page", runs))
     ratio = medians["on"] / medians["off"] if medians["off"] else float("nan")
     print(f"\nlag p99 median, page on / page off: {ratio:.2f}x (goal: at most 1.25x)")
 

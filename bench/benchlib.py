@@ -9,12 +9,13 @@ import os
 import resource
 import shutil
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -123,6 +124,37 @@ def stop(process: subprocess.Popen, timeout: float = 30) -> None:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+def lag_medians(runs: dict[str, list[dict[str, object]]]) -> dict[str, float]:
+    """Each set's median of its runs' schedule-lag p99, in seconds."""
+    return {
+        name: statistics.median(float(f["lag_p99_seconds"] or 0) for f in found)  # type: ignore[arg-type]
+        for name, found in runs.items()
+    }
+
+
+def lag_table(
+    label: str,
+    runs: dict[str, list[dict[str, object]]],
+    more: Sequence[tuple[str, Callable[[dict[str, object]], str]]] = (),
+) -> str:
+    """One row per set of interleaved runs: each run's lag p99, their median, probes/s,
+    CPU, and `more` columns (a header and what each run shows)."""
+    medians = lag_medians(runs)
+    rows = [
+        [
+            name,
+            ", ".join(f"{float(f['lag_p99_seconds'] or 0) * 1000:.1f}" for f in found),  # type: ignore[arg-type]
+            f"{medians[name] * 1000:.1f}",
+            ", ".join(f"{float(f['rate']):.1f}" for f in found),  # type: ignore[arg-type]
+            ", ".join(f"{float(f['cpu']):.1f}" for f in found),  # type: ignore[arg-type]
+            *("; ".join(show(f) for f in found) for _, show in more),
+        ]
+        for name, found in runs.items()
+    ]
+    headers = [label, "lag p99 of each run (ms)", "median (ms)", "probes/s", "CPU s"]
+    return table([*headers, *(header for header, _ in more)], rows)
 
 
 def table(headers: list[str], rows: list[list[object]]) -> str:
