@@ -14,20 +14,25 @@ from datetime import datetime
 from decimal import Decimal
 from fractions import Fraction
 
-# --- the words: promise names, results, delivery labels --------------------------------------
+from sla.vocabulary import (
+    CheckResult,
+    DeliveryKind,
+    DeliveryResult,
+    Promise,
+)
 
-TLS_ONLY = "tls_only"
-PLAINTEXT_REJECTED = "plaintext_rejected"
-RETRY_AFTER_ON_429 = "retry_after_on_429"
-BOTH_FAMILIES = "both_families"
-PROMISES = (TLS_ONLY, PLAINTEXT_REJECTED, RETRY_AFTER_ON_429, BOTH_FAMILIES)
-
-KEPT, BROKEN = "kept", "broken"  # a promise check's `result`
-
-ACCEPTED, REJECTED, BAD_SIGNATURE = "accepted", "rejected", "bad_signature"  # a delivery's
-DELIVERY_RESULTS = (ACCEPTED, REJECTED, BAD_SIGNATURE)
-FIRST, RETRY, DUPLICATE = "first", "retry", "duplicate"  # what a delivery was to us
-ATTEMPTS = (FIRST, RETRY)  # the `attempt` label (duplicates are counted on their own)
+# The words (promise names, results, delivery kinds) are the vocabulary's, named here
+# for the code that speaks of promises.
+TLS_ONLY = Promise.TLS_ONLY
+PLAINTEXT_REJECTED = Promise.PLAINTEXT_REJECTED
+RETRY_AFTER_ON_429 = Promise.RETRY_AFTER_ON_429
+BOTH_FAMILIES = Promise.BOTH_FAMILIES
+PROMISES: tuple[Promise, ...] = tuple(Promise)
+KEPT, BROKEN = CheckResult.KEPT, CheckResult.BROKEN
+ACCEPTED, REJECTED = DeliveryResult.ACCEPTED, DeliveryResult.REJECTED
+BAD_SIGNATURE = DeliveryResult.BAD_SIGNATURE
+DELIVERY_RESULTS: tuple[DeliveryResult, ...] = tuple(DeliveryResult)
+FIRST, RETRY, DUPLICATE = DeliveryKind.FIRST, DeliveryKind.RETRY, DeliveryKind.DUPLICATE
 
 
 def chosen_to_fail(first_attempt_number: int, percent: Decimal) -> bool:

@@ -165,3 +165,44 @@ REPORT_MEDIA_TYPES: dict[ReportFormat, str] = {
     "html": "text/html",
     "pdf": "application/pdf",
 }
+
+# --- promises beyond uptime (docs/promises.md) -------------------------------------------
+
+
+class Promise(StrEnum):
+    """A promise checked per (target, family): the config key that turns it on, the
+    `promise` label, the report's word."""
+
+    TLS_ONLY = "tls_only"
+    PLAINTEXT_REJECTED = "plaintext_rejected"
+    RETRY_AFTER_ON_429 = "retry_after_on_429"
+    BOTH_FAMILIES = "both_families"
+
+
+class CheckResult(StrEnum):
+    """A promise check's `result`."""
+
+    KEPT = "kept"
+    BROKEN = "broken"
+
+
+class DeliveryResult(StrEnum):
+    """A webhook delivery's `result`: answered 2xx, refused (our 503, 400, 413), forged."""
+
+    ACCEPTED = "accepted"
+    REJECTED = "rejected"
+    BAD_SIGNATURE = "bad_signature"
+
+
+class DeliveryKind(StrEnum):
+    """What a delivery is to its receiver; FIRST and RETRY are the `attempt` label."""
+
+    FIRST = "first"
+    RETRY = "retry"
+    DUPLICATE = "duplicate"
+
+
+ATTEMPTS: tuple[DeliveryKind, ...] = (DeliveryKind.FIRST, DeliveryKind.RETRY)
+
+PromiseReportFormat = Literal["json", "md", "html"]
+PROMISE_REPORT_FORMATS: tuple[PromiseReportFormat, ...] = get_args(PromiseReportFormat)

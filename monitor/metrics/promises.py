@@ -21,7 +21,8 @@ from prometheus_client.core import (
 from prometheus_client.registry import Collector
 
 from monitor.metrics.collectors import Histogram
-from sla.promises import ATTEMPTS, DELIVERY_RESULTS, KEPT
+from sla.promises import DELIVERY_RESULTS, KEPT
+from sla.vocabulary import ATTEMPTS
 
 PROMISE_OK = "uptime_sla_promise_ok"  # {promise, target, ip_family}: 1/0, the last check
 PROMISE_CHECKS = "uptime_sla_promise_checks"  # _total{promise, target, ip_family, result}

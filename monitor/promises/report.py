@@ -21,8 +21,10 @@ from sla.promises import (
 )
 from sla.render import promises as render
 from sla.slices import month_bounds
+from sla.timestamps import rfc3339
+from sla.vocabulary import PROMISE_REPORT_FORMATS
 
-FORMATS = ("json", "md", "html")
+FORMATS = PROMISE_REPORT_FORMATS
 
 
 def checked(config: Config) -> list[tuple[str, str, str]]:
@@ -84,7 +86,7 @@ def render_html(report: PromiseReport) -> str:
         scope=render.scope(report),
         summary=render.summary(report),
         broken=render.anything_broken(report),
-        issued=render.timestamp(report.issued_at),
+        issued=rfc3339(report.issued_at),
         sections=[(heading, table(report)) for heading, table in render.SECTIONS],
         footnote=render.FOOTNOTE,
     )

@@ -15,6 +15,7 @@ from monitor.config import Config, WebhookReceiverSettings, slug
 from monitor.status.state import ComponentState, DayBar, Uptime
 from monitor.store import Store
 from sla.availability import Figures
+from sla.vocabulary import ComponentStatus
 
 RECENT = timedelta(hours=24)
 _NOTHING = Figures(eligible=0, bad=0, no_data=0, excluded=0, measured=0)
@@ -46,7 +47,11 @@ def webhook_components(
                 description=f"Webhook deliveries: first attempts within {within:g} s",
                 group=None,
                 position=position,
-                status="operational" if all(seen) else "degraded_performance",
+                status=(
+                    ComponentStatus.OPERATIONAL
+                    if all(seen)
+                    else ComponentStatus.DEGRADED_PERFORMANCE
+                ),
                 monitored=bool(seen),
                 failing_families=(),
                 healthy_families=(),

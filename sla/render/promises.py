@@ -21,9 +21,12 @@ from sla.promises import (
     ReceiverResult,
     RetryResult,
 )
-from sla.render.formatting import PLACES, duration, local_time, number, timestamp
+from sla.render.formatting import PLACES, duration, number
 from sla.render.md import md_table, md_text
-from sla.render.tables import DASH, FAMILY_LABELS, Table
+from sla.render.tables import DASH, Table
+from sla.slices import zone
+from sla.timestamps import local_time, rfc3339
+from sla.vocabulary import FAMILY_NAMES
 
 # A retry is on schedule when it came within this share of its promised delay.
 SCHEDULE_TOLERANCE = Fraction(1, 10)
@@ -37,6 +40,11 @@ def on_schedule(retry: RetryResult) -> bool | None:
     low = retry.promised_seconds * float(1 - SCHEDULE_TOLERANCE)
     high = retry.promised_seconds * float(1 + SCHEDULE_TOLERANCE)
     return low <= retry.min_seconds and retry.max_seconds <= high
+
+
+def family_name(family: str) -> str:
+    """ "IPv6" for ipv6: the family as people write it."""
+    return next((text for word, text in FAMILY_NAMES.items() if word == family), family)
 
 
 def seconds(value: float | None) -> float | None:
@@ -53,8 +61,8 @@ def _promise(result: PromiseResult) -> dict[str, Any]:
         "kept": result.kept,
         "broken": [
             {
-                "start": timestamp(span.start),
-                "end": timestamp(span.end),
+                "start": rfc3339(span.start),
+                "end": rfc3339(span.end),
                 "checks": span.checks,
                 "location": span.location,
                 "detail": span.detail,
@@ -98,10 +106,10 @@ def promise_json(report: PromiseReport) -> dict[str, Any]:
     return {
         "month": f"{report.year:04d}-{report.month:02d}",
         "timezone": report.timezone,
-        "period_start": timestamp(report.start),
-        "period_end": timestamp(report.end),
+        "period_start": rfc3339(report.start),
+        "period_end": rfc3339(report.end),
         "final": report.final,
-        "issued_at": timestamp(report.issued_at),
+        "issued_at": rfc3339(report.issued_at),
         "reference": report.reference,
         "promises": [_promise(p) for p in report.promises],
         "webhook_receivers": [_receiver(r) for r in report.receivers],
@@ -142,13 +150,13 @@ def title(report: PromiseReport) -> str:
 
 
 def scope(report: PromiseReport) -> str:
-    start = local_time(report.start, report.timezone)
-    end = local_time(report.end, report.timezone)
+    start = local_time(report.start, zone(report.timezone))
+    end = local_time(report.end, zone(report.timezone))
     if report.final:
         return f"Whole month: {start} to {end}."
     return (
         f"Month to date (not final): from {start}; checks and deliveries until "
-        f"{local_time(report.issued_at, report.timezone)} are counted, so these figures will "
+        f"{local_time(report.issued_at, zone(report.timezone))} are counted, so these figures will "
         "still change."
     )
 
@@ -182,7 +190,7 @@ def promise_table(report: PromiseReport) -> Table:
             (
                 p.promise,
                 p.target,
-                FAMILY_LABELS.get(p.family, p.family),
+                family_name(p.family),
                 str(p.checks),
                 str(p.broken_checks),
                 verdict(
@@ -197,7 +205,7 @@ def promise_table(report: PromiseReport) -> Table:
 
 
 def _when(moment: datetime, report: PromiseReport) -> str:
-    return local_time(moment, report.timezone)
+    return local_time(moment, zone(report.timezone))
 
 
 def broken_table(report: PromiseReport) -> Table:
@@ -207,7 +215,7 @@ def broken_table(report: PromiseReport) -> Table:
             (
                 p.promise,
                 p.target,
-                FAMILY_LABELS.get(p.family, p.family),
+                family_name(p.family),
                 _when(span.start, report),
                 _when(span.end, report),
                 str(span.checks),
@@ -312,7 +320,7 @@ def render_promises_md(report: PromiseReport) -> str:
     lines = [
         f"# {md_text(title(report))}",
         "",
-        f"Reference {report.reference}, issued {timestamp(report.issued_at)}.",
+        f"Reference {report.reference}, issued {rfc3339(report.issued_at)}.",
         "",
         scope(report),
         "",

@@ -113,6 +113,17 @@ def sample(metrics, name: str, **labels: str) -> float:
     return metrics[(name, frozenset(labels.items()))]
 
 
+def counted(metrics) -> tuple[float, float]:
+    """(deliveries counted, duplicates counted) so far."""
+    deliveries = sum(
+        v for (n, _), v in metrics.items() if n == "uptime_sla_webhook_deliveries_total"
+    )
+    duplicates = sum(
+        v for (n, _), v in metrics.items() if n == "uptime_sla_webhook_duplicates_total"
+    )
+    return deliveries, duplicates
+
+
 def deliver(sender: WebhookSender) -> None:
     """Four events on time (the 2nd and 4th answered 503 on purpose, then retried), a
     duplicate, one created 30 s before it arrived, and a forged one."""
@@ -140,6 +151,8 @@ def ran(tmp_path_factory: pytest.TempPathFactory, provider):
             timeout=60,
         )
         deliver(WebhookSender(f"http://{hook_listen}/hooks/outfame", secret=SECRET))
+        # The checks' process counts a delivery a moment after answering it.
+        wait_for(lambda: counted(scrape(metrics_port)) == (8, 1), timeout=30)
         metrics = scrape(metrics_port)
     finally:
         exit_code = monitor.stop()
