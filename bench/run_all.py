@@ -5,7 +5,7 @@
 Installs (as root, only when missing): `apt-get update` then `apt-get install -y nginx
 prometheus-blackbox-exporter prometheus postgresql`, and py-spy into the venv. Each
 benchmark prints its own table and exact command; all output is also written to --out.
-Full size takes about 30 minutes on 2 cores; --quick (smaller N, shorter windows, a small
+Full size takes about 45 minutes on 2 cores; --quick (smaller N, shorter windows, a small
 month) a few minutes, for development only.
 """
 
@@ -88,6 +88,17 @@ def plan(quick: bool) -> list[list[str]]:
             [b + "bench_refresher.py", "--cases", "fresh", "month", "--refreshes", "2"],
             [b + "bench_status.py", "--targets", "500", "--days", "30"],
             [b + "bench_status_lag.py", "--targets", "500", "--rounds", "1", "--duration", "30"],
+            [
+                b + "bench_promise_lag.py",
+                "--targets",
+                "300",
+                "--rounds",
+                "1",
+                "--duration",
+                "30",
+                "--every",
+                "30s",
+            ],
         ]
     return [
         [
@@ -120,6 +131,7 @@ def plan(quick: bool) -> list[list[str]]:
         [b + "bench_refresher.py"],
         [b + "bench_status.py", "--refreshes", "10"],
         [b + "bench_status_lag.py"],
+        [b + "bench_promise_lag.py", "--duration", "60"],
     ]
 
 
