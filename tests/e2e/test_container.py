@@ -433,6 +433,7 @@ def test_image_builds_runs_and_serves_probe_success(
               tls_min_version: "1.3"
               ca_file: /etc/uptime-sla/ca.pem
               resolve: {{ipv4: ["127.0.0.1"], ipv6: ["::1"]}}
+              promises: {{every: 1s, plaintext_port: {_free_port()}}}
             targets:
               - name: loopback-health
                 url: https://demo.outfame.test:{api_port}/v1/health
@@ -453,12 +454,19 @@ def test_image_builds_runs_and_serves_probe_success(
     )  # fmt: skip
 
     success: dict[str, float] = {}
+    promises: set[str] = set()
     deadline = time.monotonic() + 90
     while time.monotonic() < deadline:
         metrics = _scrape(metrics_url)
         if metrics is not None:
             success = _probe_success(metrics, "loopback-health")
-            if success == {"ipv4": 1.0, "ipv6": 1.0}:
+            # The promise checks run in a process of their own: it starts in the image too.
+            promises = {
+                line.split('promise="', 1)[1].split('"', 1)[0]
+                for line in metrics.splitlines()
+                if line.startswith("uptime_sla_promise_ok{")
+            }
+            if success == {"ipv4": 1.0, "ipv6": 1.0} and len(promises) >= 3:
                 break
         state = podman("inspect", "--format", "{{.State.Status}}", container).stdout.strip()
         assert state == "running", f"container {state}:\n{podman('logs', container).stderr}"
@@ -466,6 +474,9 @@ def test_image_builds_runs_and_serves_probe_success(
     assert success == {"ipv4": 1.0, "ipv6": 1.0}, (
         f"probe_success {success}; logs:\n{podman('logs', container, check=False).stderr[-4000:]}"
     )
+    assert promises == {"tls_only", "plaintext_rejected", "both_families"}, podman(
+        "logs", container, check=False
+    ).stderr[-4000:]
 
     uid = podman("exec", container, "python3", "-c", "import os; print(os.getuid())").stdout
     assert uid.strip() == "10001"
