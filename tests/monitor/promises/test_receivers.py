@@ -175,6 +175,15 @@ def test_a_share_of_first_attempts_fails_to_observe_the_retries(running, store):
     assert retried == [200, 200, 200]  # retry 1 of each: answered 2xx
 
 
+def test_below_a_100_percent_share_no_more_than_five_503s_in_a_row(running, store):
+    """The provider disables an endpoint after 10 consecutive failed deliveries."""
+    listen = f"127.0.0.1:{free_port()}"
+    running(receiver("outfame", listen, None, fail_first_percent=90))
+    sender = WebhookSender(url(listen, "outfame"))
+    answers = [sender.send(f"evt_{n}") for n in range(12)]
+    assert answers == [200, 503, 503, 503, 503, 503, 200, 503, 503, 503, 200, 503]
+
+
 def test_what_tells_retries_from_duplicates_survives_a_restart(running, store):
     listen = f"127.0.0.1:{free_port()}"
     first = running(receiver("outfame", listen, None, fail_first_percent=100))
