@@ -26,7 +26,7 @@ import subprocess
 import sys
 import time
 import urllib.parse
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -40,6 +40,7 @@ from benchlib import (
     commit,
     fetch,
     free_port,
+    load_average,
     local_nginx,
     machine,
     peak_rss_mib,
@@ -163,6 +164,43 @@ def run_uptime_sla(
     finally:
         stop(process)
         log.close()
+
+
+def interleaved_runs(
+    args: argparse.Namespace,
+    nginx: Nginx,
+    ca_file: Path,
+    work: Path,
+    *,
+    label: str,
+    extra: Callable[[int], Sequence[str]] = lambda _number: (),
+    defaults: str = "",
+) -> dict[str, list[dict[str, object]]]:
+    """`args.rounds` runs of `args.targets` targets without a feature and with it, in turn
+    (off, on, off, on...); `extra` (config lines, given the round) and `defaults` turn it
+    on. Each run's figures carry the load average before and after it: the machine may be
+    shared, and the figures say so."""
+    runs: dict[str, list[dict[str, object]]] = {"off": [], "on": []}
+    for number in range(args.rounds):
+        for state in ("off", "on"):
+            before = load_average()
+            figures = run_uptime_sla(
+                args.targets,
+                nginx,
+                ca_file,
+                work,
+                warmup=args.warmup,
+                duration=args.duration,
+                profile=0,
+                sla_refresh="60s",
+                extra=extra(number) if state == "on" else (),
+                defaults=defaults if state == "on" else "",
+                name=f"-{state}-{number}",
+            )
+            figures["load"] = f"{before} -> {load_average()}"
+            runs[state].append(figures)
+            print(f"round {number + 1}, {label} {state}: {figures}", flush=True)
+    return runs
 
 
 def start_profile(pid: int, seconds: float, out: Path) -> subprocess.Popen | None:

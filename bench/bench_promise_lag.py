@@ -15,20 +15,15 @@ average before and after each run is printed: it is shared, and the figures say 
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_capacity import run_uptime_sla
+from bench_capacity import interleaved_runs
 from benchlib import command_line, commit, lag_medians, lag_table, local_nginx, machine
 
 GOAL = 1.10  # lag p99 with promise checks at most 10 % above without
-
-
-def load() -> str:
-    return "/".join(f"{value:.2f}" for value in os.getloadavg())
 
 
 def main() -> None:
@@ -40,30 +35,15 @@ def main() -> None:
     parser.add_argument("--every", default="1m")
     args = parser.parse_args()
     work, ca_file, nginx = local_nginx("bench-promise-lag-")
-    runs: dict[str, list[dict[str, object]]] = {"off": [], "on": []}
     try:
-        for number in range(args.rounds):
-            for checks in ("off", "on"):
-                before = load()
-                figures = run_uptime_sla(
-                    args.targets,
-                    nginx,
-                    ca_file,
-                    work,
-                    warmup=args.warmup,
-                    duration=args.duration,
-                    profile=0,
-                    sla_refresh="60s",
-                    defaults=(
-                        f"promises: {{every: {args.every}, plaintext_port: {nginx.plain_port}}}"
-                        if checks == "on"
-                        else ""
-                    ),
-                    name=f"-{checks}-{number}",
-                )
-                figures["load"] = f"{before} -> {load()}"
-                runs[checks].append(figures)
-                print(f"round {number + 1}, promise checks {checks}: {figures}", flush=True)
+        runs = interleaved_runs(
+            args,
+            nginx,
+            ca_file,
+            work,
+            label="promise checks",
+            defaults=f"promises: {{every: {args.every}, plaintext_port: {nginx.plain_port}}}",
+        )
     finally:
         nginx.close()
     medians = lag_medians(runs)

@@ -18,7 +18,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_capacity import run_uptime_sla
+from bench_capacity import interleaved_runs
 from benchlib import command_line, commit, lag_medians, lag_table, local_nginx, machine
 
 PER_COMPONENT = 5
@@ -47,25 +47,15 @@ def main() -> None:
     parser.add_argument("--duration", type=float, default=120)
     args = parser.parse_args()
     work, ca_file, nginx = local_nginx("bench-status-lag-")
-    runs: dict[str, list[dict[str, object]]] = {"off": [], "on": []}
     try:
-        for number in range(args.rounds):
-            for page in ("off", "on"):
-                extra = status_page(work / f"{page}-{number}", args.targets) if page == "on" else []
-                figures = run_uptime_sla(
-                    args.targets,
-                    nginx,
-                    ca_file,
-                    work,
-                    warmup=args.warmup,
-                    duration=args.duration,
-                    profile=0,
-                    sla_refresh="60s",
-                    extra=extra,
-                    name=f"-{page}-{number}",
-                )
-                runs[page].append(figures)
-                print(f"round {number + 1}, page {page}: {figures}", flush=True)
+        runs = interleaved_runs(
+            args,
+            nginx,
+            ca_file,
+            work,
+            label="page",
+            extra=lambda number: status_page(work / f"on-{number}", args.targets),
+        )
     finally:
         nginx.close()
     medians = lag_medians(runs)
@@ -76,7 +66,13 @@ def main() -> None:
         f"{args.duration:g} s measured; page: {args.targets // PER_COMPONENT:,} components, "
         "refreshed every 60 s"
     )
-    print(lag_table("status page", runs))
+    print(
+        lag_table(
+            "status page",
+            runs,
+            [("load average 1/5/15 min, before -> after", lambda f: str(f["load"]))],
+        )
+    )
     ratio = medians["on"] / medians["off"] if medians["off"] else float("nan")
     print(f"\nlag p99 median, page on / page off: {ratio:.2f}x (goal: at most 1.25x)")
 

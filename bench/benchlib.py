@@ -126,6 +126,11 @@ def stop(process: subprocess.Popen, timeout: float = 30) -> None:
             process.wait()
 
 
+def load_average() -> str:
+    """The 1, 5 and 15 minute load averages, "1.20/0.80/0.50"."""
+    return "/".join(f"{value:.2f}" for value in os.getloadavg())
+
+
 def lag_medians(runs: dict[str, list[dict[str, object]]]) -> dict[str, float]:
     """Each set's median of its runs' schedule-lag p99, in seconds."""
     return {
