@@ -99,7 +99,13 @@ class PromiseEngine:
         for i, receiver in enumerate(self.receivers):
             listen = receiver.settings.listen
             if listen is None:
-                # Shared with the subscription service: it mounts receiver_routes() itself.
+                # Shared with the subscription service, whose application must mount
+                # receiver_routes() of these receivers itself: say so if nothing does.
+                log.warning(
+                    "webhook receiver %s has no listen of its own: served only where the"
+                    " subscription service mounts it",
+                    receiver.name,
+                )
                 continue
             by_listen.setdefault(listen, []).append(receiver)
             keys.setdefault(listen, f"webhook_receivers[{i}].listen")
