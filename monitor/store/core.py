@@ -35,6 +35,7 @@ from monitor.store.rows import (
     probe_row,
     stored_states,
 )
+from monitor.store.subscribers import Subscribers
 from monitor.store.tables import PROBE_COLUMNS
 from monitor.text.redact import redact_url
 from sla.model import FailedProbes, SeriesBlock, SeriesSlices
@@ -42,7 +43,7 @@ from sla.slices import epoch_us
 
 # The newest revision in monitor/migrations (a test keeps the two equal): a database
 # already there is opened without loading Alembic at all.
-SCHEMA_REVISION = "0007"
+SCHEMA_REVISION = "0008"
 _SERIES_ID = "SELECT id FROM series WHERE target=:t AND family=:f AND location=:l"
 
 
@@ -59,7 +60,7 @@ def _driver(conn: Connection) -> Any:
     return raw
 
 
-class Store(Incidents, Promises):
+class Store(Incidents, Promises, Subscribers):
     """The database; safe to share between threads (SQLAlchemy pools the connections).
 
     `create=True` (what `run` and `import` need) creates the schema or upgrades it to

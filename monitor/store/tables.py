@@ -170,3 +170,44 @@ class WebhookDeliveryRow(SQLModel, table=True):
     latency_s: float | None = None
     delay_s: float | None = None
     answered: int  # the HTTP status we answered
+
+
+class SubscriberRow(SQLModel, table=True):
+    """A customer's own subscription to notices: by email, or a webhook with its owner's email.
+
+    What it holds is what the notices need and nothing more: the address (lower case),
+    the components chosen (JSON list of names; empty: all), when it was asked for and when
+    confirmed; a webhook also its URL, the secret that signs its deliveries, and its run
+    of failed deliveries (disabled after too many).
+    """
+
+    __tablename__ = "subscriber"
+    __table_args__ = (Index("ux_subscriber_address", "kind", "email", "url", unique=True),)
+    id: str = Field(primary_key=True)  # random: it stands in the signed links
+    kind: str  # email | webhook
+    email: str
+    url: str = ""  # the webhook's URL ("" for email subscribers)
+    components: str  # JSON list of component names; [] means every component
+    created_us: int = Field(sa_column=Column(BigInteger, nullable=False))
+    confirmed_us: int | None = Field(default=None, sa_column=Column(BigInteger))
+    secret: str | None = None  # a webhook's signing secret
+    failures: int = 0  # consecutive failed webhook deliveries
+    disabled_us: int | None = Field(default=None, sa_column=Column(BigInteger))
+
+
+class SubscriberDelivery(SQLModel, table=True):
+    """One message to one subscriber: a notice (its key is the event's), a confirmation
+    (`confirm/...`) or a webhook's disabled notice; pending until sent or given up."""
+
+    __tablename__ = "subscriber_delivery"
+    __table_args__ = (Index("ix_subscriber_delivery_due", "channel", "state", "next_attempt_us"),)
+    subscriber_id: str = Field(primary_key=True)
+    key: str = Field(primary_key=True)
+    channel: str  # email | webhook
+    kind: str  # incident_opened, ..., subscription_confirm, webhook_disabled
+    occurred_us: int = Field(sa_column=Column(BigInteger, nullable=False))
+    state: str
+    attempts: int = 0
+    next_attempt_us: int = Field(sa_column=Column(BigInteger, nullable=False))
+    done_us: int | None = Field(default=None, sa_column=Column(BigInteger))
+    payload: str | None = None  # a confirmation: the component choice its link confirms

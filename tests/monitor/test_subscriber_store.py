@@ -1,0 +1,294 @@
+"""The store's subscribers on SQLite and PostgreSQL: requests, the daily limit, confirmation,
+removal (with every queued message), the fan-out of a notice, webhook failures, pruning."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import threading
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from monitor.store import Store
+from monitor.store.subscribers import (
+    CONFIRM,
+    DISABLED,
+    EMAIL,
+    GIVEN_UP,
+    SENT,
+    WEBHOOK,
+    Imported,
+)
+
+NOW = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
+DAY = timedelta(days=1)
+ids = (f"s{n}" for n in itertools.count())
+
+
+def request(store: Store, email: str, components=(), *, at=NOW, kind=EMAIL, url="", limit=3):
+    return store.request_subscription(
+        kind,
+        email,
+        url,
+        components,
+        at,
+        new_id=next(ids),
+        new_secret="whsec_test" if kind == WEBHOOK else None,
+        limit=limit,
+        window=DAY,
+    )
+
+
+def confirmations(store: Store, subscriber_id: str) -> list:
+    return [
+        d
+        for d in store.due_messages(EMAIL, NOW + 2 * DAY, 100)
+        if d.subscriber.id == subscriber_id and d.kind == CONFIRM
+    ]
+
+
+def record_event(store: Store, key: str, kind: str = "incident_opened", channel="subscribers"):
+    """An outbox event with a pending fan-out delivery, as the notifier records it."""
+    from sqlalchemy import text
+
+    with store.writing("test event") as conn:
+        conn.execute(
+            text(
+                "INSERT INTO notify_event (key, kind, occurred_us, payload)"
+                " VALUES (:k, :kind, 1, :p)"
+            ),
+            {"k": key, "kind": kind, "p": json.dumps({"title": key})},
+        )
+        conn.execute(
+            text(
+                "INSERT INTO notify_delivery (event_key, channel, occurred_us, state, attempts,"
+                " next_attempt_us) VALUES (:k, :c, 1, 'pending', 0, 1)"
+            ),
+            {"k": key, "c": channel},
+        )
+
+
+def confirmed(store: Store, email: str, components=(), kind=EMAIL, url="") -> str:
+    subscriber_id = request(store, email, components, kind=kind, url=url).subscriber_id
+    store.confirm_subscription(subscriber_id, components, NOW)
+    return subscriber_id
+
+
+def test_a_new_address_is_pending_with_one_confirmation_queued(store: Store) -> None:
+    requested = request(store, "alice@example.com", ["Public API"])
+    assert requested.retry_after is None
+    (subscriber,) = store.subscribers()
+    assert (subscriber.email, subscriber.components, subscriber.confirmed) == (
+        "alice@example.com",
+        ("Public API",),
+        None,
+    )
+    (message,) = confirmations(store, requested.subscriber_id)
+    assert message.payload == {"components": ["Public API"]}
+    assert message.subscriber.email == "alice@example.com"
+
+
+def test_new_pending_and_confirmed_addresses_are_answered_alike(store: Store) -> None:
+    """Each queues a confirmation; a confirmed one keeps its components until confirmed."""
+    pending = request(store, "p@example.com", ["A"]).subscriber_id
+    done = confirmed(store, "c@example.com", ["A"])
+    again = [
+        request(store, email, ["B"], at=NOW + timedelta(hours=1))
+        for email in ("p@example.com", "c@example.com", "n@example.com")
+    ]
+    assert all(r.retry_after is None for r in again)
+    assert [r.subscriber_id for r in again[:2]] == [pending, done]
+    by_email = {s.email: s for s in store.subscribers()}
+    assert by_email["p@example.com"].components == ("B",)  # pending: the newest request
+    assert by_email["c@example.com"].components == ("A",)  # confirmed: unchanged for now
+    assert by_email["c@example.com"].confirmed == NOW
+    assert len(confirmations(store, done)) == 2
+
+
+def test_a_fourth_confirmation_within_a_day_is_refused_until_the_first_is_a_day_old(
+    store: Store,
+) -> None:
+    for hour in range(3):
+        assert request(store, "a@example.com", at=NOW + timedelta(hours=hour)).retry_after is None
+    refused = request(store, "a@example.com", at=NOW + timedelta(hours=5))
+    assert refused.retry_after == pytest.approx(19 * 3600)
+    assert len(confirmations(store, refused.subscriber_id)) == 3
+    later = request(store, "a@example.com", at=NOW + DAY + timedelta(seconds=1))
+    assert later.retry_after is None
+
+
+def test_concurrent_requests_for_one_address_queue_at_most_the_limit(store: Store) -> None:
+    """Twenty requests at once: the row lock (PostgreSQL) or the write lock (SQLite)
+    makes the count and the insert one step."""
+    results = []
+
+    def ask(n: int) -> None:
+        results.append(request(store, "race@example.com", at=NOW + timedelta(seconds=n)))
+
+    threads = [threading.Thread(target=ask, args=(n,)) for n in range(20)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sum(r.retry_after is None for r in results) == 3
+    assert len({r.subscriber_id for r in results}) == 1
+    assert len(confirmations(store, results[0].subscriber_id)) == 3
+
+
+def test_confirming_takes_the_links_components_and_says_whether_it_was_pending(
+    store: Store,
+) -> None:
+    subscriber_id = request(store, "a@example.com", ["A"]).subscriber_id
+    subscriber, fresh = store.confirm_subscription(subscriber_id, ["A", "B"], NOW)
+    assert fresh and subscriber is not None
+    assert subscriber.components == ("A", "B") and subscriber.confirmed == NOW
+    again, fresh = store.confirm_subscription(subscriber_id, ["B"], NOW + DAY)
+    assert not fresh and again is not None
+    assert again.confirmed == NOW and again.components == ("B",)
+    assert store.confirm_subscription("no-such-id", [], NOW) == (None, False)
+
+
+def test_unsubscribing_deletes_the_row_and_every_message_queued_for_it(store: Store) -> None:
+    subscriber_id = confirmed(store, "a@example.com")
+    record_event(store, "incident/x/opened")
+    assert store.fan_out("incident/x/opened", "subscribers", ["A"], [EMAIL], NOW) == 1
+    assert store.remove_subscriber(subscriber_id)
+    assert store.subscribers() == []
+    assert store.due_messages(EMAIL, NOW + DAY, 100) == []
+    assert not store.remove_subscriber(subscriber_id)
+
+
+def test_removing_addresses_is_all_or_none(store: Store) -> None:
+    confirmed(store, "a@example.com")
+    confirmed(store, "a@example.com", kind=WEBHOOK, url="https://hooks.example.com/a")
+    assert store.remove_addresses(["a@example.com", "nobody@example.com"]) == {
+        "a@example.com": 2,
+        "nobody@example.com": 0,
+    }
+    assert len(store.subscribers()) == 2  # nothing removed
+    assert store.remove_addresses(["a@example.com"]) == {"a@example.com": 2}
+    assert store.subscribers() == []
+
+
+def test_the_fan_out_queues_each_matching_subscriber_once_and_marks_the_event(
+    store: Store,
+) -> None:
+    everything = confirmed(store, "all@example.com")
+    api = confirmed(store, "api@example.com", ["Public API"])
+    confirmed(store, "web@example.com", ["Website"])
+    request(store, "pending@example.com")  # never confirmed: nothing
+    hook = confirmed(store, "h@example.com", kind=WEBHOOK, url="https://hooks.example.com/1")
+    record_event(store, "incident/x/opened")
+    assert (
+        store.fan_out("incident/x/opened", "subscribers", ["Public API"], [EMAIL, WEBHOOK], NOW)
+        == 3
+    )
+    assert (
+        store.fan_out("incident/x/opened", "subscribers", ["Public API"], [EMAIL, WEBHOOK], NOW)
+        == 0
+    )
+    notices = [d for d in store.due_messages(EMAIL, NOW, 100) if d.kind != CONFIRM]
+    assert sorted(d.subscriber.id for d in notices) == sorted([everything, api])
+    assert all(d.payload == {"title": "incident/x/opened"} for d in notices)
+    (hooked,) = store.due_messages(WEBHOOK, NOW, 100)
+    assert hooked.subscriber.id == hook and hooked.subscriber.secret == "whsec_test"
+
+
+def test_messages_come_due_by_event_then_subscriber_and_are_marked_once(store: Store) -> None:
+    first = confirmed(store, "a@example.com")
+    second = confirmed(store, "b@example.com")
+    for key in ("incident/1/opened", "incident/1/resolved"):
+        record_event(store, key)
+        store.fan_out(key, "subscribers", [], [EMAIL], NOW)
+    due = [d for d in store.due_messages(EMAIL, NOW, 100) if d.kind != CONFIRM]
+    assert [(d.key, d.subscriber.id) for d in due] == [
+        ("incident/1/opened", min(first, second)),
+        ("incident/1/opened", max(first, second)),
+        ("incident/1/resolved", min(first, second)),
+        ("incident/1/resolved", max(first, second)),
+    ]
+    store.finish_message(due[0].subscriber.id, due[0].key, SENT, NOW)
+    store.retry_message(due[1].subscriber.id, due[1].key, NOW + timedelta(minutes=1))
+    left = [
+        (d.key, d.subscriber.id) for d in store.due_messages(EMAIL, NOW, 100) if d.kind != CONFIRM
+    ]
+    assert left == [(d.key, d.subscriber.id) for d in due[2:]]
+    later = store.due_messages(EMAIL, NOW + timedelta(minutes=1), 100)
+    assert (due[1].key, due[1].subscriber.id, 1) in [
+        (d.key, d.subscriber.id, d.attempts) for d in later
+    ]
+
+
+def test_the_tenth_failure_in_a_row_disables_a_webhook_and_tells_its_owner_once(
+    store: Store,
+) -> None:
+    hook = confirmed(store, "owner@example.com", kind=WEBHOOK, url="https://hooks.example.com/1")
+    record_event(store, "incident/1/opened")
+    store.fan_out("incident/1/opened", "subscribers", [], [WEBHOOK], NOW)
+    for _ in range(5):
+        assert not store.webhook_outcome(hook, False, NOW, disable_after=10)
+    assert not store.webhook_outcome(hook, True, NOW, disable_after=10)  # the run ends
+    for n in range(10):
+        assert store.webhook_outcome(hook, False, NOW, disable_after=10) == (n == 9)
+    assert not store.webhook_outcome(hook, False, NOW, disable_after=10)
+    subscriber = store.subscriber(hook)
+    assert subscriber is not None and subscriber.disabled == NOW and not subscriber.active
+    assert store.due_messages(WEBHOOK, NOW, 100) == []  # given up
+    told = [d for d in store.due_messages(EMAIL, NOW, 100) if d.kind == DISABLED]
+    assert [d.subscriber.id for d in told] == [hook]
+    record_event(store, "incident/2/opened")
+    assert store.fan_out("incident/2/opened", "subscribers", [], [WEBHOOK], NOW) == 0
+    again, _ = store.confirm_subscription(hook, [], NOW + DAY)  # confirmed again: back on
+    assert again is not None and again.active and again.failures == 0
+
+
+def test_pruning_forgets_unconfirmed_requests_and_old_finished_messages(store: Store) -> None:
+    stale = request(store, "stale@example.com", at=NOW - timedelta(hours=49)).subscriber_id
+    kept = confirmed(store, "kept@example.com")
+    record_event(store, "incident/1/opened")
+    store.fan_out("incident/1/opened", "subscribers", [], [EMAIL], NOW)
+    store.finish_message(kept, "incident/1/opened", GIVEN_UP, NOW - timedelta(days=8))
+    assert store.prune_subscribers(
+        NOW, pending_for=timedelta(hours=48), keep_done=timedelta(days=7)
+    ) == (1, 1)
+    assert [s.email for s in store.subscribers()] == ["kept@example.com"]
+    assert store.subscriber(stale) is None
+
+
+def test_an_import_replaces_what_it_names_and_stores_nothing_when_a_row_fails(
+    store: Store,
+) -> None:
+    confirmed(store, "a@example.com", ["Old"])
+    rows = [
+        Imported("a@example.com", ("New",), NOW - DAY, NOW),
+        Imported("b@example.com", (), NOW - DAY, None),
+    ]
+    assert store.import_subscribers(rows, (next(ids) for _ in rows)) == 2
+    by_email = {s.email: s for s in store.subscribers()}
+    assert by_email["a@example.com"].components == ("New",)
+    assert by_email["b@example.com"].confirmed is None
+
+    def failing():
+        yield Imported("c@example.com", (), NOW, NOW)
+        raise ValueError("line 3 is bad")
+
+    with pytest.raises(ValueError, match="line 3"):
+        store.import_subscribers(failing(), (next(ids) for _ in range(5)))
+    assert sorted(by_email) == sorted(s.email for s in store.subscribers())
+
+
+def test_operators_add_confirmed_subscribers_or_queue_a_confirmation(store: Store) -> None:
+    assert store.add_subscribers(
+        ["a@example.com", "b@example.com"], ["A"], NOW, confirmed=True, new_ids=["x1", "x2"]
+    ) == [True, True]
+    assert store.add_subscribers(["c@example.com"], [], NOW, confirmed=False, new_ids=["x3"]) == [
+        True
+    ]
+    assert store.add_subscribers(["a@example.com"], [], NOW, confirmed=False, new_ids=["x4"]) == [
+        False
+    ]
+    by_email = {s.email: s for s in store.subscribers()}
+    assert by_email["a@example.com"].confirmed == NOW and by_email["a@example.com"].components == ()
+    assert by_email["c@example.com"].confirmed is None
+    assert [d.subscriber.email for d in store.due_messages(EMAIL, NOW, 10)] == ["c@example.com"]
