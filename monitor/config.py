@@ -7,6 +7,7 @@ through a typo elsewhere.
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import ipaddress
 import math
@@ -542,6 +543,11 @@ def slug(name: str) -> str:
     return _SLUG_GAP.sub("-", name.lower())
 
 
+def page_id(url: str | None, title: str) -> str:
+    """The status page's id in its JSON (and in webhook deliveries): from its URL or title."""
+    return hashlib.sha256((url or title).encode()).hexdigest()[:12]
+
+
 class StatusComponent(_Model):
     """What customers see on the status page: a name over some targets or services."""
 
@@ -562,6 +568,69 @@ class StatusComponent(_Model):
         return slug(self.name)
 
 
+class SubscriptionSettings(_Model):
+    """The subscription service (`run` starts it): customers subscribe to notices themselves."""
+
+    listen: str = "127.0.0.1:8081"
+    base_url: str  # the public URL the web server proxies to `listen`: links in every email
+    secret_file: str  # signs confirmation and unsubscribe links
+    email: bool = True  # email subscribers (needs notifications.email)
+    webhooks: bool = True  # webhook subscribers (HTTPS endpoints; confirmed by email)
+    allow_private_webhooks: bool = False  # loopback and private addresses allowed
+    # Peers whose X-Forwarded-For names the client (the web server in front): the limits
+    # per client address count that address, not the proxy's.
+    trusted_proxies: tuple[str, ...] = ("127.0.0.1", "::1")
+
+    @field_validator("listen")
+    @classmethod
+    def _host_port(cls, value: str) -> str:
+        split_listen(value)
+        return value
+
+    @field_validator("base_url")
+    @classmethod
+    def _public_url(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError("must be an http:// or https:// URL")
+        if parts.query or parts.fragment:
+            raise ValueError("must not have a query or fragment")
+        return value.rstrip("/")
+
+    @field_validator("secret_file")
+    @classmethod
+    def _readable_secret(cls, value: str) -> str:
+        if not read_secret(value):
+            raise ValueError("is empty (write a long random string into it)")
+        return value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _addresses(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for entry in value:
+            try:
+                ipaddress.ip_network(entry, strict=False)
+            except ValueError:
+                raise ValueError("must list IP addresses or networks") from None
+        return value
+
+    def secret(self) -> bytes:
+        """The signing key now (the file is read again on every call: rotation works)."""
+        return read_secret(self.secret_file).encode()
+
+    @property
+    def path(self) -> str:
+        """The path the service answers under (`/subscriptions`), so a plain proxy works."""
+        return urlsplit(self.base_url).path.rstrip("/")
+
+    @property
+    def origin(self) -> str:
+        """`scheme://host[:port]` of base_url: where the status page's forms post."""
+        parts = urlsplit(self.base_url)
+        host = f"[{parts.hostname}]" if ":" in (parts.hostname or "") else parts.hostname
+        return f"{parts.scheme}://{host}{f':{parts.port}' if parts.port else ''}"
+
+
 class StatusPageSettings(_Model):
     title: Annotated[str, Field(min_length=1, max_length=200)] = "Service status"
     url: str | None = None  # public base URL of the site: links and feed ids
@@ -570,6 +639,7 @@ class StatusPageSettings(_Model):
     history_days: int = Field(default=90, ge=1, le=366)
     timezone: str | None = None  # default: sla.timezone
     components: tuple[StatusComponent, ...] = ()
+    subscriptions: SubscriptionSettings | None = None
 
     @field_validator("url")
     @classmethod
@@ -716,6 +786,8 @@ class EmailSettings(_Model):
     sender: EmailAddress = Field(alias="from")
     to: tuple[EmailAddress, ...] = ()
     events: tuple[EventGroup, ...] = ()
+    # Messages per second on one SMTP connection (subscriber fan-out): what a relay takes.
+    max_per_second: float = Field(default=50.0, gt=0, le=100_000)
 
 
 class NotificationSettings(_Model):
@@ -989,6 +1061,16 @@ class Config(_Model):
         if self.reports.email_customers and self.notifications.email is None:
             raise _PathError(
                 "reports.email_customers", "needs notifications.email (its SMTP server and from)"
+            )
+        page = self.status_page
+        subscriptions = None if page is None else page.subscriptions
+        wanted = subscriptions is not None and (subscriptions.email or subscriptions.webhooks)
+        if subscriptions is not None and wanted and self.notifications.email is None:
+            # Webhook subscribers too: their address is confirmed and told of failures.
+            where = "email" if subscriptions.email else "webhooks"
+            raise _PathError(
+                f"status_page.subscriptions.{where}",
+                "needs notifications.email (its SMTP server and from)",
             )
 
     def component_targets(self) -> list[tuple[str, ...]]:

@@ -8,7 +8,6 @@ pages changed.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Iterable
 from datetime import datetime
@@ -16,6 +15,7 @@ from importlib import resources
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from monitor.config import page_id as config_page_id
 from monitor.config import slug
 from monitor.status.pages import (
     PageRenderer,
@@ -64,8 +64,7 @@ class SiteRenderer:
 
 
 def page_id(snapshot: StatusSnapshot) -> str:
-    key = snapshot.url or snapshot.title
-    return hashlib.sha256(key.encode()).hexdigest()[:12]
+    return config_page_id(snapshot.url, snapshot.title)
 
 
 def api_documents(snapshot: StatusSnapshot) -> dict[str, dict[str, Any]]:
