@@ -13,6 +13,7 @@ import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from prometheus_client import start_http_server
 
@@ -27,6 +28,9 @@ from monitor.status.refresher import SiteRefresher
 from monitor.status.state import StatusBuilder
 from monitor.store import Store
 from monitor.store.writer import BatchWriter
+
+if TYPE_CHECKING:
+    from monitor.subscriptions.server import ServiceThread
 
 log = logging.getLogger("uptime-sla")
 
@@ -78,13 +82,17 @@ async def run_service(
         else SiteRefresher(config, status, clock, Path(page.output_dir))
     )
     notifier = Notifier(config, store, notify_metrics, clock, status=status.snapshot)
-    if promises is not None:
-        try:
+    public = None
+    try:
+        public = _subscription_service(config, store, clock)  # its listener bound now
+        if promises is not None:
             promises.start()  # a process of its own: never in the probes' way
-        except MonitorError:
-            server.shutdown()
-            store.close()
-            raise
+    except MonitorError:
+        if public is not None:
+            public.stop()
+        server.shutdown()
+        store.close()
+        raise
     stop = asyncio.Event()
     install_signals(stop)
     # What exists now lives as long as the process: frozen, the cyclic collector stops
@@ -95,6 +103,8 @@ async def run_service(
     writer.start()
     scheduler.start()
     notifier.start()  # its own threads: a hung SMTP server never delays a probe
+    if public is not None:
+        public.start()  # its own thread and event loop too
     refresher_task = asyncio.create_task(refresher.run(stop))
     site_task = None if site is None else asyncio.create_task(site.run(stop))
     pruner_task = asyncio.create_task(_prune_raw_rows(config, store, clock, stop))
@@ -115,6 +125,8 @@ async def run_service(
             await site_task
         await pruner_task
         await prober.aclose()
+        if public is not None:
+            await asyncio.to_thread(public.stop)
         await asyncio.to_thread(notifier.stop)
         if promises is not None:
             await asyncio.to_thread(promises.stop)
@@ -123,6 +135,31 @@ async def run_service(
         store.close()
         log.info("stopped")
     return 0
+
+
+def _subscription_service(
+    config: Config, store: Store, clock: Callable[[], datetime]
+) -> ServiceThread | None:
+    """The subscription service on its listener, when `status_page.subscriptions` is set.
+
+    Its app is composed of routes, so other public parts can share the listener."""
+    page = config.status_page
+    if page is None or page.subscriptions is None:
+        return None
+    # Imported here: Starlette and uvicorn cost every other command's start-up 0.1 s.
+    from monitor.subscriptions.app import SubscriptionService, compose  # noqa: PLC0415
+    from monitor.subscriptions.server import ServiceThread  # noqa: PLC0415
+
+    settings = page.subscriptions
+    routes = SubscriptionService(config, store, clock).routes()
+    thread = ServiceThread(
+        compose(routes),
+        settings.listen,
+        trusted_proxies=settings.trusted_proxies,
+        where="status_page.subscriptions.listen",
+    )
+    log.info("subscriptions on http://%s%s/", settings.listen, settings.path)
+    return thread
 
 
 async def _prune_raw_rows(

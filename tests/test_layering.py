@@ -17,9 +17,10 @@ part is a folder (or, at the top, one module), and a part imports only from lowe
 6. what reads through reports: `status` (the status site and what it knows now);
 7. `notify` (Slack and email), which announces what the status page knows (its incidents
    and maintenance) and the reports' monthly statements;
-8. the running monitor: `service`;
-9. the command line: `cli`;
-10. what runs it: `__main__`, and the package itself.
+8. what serves the public beside the page: `subscriptions` (the subscription service);
+9. the running monitor: `service`;
+10. the command line: `cli`;
+11. what runs it: `__main__`, and the package itself.
 
 A new folder or module under `monitor/` gets a line in LAYERS below (the test names it
 until it has one).
@@ -49,10 +50,11 @@ LAYERS = {
     "promises": 5,
     "status": 6,
     "notify": 7,
-    "service": 8,
-    "cli": 9,
-    "__main__": 10,
-    "__init__": 10,
+    "subscriptions": 8,
+    "service": 9,
+    "cli": 10,
+    "__main__": 11,
+    "__init__": 11,
 }
 
 

@@ -597,6 +597,10 @@ class PageRenderer:
             active=active,
             maintenance=maintenance,
             groups=list(groups.items()),
+            # "Subscribe to updates" (subscribe.html), posting to the service's origin only.
+            subscriptions=snapshot.subscriptions,
+            choices=snapshot.components,
+            form_action=snapshot.subscriptions.origin if snapshot.subscriptions else "'none'",
             **self._page(
                 snapshot.title,
                 snapshot.timezone,

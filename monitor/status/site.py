@@ -32,6 +32,7 @@ from sla.vocabulary import COMPONENT_SEVERITY, ComponentStatus, Impact, Maintena
 
 LIST_LIMIT = 50  # incidents.json and scheduled-maintenances.json: Statuspage's "50 most recent"
 STATIC = ("status.css", "status.js", "favicon.svg")
+SUBSCRIBE_STATIC = ("subscribe.css", "subscribe.js")  # with status_page.subscriptions
 
 
 class SiteRenderer:
@@ -41,13 +42,14 @@ class SiteRenderer:
         self._pages = PageRenderer()
         self._static = {
             name: (resources.files("monitor.status") / "static" / name).read_bytes()
-            for name in STATIC
+            for name in STATIC + SUBSCRIBE_STATIC
         }
 
     def files(self, snapshot: StatusSnapshot) -> dict[str, bytes]:
         """Every file of the site by relative path."""
         documents, versions = self._pages.documents(snapshot)
-        files = {**self._static, **documents}
+        wanted = STATIC + (SUBSCRIBE_STATIC if snapshot.subscriptions is not None else ())
+        files = {**{name: self._static[name] for name in wanted}, **documents}
         for name, document in api_documents(snapshot).items():
             # Compact, as Statuspage serves it (an indent would cost json its C encoder).
             files[f"api/v2/{name}"] = json.dumps(document).encode() + b"\n"

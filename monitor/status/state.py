@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 
-from monitor.config import Config, StatusComponent
+from monitor.config import Config, StatusComponent, SubscriptionSettings
 from monitor.reports.inputs import EngineInputs
 from monitor.reports.monthly import component_states
 from monitor.status.timeline import Runs, counts_before
@@ -172,6 +172,7 @@ class StatusSnapshot:
     components: tuple[ComponentState, ...]
     incidents: tuple[PageIncident, ...]  # open ones and those of history_days, newest first
     maintenances: tuple[PageMaintenance, ...]  # public windows, by start
+    subscriptions: SubscriptionSettings | None = None  # the page's "Subscribe to updates"
 
     @cached_property
     def unresolved(self) -> tuple[PageIncident, ...]:
@@ -313,6 +314,7 @@ class StatusBuilder:
             components=tuple(components),
             incidents=incidents,
             maintenances=maintenances,
+            subscriptions=page.subscriptions if page is not None else None,
         )
 
     # --- slices ----------------------------------------------------------------------
