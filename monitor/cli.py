@@ -918,3 +918,166 @@ def _incident_list(args: argparse.Namespace, config: Config, clock: Clock) -> in
     if lines:
         print("\n".join(lines))
     return 0
+
+
+group("subscribers", "the status page's subscribers (email and webhook)")
+
+
+def _addresses(values: Sequence[str]) -> list[str]:
+    from monitor.subscriptions.forms import email_address  # noqa: PLC0415 (Starlette)
+
+    found = []
+    for value in values:
+        try:
+            found.append(email_address(value))
+        except ValueError as exc:
+            raise InputError(f"subscribers: {value!r} {exc}") from None
+    return list(dict.fromkeys(found))
+
+
+@command(
+    "subscribers list",
+    "every subscriber, one a line (address, kind, state, components, created, confirmed)",
+    "uptime-sla subscribers list",
+)
+def _subscribers_list(args: argparse.Namespace, config: Config, clock: Clock) -> int:
+    store = _existing_store(config)
+    try:
+        subscribers = store.subscribers()
+    finally:
+        store.close()
+    rows = [("EMAIL", "KIND", "STATE", "COMPONENTS", "CREATED", "CONFIRMED", "WEBHOOK")]
+    for s in subscribers:
+        state = "disabled" if s.disabled else "confirmed" if s.confirmed else "pending"
+        rows.append(
+            (
+                s.email,
+                s.kind,
+                state,
+                "; ".join(s.components) or "(all)",
+                _utc(s.created),
+                _utc(s.confirmed) if s.confirmed else "-",
+                redact_url(s.url, hide_path=True) if s.url else "-",
+            )
+        )
+    cells = [[_one_line(cell) for cell in row] for row in rows]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(rows[0]))]
+    for row in cells:
+        print("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
+    return 0
+
+
+def _utc(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@command(
+    "subscribers add",
+    "subscribe email addresses (a confirmation email each, unless --confirmed)",
+    'uptime-sla subscribers add ops@example.com --component "Public API" --confirmed',
+    [
+        arg("emails", nargs="+", metavar="EMAIL"),
+        arg(
+            "--component",
+            action="append",
+            default=[],
+            metavar="NAME",
+            help="a component to hear about (by its name on the page); repeatable; none: all",
+        ),
+        arg("--confirmed", action="store_true", help="confirmed now: no confirmation email"),
+    ],
+)
+def _subscribers_add(args: argparse.Namespace, config: Config, clock: Clock) -> int:
+    from monitor.subscriptions.app import new_id  # noqa: PLC0415 (Starlette)
+    from monitor.subscriptions.forms import Components  # noqa: PLC0415
+
+    emails = _addresses(args.emails)
+    try:
+        components = Components.of(config.status_components()).choose(args.component)
+    except ValueError as exc:
+        raise InputError(f"--component: {exc}") from None
+    page = config.status_page
+    if not args.confirmed and (page is None or page.subscriptions is None):
+        raise InputError(
+            "subscribers add: confirmation emails need status_page.subscriptions"
+            " (or add them with --confirmed)"
+        )
+    store = _open_store(config)
+    try:
+        created = store.add_subscribers(
+            emails,
+            components,
+            clock(),
+            confirmed=args.confirmed,
+            new_ids=[new_id() for _ in emails],
+        )
+    finally:
+        store.close()
+    for email, new in zip(emails, created, strict=True):
+        done = "added" if new else "updated"
+        then = "confirmed" if args.confirmed else "confirmation email queued if pending"
+        print(f"{email}: {done} ({then})")
+    return 0
+
+
+@command(
+    "subscribers remove",
+    "delete every subscription of these addresses (all or none)",
+    "uptime-sla subscribers remove ops@example.com",
+    [arg("emails", nargs="+", metavar="EMAIL")],
+)
+def _subscribers_remove(args: argparse.Namespace, config: Config, clock: Clock) -> int:
+    emails = _addresses(args.emails)
+    store = _existing_store(config)
+    try:
+        removed = store.remove_addresses(emails)
+    finally:
+        store.close()
+    missing = [email for email, count in removed.items() if count == 0]
+    if missing:
+        raise InputError(
+            f"subscribers remove: not subscribed: {', '.join(missing)} (nothing removed)"
+        )
+    for email, count in removed.items():
+        print(f"{email}: removed ({count} subscription{'s' if count != 1 else ''})")
+    return 0
+
+
+@command(
+    "subscribers export",
+    "email subscribers as CSV: email,components,created,confirmed",
+    "uptime-sla subscribers export -o subscribers.csv",
+    [path_arg("-o", "--output", metavar="FILE", help="write here (- or none: stdout)")],
+)
+def _subscribers_export(args: argparse.Namespace, config: Config, clock: Clock) -> int:
+    from monitor.subscriptions.exchange import write_subscribers  # noqa: PLC0415
+
+    store = _existing_store(config)
+    try:
+        subscribers = store.subscribers()
+    finally:
+        store.close()
+    with output(args.output, new_mode=0o600) as handle:  # personal data: a new file is 0600
+        write_subscribers(subscribers, handle)
+    return 0
+
+
+@command(
+    "subscribers import",
+    "load email subscribers from CSV in the export's columns (all rows or none)",
+    "uptime-sla subscribers import subscribers.csv",
+    [path_arg("file", metavar="FILE.csv")],
+)
+def _subscribers_import(args: argparse.Namespace, config: Config, clock: Clock) -> int:
+    from monitor.subscriptions.app import new_id  # noqa: PLC0415 (Starlette)
+    from monitor.subscriptions.exchange import read_subscribers  # noqa: PLC0415
+
+    names = [c.name for c in config.status_components()]
+    rows = read_subscribers(Path(args.file), names)
+    store = _open_store(config)
+    try:
+        count = store.import_subscribers(rows, (new_id() for _ in rows))
+    finally:
+        store.close()
+    print(f"{args.file}: {count} subscribers imported")
+    return 0

@@ -229,6 +229,7 @@ def _credits(totals: Iterable[CustomerTotal]) -> dict[str, str]:
 
 def _summary(name: str, report: MonthReport) -> dict[str, Any]:
     """What the finance channel reads: breaches, credits per currency, completeness."""
+
     def share(coverage: Fraction | None) -> str:
         return f"{'no' if coverage is None else number(coverage)}%"
 

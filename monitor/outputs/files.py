@@ -36,8 +36,11 @@ def write_output(path: str | None, content: str | bytes, *, parents: bool = Fals
 
 
 @contextlib.contextmanager
-def output(path: str | None, *, parents: bool = False) -> Iterator[BinaryIO]:
-    """A binary handle on standard output or on `path`; `parents`: create missing folders."""
+def output(
+    path: str | None, *, parents: bool = False, new_mode: int | None = None
+) -> Iterator[BinaryIO]:
+    """A binary handle on standard output or on `path`; `parents`: create missing folders;
+    `new_mode`: a new file's mode (personal data: 0600) instead of a shell's `>`'s."""
     if path is None or path == STDOUT:
         yield from _stdout()
         return
@@ -63,7 +66,10 @@ def output(path: str | None, *, parents: bool = False) -> Iterator[BinaryIO]:
         with _reported(path), handle:
             yield handle
         return
-    with _reported(path), _replacing(target, found, parents=parents) as replacement:
+    with (
+        _reported(path),
+        _replacing(target, found, parents=parents, new_mode=new_mode) as replacement,
+    ):
         yield replacement
 
 
@@ -91,7 +97,9 @@ def _reported(path: str) -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def _replacing(target: str, found: os.stat_result | None, *, parents: bool) -> Iterator[BinaryIO]:
+def _replacing(
+    target: str, found: os.stat_result | None, *, parents: bool, new_mode: int | None = None
+) -> Iterator[BinaryIO]:
     """A hidden file beside `target`, renamed over it once the caller has written all of it.
 
     The result keeps the mode (and, when allowed, the owner) of the file it replaces; a new
@@ -106,7 +114,7 @@ def _replacing(target: str, found: os.stat_result | None, *, parents: bool) -> I
     )
     try:
         if found is None:
-            os.fchmod(fd, 0o666 & ~umask())
+            os.fchmod(fd, 0o666 & ~umask() if new_mode is None else new_mode)
         else:
             os.fchmod(fd, stat.S_IMODE(found.st_mode))
             with contextlib.suppress(OSError):  # only root may give a file away
