@@ -139,11 +139,14 @@ class EventKind(StrEnum):
     MAINTENANCE_COMPLETED = "maintenance_completed"
     STATEMENT_READY = "statement_ready"  # the month's summary, to `reports.slack`
     STATEMENT = "statement"  # one customer's statement, to one of its contacts
+    SUBSCRIPTION_CONFIRM = "subscription_confirm"  # the link a new subscriber confirms
+    WEBHOOK_DISABLED = "webhook_disabled"  # to a webhook's owner, after its failures
 
 
 class ChannelKind(StrEnum):
     SLACK = "slack"
     EMAIL = "email"
+    SUBSCRIBERS = "subscribers"  # the status page's own subscribers
 
 
 def channel_name(kind: ChannelKind, name: str | None = None) -> str:
@@ -153,6 +156,28 @@ def channel_name(kind: ChannelKind, name: str | None = None) -> str:
 
 EMAIL_CHANNEL = channel_name(ChannelKind.EMAIL)  # notifications.email's own `to`
 CUSTOMER_EMAIL_CHANNEL = channel_name(ChannelKind.EMAIL, "customers")  # statements' contacts
+# Each event's fan-out to the page's subscribers, then their messages by how they go.
+SUBSCRIBERS_CHANNEL = channel_name(ChannelKind.SUBSCRIBERS)
+SUBSCRIBER_EMAIL_CHANNEL = channel_name(ChannelKind.SUBSCRIBERS, "email")
+SUBSCRIBER_WEBHOOK_CHANNEL = channel_name(ChannelKind.SUBSCRIBERS, "webhook")
+
+
+class SubscriberKind(StrEnum):
+    """How a subscriber of the status page is told (and the channel its messages take)."""
+
+    EMAIL = "email"
+    WEBHOOK = "webhook"
+
+
+class DeliveryState(StrEnum):
+    """A message in the outbox: pending until sent or given up; skipped when recorded too
+    late to be sent (no backfill)."""
+
+    PENDING = "pending"
+    SENT = "sent"
+    GIVEN_UP = "given_up"
+    SKIPPED = "skipped"
+
 
 # --- reports ---------------------------------------------------------------------------
 

@@ -17,6 +17,7 @@ from monitor.status.state import PageIncident, PageMaintenance
 from sla.timestamps import rfc3339
 from sla.vocabulary import (
     EMAIL_CHANNEL,
+    SUBSCRIBERS_CHANNEL,
     ChannelKind,
     EventGroup,
     EventKind,
@@ -32,6 +33,10 @@ def channels_for(config: Config, group: EventGroup) -> tuple[str, ...]:
     email = config.notifications.email
     if email is not None and group in email.events and email.to:
         names.append(EMAIL_CHANNEL)
+    page = config.status_page
+    subscriptions = None if page is None else page.subscriptions
+    if subscriptions is not None and (subscriptions.email or subscriptions.webhooks):
+        names.append(SUBSCRIBERS_CHANNEL)  # every incident and maintenance event: they choose
     return tuple(names)
 
 

@@ -94,7 +94,8 @@ class Renderer:
         """A payload's RFC 3339 time as people read it, to the minute."""
         return local_time(datetime.fromisoformat(value), self._zone, seconds=False)
 
-    def render(self, delivery: Delivery) -> Message:
+    def content(self, delivery: Delivery) -> tuple[str, str, list[str]]:
+        """The event's title, its text, and the text's paragraphs."""
         p = delivery.payload
         context = {
             "kind": delivery.kind,
@@ -106,8 +107,21 @@ class Renderer:
         }
         title = single_line(self._plain.get_template("title.j2").render(context)).strip()
         text = self._plain.get_template("body.txt.j2").render(context).strip()
-        paragraphs = [part.strip() for part in text.split("\n\n") if part.strip()]
-        html = self._env.get_template("email.html.j2").render(
+        return title, text, [part.strip() for part in text.split("\n\n") if part.strip()]
+
+    def html(self, template: str, **context: Any) -> str:
+        """An HTML template of the notifications, autoescaped."""
+        return self._env.get_template(template).render(**context)
+
+    def plain(self, template: str, **context: Any) -> str:
+        """A text template of the notifications (subjects, plain bodies)."""
+        return self._plain.get_template(template).render(**context)
+
+    def render(self, delivery: Delivery) -> Message:
+        p = delivery.payload
+        title, text, paragraphs = self.content(delivery)
+        html = self.html(
+            "email.html.j2",
             title=title,
             paragraphs=paragraphs,
             key=delivery.event_key,

@@ -11,7 +11,9 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
-from datetime import datetime
+from dataclasses import replace
+from datetime import datetime, timedelta
+from typing import Protocol
 
 from monitor.config import Config
 from monitor.errors import MonitorError
@@ -22,13 +24,35 @@ from monitor.notify.events import incident_events, maintenance_events
 from monitor.notify.messages import Renderer
 from monitor.notify.outbox import Outbox
 from monitor.notify.statements import StatementJob
+from monitor.notify.subscribers import (
+    Composer,
+    FanOut,
+    Links,
+    SubscriberMailer,
+    WebhookDeliverer,
+)
+from monitor.notify.tokens import CONFIRM_VALID
+from monitor.notify.webhooks import WebhookPoster
 from monitor.status.state import StatusSnapshot
 from monitor.store import Store
-from sla.vocabulary import CUSTOMER_EMAIL_CHANNEL, EMAIL_CHANNEL
+from sla.vocabulary import (
+    CUSTOMER_EMAIL_CHANNEL,
+    EMAIL_CHANNEL,
+    SUBSCRIBER_EMAIL_CHANNEL,
+    SUBSCRIBER_WEBHOOK_CHANNEL,
+    SUBSCRIBERS_CHANNEL,
+    ChannelKind,
+    channel_name,
+)
 
 log = logging.getLogger(__name__)
 
 StatusSource = Callable[[datetime], StatusSnapshot]  # what the status page knows now
+KEEP_DONE = timedelta(days=7)  # finished subscriber messages are forgotten after this
+
+
+class Sender(Protocol):
+    def drain(self) -> int: ...
 
 
 def build_channels(config: Config) -> list[Channel]:
@@ -39,6 +63,43 @@ def build_channels(config: Config) -> list[Channel]:
         if config.reports.email_customers:
             channels.append(EmailChannel(CUSTOMER_EMAIL_CHANNEL, email, ()))
     return channels
+
+
+def _subscriber_senders(
+    config: Config,
+    store: Store,
+    outbox: Outbox,
+    metrics: NotifyMetrics,
+    clock: Callable[[], datetime],
+    *,
+    holder: str,
+) -> dict[str, Sender]:
+    """The fan-out and the senders of subscriber messages, when the page has subscriptions."""
+    page = config.status_page
+    email = config.notifications.email
+    if page is None or page.subscriptions is None or email is None:
+        return {}
+    settings = page.subscriptions
+    composer = Composer(config, Renderer(config.sla.timezone), Links(settings))
+    senders: dict[str, Sender] = {
+        SUBSCRIBERS_CHANNEL: FanOut(store, outbox, settings, clock, holder=holder),
+        SUBSCRIBER_EMAIL_CHANNEL: SubscriberMailer(
+            store,
+            outbox,
+            composer,
+            settings=email,
+            metrics=metrics,
+            clock=clock,
+            holder=holder,
+            give_up_after=config.notifications.give_up_after,
+        ),
+    }
+    if settings.webhooks:
+        poster = WebhookPoster(allow_private=settings.allow_private_webhooks)
+        senders[SUBSCRIBER_WEBHOOK_CHANNEL] = WebhookDeliverer(
+            store, outbox, composer, poster=poster, metrics=metrics, clock=clock, holder=holder
+        )
+    return senders
 
 
 class Notifier:
@@ -72,6 +133,10 @@ class Notifier:
         )
         self._statements = StatementJob(config, self.outbox, store, holder=holder)
         self.channels = build_channels(config)
+        self._subscribers = _subscriber_senders(
+            config, store, self.outbox, metrics, clock, holder=holder
+        )
+        self._store = store
         self._poll = poll_seconds
         self._scan = scan_seconds
         self._stop = threading.Event()
@@ -79,21 +144,30 @@ class Notifier:
 
     @property
     def enabled(self) -> bool:
-        return bool(self.channels) or self._config.reports.dir is not None
+        return (
+            bool(self.channels) or bool(self._subscribers) or self._config.reports.dir is not None
+        )
 
     def start(self) -> None:
         if not self.enabled:
             return
-        self._threads = [
-            threading.Thread(target=self._every, args=(self._scan, self.scan), name="notify-scan")
-        ] + [
-            threading.Thread(
-                target=self._every,
-                args=(self._poll, lambda c=channel: self._dispatcher.drain(c)),
-                name=f"notify-{channel.name}",
-            )
-            for channel in self.channels
-        ]
+        self._threads = (
+            [threading.Thread(target=self._every, args=(self._scan, self.scan), name="notify-scan")]
+            + [
+                threading.Thread(
+                    target=self._every,
+                    args=(self._poll, lambda c=channel: self._dispatcher.drain(c)),
+                    name=f"notify-{channel.name}",
+                )
+                for channel in self.channels
+            ]
+            + [
+                threading.Thread(
+                    target=self._every, args=(self._poll, sender.drain), name=f"notify-{name}"
+                )
+                for name, sender in self._subscribers.items()
+            ]
+        )
         for thread in self._threads:
             thread.daemon = True  # a send stuck past stop() must not hold the process
             thread.start()
@@ -102,6 +176,9 @@ class Notifier:
         self._stop.set()
         for thread in self._threads:
             thread.join(timeout)
+        webhooks = self._subscribers.get(SUBSCRIBER_WEBHOOK_CHANNEL)
+        if isinstance(webhooks, WebhookDeliverer):
+            webhooks.close()
 
     def scan(self) -> None:
         """Record what has happened by now; refresh the outbox depth gauge."""
@@ -112,12 +189,25 @@ class Notifier:
             *incident_events(self._config, status.incidents),
         ]
         known = self.outbox.recorded([e.key for e in events])
-        fresh = [e for e in events if e.key not in known]
+        # The page's status when the event was seen: webhook subscribers get it.
+        page = {"indicator": str(status.indicator), "description": status.description}
+        fresh = [
+            replace(e, payload={**e.payload, "page": page}) for e in events if e.key not in known
+        ]
         if fresh:
             for event in self.outbox.record(fresh):
                 log.info("notification event %s", event.key)
         self._statements.run(now)
-        self._metrics.set_depth(self.outbox.depth())
+        depth = self.outbox.depth()
+        if self._subscribers:
+            self._store.prune_subscribers(now, pending_for=CONFIRM_VALID, keep_done=KEEP_DONE)
+            for kind, count in self._store.pending_messages().items():
+                depth[channel_name(ChannelKind.SUBSCRIBERS, kind)] = count
+        self._metrics.set_depth(depth)
+
+    def deliver_subscribers(self) -> int:
+        """One pass of the fan-out and the subscriber senders, on the caller's thread."""
+        return sum(sender.drain() for sender in self._subscribers.values())
 
     def deliver(self) -> int:
         """One pass over every channel, on the caller's thread; returns messages sent."""

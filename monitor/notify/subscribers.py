@@ -1,0 +1,518 @@
+"""Notices to the status page's subscribers: the fan-out, the emails, the webhooks.
+
+The outbox records each event once with a delivery on the `subscribers` channel. Fanning
+it out turns that one delivery into a message per matching subscriber (one key per event
+and subscriber) and marks it done, in one transaction (`Store.fan_out`): a crash before
+the commit fans it out again, never twice. Then:
+
+- email: one monitor at a time (a lease) sends the due messages in order over one SMTP
+  connection, at most `notifications.email.max_per_second`, marking each right after the
+  server accepts it. A crash between the two sends it again after the restart, with the
+  same Message-ID (derived from the event and the subscriber). A message the server
+  refuses for good (5xx) is given up at once; a transient failure holds the channel back
+  with backoff, until the message is `give_up_after` old.
+- webhooks: signed JSON in Statuspage's shape, retried after 1, 5 and 30 minutes, the
+  address checked again at each delivery; the tenth failure in a row disables the webhook
+  and queues one email to its owner.
+
+Messages to subscribers never name another subscriber; every email carries its own
+unsubscribe link and the RFC 8058 one-click headers.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import smtplib
+import ssl
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
+from email.message import EmailMessage
+from email.utils import format_datetime
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+from monitor.config import Config, EmailSettings, SubscriptionSettings, page_id, slug
+from monitor.metrics.collectors import NOTIFY_FAILED, NOTIFY_GIVEN_UP, NOTIFY_SENT, NotifyMetrics
+from monitor.notify.messages import COLOURS, Renderer
+from monitor.notify.outbox import Delivery, Outbox
+from monitor.notify.tokens import Tokens
+from monitor.notify.webhooks import (
+    EVENT_HEADER,
+    SIGNATURE_HEADER,
+    WebhookError,
+    WebhookPoster,
+    signature,
+)
+from monitor.store import Store
+from monitor.store.subscribers import CONFIRM, DISABLED, EMAIL, GIVEN_UP, SENT, WEBHOOK, Due
+from sla.vocabulary import SUBSCRIBERS_CHANNEL as SUBSCRIBERS
+
+log = logging.getLogger(__name__)
+
+EMAIL_CHANNEL, WEBHOOK_CHANNEL = "subscribers:email", "subscribers:webhook"  # metrics, leases
+LEASE_SECONDS = 90.0  # renewed at least every RENEW_SECONDS, and longer than one send
+RENEW_SECONDS = 10.0
+BATCH = 500  # messages read at once
+RETRY_AFTER = (60.0, 300.0, 1800.0)  # a webhook delivery's retries
+DISABLE_AFTER = 10  # failed webhook deliveries in a row
+WEBHOOK_WORKERS = 8  # webhooks posted at once
+MAX_BACKOFF_SECONDS = 60.0
+
+
+def single_line(text: str) -> str:
+    """Operator text in a header: every kind of line break becomes a space."""
+    return " ".join(text.splitlines()) if text else text
+
+
+class Links:
+    """The public URLs in messages: confirm and unsubscribe, with signed tokens."""
+
+    def __init__(self, settings: SubscriptionSettings) -> None:
+        self._base = settings.base_url
+        self._tokens = Tokens(settings.secret)
+
+    def confirm(self, subscriber_id: str, components: Sequence[str], asked: datetime) -> str:
+        token = self._tokens.confirm(subscriber_id, [slug(c) for c in components], asked)
+        return f"{self._base}/confirm?token={quote(token)}"
+
+    def unsubscribe(self, subscriber_id: str) -> str:
+        return f"{self._base}/unsubscribe?token={quote(self._tokens.unsubscribe(subscriber_id))}"
+
+
+def message_id(subscriber_id: str, key: str) -> str:
+    """The same for every sending of one message: a resend is recognisable as such."""
+    digest = hashlib.sha256(f"subscriber\0{subscriber_id}\0{key}".encode()).hexdigest()[:32]
+    return f"<{digest}@uptime-sla>"
+
+
+def _delivery(due: Due) -> Delivery:
+    return Delivery(due.key, EMAIL, due.kind, due.occurred, due.payload, due.attempts, due.occurred)
+
+
+class Composer:
+    """Each subscriber's email or webhook body for a due message."""
+
+    def __init__(self, config: Config, renderer: Renderer, links: Links) -> None:
+        page = config.status_page
+        assert page is not None
+        assert config.notifications.email is not None
+        self._title = page.title
+        self._page_url = page.url
+        self._page_id = page_id(page.url, page.title)
+        self._sender = config.notifications.email.sender
+        self._renderer = renderer
+        self._links = links
+        self._content: dict[str, tuple[str, str, list[str]]] = {}  # per event, rendered once
+
+    def email(self, due: Due) -> EmailMessage:
+        subscriber = due.subscriber
+        host = urlsplit(subscriber.url).hostname or ""
+        unsubscribe = None
+        if due.kind == CONFIRM:
+            components = due.payload.get("components", [])
+            link = self._links.confirm(subscriber.id, components, due.occurred)
+            subject = f"Confirm your subscription to {self._title}"
+            text = self._renderer.plain(
+                "confirm.txt.j2",
+                title=self._title,
+                webhook=subscriber.kind == WEBHOOK,
+                host=host,
+                components=components,
+                link=link,
+            ).strip()
+        elif due.kind == DISABLED:
+            subject = f"Your webhook for {self._title} is disabled"
+            text = self._renderer.plain(
+                "disabled.txt.j2",
+                host=host,
+                failures=DISABLE_AFTER,
+                page=self._page_url or self._title,
+            ).strip()
+        else:
+            if due.key not in self._content:
+                if len(self._content) > 64:
+                    self._content.clear()
+                self._content[due.key] = self._renderer.content(_delivery(due))
+            subject, text, _ = self._content[due.key]
+            unsubscribe = self._links.unsubscribe(subscriber.id)
+        paragraphs = [part.strip() for part in text.split("\n\n") if part.strip()]
+        chosen = ", ".join(subscriber.components) or "every component"
+        why = (
+            f"You get this because {subscriber.email} subscribed to {self._title} updates"
+            f" ({chosen})."
+            if unsubscribe
+            else f"This email went to {subscriber.email} only."
+        )
+        html = self._renderer.html(
+            "subscriber.html.j2",
+            title=subject,
+            paragraphs=paragraphs,
+            key=due.key,
+            colour=COLOURS.get(due.kind, "#0969da"),
+            why=why,
+            unsubscribe=unsubscribe,
+        )
+        email = EmailMessage()
+        email["Subject"] = single_line(subject)
+        email["From"] = self._sender
+        email["To"] = subscriber.email
+        email["Date"] = format_datetime(due.occurred)
+        email["Message-ID"] = message_id(subscriber.id, due.key)
+        email["X-Uptime-SLA-Key"] = due.key
+        email["Auto-Submitted"] = "auto-generated"  # RFC 3834: no auto-replies, please
+        footer = f"\n\n{why}\nref: {due.key}\n"
+        if unsubscribe is not None:
+            email["List-Unsubscribe"] = f"<{unsubscribe}>"
+            email["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+            footer = f"\n\n{why}\nUnsubscribe: {unsubscribe}\nref: {due.key}\n"
+        email.set_content(text + footer)
+        email.add_alternative(html, subtype="html")
+        return email
+
+    def webhook(self, due: Due) -> bytes:
+        """Statuspage's webhook shape: `meta`, `page` and `incident` (maintenance too, as
+        Statuspage sends it: impact `maintenance`)."""
+        p = due.payload
+        page_status = p.get("page") or {}
+        body: dict[str, Any] = {
+            "meta": {
+                "unsubscribe": self._links.unsubscribe(due.subscriber.id),
+                "documentation": self._page_url,
+                "generated_at": _iso(due.occurred),
+                "event_id": due.key,
+            },
+            "page": {
+                "id": self._page_id,
+                "status_indicator": page_status.get("indicator"),
+                "status_description": page_status.get("description"),
+            },
+            "incident": _incident(due),
+        }
+        return json.dumps(body, separators=(",", ":")).encode()
+
+
+def _iso(value: datetime | str) -> str:
+    """RFC 3339 UTC to the second, as Statuspage writes its times."""
+    moment = datetime.fromisoformat(value) if isinstance(value, str) else value
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _incident(due: Due) -> dict[str, Any]:
+    p = due.payload
+    parts = due.key.split("/")
+    if due.kind.startswith("maintenance"):
+        status = {"maintenance_announced": "scheduled", "maintenance_started": "in_progress"}
+        state = status.get(due.kind, "completed")
+        updated = {"scheduled": p["start"], "in_progress": p["start"]}.get(state, p["end"])
+        names = p.get("affects", [])
+        return {
+            "id": parts[1],
+            "name": p.get("reason", ""),
+            "status": state,
+            "impact": "maintenance",
+            "created_at": _iso(p["start"]),
+            "updated_at": _iso(updated),
+            "resolved_at": _iso(p["end"]) if state == "completed" else None,
+            "scheduled_for": _iso(p["start"]),
+            "scheduled_until": _iso(p["end"]),
+            "incident_updates": [
+                {
+                    "id": f"{parts[1]}-{state}",
+                    "status": state,
+                    "body": p.get("reason", ""),
+                    "created_at": _iso(updated),
+                    "incident_id": parts[1],
+                }
+            ],
+            "components": [{"id": slug(name), "name": name} for name in names],
+        }
+    resolved = due.kind == "incident_resolved"
+    update_id = parts[3] if len(parts) > 3 else f"{p['id']}-{parts[-1]}"
+    return {
+        "id": p["id"],
+        "name": p.get("title", ""),
+        "status": p.get("status", ""),
+        "impact": p.get("impact", "none"),
+        "created_at": _iso(p["started"]),
+        "updated_at": _iso(p["at"]),
+        "resolved_at": _iso(p["at"]) if resolved else None,
+        "incident_updates": [
+            {
+                "id": update_id,
+                "status": p.get("status", ""),
+                "body": p.get("message", ""),
+                "created_at": _iso(p["at"]),
+                "incident_id": p["id"],
+            }
+        ],
+        "components": [{"id": slug(name), "name": name} for name in p.get("components", [])],
+    }
+
+
+class FanOut:
+    """Turns the `subscribers` channel's deliveries into one message per subscriber."""
+
+    def __init__(
+        self,
+        store: Store,
+        outbox: Outbox,
+        settings: SubscriptionSettings,
+        clock: Callable[[], datetime],
+        *,
+        holder: str,
+    ) -> None:
+        self._store = store
+        self._outbox = outbox
+        self._clock = clock
+        self._holder = holder
+        wanted = ((EMAIL, settings.email), (WEBHOOK, settings.webhooks))
+        self._channels = [channel for channel, on in wanted if on]
+
+    def drain(self) -> int:
+        """Fan out every pending event, oldest first; returns the messages queued."""
+        queued = 0
+        while self._outbox.acquire(f"channel:{SUBSCRIBERS}", self._holder, LEASE_SECONDS):
+            delivery = self._outbox.head(SUBSCRIBERS)
+            if delivery is None:
+                return queued
+            p = delivery.payload
+            touched = p.get("components", p.get("affects", []))
+            count = self._store.fan_out(
+                delivery.event_key, SUBSCRIBERS, touched, self._channels, self._clock()
+            )
+            log.info("%s: %d subscribers to tell", delivery.event_key, count)
+            queued += count
+        return queued
+
+
+class _Smtp:
+    """One SMTP connection for many messages, opened when needed and reopened if lost."""
+
+    def __init__(self, settings: EmailSettings) -> None:
+        self._settings = settings.smtp
+        self._server: smtplib.SMTP | None = None
+
+    def send(self, email: EmailMessage, to: str) -> None:
+        if self._server is None:
+            self._server = self._open()
+        try:
+            self._server.send_message(email, to_addrs=[to])
+        except smtplib.SMTPServerDisconnected:  # it closed an idle or long connection
+            self.close()
+            self._server = self._open()
+            self._server.send_message(email, to_addrs=[to])
+
+    def _open(self) -> smtplib.SMTP:
+        smtp = self._settings
+        server = smtplib.SMTP(smtp.host, smtp.port, timeout=smtp.timeout)
+        try:
+            if smtp.starttls:
+                server.starttls(context=ssl.create_default_context())
+            if smtp.username is not None:
+                server.login(smtp.username, smtp.password() or "")
+        except BaseException:
+            server.close()
+            raise
+        return server
+
+    def close(self) -> None:
+        server, self._server = self._server, None
+        if server is not None:
+            try:
+                server.quit()
+            except (smtplib.SMTPException, OSError):
+                server.close()
+
+
+def _refused_for_good(exc: Exception) -> bool:
+    """A 5xx for this message (its recipient or content): retrying will not help."""
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        return all(code >= 500 for code, _ in exc.recipients.values())
+    if isinstance(exc, smtplib.SMTPResponseException):
+        return exc.smtp_code >= 500 and not isinstance(exc, smtplib.SMTPAuthenticationError)
+    return isinstance(exc, ValueError)  # the email library refused to build it
+
+
+def _describe(exc: Exception, settings: EmailSettings) -> str:
+    where = f"{settings.smtp.host}:{settings.smtp.port}"
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        codes = sorted({code for code, _ in exc.recipients.values()})
+        return f"{where} refused the recipient: SMTP {codes[0] if codes else '?'}"
+    if isinstance(exc, smtplib.SMTPResponseException):
+        return f"{where} refused: SMTP {exc.smtp_code}"
+    return f"cannot send via {where}: {type(exc).__name__}"
+
+
+class SubscriberMailer:
+    """Sends the subscribers' due emails (notices, confirmations, disabled webhooks)."""
+
+    def __init__(
+        self,
+        store: Store,
+        outbox: Outbox,
+        composer: Composer,
+        *,
+        settings: EmailSettings,
+        metrics: NotifyMetrics,
+        clock: Callable[[], datetime],
+        holder: str,
+        give_up_after: float,
+        monotonic: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self._store = store
+        self._outbox = outbox
+        self._composer = composer
+        self._settings = settings
+        self._metrics = metrics
+        self._clock = clock
+        self._holder = holder
+        self._give_up_after = timedelta(seconds=give_up_after)
+        self._monotonic = monotonic
+        self._sleep = sleep
+        self._interval = 1.0 / settings.max_per_second
+        self._next_send = 0.0
+        self._failures = 0
+        self._resume_at = 0.0
+
+    def drain(self) -> int:
+        """Send what is due; stop at a transient failure (and wait before the next try)."""
+        if self._monotonic() < self._resume_at:
+            return 0
+        lease = f"channel:{EMAIL_CHANNEL}"
+        smtp = _Smtp(self._settings)
+        sent = 0
+        try:
+            while self._outbox.acquire(lease, self._holder, LEASE_SECONDS):
+                renewed = self._monotonic()
+                due = self._store.due_messages(EMAIL, self._clock(), BATCH)
+                if not due:
+                    return sent
+                for message in due:
+                    if self._monotonic() - renewed > RENEW_SECONDS:
+                        if not self._outbox.acquire(lease, self._holder, LEASE_SECONDS):
+                            return sent  # another monitor took over
+                        renewed = self._monotonic()
+                    outcome = self._send(smtp, message)
+                    if outcome is None:
+                        return sent
+                    sent += outcome
+        finally:
+            smtp.close()
+        return sent
+
+    def _send(self, smtp: _Smtp, due: Due) -> int | None:
+        """1 sent, 0 given up, None: a transient failure (stop)."""
+        now = self._clock()
+        subscriber = due.subscriber
+        if now - due.occurred > self._give_up_after:
+            self._give_up(due, now, "older than give_up_after")
+            return 0
+        try:
+            email = self._composer.email(due)
+        except ValueError as exc:
+            self._give_up(due, now, f"cannot build it: {exc}")
+            return 0
+        self._pace()
+        try:
+            smtp.send(email, subscriber.email)
+        except (smtplib.SMTPException, OSError, ValueError) as exc:
+            smtp.close()
+            if _refused_for_good(exc):
+                self._give_up(due, now, _describe(exc, self._settings))
+                return 0
+            self._failures += 1
+            wait = min(2.0**self._failures, MAX_BACKOFF_SECONDS)
+            self._resume_at = self._monotonic() + wait
+            self._metrics.count(NOTIFY_FAILED, EMAIL_CHANNEL, due.kind)
+            level = logging.WARNING if self._failures == 1 else logging.DEBUG
+            problem = _describe(exc, self._settings)
+            log.log(level, "%s: %s; retrying in %g s", EMAIL_CHANNEL, problem, wait)
+            return None
+        self._failures = 0
+        self._store.finish_message(subscriber.id, due.key, SENT, self._clock())
+        self._metrics.count(NOTIFY_SENT, EMAIL_CHANNEL, due.kind)
+        return 1
+
+    def _pace(self) -> None:
+        """At most max_per_second: each send waits for its slot."""
+        now = self._monotonic()
+        if self._next_send > now:
+            self._sleep(self._next_send - now)
+        self._next_send = max(self._next_send, now) + self._interval
+
+    def _give_up(self, due: Due, now: datetime, why: str) -> None:
+        self._store.finish_message(due.subscriber.id, due.key, GIVEN_UP, now)
+        self._metrics.count(NOTIFY_GIVEN_UP, EMAIL_CHANNEL, due.kind)
+        log.error("%s: gave up %s to a subscriber: %s", EMAIL_CHANNEL, due.key, why)
+
+
+class WebhookDeliverer:
+    """Posts the subscribers' due webhook deliveries, several at once."""
+
+    def __init__(
+        self,
+        store: Store,
+        outbox: Outbox,
+        composer: Composer,
+        *,
+        poster: WebhookPoster,
+        metrics: NotifyMetrics,
+        clock: Callable[[], datetime],
+        holder: str,
+    ) -> None:
+        self._store = store
+        self._outbox = outbox
+        self._composer = composer
+        self._poster = poster
+        self._metrics = metrics
+        self._clock = clock
+        self._holder = holder
+        self._pool = ThreadPoolExecutor(WEBHOOK_WORKERS, thread_name_prefix="webhook")
+
+    def drain(self) -> int:
+        lease = f"channel:{WEBHOOK_CHANNEL}"
+        sent = 0
+        while self._outbox.acquire(lease, self._holder, LEASE_SECONDS):
+            due = self._store.due_messages(WEBHOOK, self._clock(), WEBHOOK_WORKERS * 4)
+            if not due:
+                return sent
+            sent += sum(self._pool.map(self._deliver, due))
+        return sent
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+    def _deliver(self, due: Due) -> int:
+        subscriber = due.subscriber
+        body = self._composer.webhook(due)
+        assert subscriber.secret is not None
+        headers = {SIGNATURE_HEADER: signature(subscriber.secret, body), EVENT_HEADER: due.key}
+        try:
+            status = self._poster.post(subscriber.url, body, headers)
+            problem = None if 200 <= status < 300 else f"answered HTTP {status}"
+        except WebhookError as exc:
+            problem = str(exc)
+        now = self._clock()
+        if problem is None:
+            self._store.finish_message(subscriber.id, due.key, SENT, now)
+            self._store.webhook_outcome(subscriber.id, True, now, disable_after=DISABLE_AFTER)
+            self._metrics.count(NOTIFY_SENT, WEBHOOK_CHANNEL, due.kind)
+            return 1
+        self._metrics.count(NOTIFY_FAILED, WEBHOOK_CHANNEL, due.kind)
+        if due.attempts < len(RETRY_AFTER):
+            retry = now + timedelta(seconds=RETRY_AFTER[due.attempts])
+            self._store.retry_message(subscriber.id, due.key, retry)
+        else:
+            self._store.finish_message(subscriber.id, due.key, GIVEN_UP, now)
+            self._metrics.count(NOTIFY_GIVEN_UP, WEBHOOK_CHANNEL, due.kind)
+        host = urlsplit(subscriber.url).hostname
+        if self._store.webhook_outcome(subscriber.id, False, now, disable_after=DISABLE_AFTER):
+            log.warning("%s: the webhook at %s is disabled (%s)", WEBHOOK_CHANNEL, host, problem)
+        else:
+            log.info("%s: %s to %s failed: %s", WEBHOOK_CHANNEL, due.key, host, problem)
+        return 0
