@@ -552,8 +552,9 @@ class Subscribers(Database):
 
 
 def _meets(components: list[str], touched: set[str]) -> bool:
-    """A subscriber who chose no component hears about every one."""
-    return not components or not touched.isdisjoint(components)
+    """A subscriber who chose no component hears about every one; an event that names no
+    component (an operator incident about everything) reaches every subscriber."""
+    return not components or not touched or not touched.isdisjoint(components)
 
 
 def _queue(

@@ -193,6 +193,8 @@ def test_the_fan_out_queues_each_matching_subscriber_once_and_marks_the_event(
     assert all(d.payload == {"title": "incident/x/opened"} for d in notices)
     (hooked,) = store.due_messages(WEBHOOK, NOW, 100)
     assert hooked.subscriber.id == hook and hooked.subscriber.secret == "whsec_test"
+    record_event(store, "incident/everything/opened")  # names no component: all hear it
+    assert store.fan_out("incident/everything/opened", "subscribers", [], [EMAIL], NOW) == 3
 
 
 def test_messages_come_due_by_event_then_subscriber_and_are_marked_once(store: Store) -> None:
