@@ -176,7 +176,7 @@ class Subscribers(Database):
             _queue(
                 conn,
                 subscriber_id,
-                f"confirm/{now_us}",
+                f"confirm/{now_us}/{len(sent)}",  # unique under the row lock
                 kind=CONFIRM,
                 at_us=now_us,
                 components=components,

@@ -141,11 +141,15 @@ def test_confirming_takes_the_links_components_and_says_whether_it_was_pending(
 ) -> None:
     subscriber_id = request(store, "a@example.com", ["A"]).subscriber_id
     subscriber, fresh = store.confirm_subscription(subscriber_id, ["A", "B"], NOW)
-    assert fresh and subscriber is not None
-    assert subscriber.components == ("A", "B") and subscriber.confirmed == NOW
+    assert fresh
+    assert subscriber is not None
+    assert subscriber.components == ("A", "B")
+    assert subscriber.confirmed == NOW
     again, fresh = store.confirm_subscription(subscriber_id, ["B"], NOW + DAY)
-    assert not fresh and again is not None
-    assert again.confirmed == NOW and again.components == ("B",)
+    assert not fresh
+    assert again is not None
+    assert again.confirmed == NOW
+    assert again.components == ("B",)
     assert store.confirm_subscription("no-such-id", [], NOW) == (None, False)
 
 
@@ -192,7 +196,8 @@ def test_the_fan_out_queues_each_matching_subscriber_once_and_marks_the_event(
     assert sorted(d.subscriber.id for d in notices) == sorted([everything, api])
     assert all(d.payload == {"title": "incident/x/opened"} for d in notices)
     (hooked,) = store.due_messages(WEBHOOK, NOW, 100)
-    assert hooked.subscriber.id == hook and hooked.subscriber.secret == "whsec_test"
+    assert hooked.subscriber.id == hook
+    assert hooked.subscriber.secret == "whsec_test"
     record_event(store, "incident/everything/opened")  # names no component: all hear it
     assert store.fan_out("incident/everything/opened", "subscribers", [], [EMAIL], NOW) == 3
 
@@ -235,14 +240,18 @@ def test_the_tenth_failure_in_a_row_disables_a_webhook_and_tells_its_owner_once(
         assert store.webhook_outcome(hook, False, NOW, disable_after=10) == (n == 9)
     assert not store.webhook_outcome(hook, False, NOW, disable_after=10)
     subscriber = store.subscriber(hook)
-    assert subscriber is not None and subscriber.disabled == NOW and not subscriber.active
+    assert subscriber is not None
+    assert subscriber.disabled == NOW
+    assert not subscriber.active
     assert store.due_messages(WEBHOOK, NOW, 100) == []  # given up
     told = [d for d in store.due_messages(EMAIL, NOW, 100) if d.kind == DISABLED]
     assert [d.subscriber.id for d in told] == [hook]
     record_event(store, "incident/2/opened")
     assert store.fan_out("incident/2/opened", "subscribers", [], [WEBHOOK], NOW) == 0
     again, _ = store.confirm_subscription(hook, [], NOW + DAY)  # confirmed again: back on
-    assert again is not None and again.active and again.failures == 0
+    assert again is not None
+    assert again.active
+    assert again.failures == 0
 
 
 def test_pruning_forgets_unconfirmed_requests_and_old_finished_messages(store: Store) -> None:
@@ -291,6 +300,7 @@ def test_operators_add_confirmed_subscribers_or_queue_a_confirmation(store: Stor
         False
     ]
     by_email = {s.email: s for s in store.subscribers()}
-    assert by_email["a@example.com"].confirmed == NOW and by_email["a@example.com"].components == ()
+    assert by_email["a@example.com"].confirmed == NOW
+    assert by_email["a@example.com"].components == ()
     assert by_email["c@example.com"].confirmed is None
     assert [d.subscriber.email for d in store.due_messages(EMAIL, NOW, 10)] == ["c@example.com"]
