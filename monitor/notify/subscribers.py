@@ -421,10 +421,10 @@ class SubscriberMailer:
         try:
             smtp.send(email, subscriber.email)
         except (smtplib.SMTPException, OSError, ValueError) as exc:
-            smtp.close()
-            if _refused_for_good(exc):
+            if _refused_for_good(exc):  # the server said no to this one: the session goes on
                 self._give_up(due, now, _describe(exc, self._settings))
                 return 0
+            smtp.close()
             self._failures += 1
             wait = min(2.0**self._failures, MAX_BACKOFF_SECONDS)
             self._resume_at = self._monotonic() + wait
@@ -478,10 +478,13 @@ class WebhookDeliverer:
         lease = f"channel:{WEBHOOK_CHANNEL}"
         sent = 0
         while self._outbox.acquire(lease, self._holder, LEASE_SECONDS):
-            due = self._store.due_messages(WEBHOOK, self._clock(), WEBHOOK_WORKERS * 4)
+            due = self._store.due_messages(WEBHOOK, self._clock(), BATCH)
             if not due:
                 return sent
-            sent += sum(self._pool.map(self._deliver, due))
+            # One delivery per webhook at a time, its oldest first: a webhook sees its
+            # events in order, and its run of failures is counted one by one.
+            first = list({d.subscriber.id: d for d in reversed(due)}.values())[::-1]
+            sent += sum(self._pool.map(self._deliver, first[: WEBHOOK_WORKERS * 4]))
         return sent
 
     def close(self) -> None:
