@@ -13,7 +13,8 @@ transaction that marks the event's fan-out done in the outbox.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -450,21 +451,20 @@ class Subscribers(Database):
     ) -> None:
         """Mark a message sent or given up (only if still pending: never twice)."""
         with self.writing("mark a subscriber message") as conn:
-            conn.execute(
-                text(
-                    "UPDATE subscriber_delivery SET state = :s, done_us = :now,"
-                    " attempts = attempts + :a WHERE subscriber_id = :i AND key = :k"
-                    " AND state = :pending"
-                ),
-                {
-                    "s": state,
-                    "now": epoch_us(now),
-                    "a": int(attempted),
-                    "i": subscriber_id,
-                    "k": key,
-                    "pending": PENDING,
-                },
-            )
+            conn.execute(_FINISH, _finish_values(subscriber_id, key, state, now, attempted))
+
+    @contextmanager
+    def message_marks(self) -> Iterator[Callable[[str, str, str, datetime], None]]:
+        """`mark(subscriber_id, key, state, now)` for a run of sends: one connection kept,
+        each mark its own committed transaction (a sender marks every message right after
+        the server takes it, hundreds a second)."""
+        with self._errors("mark subscriber messages"), self._writing.connect() as conn:
+
+            def mark(subscriber_id: str, key: str, state: str, now: datetime) -> None:
+                conn.execute(_FINISH, _finish_values(subscriber_id, key, state, now, True))
+                conn.commit()
+
+            yield mark
 
     def retry_message(self, subscriber_id: str, key: str, at: datetime) -> None:
         with self.writing("mark a failed subscriber message") as conn:
@@ -549,6 +549,25 @@ class Subscribers(Database):
                 {"s": PENDING},
             ).all()
         return {channel: int(count) for channel, count in rows}
+
+
+_FINISH = text(
+    "UPDATE subscriber_delivery SET state = :s, done_us = :now, attempts = attempts + :a"
+    " WHERE subscriber_id = :i AND key = :k AND state = :pending"
+)
+
+
+def _finish_values(
+    subscriber_id: str, key: str, state: str, now: datetime, attempted: bool
+) -> dict[str, Any]:
+    return {
+        "s": state,
+        "now": epoch_us(now),
+        "a": int(attempted),
+        "i": subscriber_id,
+        "k": key,
+        "pending": PENDING,
+    }
 
 
 def _meets(components: list[str], touched: set[str]) -> bool:

@@ -170,6 +170,15 @@ class Mailbox:
     messages: list[EmailMessage] = field(default_factory=list)
     refuse: set[str] = field(default_factory=set)  # recipients answered 550
     connections: set[tuple[str, int]] = field(default_factory=set)  # client (host, port)s
+    pipelining: bool = False  # offer PIPELINING (RFC 2920) in the EHLO answer
+
+    async def handle_EHLO(
+        self, server: Any, session: Any, envelope: Any, hostname: str, responses: list[str]
+    ) -> list[str]:
+        session.host_name = hostname
+        if not self.pipelining:
+            return responses
+        return [*responses[:-1], "250-PIPELINING", responses[-1]]
 
     async def handle_RCPT(
         self, server: Any, session: Any, envelope: Any, address: str, options: list[str]

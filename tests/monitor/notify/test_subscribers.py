@@ -206,9 +206,11 @@ def test_one_connection_carries_many_messages_at_the_configured_rate(
     assert sum(slept) == pytest.approx(9 * 0.2)  # 10 messages at 5 a second: 1.8 s of waits
 
 
+@pytest.mark.parametrize("pipelining", [False, True], ids=["one by one", "pipelined"])
 def test_a_refused_recipient_is_given_up_and_never_holds_back_the_others(
-    make_parts, smtp_server
+    make_parts, smtp_server, pipelining: bool
 ) -> None:
+    smtp_server.mailbox.pipelining = pipelining
     parts = make_parts()
     for name in ("a", "gone", "z"):
         parts.subscribe(f"{name}@example.com")
