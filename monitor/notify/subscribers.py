@@ -199,16 +199,23 @@ class Composer:
         """A confirmation request, or the news that a webhook is disabled."""
         subscriber = due.subscriber
         host = urlsplit(subscriber.url).hostname or ""
+        action = None
         if due.kind == CONFIRM:
             components = due.payload.get("components", [])
             subject = f"Confirm your subscription to {self._title}"
+            link = self._links.confirm(subscriber.id, components, due.occurred)
+            action = {
+                "url": link,
+                "label": "Confirm subscription",
+                "note": "The link works for 48 hours.",
+            }
             text = self._renderer.plain(
                 "confirm.txt.j2",
                 title=self._title,
                 webhook=subscriber.kind == WEBHOOK,
                 host=host,
                 components=components,
-                link=self._links.confirm(subscriber.id, components, due.occurred),
+                link=link,
             ).strip()
         else:
             subject = f"Your webhook for {self._title} is disabled"
@@ -218,11 +225,24 @@ class Composer:
                 failures=DISABLE_AFTER,
                 page=self._page_url or self._title,
             ).strip()
-        paragraphs = [part.strip() for part in text.split("\n\n") if part.strip()]
-        html = self._html(due, subject, paragraphs, unsubscribe=False)
+        # In HTML the link is a button (and spelled out below it), not a paragraph.
+        paragraphs = [
+            part.strip()
+            for part in text.split("\n\n")
+            if part.strip() and (action is None or action["url"] not in part)
+        ]
+        html = self._html(due, subject, paragraphs, unsubscribe=False, action=action)
         return header_text(single_line(subject)), text, html
 
-    def _html(self, due: Due, subject: str, paragraphs: list[str], *, unsubscribe: bool) -> str:
+    def _html(
+        self,
+        due: Due,
+        subject: str,
+        paragraphs: list[str],
+        *,
+        unsubscribe: bool,
+        action: dict[str, str] | None = None,
+    ) -> str:
         return self._renderer.html(
             "subscriber.html.j2",
             title=subject,
@@ -231,6 +251,7 @@ class Composer:
             colour=COLOURS.get(due.kind, "#0969da"),
             why=_WHY,
             unsubscribe=_UNSUBSCRIBE if unsubscribe else None,
+            action=action,
         )
 
     def webhook(self, due: Due) -> bytes:

@@ -260,6 +260,12 @@ def test_customers_subscribe_confirm_get_their_notices_and_leave_with_one_click(
         "Minor incident: Slow logins"  # not Website's
     ]
 
+    reader = wide.new_page()  # a blank page, as a mail client shows a message
+    for name, message in (("confirmation-email", alice_mail), ("notice-email", notice)):
+        reader.set_content(message.get_body(("html",)).get_content())
+        reader.screenshot(path=SHOTS / f"{name}.png", full_page=True)
+    reader.close()
+
     # 7. The unsubscribe link: GET shows a button (a scanner unsubscribes nobody), the
     #    mail client's one-click POST removes Alice at once.
     link = str(notice["List-Unsubscribe"]).strip("<>")
