@@ -18,8 +18,15 @@ from sqlalchemy import text
 
 from monitor.store import Store
 from sla.slices import epoch_us, from_epoch_us
+from sla.vocabulary import DeliveryState
 
-PENDING, SENT, GIVEN_UP, SKIPPED = "pending", "sent", "given_up", "skipped"
+# A delivery's states, as the vocabulary spells them.
+PENDING, SENT, GIVEN_UP, SKIPPED = (
+    DeliveryState.PENDING,
+    DeliveryState.SENT,
+    DeliveryState.GIVEN_UP,
+    DeliveryState.SKIPPED,
+)
 
 
 @dataclass(frozen=True)

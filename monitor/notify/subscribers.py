@@ -53,13 +53,19 @@ from monitor.notify.webhooks import (
     signature,
 )
 from monitor.store import Store
-from monitor.store.subscribers import CONFIRM, DISABLED, EMAIL, GIVEN_UP, SENT, WEBHOOK, Due
-from sla.vocabulary import SUBSCRIBERS_CHANNEL as SUBSCRIBERS
+from monitor.store.subscribers import Due
+from sla.vocabulary import (
+    SUBSCRIBER_EMAIL_CHANNEL,
+    SUBSCRIBER_WEBHOOK_CHANNEL,
+    SUBSCRIBERS_CHANNEL,
+    DeliveryState,
+    EventKind,
+    SubscriberKind,
+)
 
 log = logging.getLogger(__name__)
 Mark = Callable[[str, str, str, datetime], None]  # subscriber id, key, state, now
 
-EMAIL_CHANNEL, WEBHOOK_CHANNEL = "subscribers:email", "subscribers:webhook"  # metrics, leases
 LEASE_SECONDS = 90.0  # renewed at least every RENEW_SECONDS, and longer than one send
 RENEW_SECONDS = 10.0
 BATCH = 500  # messages read at once
@@ -125,7 +131,37 @@ def message_id(subscriber_id: str, key: str) -> str:
 
 
 def _delivery(due: Due) -> Delivery:
-    return Delivery(due.key, EMAIL, due.kind, due.occurred, due.payload, due.attempts, due.occurred)
+    return Delivery(
+        due.key,
+        SUBSCRIBER_EMAIL_CHANNEL,
+        due.kind,
+        due.occurred,
+        due.payload,
+        due.attempts,
+        due.occurred,
+    )
+
+
+Content = tuple[str, str, str]  # a message's subject header, text, and HTML with footer marks
+
+
+class RenderedEvents:
+    """Each event's content, rendered once for all its subscribers: 10,000 messages of one
+    event cost one rendering. A few events are sent at a time; past `size`, all are
+    forgotten and rendered again when needed."""
+
+    def __init__(self, render: Callable[[Due], Content], size: int = 64) -> None:
+        self._render = render
+        self._size = size
+        self._kept: dict[str, Content] = {}
+
+    def get(self, due: Due) -> Content:
+        found = self._kept.get(due.key)
+        if found is None:
+            if len(self._kept) >= self._size:
+                self._kept.clear()
+            found = self._kept[due.key] = self._render(due)
+        return found
 
 
 class Composer:
@@ -141,7 +177,7 @@ class Composer:
         self._sender = config.notifications.email.sender
         self._renderer = renderer
         self._links = links
-        self._content: dict[str, tuple[str, str, list[str]]] = {}  # per event, rendered once
+        self._events = RenderedEvents(self._event_content)
 
     def email(self, due: Due) -> bytes:
         """The message to this subscriber, ready for SMTP.
@@ -154,7 +190,7 @@ class Composer:
         subscriber = due.subscriber
         subject, text, html = self._content_of(due)
         unsubscribe = None
-        if due.kind not in (CONFIRM, DISABLED):
+        if due.kind not in (EventKind.SUBSCRIPTION_CONFIRM, EventKind.WEBHOOK_DISABLED):
             unsubscribe = self._links.unsubscribe(subscriber.id)
             chosen = ", ".join(subscriber.components) or "every component"
             why = (
@@ -183,24 +219,23 @@ class Composer:
             ]
         return mime(headers, text + footer, html, boundary=f"=_{mid[1:33]}")
 
-    def _content_of(self, due: Due) -> tuple[str, str, str]:
+    def _content_of(self, due: Due) -> Content:
         """The subject (as a header), the text and the HTML (with marks for the footer)."""
-        if due.kind in (CONFIRM, DISABLED):
+        if due.kind in (EventKind.SUBSCRIPTION_CONFIRM, EventKind.WEBHOOK_DISABLED):
             return self._own_content(due)
-        if due.key not in self._content:
-            if len(self._content) > 64:
-                self._content.clear()
-            subject, text, paragraphs = self._renderer.content(_delivery(due))
-            html = self._html(due, subject, paragraphs, unsubscribe=True)
-            self._content[due.key] = (header_text(single_line(subject)), text, html)
-        return self._content[due.key]
+        return self._events.get(due)
 
-    def _own_content(self, due: Due) -> tuple[str, str, str]:
+    def _event_content(self, due: Due) -> Content:
+        subject, text, paragraphs = self._renderer.content(_delivery(due))
+        html = self._html(due, subject, paragraphs, unsubscribe=True)
+        return header_text(single_line(subject)), text, html
+
+    def _own_content(self, due: Due) -> Content:
         """A confirmation request, or the news that a webhook is disabled."""
         subscriber = due.subscriber
         host = urlsplit(subscriber.url).hostname or ""
         action = None
-        if due.kind == CONFIRM:
+        if due.kind == EventKind.SUBSCRIPTION_CONFIRM:
             components = due.payload.get("components", [])
             subject = f"Confirm your subscription to {self._title}"
             link = self._links.confirm(subscriber.id, components, due.occurred)
@@ -212,7 +247,7 @@ class Composer:
             text = self._renderer.plain(
                 "confirm.txt.j2",
                 title=self._title,
-                webhook=subscriber.kind == WEBHOOK,
+                webhook=subscriber.kind == SubscriberKind.WEBHOOK,
                 host=host,
                 components=components,
                 link=link,
@@ -350,20 +385,23 @@ class FanOut:
         self._outbox = outbox
         self._clock = clock
         self._holder = holder
-        wanted = ((EMAIL, settings.email), (WEBHOOK, settings.webhooks))
+        wanted = (
+            (SubscriberKind.EMAIL, settings.email),
+            (SubscriberKind.WEBHOOK, settings.webhooks),
+        )
         self._channels = [channel for channel, on in wanted if on]
 
     def drain(self) -> int:
         """Fan out every pending event, oldest first; returns the messages queued."""
         queued = 0
-        while self._outbox.acquire(f"channel:{SUBSCRIBERS}", self._holder, LEASE_SECONDS):
-            delivery = self._outbox.head(SUBSCRIBERS)
+        while self._outbox.acquire(f"channel:{SUBSCRIBERS_CHANNEL}", self._holder, LEASE_SECONDS):
+            delivery = self._outbox.head(SUBSCRIBERS_CHANNEL)
             if delivery is None:
                 return queued
             p = delivery.payload
             touched = p.get("components", p.get("affects", []))
             count = self._store.fan_out(
-                delivery.event_key, SUBSCRIBERS, touched, self._channels, self._clock()
+                delivery.event_key, SUBSCRIBERS_CHANNEL, touched, self._channels, self._clock()
             )
             log.info("%s: %d subscribers to tell", delivery.event_key, count)
             queued += count
@@ -509,7 +547,7 @@ class SubscriberMailer:
         """Send what is due; stop at a transient failure (and wait before the next try)."""
         if self._monotonic() < self._resume_at:
             return 0
-        lease = f"channel:{EMAIL_CHANNEL}"
+        lease = f"channel:{SUBSCRIBER_EMAIL_CHANNEL}"
         smtp = _Smtp(self._settings)
         try:
             with self._store.message_marks() as mark:
@@ -521,7 +559,7 @@ class SubscriberMailer:
         sent = 0
         while self._outbox.acquire(lease, self._holder, LEASE_SECONDS):
             renewed = self._monotonic()
-            due = self._store.due_messages(EMAIL, self._clock(), BATCH)
+            due = self._store.due_messages(SubscriberKind.EMAIL, self._clock(), BATCH)
             if not due:
                 return sent
             for message in due:
@@ -558,14 +596,14 @@ class SubscriberMailer:
             self._failures += 1
             wait = min(2.0**self._failures, MAX_BACKOFF_SECONDS)
             self._resume_at = self._monotonic() + wait
-            self._metrics.count(NOTIFY_FAILED, EMAIL_CHANNEL, due.kind)
+            self._metrics.count(NOTIFY_FAILED, SUBSCRIBER_EMAIL_CHANNEL, due.kind)
             level = logging.WARNING if self._failures == 1 else logging.DEBUG
             problem = _describe(exc, self._settings)
-            log.log(level, "%s: %s; retrying in %g s", EMAIL_CHANNEL, problem, wait)
+            log.log(level, "%s: %s; retrying in %g s", SUBSCRIBER_EMAIL_CHANNEL, problem, wait)
             return None
         self._failures = 0
-        mark(subscriber.id, due.key, SENT, self._clock())
-        self._metrics.count(NOTIFY_SENT, EMAIL_CHANNEL, due.kind)
+        mark(subscriber.id, due.key, DeliveryState.SENT, self._clock())
+        self._metrics.count(NOTIFY_SENT, SUBSCRIBER_EMAIL_CHANNEL, due.kind)
         return 1
 
     def _pace(self) -> None:
@@ -576,9 +614,9 @@ class SubscriberMailer:
         self._next_send = max(self._next_send, now) + self._interval
 
     def _give_up(self, due: Due, now: datetime, why: str) -> None:
-        self._store.finish_message(due.subscriber.id, due.key, GIVEN_UP, now)
-        self._metrics.count(NOTIFY_GIVEN_UP, EMAIL_CHANNEL, due.kind)
-        log.error("%s: gave up %s to a subscriber: %s", EMAIL_CHANNEL, due.key, why)
+        self._store.finish_message(due.subscriber.id, due.key, DeliveryState.GIVEN_UP, now)
+        self._metrics.count(NOTIFY_GIVEN_UP, SUBSCRIBER_EMAIL_CHANNEL, due.kind)
+        log.error("%s: gave up %s to a subscriber: %s", SUBSCRIBER_EMAIL_CHANNEL, due.key, why)
 
 
 class WebhookDeliverer:
@@ -605,10 +643,10 @@ class WebhookDeliverer:
         self._pool = ThreadPoolExecutor(WEBHOOK_WORKERS, thread_name_prefix="webhook")
 
     def drain(self) -> int:
-        lease = f"channel:{WEBHOOK_CHANNEL}"
+        lease = f"channel:{SUBSCRIBER_WEBHOOK_CHANNEL}"
         sent = 0
         while self._outbox.acquire(lease, self._holder, LEASE_SECONDS):
-            due = self._store.due_messages(WEBHOOK, self._clock(), BATCH)
+            due = self._store.due_messages(SubscriberKind.WEBHOOK, self._clock(), BATCH)
             if not due:
                 return sent
             # One delivery per webhook at a time, its oldest first: a webhook sees its
@@ -632,20 +670,22 @@ class WebhookDeliverer:
             problem = str(exc)
         now = self._clock()
         if problem is None:
-            self._store.finish_message(subscriber.id, due.key, SENT, now)
+            self._store.finish_message(subscriber.id, due.key, DeliveryState.SENT, now)
             self._store.webhook_outcome(subscriber.id, True, now, disable_after=DISABLE_AFTER)
-            self._metrics.count(NOTIFY_SENT, WEBHOOK_CHANNEL, due.kind)
+            self._metrics.count(NOTIFY_SENT, SUBSCRIBER_WEBHOOK_CHANNEL, due.kind)
             return 1
-        self._metrics.count(NOTIFY_FAILED, WEBHOOK_CHANNEL, due.kind)
+        self._metrics.count(NOTIFY_FAILED, SUBSCRIBER_WEBHOOK_CHANNEL, due.kind)
         if due.attempts < len(RETRY_AFTER):
             retry = now + timedelta(seconds=RETRY_AFTER[due.attempts])
             self._store.retry_message(subscriber.id, due.key, retry)
         else:
-            self._store.finish_message(subscriber.id, due.key, GIVEN_UP, now)
-            self._metrics.count(NOTIFY_GIVEN_UP, WEBHOOK_CHANNEL, due.kind)
+            self._store.finish_message(subscriber.id, due.key, DeliveryState.GIVEN_UP, now)
+            self._metrics.count(NOTIFY_GIVEN_UP, SUBSCRIBER_WEBHOOK_CHANNEL, due.kind)
         host = urlsplit(subscriber.url).hostname
         if self._store.webhook_outcome(subscriber.id, False, now, disable_after=DISABLE_AFTER):
-            log.warning("%s: the webhook at %s is disabled (%s)", WEBHOOK_CHANNEL, host, problem)
+            log.warning(
+                "%s: the webhook at %s is disabled (%s)", SUBSCRIBER_WEBHOOK_CHANNEL, host, problem
+            )
         else:
-            log.info("%s: %s to %s failed: %s", WEBHOOK_CHANNEL, due.key, host, problem)
+            log.info("%s: %s to %s failed: %s", SUBSCRIBER_WEBHOOK_CHANNEL, due.key, host, problem)
         return 0

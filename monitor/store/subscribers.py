@@ -24,11 +24,8 @@ from sqlalchemy.engine import Connection
 
 from monitor.store.base import Database
 from sla.slices import epoch_us, from_epoch_us
+from sla.vocabulary import DeliveryState, EventKind, SubscriberKind
 
-EMAIL, WEBHOOK = "email", "webhook"  # what a subscriber is, and the channel a message takes
-PENDING, SENT, GIVEN_UP = "pending", "sent", "given_up"
-CONFIRM = "subscription_confirm"  # the kind of a confirmation message
-DISABLED = "webhook_disabled"  # the kind of the message telling a webhook's owner
 _COLUMNS = (
     "id, kind, email, url, components, created_us, confirmed_us, secret, failures, disabled_us"
 )
@@ -166,7 +163,11 @@ class Subscribers(Database):
                         "SELECT occurred_us FROM subscriber_delivery WHERE subscriber_id = :i"
                         " AND kind = :kind AND occurred_us > :since ORDER BY occurred_us"
                     ),
-                    {"i": subscriber_id, "kind": CONFIRM, "since": epoch_us(now - window)},
+                    {
+                        "i": subscriber_id,
+                        "kind": EventKind.SUBSCRIPTION_CONFIRM,
+                        "since": epoch_us(now - window),
+                    },
                 )
                 .scalars()
                 .all()
@@ -178,7 +179,7 @@ class Subscribers(Database):
                 conn,
                 subscriber_id,
                 f"confirm/{now_us}/{len(sent)}",  # unique under the row lock
-                kind=CONFIRM,
+                kind=EventKind.SUBSCRIPTION_CONFIRM,
                 at_us=now_us,
                 components=components,
             )
@@ -255,7 +256,7 @@ class Subscribers(Database):
                     ),
                     {
                         "id": new_id,
-                        "k": EMAIL,
+                        "k": SubscriberKind.EMAIL,
                         "e": email,
                         "c": _components(components),
                         "t": now_us,
@@ -273,7 +274,7 @@ class Subscribers(Database):
                         "c": _components(components),
                         "conf": int(confirmed),
                         "t": now_us,
-                        "k": EMAIL,
+                        "k": SubscriberKind.EMAIL,
                         "e": email,
                     },
                 )
@@ -282,14 +283,14 @@ class Subscribers(Database):
                         "SELECT id, confirmed_us FROM subscriber"
                         " WHERE kind = :k AND email = :e AND url = ''"
                     ),
-                    {"k": EMAIL, "e": email},
+                    {"k": SubscriberKind.EMAIL, "e": email},
                 ).one()
                 if row[1] is None:
                     _queue(
                         conn,
                         row[0],
                         f"confirm/{now_us}",
-                        kind=CONFIRM,
+                        kind=EventKind.SUBSCRIPTION_CONFIRM,
                         at_us=now_us,
                         components=components,
                     )
@@ -303,7 +304,7 @@ class Subscribers(Database):
             for row, new_id in zip(rows, new_ids, strict=False):
                 values = {
                     "id": new_id,
-                    "k": EMAIL,
+                    "k": SubscriberKind.EMAIL,
                     "e": row.email,
                     "c": _components(row.components),
                     "t": epoch_us(row.created),
@@ -364,7 +365,7 @@ class Subscribers(Database):
                     " ON e.key = d.event_key WHERE d.event_key = :k AND d.channel = :c"
                     " AND d.state = :pending"
                 ),
-                {"k": event_key, "c": outbox_channel, "pending": PENDING},
+                {"k": event_key, "c": outbox_channel, "pending": DeliveryState.PENDING},
             ).first()
             if head is None:
                 return 0  # fanned out already (or given up)
@@ -384,7 +385,7 @@ class Subscribers(Database):
                     "ch": subscriber_kind,
                     "kind": kind,
                     "t": occurred_us,
-                    "s": PENDING,
+                    "s": DeliveryState.PENDING,
                     "n": now_us,
                 }
                 for subscriber_id, subscriber_kind, components in rows
@@ -405,7 +406,13 @@ class Subscribers(Database):
                     "UPDATE notify_delivery SET state = :s, done_us = :now"
                     " WHERE event_key = :k AND channel = :c AND state = :pending"
                 ),
-                {"s": SENT, "now": now_us, "k": event_key, "c": outbox_channel, "pending": PENDING},
+                {
+                    "s": DeliveryState.SENT,
+                    "now": now_us,
+                    "k": event_key,
+                    "c": outbox_channel,
+                    "pending": DeliveryState.PENDING,
+                },
             )
         return len(queued)
 
@@ -421,7 +428,7 @@ class Subscribers(Database):
                     " WHERE d.channel = :c AND d.state = :s AND d.next_attempt_us <= :now"
                     " ORDER BY d.occurred_us, d.key, d.subscriber_id LIMIT :n"
                 ),
-                {"c": channel, "s": PENDING, "now": epoch_us(now), "n": limit},
+                {"c": channel, "s": DeliveryState.PENDING, "now": epoch_us(now), "n": limit},
             ).all()
         payloads: dict[str, dict[str, Any]] = {}  # one event's payload, parsed once
         found = []
@@ -473,7 +480,7 @@ class Subscribers(Database):
                     "UPDATE subscriber_delivery SET attempts = attempts + 1, next_attempt_us = :t"
                     " WHERE subscriber_id = :i AND key = :k AND state = :pending"
                 ),
-                {"t": epoch_us(at), "i": subscriber_id, "k": key, "pending": PENDING},
+                {"t": epoch_us(at), "i": subscriber_id, "k": key, "pending": DeliveryState.PENDING},
             )
 
     def webhook_outcome(
@@ -507,14 +514,20 @@ class Subscribers(Database):
                     " WHERE subscriber_id = :i AND channel = :c AND state = :pending"
                 ),
                 {
-                    "given_up": GIVEN_UP,
+                    "given_up": DeliveryState.GIVEN_UP,
                     "t": now_us,
                     "i": subscriber_id,
-                    "c": WEBHOOK,
-                    "pending": PENDING,
+                    "c": SubscriberKind.WEBHOOK,
+                    "pending": DeliveryState.PENDING,
                 },
             )
-            _queue(conn, subscriber_id, f"disabled/{now_us}", kind=DISABLED, at_us=now_us)
+            _queue(
+                conn,
+                subscriber_id,
+                f"disabled/{now_us}",
+                kind=EventKind.WEBHOOK_DISABLED,
+                at_us=now_us,
+            )
         return True
 
     def prune_subscribers(
@@ -534,7 +547,7 @@ class Subscribers(Database):
             _delete(conn, stale)
             done = conn.execute(
                 text("DELETE FROM subscriber_delivery WHERE state <> :pending AND done_us < :t"),
-                {"pending": PENDING, "t": epoch_us(now - keep_done)},
+                {"pending": DeliveryState.PENDING, "t": epoch_us(now - keep_done)},
             ).rowcount
         return len(stale), done
 
@@ -546,7 +559,7 @@ class Subscribers(Database):
                     "SELECT channel, count(*) FROM subscriber_delivery WHERE state = :s"
                     " GROUP BY channel"
                 ),
-                {"s": PENDING},
+                {"s": DeliveryState.PENDING},
             ).all()
         return {channel: int(count) for channel, count in rows}
 
@@ -566,7 +579,7 @@ def _finish_values(
         "a": int(attempted),
         "i": subscriber_id,
         "k": key,
-        "pending": PENDING,
+        "pending": DeliveryState.PENDING,
     }
 
 
@@ -595,10 +608,10 @@ def _queue(
         {
             "i": subscriber_id,
             "k": key,
-            "ch": EMAIL,
+            "ch": SubscriberKind.EMAIL,
             "kind": kind,
             "t": at_us,
-            "s": PENDING,
+            "s": DeliveryState.PENDING,
             "p": json.dumps({"components": sorted(set(components))}),
         },
     )

@@ -42,7 +42,6 @@ from monitor.errors import StoreError
 from monitor.notify.tokens import Tokens
 from monitor.notify.webhooks import Resolve, WebhookRefused, check_destination, system_resolve
 from monitor.store import Store
-from monitor.store.subscribers import EMAIL, WEBHOOK
 from monitor.subscriptions.forms import (
     Components,
     FormError,
@@ -52,6 +51,7 @@ from monitor.subscriptions.forms import (
     read_body,
 )
 from monitor.subscriptions.limits import SlidingWindow, client_key
+from sla.vocabulary import SubscriberKind
 
 log = logging.getLogger(__name__)
 
@@ -200,10 +200,10 @@ class SubscriptionService:
         return self._page(200, "Subscribe to updates", template="home.html")
 
     async def subscribe_email(self, request: Request) -> Response:
-        return await self._subscribe(request, EMAIL)
+        return await self._subscribe(request, SubscriberKind.EMAIL)
 
     async def subscribe_webhook(self, request: Request) -> Response:
-        return await self._subscribe(request, WEBHOOK)
+        return await self._subscribe(request, SubscriberKind.WEBHOOK)
 
     async def _subscribe(self, request: Request, kind: str) -> Response:
         as_json = "application/json" in request.headers.get("accept", "")
@@ -223,7 +223,7 @@ class SubscriptionService:
             except ValueError as exc:
                 raise FormError(400, str(exc)) from None
             url = ""
-            if kind == WEBHOOK:
+            if kind == SubscriberKind.WEBHOOK:
                 url = one(fields, "url", "the webhook's https:// URL")
                 try:
                     await run_in_threadpool(
@@ -245,14 +245,14 @@ class SubscriptionService:
             components,
             self._clock(),
             new_id=self._make_id(),
-            new_secret=self._make_secret() if kind == WEBHOOK else None,
+            new_secret=self._make_secret() if kind == SubscriberKind.WEBHOOK else None,
             limit=CONFIRMATIONS_PER_DAY,
             window=timedelta(days=1),
         )
         if requested.retry_after is not None:
             return self._too_many(requested.retry_after, as_json)
         # The same words whatever the address's state: nobody learns who is subscribed.
-        if kind == EMAIL:
+        if kind == SubscriberKind.EMAIL:
             message = (
                 f"If {email} can receive email, a link to confirm the subscription is on its"
                 " way. Open it within 48 hours: nothing is sent until you do."
@@ -305,7 +305,7 @@ class SubscriptionService:
                 ],
                 again=True,
             )
-        if subscriber.kind == WEBHOOK:
+        if subscriber.kind == SubscriberKind.WEBHOOK:
             where = (
                 f"Notices go to the webhook at {urlsplit(subscriber.url).hostname};"
                 f" {subscriber.email} hears if its deliveries fail."
@@ -317,7 +317,9 @@ class SubscriptionService:
             "You are subscribed",
             [where, "Every notice carries a link to unsubscribe."],
             chosen=names,
-            secret=subscriber.secret if subscriber.kind == WEBHOOK and fresh else None,
+            secret=subscriber.secret
+            if subscriber.kind == SubscriberKind.WEBHOOK and fresh
+            else None,
         )
 
     async def unsubscribe_page(self, request: Request) -> Response:

@@ -19,8 +19,9 @@ from typing import BinaryIO
 
 from monitor.config import slug
 from monitor.errors import InputError
-from monitor.store.subscribers import EMAIL, Imported, Subscriber
+from monitor.store.subscribers import Imported, Subscriber
 from monitor.subscriptions.forms import email_address
+from sla.vocabulary import SubscriberKind
 
 HEADER = ("email", "components", "created", "confirmed")
 MAX_FILE = 64 << 20  # a million subscribers take about 100 MB: read it in parts then
@@ -46,7 +47,7 @@ def write_subscribers(subscribers: Iterable[Subscriber], out: BinaryIO) -> int:
     writer.writerow(HEADER)
     count = 0
     for s in subscribers:
-        if s.kind != EMAIL:
+        if s.kind != SubscriberKind.EMAIL:
             continue
         confirmed = "" if s.confirmed is None else _time(s.confirmed)
         writer.writerow((s.email, _cell(";".join(s.components)), _time(s.created), confirmed))

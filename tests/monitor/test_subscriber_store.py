@@ -11,22 +11,17 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from monitor.store import Store
-from monitor.store.subscribers import (
-    CONFIRM,
-    DISABLED,
-    EMAIL,
-    GIVEN_UP,
-    SENT,
-    WEBHOOK,
-    Imported,
-)
+from monitor.store.subscribers import Imported
+from sla.vocabulary import DeliveryState, EventKind, SubscriberKind
 
 NOW = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
 DAY = timedelta(days=1)
 ids = (f"s{n}" for n in itertools.count())
 
 
-def request(store: Store, email: str, components=(), *, at=NOW, kind=EMAIL, url="", limit=3):
+def request(
+    store: Store, email: str, components=(), *, at=NOW, kind=SubscriberKind.EMAIL, url="", limit=3
+):
     return store.request_subscription(
         kind,
         email,
@@ -34,7 +29,7 @@ def request(store: Store, email: str, components=(), *, at=NOW, kind=EMAIL, url=
         components,
         at,
         new_id=next(ids),
-        new_secret="whsec_test" if kind == WEBHOOK else None,
+        new_secret="whsec_test" if kind == SubscriberKind.WEBHOOK else None,
         limit=limit,
         window=DAY,
     )
@@ -43,8 +38,8 @@ def request(store: Store, email: str, components=(), *, at=NOW, kind=EMAIL, url=
 def confirmations(store: Store, subscriber_id: str) -> list:
     return [
         d
-        for d in store.due_messages(EMAIL, NOW + 2 * DAY, 100)
-        if d.subscriber.id == subscriber_id and d.kind == CONFIRM
+        for d in store.due_messages(SubscriberKind.EMAIL, NOW + 2 * DAY, 100)
+        if d.subscriber.id == subscriber_id and d.kind == EventKind.SUBSCRIPTION_CONFIRM
     ]
 
 
@@ -69,7 +64,7 @@ def record_event(store: Store, key: str, kind: str = "incident_opened", channel=
         )
 
 
-def confirmed(store: Store, email: str, components=(), kind=EMAIL, url="") -> str:
+def confirmed(store: Store, email: str, components=(), kind=SubscriberKind.EMAIL, url="") -> str:
     subscriber_id = request(store, email, components, kind=kind, url=url).subscriber_id
     store.confirm_subscription(subscriber_id, components, NOW)
     return subscriber_id
@@ -156,16 +151,20 @@ def test_confirming_takes_the_links_components_and_says_whether_it_was_pending(
 def test_unsubscribing_deletes_the_row_and_every_message_queued_for_it(store: Store) -> None:
     subscriber_id = confirmed(store, "a@example.com")
     record_event(store, "incident/x/opened")
-    assert store.fan_out("incident/x/opened", "subscribers", ["A"], [EMAIL], NOW) == 1
+    assert (
+        store.fan_out("incident/x/opened", "subscribers", ["A"], [SubscriberKind.EMAIL], NOW) == 1
+    )
     assert store.remove_subscriber(subscriber_id)
     assert store.subscribers() == []
-    assert store.due_messages(EMAIL, NOW + DAY, 100) == []
+    assert store.due_messages(SubscriberKind.EMAIL, NOW + DAY, 100) == []
     assert not store.remove_subscriber(subscriber_id)
 
 
 def test_removing_addresses_is_all_or_none(store: Store) -> None:
     confirmed(store, "a@example.com")
-    confirmed(store, "a@example.com", kind=WEBHOOK, url="https://hooks.example.com/a")
+    confirmed(
+        store, "a@example.com", kind=SubscriberKind.WEBHOOK, url="https://hooks.example.com/a"
+    )
     assert store.remove_addresses(["a@example.com", "nobody@example.com"]) == {
         "a@example.com": 2,
         "nobody@example.com": 0,
@@ -182,24 +181,45 @@ def test_the_fan_out_queues_each_matching_subscriber_once_and_marks_the_event(
     api = confirmed(store, "api@example.com", ["Public API"])
     confirmed(store, "web@example.com", ["Website"])
     request(store, "pending@example.com")  # never confirmed: nothing
-    hook = confirmed(store, "h@example.com", kind=WEBHOOK, url="https://hooks.example.com/1")
+    hook = confirmed(
+        store, "h@example.com", kind=SubscriberKind.WEBHOOK, url="https://hooks.example.com/1"
+    )
     record_event(store, "incident/x/opened")
     assert (
-        store.fan_out("incident/x/opened", "subscribers", ["Public API"], [EMAIL, WEBHOOK], NOW)
+        store.fan_out(
+            "incident/x/opened",
+            "subscribers",
+            ["Public API"],
+            [SubscriberKind.EMAIL, SubscriberKind.WEBHOOK],
+            NOW,
+        )
         == 3
     )
     assert (
-        store.fan_out("incident/x/opened", "subscribers", ["Public API"], [EMAIL, WEBHOOK], NOW)
+        store.fan_out(
+            "incident/x/opened",
+            "subscribers",
+            ["Public API"],
+            [SubscriberKind.EMAIL, SubscriberKind.WEBHOOK],
+            NOW,
+        )
         == 0
     )
-    notices = [d for d in store.due_messages(EMAIL, NOW, 100) if d.kind != CONFIRM]
+    notices = [
+        d
+        for d in store.due_messages(SubscriberKind.EMAIL, NOW, 100)
+        if d.kind != EventKind.SUBSCRIPTION_CONFIRM
+    ]
     assert sorted(d.subscriber.id for d in notices) == sorted([everything, api])
     assert all(d.payload == {"title": "incident/x/opened"} for d in notices)
-    (hooked,) = store.due_messages(WEBHOOK, NOW, 100)
+    (hooked,) = store.due_messages(SubscriberKind.WEBHOOK, NOW, 100)
     assert hooked.subscriber.id == hook
     assert hooked.subscriber.secret == "whsec_test"
     record_event(store, "incident/everything/opened")  # names no component: all hear it
-    assert store.fan_out("incident/everything/opened", "subscribers", [], [EMAIL], NOW) == 3
+    assert (
+        store.fan_out("incident/everything/opened", "subscribers", [], [SubscriberKind.EMAIL], NOW)
+        == 3
+    )
 
 
 def test_messages_come_due_by_event_then_subscriber_and_are_marked_once(store: Store) -> None:
@@ -207,21 +227,27 @@ def test_messages_come_due_by_event_then_subscriber_and_are_marked_once(store: S
     second = confirmed(store, "b@example.com")
     for key in ("incident/1/opened", "incident/1/resolved"):
         record_event(store, key)
-        store.fan_out(key, "subscribers", [], [EMAIL], NOW)
-    due = [d for d in store.due_messages(EMAIL, NOW, 100) if d.kind != CONFIRM]
+        store.fan_out(key, "subscribers", [], [SubscriberKind.EMAIL], NOW)
+    due = [
+        d
+        for d in store.due_messages(SubscriberKind.EMAIL, NOW, 100)
+        if d.kind != EventKind.SUBSCRIPTION_CONFIRM
+    ]
     assert [(d.key, d.subscriber.id) for d in due] == [
         ("incident/1/opened", min(first, second)),
         ("incident/1/opened", max(first, second)),
         ("incident/1/resolved", min(first, second)),
         ("incident/1/resolved", max(first, second)),
     ]
-    store.finish_message(due[0].subscriber.id, due[0].key, SENT, NOW)
+    store.finish_message(due[0].subscriber.id, due[0].key, DeliveryState.SENT, NOW)
     store.retry_message(due[1].subscriber.id, due[1].key, NOW + timedelta(minutes=1))
     left = [
-        (d.key, d.subscriber.id) for d in store.due_messages(EMAIL, NOW, 100) if d.kind != CONFIRM
+        (d.key, d.subscriber.id)
+        for d in store.due_messages(SubscriberKind.EMAIL, NOW, 100)
+        if d.kind != EventKind.SUBSCRIPTION_CONFIRM
     ]
     assert left == [(d.key, d.subscriber.id) for d in due[2:]]
-    later = store.due_messages(EMAIL, NOW + timedelta(minutes=1), 100)
+    later = store.due_messages(SubscriberKind.EMAIL, NOW + timedelta(minutes=1), 100)
     assert (due[1].key, due[1].subscriber.id, 1) in [
         (d.key, d.subscriber.id, d.attempts) for d in later
     ]
@@ -230,9 +256,11 @@ def test_messages_come_due_by_event_then_subscriber_and_are_marked_once(store: S
 def test_the_tenth_failure_in_a_row_disables_a_webhook_and_tells_its_owner_once(
     store: Store,
 ) -> None:
-    hook = confirmed(store, "owner@example.com", kind=WEBHOOK, url="https://hooks.example.com/1")
+    hook = confirmed(
+        store, "owner@example.com", kind=SubscriberKind.WEBHOOK, url="https://hooks.example.com/1"
+    )
     record_event(store, "incident/1/opened")
-    store.fan_out("incident/1/opened", "subscribers", [], [WEBHOOK], NOW)
+    store.fan_out("incident/1/opened", "subscribers", [], [SubscriberKind.WEBHOOK], NOW)
     for _ in range(5):
         assert not store.webhook_outcome(hook, False, NOW, disable_after=10)
     assert not store.webhook_outcome(hook, True, NOW, disable_after=10)  # the run ends
@@ -243,11 +271,15 @@ def test_the_tenth_failure_in_a_row_disables_a_webhook_and_tells_its_owner_once(
     assert subscriber is not None
     assert subscriber.disabled == NOW
     assert not subscriber.active
-    assert store.due_messages(WEBHOOK, NOW, 100) == []  # given up
-    told = [d for d in store.due_messages(EMAIL, NOW, 100) if d.kind == DISABLED]
+    assert store.due_messages(SubscriberKind.WEBHOOK, NOW, 100) == []  # given up
+    told = [
+        d
+        for d in store.due_messages(SubscriberKind.EMAIL, NOW, 100)
+        if d.kind == EventKind.WEBHOOK_DISABLED
+    ]
     assert [d.subscriber.id for d in told] == [hook]
     record_event(store, "incident/2/opened")
-    assert store.fan_out("incident/2/opened", "subscribers", [], [WEBHOOK], NOW) == 0
+    assert store.fan_out("incident/2/opened", "subscribers", [], [SubscriberKind.WEBHOOK], NOW) == 0
     again, _ = store.confirm_subscription(hook, [], NOW + DAY)  # confirmed again: back on
     assert again is not None
     assert again.active
@@ -258,8 +290,8 @@ def test_pruning_forgets_unconfirmed_requests_and_old_finished_messages(store: S
     stale = request(store, "stale@example.com", at=NOW - timedelta(hours=49)).subscriber_id
     kept = confirmed(store, "kept@example.com")
     record_event(store, "incident/1/opened")
-    store.fan_out("incident/1/opened", "subscribers", [], [EMAIL], NOW)
-    store.finish_message(kept, "incident/1/opened", GIVEN_UP, NOW - timedelta(days=8))
+    store.fan_out("incident/1/opened", "subscribers", [], [SubscriberKind.EMAIL], NOW)
+    store.finish_message(kept, "incident/1/opened", DeliveryState.GIVEN_UP, NOW - timedelta(days=8))
     assert store.prune_subscribers(
         NOW, pending_for=timedelta(hours=48), keep_done=timedelta(days=7)
     ) == (1, 1)
@@ -303,4 +335,6 @@ def test_operators_add_confirmed_subscribers_or_queue_a_confirmation(store: Stor
     assert by_email["a@example.com"].confirmed == NOW
     assert by_email["a@example.com"].components == ()
     assert by_email["c@example.com"].confirmed is None
-    assert [d.subscriber.email for d in store.due_messages(EMAIL, NOW, 10)] == ["c@example.com"]
+    assert [d.subscriber.email for d in store.due_messages(SubscriberKind.EMAIL, NOW, 10)] == [
+        "c@example.com"
+    ]

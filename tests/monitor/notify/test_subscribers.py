@@ -17,7 +17,6 @@ from support.subscriptions import COMPONENTS, signed_by, write_config
 
 from monitor.config import Config, load_config
 from monitor.metrics.collectors import NotifyMetrics
-from monitor.notify.events import SUBSCRIBERS
 from monitor.notify.messages import Renderer
 from monitor.notify.outbox import Event, Outbox
 from monitor.notify.subscribers import (
@@ -30,7 +29,7 @@ from monitor.notify.subscribers import (
 from monitor.notify.tokens import Tokens
 from monitor.notify.webhooks import WebhookPoster
 from monitor.store import Store
-from monitor.store.subscribers import EMAIL, GIVEN_UP, SENT, WEBHOOK
+from sla.vocabulary import SUBSCRIBERS_CHANNEL, DeliveryState, SubscriberKind
 
 NOW = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
 
@@ -78,7 +77,7 @@ class Parts:
         )
 
     def subscribe(self, email: str, components=(), *, url: str = "") -> str:
-        kind = WEBHOOK if url else EMAIL
+        kind = SubscriberKind.WEBHOOK if url else SubscriberKind.EMAIL
         requested = self.store.request_subscription(
             kind,
             email,
@@ -91,8 +90,10 @@ class Parts:
             window=timedelta(days=1),
         )
         self.store.confirm_subscription(requested.subscriber_id, components, self.clock())
-        for due in self.store.due_messages(EMAIL, self.clock() + timedelta(days=1), 1000):
-            self.store.finish_message(due.subscriber.id, due.key, SENT, self.clock())
+        for due in self.store.due_messages(
+            SubscriberKind.EMAIL, self.clock() + timedelta(days=1), 1000
+        ):
+            self.store.finish_message(due.subscriber.id, due.key, DeliveryState.SENT, self.clock())
         return requested.subscriber_id
 
     def incident(self, number: int, components: list[str]) -> str:
@@ -108,7 +109,9 @@ class Parts:
             "at": self.clock().isoformat(),
             "page": {"indicator": "minor", "description": "Minor Service Outage"},
         }
-        self.outbox.record([Event(key, "incident_opened", self.clock(), payload, (SUBSCRIBERS,))])
+        self.outbox.record(
+            [Event(key, "incident_opened", self.clock(), payload, (SUBSCRIBERS_CHANNEL,))]
+        )
         return key
 
     def close(self) -> None:
@@ -222,7 +225,7 @@ def test_a_refused_recipient_is_given_up_and_never_holds_back_the_others(
     assert len(smtp_server.mailbox.connections) == 1  # the refusal did not cost the connection
     with parts.store.reading("states") as conn:
         states = Counter(conn.exec_driver_sql("SELECT state FROM subscriber_delivery").scalars())
-    assert states[GIVEN_UP] == 1
+    assert states[DeliveryState.GIVEN_UP] == 1
 
 
 def test_a_server_that_is_down_holds_the_messages_until_it_is_back(make_parts, smtp_server) -> None:
@@ -342,3 +345,19 @@ def test_a_webhook_is_checked_again_at_each_delivery(
     parts.fan_out.drain()
     assert parts.webhooks.drain() == 0
     assert receiver.requests == []
+
+
+def test_an_events_content_rendered_once_reads_the_same_as_rendered_afresh(make_parts) -> None:
+    """The RenderedEvents cache: every subscriber's message equals one from a composer that
+    has rendered nothing yet."""
+    parts = make_parts()
+    for name in ("a", "b", "c"):
+        parts.subscribe(f"{name}@example.com", [COMPONENTS[0]] if name == "b" else [])
+    for number in range(3):
+        parts.incident(number, [COMPONENTS[0]])
+    parts.fan_out.drain()
+    due = parts.store.due_messages(SubscriberKind.EMAIL, parts.clock(), 100)
+    cached = Composer(parts.config, Renderer("UTC"), parts.links)
+    for message in due:
+        fresh = Composer(parts.config, Renderer("UTC"), parts.links)
+        assert cached.email(message) == fresh.email(message)

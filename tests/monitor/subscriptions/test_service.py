@@ -23,8 +23,8 @@ from support.subscriptions import (
 from monitor.config import load_config
 from monitor.notify.subscribers import Links
 from monitor.notify.tokens import Tokens
-from monitor.store.subscribers import CONFIRM, EMAIL, WEBHOOK
 from monitor.subscriptions import forms
+from sla.vocabulary import EventKind, SubscriberKind
 
 
 class Clock:
@@ -66,8 +66,10 @@ def confirmation_link(service: ServiceUnderTest, email: str) -> str:
     settings = service.config.status_page.subscriptions
     due = [
         d
-        for d in service.store.due_messages(EMAIL, datetime.now(UTC) + timedelta(days=3), 100)
-        if d.kind == CONFIRM and d.subscriber.email == email
+        for d in service.store.due_messages(
+            SubscriberKind.EMAIL, datetime.now(UTC) + timedelta(days=3), 100
+        )
+        if d.kind == EventKind.SUBSCRIPTION_CONFIRM and d.subscriber.email == email
     ]
     latest = due[-1]
     return Links(settings).confirm(
@@ -341,7 +343,7 @@ def test_a_webhook_is_confirmed_by_its_owner_and_its_secret_shown_once(service) 
     token = button_token(service.client.get(link).text)
     first = service.post("/confirm", {"token": token})
     (hook,) = service.store.subscribers()
-    assert hook.kind == WEBHOOK
+    assert hook.kind == SubscriberKind.WEBHOOK
     assert hook.secret
     assert hook.secret in first.text
     second = service.post("/confirm", {"token": token})
