@@ -923,6 +923,17 @@ def _incident_list(args: argparse.Namespace, config: Config, clock: Clock) -> in
 group("subscribers", "the status page's subscribers (email and webhook)")
 
 
+@contextlib.contextmanager
+def _subscriber_store(config: Config, *, writes: bool) -> Iterator[Store]:
+    """The store, closed after: opened as it is to read (`list`, `export`), created or
+    upgraded to change it (`add`, `remove`, `import`)."""
+    store = _open_store(config) if writes else _existing_store(config)
+    try:
+        yield store
+    finally:
+        store.close()
+
+
 def _addresses(values: Sequence[str]) -> list[str]:
     from monitor.subscriptions.forms import email_address  # noqa: PLC0415 (Starlette)
 
@@ -941,11 +952,8 @@ def _addresses(values: Sequence[str]) -> list[str]:
     "uptime-sla subscribers list",
 )
 def _subscribers_list(args: argparse.Namespace, config: Config, clock: Clock) -> int:
-    store = _existing_store(config)
-    try:
+    with _subscriber_store(config, writes=False) as store:
         subscribers = store.subscribers()
-    finally:
-        store.close()
     rows = [("EMAIL", "KIND", "STATE", "COMPONENTS", "CREATED", "CONFIRMED", "WEBHOOK")]
     for s in subscribers:
         state = "disabled" if s.disabled else "confirmed" if s.confirmed else "pending"
@@ -1002,8 +1010,7 @@ def _subscribers_add(args: argparse.Namespace, config: Config, clock: Clock) -> 
             "subscribers add: confirmation emails need status_page.subscriptions"
             " (or add them with --confirmed)"
         )
-    store = _open_store(config)
-    try:
+    with _subscriber_store(config, writes=True) as store:
         created = store.add_subscribers(
             emails,
             components,
@@ -1011,8 +1018,6 @@ def _subscribers_add(args: argparse.Namespace, config: Config, clock: Clock) -> 
             confirmed=args.confirmed,
             new_ids=[new_id() for _ in emails],
         )
-    finally:
-        store.close()
     for email, new in zip(emails, created, strict=True):
         done = "added" if new else "updated"
         then = "confirmed" if args.confirmed else "confirmation email queued if pending"
@@ -1028,11 +1033,8 @@ def _subscribers_add(args: argparse.Namespace, config: Config, clock: Clock) -> 
 )
 def _subscribers_remove(args: argparse.Namespace, config: Config, clock: Clock) -> int:
     emails = _addresses(args.emails)
-    store = _existing_store(config)
-    try:
+    with _subscriber_store(config, writes=True) as store:
         removed = store.remove_addresses(emails)
-    finally:
-        store.close()
     missing = [email for email, count in removed.items() if count == 0]
     if missing:
         raise InputError(
@@ -1052,11 +1054,8 @@ def _subscribers_remove(args: argparse.Namespace, config: Config, clock: Clock) 
 def _subscribers_export(args: argparse.Namespace, config: Config, clock: Clock) -> int:
     from monitor.subscriptions.exchange import write_subscribers  # noqa: PLC0415
 
-    store = _existing_store(config)
-    try:
+    with _subscriber_store(config, writes=False) as store:
         subscribers = store.subscribers()
-    finally:
-        store.close()
     with output(args.output, new_mode=0o600) as handle:  # personal data: a new file is 0600
         write_subscribers(subscribers, handle)
     return 0
@@ -1074,10 +1073,7 @@ def _subscribers_import(args: argparse.Namespace, config: Config, clock: Clock) 
 
     names = [c.name for c in config.status_components()]
     rows = read_subscribers(Path(args.file), names)
-    store = _open_store(config)
-    try:
+    with _subscriber_store(config, writes=True) as store:
         count = store.import_subscribers(rows, (new_id() for _ in rows))
-    finally:
-        store.close()
     print(f"{args.file}: {count} subscribers imported")
     return 0

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 import trustme
 from support import postgres
+from support.browser import chromium
 from support.distribution import download_wheels
 from support.https import HttpsServer
 from support.netns import NetworkNamespace, netns_unavailable_reason
@@ -46,6 +47,16 @@ def https_server(tls_ca: trustme.CA, ca_file: str) -> Iterator[Callable[..., Htt
     yield start
     for server in servers:
         server.close()
+
+
+# --- a real browser ---------------------------------------------------------------------
+
+
+@pytest.fixture
+def browser() -> Iterator[Any]:
+    """Chromium (Debian's, through Playwright) for page tests; closed at teardown."""
+    with chromium() as launched:
+        yield launched
 
 
 # --- notification receivers -------------------------------------------------------------------

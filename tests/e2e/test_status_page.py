@@ -10,12 +10,11 @@ from __future__ import annotations
 import json
 import os
 import textwrap
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from support.browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, StaticServer
+from support.browser import ARTIFACTS, StaticServer
 from support.commands import uptime_sla
 from support.https import Route
 from support.processes import Monitor, free_port, wait_for
@@ -74,14 +73,6 @@ def write_config(tmp_path: Path, api, search, output: Path) -> Path:
         """)
     )
     return config
-
-
-@pytest.fixture
-def browser() -> Iterator[object]:
-    with playwright.sync_playwright() as driver:
-        chromium = driver.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
 
 
 def status_of(page, component: str) -> str:

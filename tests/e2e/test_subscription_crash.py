@@ -13,16 +13,15 @@ from pathlib import Path
 
 from support.commands import uptime_sla
 from support.processes import Monitor, free_port, wait_for
-from support.receivers import SMTP_PASSWORD, SMTP_USER
-from support.subscriptions import SECRET
+from support.receivers import SMTP_USER
+from support.subscriptions import write_secrets
 
 SUBSCRIBERS = 300
 RATE = 60  # messages a second: the fan-out takes about 5 s, time to kill it in the middle
 
 
 def write_config(tmp_path: Path, smtp_port: int) -> Path:
-    (tmp_path / "secret").write_text(SECRET + "\n")
-    (tmp_path / "smtp-password").write_text(SMTP_PASSWORD + "\n")
+    secret, password = write_secrets(tmp_path)
     config = tmp_path / "uptime-sla.yaml"
     config.write_text(
         textwrap.dedent(f"""\
@@ -34,7 +33,7 @@ def write_config(tmp_path: Path, smtp_port: int) -> Path:
         notifications:
           email:
             smtp: {{host: 127.0.0.1, port: {smtp_port}, username: {SMTP_USER},
-                    password_file: "{tmp_path / "smtp-password"}"}}
+                    password_file: "{password}"}}
             from: status@example.com
             max_per_second: {RATE}
         status_page:
@@ -42,7 +41,7 @@ def write_config(tmp_path: Path, smtp_port: int) -> Path:
           subscriptions:
             listen: 127.0.0.1:{free_port()}
             base_url: https://status.example.com/subscriptions
-            secret_file: "{tmp_path / "secret"}"
+            secret_file: "{secret}"
         """)
     )
     return config

@@ -20,23 +20,20 @@ from pathlib import Path
 
 import httpx
 import pytest
-from support.browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS
+from support.browser import ARTIFACTS
 from support.commands import uptime_sla
 from support.https import Route
 from support.nginx import running_nginx
 from support.processes import Monitor, free_port, wait_for
 from support.receivers import SMTP_PASSWORD, SMTP_USER
-from support.subscriptions import SECRET, links, signed_by
-
-playwright = pytest.importorskip("playwright.sync_api")
+from support.subscriptions import SECRET, links, signed_by, write_secrets
 
 SHOTS = ARTIFACTS / "subscriptions"
 NOTICE_WITHIN = 40  # seconds from the command to the subscriber
 
 
 def write_config(tmp_path: Path, api, smtp_port: int, nginx_port: int, service_port: int) -> Path:
-    (tmp_path / "subscriptions-secret").write_text(SECRET + "\n")
-    (tmp_path / "smtp-password").write_text(SMTP_PASSWORD + "\n")
+    secret, password = write_secrets(tmp_path)
     config = tmp_path / "uptime-sla.yaml"
     config.write_text(
         textwrap.dedent(f"""\
@@ -51,7 +48,7 @@ def write_config(tmp_path: Path, api, smtp_port: int, nginx_port: int, service_p
         notifications:
           email:
             smtp: {{host: 127.0.0.1, port: {smtp_port}, username: {SMTP_USER},
-                    password_file: "{tmp_path / "smtp-password"}"}}
+                    password_file: "{password}"}}
             from: status@example.com
         status_page:
           title: Outfame API status
@@ -65,7 +62,7 @@ def write_config(tmp_path: Path, api, smtp_port: int, nginx_port: int, service_p
           subscriptions:
             listen: 127.0.0.1:{service_port}
             base_url: http://127.0.0.1:{nginx_port}/subscriptions
-            secret_file: "{tmp_path / "subscriptions-secret"}"
+            secret_file: "{secret}"
             allow_private_webhooks: true
         """)
     )
@@ -127,14 +124,6 @@ def stack(https_server, smtp_server, tmp_path: Path) -> Iterator[Stack]:
     assert SECRET not in monitor.output()
     assert SMTP_PASSWORD not in monitor.output()
     assert "Traceback" not in monitor.output()
-
-
-@pytest.fixture
-def browser() -> Iterator[object]:
-    with playwright.sync_playwright() as driver:
-        chromium = driver.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
 
 
 def confirm_in_browser(page, message, shot: str) -> str:

@@ -33,6 +33,14 @@ COMPONENTS = ("Public API", "Website", '<b>Search</b> & "more"')
 _LINK = re.compile(r"(https?://\S+/(?:confirm|unsubscribe)\?token=[\w.%-]+)")
 
 
+def write_secrets(folder: Path) -> tuple[Path, Path]:
+    """The subscription secret and the SMTP password, as files beside a config."""
+    secret, password = folder / "subscriptions-secret", folder / "smtp-password"
+    secret.write_text(SECRET + "\n")
+    password.write_text(SMTP_PASSWORD + "\n")
+    return secret, password
+
+
 def write_config(
     tmp_path: Path,
     smtp_port: int,
@@ -48,8 +56,7 @@ def write_config(
     """The config file; `subscriptions`, `email` and `top` add YAML lines to those blocks
     (webhooks to loopback are allowed unless `allow_private` is false)."""
     port = port or free_port()
-    (tmp_path / "subscriptions-secret").write_text(SECRET + "\n")
-    (tmp_path / "smtp-password").write_text(SMTP_PASSWORD + "\n")
+    secret, password = write_secrets(tmp_path)
     database = database or f"sqlite:///{tmp_path / 'uptime-sla.db'}"
     base_url = base_url or f"http://127.0.0.1:{port}/subscriptions"
     components = "".join(
@@ -72,7 +79,7 @@ targets:
 notifications:
   email:
     smtp: {{host: 127.0.0.1, port: {smtp_port}, username: {SMTP_USER},
-            password_file: "{tmp_path / "smtp-password"}"}}
+            password_file: "{password}"}}
     from: status@example.com
 {block(email, "    ")}status_page:
   title: Outfame API status
@@ -81,7 +88,7 @@ notifications:
 {components}  subscriptions:
     listen: 127.0.0.1:{port}
     base_url: {base_url}
-    secret_file: "{tmp_path / "subscriptions-secret"}"
+    secret_file: "{secret}"
     allow_private_webhooks: {"true" if allow_private else "false"}
 {block(subscriptions, "    ")}{block(top, "")}"""
     )
