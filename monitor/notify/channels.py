@@ -174,6 +174,11 @@ class BoundedSMTP(smtplib.SMTP):
         self._read_from: object = None
         super().__init__(local_hostname=local_hostname)
 
+    def renew(self, seconds: float) -> None:
+        """A new deadline `seconds` from now: a connection that carries many messages (the
+        subscribers' fan-out) gives each message the whole `timeout`."""
+        self._deadline = time.monotonic() + seconds
+
     def _left(self) -> float:
         left = self._deadline - time.monotonic()
         if left <= 0:

@@ -42,10 +42,13 @@ from urllib.parse import quote, urlsplit
 
 from monitor.config import Config, EmailSettings, SubscriptionSettings, page_id, slug
 from monitor.metrics.collectors import NOTIFY_FAILED, NOTIFY_GIVEN_UP, NOTIFY_SENT, NotifyMetrics
+from monitor.notify.channels import BoundedSMTP
+from monitor.notify.dispatcher import LEASE_MARGIN_SECONDS
 from monitor.notify.messages import COLOURS, Renderer
 from monitor.notify.outbox import Delivery, Outbox
 from monitor.notify.tokens import Tokens
 from monitor.notify.webhooks import (
+    DEADLINE,
     EVENT_HEADER,
     SIGNATURE_HEADER,
     WebhookError,
@@ -54,6 +57,7 @@ from monitor.notify.webhooks import (
 )
 from monitor.store import Store
 from monitor.store.subscribers import Due
+from monitor.text.escape import single_line
 from sla.vocabulary import (
     SUBSCRIBER_EMAIL_CHANNEL,
     SUBSCRIBER_WEBHOOK_CHANNEL,
@@ -66,18 +70,13 @@ from sla.vocabulary import (
 log = logging.getLogger(__name__)
 Mark = Callable[[str, str, str, datetime], None]  # subscriber id, key, state, now
 
-LEASE_SECONDS = 90.0  # renewed at least every RENEW_SECONDS, and longer than one send
-RENEW_SECONDS = 10.0
+FAN_OUT_LEASE_SECONDS = 90.0  # one transaction per event: far shorter
+RENEW_SECONDS = 10.0  # a sender renews its lease at least this often
 BATCH = 500  # messages read at once
 RETRY_AFTER = (60.0, 300.0, 1800.0)  # a webhook delivery's retries
 DISABLE_AFTER = 10  # failed webhook deliveries in a row
 WEBHOOK_WORKERS = 8  # webhooks posted at once
 MAX_BACKOFF_SECONDS = 60.0
-
-
-def single_line(text: str) -> str:
-    """Operator text in a header: every kind of line break becomes a space."""
-    return " ".join(text.splitlines()) if text else text
 
 
 class Links:
@@ -394,7 +393,8 @@ class FanOut:
     def drain(self) -> int:
         """Fan out every pending event, oldest first; returns the messages queued."""
         queued = 0
-        while self._outbox.acquire(f"channel:{SUBSCRIBERS_CHANNEL}", self._holder, LEASE_SECONDS):
+        lease = f"channel:{SUBSCRIBERS_CHANNEL}"
+        while self._outbox.acquire(lease, self._holder, FAN_OUT_LEASE_SECONDS):
             delivery = self._outbox.head(SUBSCRIBERS_CHANNEL)
             if delivery is None:
                 return queued
@@ -411,19 +411,23 @@ class FanOut:
 class _Smtp:
     """One SMTP connection for many messages, opened when needed and reopened if lost.
 
-    Each message is MAIL, RCPT, DATA and the content. Where the server offers PIPELINING
-    (RFC 2920) the three commands go in one write: two round trips a message, not four.
+    The channels' BoundedSMTP: every message has the whole `smtp.timeout` for all of it,
+    and no reply is read past its bounds. Each message is MAIL, RCPT, DATA and the
+    content; where the server offers PIPELINING (RFC 2920) the three commands go in one
+    write: two round trips a message, not four.
     """
 
-    def __init__(self, settings: EmailSettings) -> None:
+    def __init__(self, settings: EmailSettings, hostname: str) -> None:
         self._settings = settings.smtp
-        self._server: smtplib.SMTP | None = None
+        self._hostname = hostname
+        self._server: BoundedSMTP | None = None
         self._pipelining = False
 
     def send(self, sender: str, to: str, message: bytes) -> None:
         if self._server is None:
             self._open()
         assert self._server is not None
+        self._server.renew(self._settings.timeout)
         try:
             self._transaction(self._server, sender, to, message)
         except smtplib.SMTPServerDisconnected:  # it closed an idle or long connection
@@ -432,7 +436,7 @@ class _Smtp:
             assert self._server is not None
             self._transaction(self._server, sender, to, message)
 
-    def _transaction(self, server: smtplib.SMTP, sender: str, to: str, message: bytes) -> None:
+    def _transaction(self, server: BoundedSMTP, sender: str, to: str, message: bytes) -> None:
         commands = [f"MAIL FROM:<{sender}>", f"RCPT TO:<{to}>", "DATA"]
         replies: list[tuple[int, bytes]] = []
         if self._pipelining:
@@ -465,8 +469,9 @@ class _Smtp:
 
     def _open(self) -> None:
         smtp = self._settings
-        server = smtplib.SMTP(smtp.host, smtp.port, timeout=smtp.timeout)
+        server = BoundedSMTP(time.monotonic() + smtp.timeout, self._hostname)
         try:
+            server.connect(smtp.host, smtp.port)
             if smtp.starttls:
                 server.starttls(context=ssl.create_default_context())
             if smtp.username is not None:
@@ -483,10 +488,8 @@ class _Smtp:
     def close(self) -> None:
         server, self._server = self._server, None
         if server is not None:
-            try:
-                server.quit()
-            except (smtplib.SMTPException, OSError):
-                server.close()
+            server.renew(self._settings.timeout)
+            server.quit_quietly()
 
 
 _DOTS = re.compile(rb"^\.", re.M)  # a line starting with "." gets another (RFC 5321 4.5.2)
@@ -542,13 +545,18 @@ class SubscriberMailer:
         self._next_send = 0.0
         self._failures = 0
         self._resume_at = 0.0
+        # Longer than one message may take (smtp.timeout, all in) and the renewal interval.
+        self._lease = settings.smtp.timeout + RENEW_SECONDS + LEASE_MARGIN_SECONDS
+        self._hostname: str | None = None
 
     def drain(self) -> int:
         """Send what is due; stop at a transient failure (and wait before the next try)."""
         if self._monotonic() < self._resume_at:
             return 0
         lease = f"channel:{SUBSCRIBER_EMAIL_CHANNEL}"
-        smtp = _Smtp(self._settings)
+        if self._hostname is None:
+            self._hostname = socket.getfqdn()
+        smtp = _Smtp(self._settings, self._hostname)
         try:
             with self._store.message_marks() as mark:
                 return self._send_all(smtp, mark, lease)
@@ -557,14 +565,14 @@ class SubscriberMailer:
 
     def _send_all(self, smtp: _Smtp, mark: Mark, lease: str) -> int:
         sent = 0
-        while self._outbox.acquire(lease, self._holder, LEASE_SECONDS):
+        while self._outbox.acquire(lease, self._holder, self._lease):
             renewed = self._monotonic()
             due = self._store.due_messages(SubscriberKind.EMAIL, self._clock(), BATCH)
             if not due:
                 return sent
             for message in due:
                 if self._monotonic() - renewed > RENEW_SECONDS:
-                    if not self._outbox.acquire(lease, self._holder, LEASE_SECONDS):
+                    if not self._outbox.acquire(lease, self._holder, self._lease):
                         return sent  # another monitor took over
                     renewed = self._monotonic()
                 outcome = self._send(smtp, mark, message)
@@ -645,7 +653,9 @@ class WebhookDeliverer:
     def drain(self) -> int:
         lease = f"channel:{SUBSCRIBER_WEBHOOK_CHANNEL}"
         sent = 0
-        while self._outbox.acquire(lease, self._holder, LEASE_SECONDS):
+        # A round posts up to WEBHOOK_WORKERS x 4 deliveries, each within DEADLINE.
+        seconds = 4 * DEADLINE + LEASE_MARGIN_SECONDS
+        while self._outbox.acquire(lease, self._holder, seconds):
             due = self._store.due_messages(SubscriberKind.WEBHOOK, self._clock(), BATCH)
             if not due:
                 return sent
