@@ -65,10 +65,10 @@ def parse_form(content_type: str | None, body: bytes) -> dict[str, list[str]]:
     """The fields of a urlencoded UTF-8 form, each with all its values."""
     kind, _, parameters = (content_type or "").partition(";")
     if kind.strip().lower() != FORM_TYPE:
-        raise FormError(415, "Send the form as application/x-www-form-urlencoded.")
+        raise FormError(400, "Send the form as application/x-www-form-urlencoded.")
     charset = parameters.strip().lower().removeprefix("charset=").strip('"')
     if parameters.strip() and charset not in ("utf-8", "utf8"):
-        raise FormError(415, "Send the form in UTF-8.")
+        raise FormError(400, "Send the form in UTF-8.")
     try:
         text = body.decode("utf-8")
         pairs = parse_qsl(text, keep_blank_values=True, max_num_fields=MAX_FIELDS, errors="strict")

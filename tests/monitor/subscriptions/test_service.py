@@ -196,14 +196,14 @@ def test_a_fourth_confirmation_for_one_address_in_a_day_is_429(service) -> None:
 @pytest.mark.parametrize(
     ("headers", "body", "status"),
     [
-        ({"Content-Type": "application/json"}, b'{"email": "a@example.com"}', 415),
-        ({"Content-Type": "text/plain"}, b"email=a@example.com", 415),
+        ({"Content-Type": "application/json"}, b'{"email": "a@example.com"}', 400),
+        ({"Content-Type": "text/plain"}, b"email=a@example.com", 400),
         (
             {"Content-Type": "application/x-www-form-urlencoded; charset=latin-1"},
             b"email=a%40b.co",
-            415,
+            400,
         ),
-        ({}, b"email=a%40example.com", 415),
+        ({}, b"email=a%40example.com", 400),
         ({"Content-Type": "application/x-www-form-urlencoded"}, b"email=%ff%fe%40x.com", 400),
         ({"Content-Type": "application/x-www-form-urlencoded"}, b"\xff\xfe=\x00", 400),
         ({"Content-Type": "application/x-www-form-urlencoded"}, b"email=", 400),
