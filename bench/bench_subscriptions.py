@@ -13,7 +13,7 @@ Lag is measured from the stored probes: each series' probe starts minus its own 
 grid (its earliest start + k x interval). Runs are interleaved (baseline, fan-out, ...) so
 machine noise hits both alike; the medians of the runs' p99 are compared.
 
-Run: .venv/bin/python bench/bench_subscriptions.py [--subscribers 10000] [--targets 50]
+Run: .venv/bin/python bench/bench_subscriptions.py [--subscribers 10000] [--targets 20]
      [--runs 3] [--rate 500] [--window 60]
 """
 
@@ -182,7 +182,7 @@ def one_run(n: int, subscribers: int, rate: float, window: float) -> dict[str, A
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--subscribers", type=int, default=10_000)
-    parser.add_argument("--targets", type=int, default=50)
+    parser.add_argument("--targets", type=int, default=20)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--rate", type=float, default=500.0)
     parser.add_argument("--window", type=float, default=60.0)

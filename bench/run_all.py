@@ -99,6 +99,7 @@ def plan(quick: bool) -> list[list[str]]:
                 "--every",
                 "30s",
             ],
+            [b + "bench_subscriptions.py", "--subscribers", "2000", "--runs", "1", "--window", "30"],
         ]
     return [
         [
@@ -132,6 +133,7 @@ def plan(quick: bool) -> list[list[str]]:
         [b + "bench_status.py", "--refreshes", "10"],
         [b + "bench_status_lag.py"],
         [b + "bench_promise_lag.py", "--duration", "60"],
+        [b + "bench_subscriptions.py"],
     ]
 
 
