@@ -33,6 +33,7 @@ import ssl
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.header import Header
 from email.utils import format_datetime
@@ -408,13 +409,28 @@ class FanOut:
         return queued
 
 
+@dataclass(frozen=True)
+class _Outgoing:
+    """A message for the SMTP session, with what it belongs to (a due message)."""
+
+    item: Due
+    sender: str
+    to: str
+    data: bytes
+
+
+Settled = list[tuple[Due, Exception | None]]  # messages whose fate is known: None is sent
+
+
 class _Smtp:
     """One SMTP connection for many messages, opened when needed and reopened if lost.
 
     The channels' BoundedSMTP: every message has the whole `smtp.timeout` for all of it,
-    and no reply is read past its bounds. Each message is MAIL, RCPT, DATA and the
-    content; where the server offers PIPELINING (RFC 2920) the three commands go in one
-    write: two round trips a message, not four.
+    and no reply is read past its bounds. Where the server offers PIPELINING (RFC 2920),
+    one write carries a message's content with the next message's MAIL, RCPT and DATA,
+    and one read their replies: a round trip a message instead of four. So `send` says
+    how the message before ended (and this one, if its envelope was refused); `flush`
+    ends the last.
     """
 
     def __init__(self, settings: EmailSettings, hostname: str) -> None:
@@ -422,50 +438,86 @@ class _Smtp:
         self._hostname = hostname
         self._server: BoundedSMTP | None = None
         self._pipelining = False
+        self._waiting: _Outgoing | None = None  # envelope accepted, content not yet sent
 
-    def send(self, sender: str, to: str, message: bytes) -> None:
-        if self._server is None:
-            self._open()
+    @property
+    def waiting(self) -> Due | None:
+        """The message whose content goes out with the next envelope (or at flush)."""
+        return None if self._waiting is None else self._waiting.item
+
+    def send(self, outgoing: _Outgoing) -> Settled:
+        try:
+            return self._send(outgoing)
+        except smtplib.SMTPServerDisconnected:  # it closed an idle or long connection
+            waiting, self._waiting = self._waiting, None
+            self.close()
+            settled = [] if waiting is None else self._send(waiting) + self.flush()
+            return settled + self._send(outgoing)
+
+    def flush(self) -> Settled:
+        """Send the content still waiting and read how it ended."""
+        waiting, self._waiting = self._waiting, None
+        if waiting is None:
+            return []
         assert self._server is not None
         self._server.renew(self._settings.timeout)
-        try:
-            self._transaction(self._server, sender, to, message)
-        except smtplib.SMTPServerDisconnected:  # it closed an idle or long connection
-            self.close()
-            self._open()
-            assert self._server is not None
-            self._transaction(self._server, sender, to, message)
+        self._server.send(_content(waiting.data))
+        return [(waiting.item, _final(*self._server.getreply()))]
 
-    def _transaction(self, server: BoundedSMTP, sender: str, to: str, message: bytes) -> None:
-        commands = [f"MAIL FROM:<{sender}>", f"RCPT TO:<{to}>", "DATA"]
-        replies: list[tuple[int, bytes]] = []
-        if self._pipelining:
-            server.send("".join(f"{command}\r\n" for command in commands))
-            replies = [server.getreply() for _ in commands]
+    def _send(self, outgoing: _Outgoing) -> Settled:
+        if self._server is None:
+            self._open()
+        server = self._server
+        assert server is not None
+        server.renew(self._settings.timeout)
+        envelope = f"MAIL FROM:<{outgoing.sender}>\r\nRCPT TO:<{outgoing.to}>\r\nDATA\r\n"
+        if not self._pipelining:
+            return self._one_by_one(server, outgoing)
+        waiting, self._waiting = self._waiting, None
+        server.send((_content(waiting.data) if waiting else b"") + envelope.encode())
+        settled: Settled = []
+        if waiting is not None:
+            settled.append((waiting.item, _final(*server.getreply())))
+        replies = [server.getreply() for _ in range(3)]
+        refused = self._envelope(server, outgoing, replies)
+        if refused is None:
+            self._waiting = outgoing  # its content goes with the next message's envelope
         else:
-            for command, wanted in zip(commands, (250, 250, 354), strict=True):
-                replies.append(server.docmd(command))
-                if replies[-1][0] != wanted and replies[-1][0] != 251:
-                    break
+            settled.append((outgoing.item, refused))
+        return settled
+
+    def _one_by_one(self, server: BoundedSMTP, outgoing: _Outgoing) -> Settled:
+        replies: list[tuple[int, bytes]] = []
+        commands = [f"MAIL FROM:<{outgoing.sender}>", f"RCPT TO:<{outgoing.to}>", "DATA"]
+        for command, wanted in zip(commands, (250, 250, 354), strict=True):
+            replies.append(server.docmd(command))
+            if replies[-1][0] not in (wanted, 251):
+                break
+        refused = self._envelope(server, outgoing, replies)
+        if refused is not None:
+            return [(outgoing.item, refused)]
+        server.send(_content(outgoing.data))
+        return [(outgoing.item, _final(*server.getreply()))]
+
+    def _envelope(
+        self, server: BoundedSMTP, outgoing: _Outgoing, replies: list[tuple[int, bytes]]
+    ) -> Exception | None:
+        """None when MAIL, RCPT and DATA were accepted, else why (the session is reset)."""
         (mail, mail_text), *rest = replies
         rcpt, rcpt_text = rest[0] if rest else (0, b"")
         data, data_text = rest[1] if len(rest) > 1 else (0, b"")
         if mail == 250 and rcpt in (250, 251) and data == 354:
-            server.send(_DOTS.sub(b"..", message) + b".\r\n")
-            code, text = server.getreply()
-            if code != 250:
-                raise smtplib.SMTPDataError(code, text)
-            return
+            return None
         if data == 354:  # the server took DATA after all: end it empty, then start over
             server.send(b".\r\n")
             server.getreply()
         with contextlib.suppress(smtplib.SMTPException, OSError):
             server.rset()
         if mail != 250:
-            raise smtplib.SMTPSenderRefused(mail, mail_text, sender)
+            return smtplib.SMTPSenderRefused(mail, mail_text, outgoing.sender)
         if rcpt not in (250, 251):
-            raise smtplib.SMTPRecipientsRefused({to: (rcpt, rcpt_text)})
-        raise smtplib.SMTPDataError(data, data_text)
+            return smtplib.SMTPRecipientsRefused({outgoing.to: (rcpt, rcpt_text)})
+        return smtplib.SMTPDataError(data, data_text)
 
     def _open(self) -> None:
         smtp = self._settings
@@ -486,10 +538,21 @@ class _Smtp:
         self._pipelining = server.has_extn("pipelining")
 
     def close(self) -> None:
+        """End the session; a message still waiting for its content is not sent."""
+        self._waiting = None
         server, self._server = self._server, None
         if server is not None:
             server.renew(self._settings.timeout)
             server.quit_quietly()
+
+
+def _content(data: bytes) -> bytes:
+    return _DOTS.sub(b"..", data) + b".\r\n"
+
+
+def _final(code: int, text: bytes) -> Exception | None:
+    """How the server answered a message's content: None when it took it."""
+    return None if code == 250 else smtplib.SMTPDataError(code, text)
 
 
 _DOTS = re.compile(rb"^\.", re.M)  # a line starting with "." gets another (RFC 5321 4.5.2)
@@ -573,18 +636,22 @@ class SubscriberMailer:
             for message in due:
                 if self._monotonic() - renewed > RENEW_SECONDS:
                     if not self._outbox.acquire(lease, self._holder, self._lease):
-                        return sent  # another monitor took over
+                        return sent + (self._flush(smtp, mark) or 0)
                     renewed = self._monotonic()
                 outcome = self._send(smtp, mark, message)
                 if outcome is None:
                     return sent
                 sent += outcome
+            flushed = self._flush(smtp, mark)  # the batch's last message
+            if flushed is None:
+                return sent
+            sent += flushed
         return sent
 
     def _send(self, smtp: _Smtp, mark: Mark, due: Due) -> int | None:
-        """1 sent, 0 given up, None: a transient failure (stop)."""
+        """Messages known sent (this one, or the one before it: see _Smtp), or None after
+        a transient failure (stop: what was not known sent is sent again later)."""
         now = self._clock()
-        subscriber = due.subscriber
         if now - due.occurred > self._give_up_after:
             self._give_up(due, now, "older than give_up_after")
             return 0
@@ -594,25 +661,45 @@ class SubscriberMailer:
             self._give_up(due, now, f"cannot build it: {exc}")
             return 0
         self._pace()
+        outgoing = _Outgoing(due, self._settings.sender, due.subscriber.email, email)
+        return self._settle(smtp, mark, lambda: smtp.send(outgoing), due.kind)
+
+    def _settle(
+        self, smtp: _Smtp, mark: Mark, step: Callable[[], Settled], kind: str
+    ) -> int | None:
+        """Run a step of the session and mark what it settled; None: stop (transient)."""
         try:
-            smtp.send(self._settings.sender, subscriber.email, email)
+            settled = step()
         except (smtplib.SMTPException, OSError, ValueError) as exc:
-            if _refused_for_good(exc):  # the server said no to this one: the session goes on
-                self._give_up(due, now, _describe(exc, self._settings))
-                return 0
-            smtp.close()
-            self._failures += 1
-            wait = min(2.0**self._failures, MAX_BACKOFF_SECONDS)
-            self._resume_at = self._monotonic() + wait
-            self._metrics.count(NOTIFY_FAILED, SUBSCRIBER_EMAIL_CHANNEL, due.kind)
-            level = logging.WARNING if self._failures == 1 else logging.DEBUG
-            problem = _describe(exc, self._settings)
-            log.log(level, "%s: %s; retrying in %g s", SUBSCRIBER_EMAIL_CHANNEL, problem, wait)
+            self._transient(smtp, exc, kind)
             return None
-        self._failures = 0
-        mark(subscriber.id, due.key, DeliveryState.SENT, self._clock())
-        self._metrics.count(NOTIFY_SENT, SUBSCRIBER_EMAIL_CHANNEL, due.kind)
-        return 1
+        sent = 0
+        for due, problem in settled:
+            if problem is None:
+                mark(due.subscriber.id, due.key, DeliveryState.SENT, self._clock())
+                self._metrics.count(NOTIFY_SENT, SUBSCRIBER_EMAIL_CHANNEL, due.kind)
+                self._failures = 0
+                sent += 1
+            elif _refused_for_good(problem):  # no to this one: the session goes on
+                self._give_up(due, self._clock(), _describe(problem, self._settings))
+            else:
+                self._transient(smtp, problem, due.kind)
+                return None
+        return sent
+
+    def _flush(self, smtp: _Smtp, mark: Mark) -> int | None:
+        waiting = smtp.waiting
+        return 0 if waiting is None else self._settle(smtp, mark, smtp.flush, waiting.kind)
+
+    def _transient(self, smtp: _Smtp, exc: Exception, kind: str) -> None:
+        smtp.close()
+        self._failures += 1
+        wait = min(2.0**self._failures, MAX_BACKOFF_SECONDS)
+        self._resume_at = self._monotonic() + wait
+        self._metrics.count(NOTIFY_FAILED, SUBSCRIBER_EMAIL_CHANNEL, kind)
+        level = logging.WARNING if self._failures == 1 else logging.DEBUG
+        problem = _describe(exc, self._settings)
+        log.log(level, "%s: %s; retrying in %g s", SUBSCRIBER_EMAIL_CHANNEL, problem, wait)
 
     def _pace(self) -> None:
         """At most max_per_second: each send waits for its slot."""

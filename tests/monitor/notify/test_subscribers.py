@@ -189,9 +189,11 @@ def test_a_resend_after_a_crash_before_the_mark_carries_the_same_message_id(
     assert first.get_body(("plain",)).get_content() == second.get_body(("plain",)).get_content()
 
 
+@pytest.mark.parametrize("pipelining", [False, True], ids=["one by one", "pipelined"])
 def test_one_connection_carries_many_messages_at_the_configured_rate(
-    make_parts, smtp_server
+    make_parts, smtp_server, pipelining: bool
 ) -> None:
+    smtp_server.mailbox.pipelining = pipelining
     slept: list[float] = []
     now = [1000.0]
 
@@ -207,6 +209,9 @@ def test_one_connection_carries_many_messages_at_the_configured_rate(
     assert parts.mailer.drain() == 10
     assert len(smtp_server.mailbox.connections) == 1
     assert sum(slept) == pytest.approx(9 * 0.2)  # 10 messages at 5 a second: 1.8 s of waits
+    # Each once, in the order of the subscribers, and all marked sent.
+    assert [m["To"] for m in smtp_server.messages] == [f"s{n}@example.com" for n in range(10)]
+    assert parts.mailer.drain() == 0
 
 
 @pytest.mark.parametrize("pipelining", [False, True], ids=["one by one", "pipelined"])
