@@ -325,3 +325,28 @@ def test_operators_add_confirmed_subscribers_or_queue_a_confirmation(store: Stor
     assert [d.subscriber.email for d in store.due_messages(SubscriberKind.EMAIL, NOW, 10)] == [
         "c@example.com"
     ]
+
+
+def test_a_run_of_marks_marks_each_pending_message_once(store: Store) -> None:
+    """The senders' marks go through the driver: the same rule as finish_message."""
+    people = [confirmed(store, f"m{n}@example.com") for n in range(3)]
+    record_event(store, "incident/m/opened")
+    store.fan_out("incident/m/opened", "subscribers", [], [SubscriberKind.EMAIL], NOW)
+    with store.message_marks() as mark:
+        mark(people[0], "incident/m/opened", DeliveryState.SENT, NOW)
+        mark(people[1], "incident/m/opened", DeliveryState.GIVEN_UP, NOW)
+        mark(people[0], "incident/m/opened", DeliveryState.GIVEN_UP, NOW)  # done already
+    left = store.due_messages(SubscriberKind.EMAIL, NOW, 100)
+    assert [d.subscriber.id for d in left if d.key == "incident/m/opened"] == [people[2]]
+    with store.reading("states") as conn:
+        states = dict(
+            conn.exec_driver_sql(
+                "SELECT subscriber_id, state FROM subscriber_delivery"
+                " WHERE key = 'incident/m/opened'"
+            ).all()
+        )
+    assert states == {
+        people[0]: DeliveryState.SENT,
+        people[1]: DeliveryState.GIVEN_UP,
+        people[2]: DeliveryState.PENDING,
+    }
