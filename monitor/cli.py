@@ -924,10 +924,10 @@ group("subscribers", "the status page's subscribers (email and webhook)")
 
 
 @contextlib.contextmanager
-def _subscriber_store(config: Config, *, writes: bool) -> Iterator[Store]:
-    """The store, closed after: opened as it is to read (`list`, `export`), created or
-    upgraded to change it (`add`, `remove`, `import`)."""
-    store = _open_store(config) if writes else _existing_store(config)
+def _subscriber_store(config: Config, *, create: bool) -> Iterator[Store]:
+    """The store, closed after: created or upgraded to add subscribers (`add`, `import`),
+    else as it is, which must exist (`list`, `export`, `remove`)."""
+    store = _open_store(config) if create else _existing_store(config)
     try:
         yield store
     finally:
@@ -952,7 +952,7 @@ def _addresses(values: Sequence[str]) -> list[str]:
     "uptime-sla subscribers list",
 )
 def _subscribers_list(args: argparse.Namespace, config: Config, clock: Clock) -> int:
-    with _subscriber_store(config, writes=False) as store:
+    with _subscriber_store(config, create=False) as store:
         subscribers = store.subscribers()
     rows = [("EMAIL", "KIND", "STATE", "COMPONENTS", "CREATED", "CONFIRMED", "WEBHOOK")]
     for s in subscribers:
@@ -1010,7 +1010,7 @@ def _subscribers_add(args: argparse.Namespace, config: Config, clock: Clock) -> 
             "subscribers add: confirmation emails need status_page.subscriptions"
             " (or add them with --confirmed)"
         )
-    with _subscriber_store(config, writes=True) as store:
+    with _subscriber_store(config, create=True) as store:
         created = store.add_subscribers(
             emails,
             components,
@@ -1033,7 +1033,7 @@ def _subscribers_add(args: argparse.Namespace, config: Config, clock: Clock) -> 
 )
 def _subscribers_remove(args: argparse.Namespace, config: Config, clock: Clock) -> int:
     emails = _addresses(args.emails)
-    with _subscriber_store(config, writes=True) as store:
+    with _subscriber_store(config, create=False) as store:
         removed = store.remove_addresses(emails)
     missing = [email for email, count in removed.items() if count == 0]
     if missing:
@@ -1054,7 +1054,7 @@ def _subscribers_remove(args: argparse.Namespace, config: Config, clock: Clock) 
 def _subscribers_export(args: argparse.Namespace, config: Config, clock: Clock) -> int:
     from monitor.subscriptions.exchange import write_subscribers  # noqa: PLC0415
 
-    with _subscriber_store(config, writes=False) as store:
+    with _subscriber_store(config, create=False) as store:
         subscribers = store.subscribers()
     with output(args.output, new_mode=0o600) as handle:  # personal data: a new file is 0600
         write_subscribers(subscribers, handle)
@@ -1073,7 +1073,7 @@ def _subscribers_import(args: argparse.Namespace, config: Config, clock: Clock) 
 
     names = [c.name for c in config.status_components()]
     rows = read_subscribers(Path(args.file), names)
-    with _subscriber_store(config, writes=True) as store:
+    with _subscriber_store(config, create=True) as store:
         count = store.import_subscribers(rows, (new_id() for _ in rows))
     print(f"{args.file}: {count} subscribers imported")
     return 0
