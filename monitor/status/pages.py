@@ -600,7 +600,7 @@ class PageRenderer:
             # "Subscribe to updates" (subscribe.html), posting to the service's origin only.
             subscriptions=snapshot.subscriptions,
             choices=snapshot.components,
-            form_action=snapshot.subscriptions.origin if snapshot.subscriptions else "'none'",
+            form_action=snapshot.subscriptions.origin if snapshot.subscriptions else None,
             **self._page(
                 snapshot.title,
                 snapshot.timezone,
