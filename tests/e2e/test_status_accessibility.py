@@ -21,7 +21,15 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from support.browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, StaticServer
+from support.browser import (
+    ARTIFACTS,
+    AXE,
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    VIEWS,
+    StaticServer,
+    axe_violations,
+)
 from support.processes import wait_for
 from support.status_site import NOW, STATES, BuiltState, build_state, write_site
 
@@ -31,11 +39,8 @@ from monitor.status.site import SiteRenderer
 playwright = pytest.importorskip("playwright.sync_api")
 
 ROOT = Path(__file__).resolve().parents[2]
-AXE = ROOT / "tests/js/node_modules/axe-core/axe.min.js"
-WCAG = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 SHOTS = ARTIFACTS / "status-page" / "accessibility"
 DOCS_IMAGES = ROOT / "docs/images"
-VIEWS = [("light", 1280), ("dark", 1280), ("light", 375), ("dark", 375)]
 
 
 @pytest.fixture(scope="module")
@@ -61,19 +66,6 @@ def browser() -> Iterator[object]:
         chromium = driver.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield chromium
         chromium.close()
-
-
-def axe_violations(page) -> list[str]:
-    """axe-core's WCAG 2.1 A/AA findings on the page as shown now, one line each."""
-    result = page.evaluate(
-        "tags => axe.run(document, {runOnly: {type: 'tag', values: tags}})", WCAG
-    )
-    assert len(result["passes"]) > 10  # the rules did run
-    return [
-        f"{v['id']} ({v['impact']}): {v['help']} at "
-        + "; ".join(" ".join(node["target"]) for node in v["nodes"][:5])
-        for v in result["violations"]
-    ]
 
 
 def test_axe_finds_no_wcag_violation_on_any_page_state_scheme_or_width(

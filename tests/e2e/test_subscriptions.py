@@ -20,7 +20,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from support.browser import ARTIFACTS
+from support.browser import ARTIFACTS, VIEWS, axe_violations
 from support.commands import uptime_sla
 from support.https import Route
 from support.nginx import running_nginx
@@ -332,3 +332,61 @@ def test_operators_add_list_remove_export_and_import_subscribers(stack: Stack, t
     again = tmp_path / "again.csv"
     stack.cli("subscribers", "export", "-o", str(again))
     assert again.read_text() == exported.read_text()
+
+
+def test_the_form_and_the_services_pages_pass_axe_in_both_schemes_and_widths(
+    stack: Stack, browser, https_server
+) -> None:
+    """WCAG 2.1 A and AA (axe-core) on the page with its form open, and on each page the
+    service answers with: the forms, a request taken, a link's button, a refusal, a limit,
+    a webhook's secret; light and dark, 1280 and 375 px, nothing wider than a phone."""
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    context = browser.new_context(bypass_csp=True)  # the pages' CSP rightly refuses axe
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    found: dict[str, list[str]] = {}
+
+    def check(name: str) -> None:
+        for scheme, width in VIEWS:
+            page.emulate_media(color_scheme=scheme)
+            page.set_viewport_size({"width": width, "height": 900})
+            page.screenshot(path=SHOTS / f"axe-{name}-{scheme}-{width}.png", full_page=True)
+            if violations := axe_violations(page):
+                found[f"{name} {scheme} {width}px"] = violations
+            if width == 375:
+                assert page.evaluate("document.documentElement.scrollWidth") <= 375, name
+
+    page.goto(f"{stack.base}/index.html")
+    for summary in page.locator(".subscribe summary").all():
+        summary.click()  # both folds open: the components and the webhook form
+    check("status-page")
+    page.goto(f"{stack.base}/subscriptions/")
+    check("service-home")
+    stack.subscribe("email", {"email": "axe@example.com"})
+    page.goto(f"{stack.base}/subscriptions/")
+    page.locator("form[action$='/subscriptions/email'] input[name=email]").fill("a@example.com")
+    page.locator("form[action$='/subscriptions/email'] button").click()
+    page.wait_for_selector("text=Check your inbox")
+    stack.subscribe_requests += 1
+    check("check-your-inbox")
+    page.goto(links(stack.mail_to("axe@example.com")[0])[0])
+    check("confirm-button")
+    page.goto(f"{stack.base}/subscriptions/confirm?token=forged")
+    check("bad-link")
+    hook = https_server(routes={"/hook": Route(status=204, body=b"")})
+    stack.subscribe(
+        "webhook", {"url": hook.url("/hook", host="127.0.0.1"), "email": "o@example.com"}
+    )
+    page.goto(links(stack.mail_to("o@example.com")[0])[0])
+    page.get_by_role("button", name="Confirm subscription").click()
+    page.wait_for_selector(".secret-value")
+    check("webhook-secret")
+    for _ in range(4):
+        stack.subscribe("email", {"email": "limit@example.com"})
+    page.goto(f"{stack.base}/subscriptions/")
+    page.locator("form[action$='/subscriptions/email'] input[name=email]").fill("limit@example.com")
+    page.locator("form[action$='/subscriptions/email'] button").click()
+    page.wait_for_selector("text=Too many requests")
+    check("too-many")
+    context.close()
+    assert found == {}, json.dumps(found, indent=1)

@@ -59,4 +59,4 @@ def test_pruning_raw_rows_keeps_the_figures_of_old_months(tmp_path: Path, databa
     (incident,) = json.loads(before)["incidents"]
     assert incident["reasons"] == {"timeout": 12}
     assert json.loads(after)["incidents"] == [{**incident, "reasons": {}}]
-    assert after.replace('{}', '{\n        "timeout": 12\n      }') == before
+    assert after.replace("{}", '{\n        "timeout": 12\n      }') == before

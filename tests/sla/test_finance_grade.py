@@ -92,9 +92,7 @@ def test_the_report_carries_its_reference_and_when_it_was_issued(month_probes, m
 # --- the credit, step by step -----------------------------------------------------------
 
 
-def test_a_prorated_fee_is_kept_unrounded_and_the_rule_applied_named(
-    month_probes, make_contract
-):
+def test_a_prorated_fee_is_kept_unrounded_and_the_rule_applied_named(month_probes, make_contract):
     # From the 18th: 11 of 28 days. 30 bad minutes of 15,840: 99.810606 %, below 99.9.
     case = month_probes().steady().fail(20 * DAY, 20 * DAY + 30)
     (contract,) = case.evaluate(contracts=[make_contract(start=utc(2026, 2, 18))]).contracts
@@ -276,9 +274,7 @@ def test_a_customer_who_leaves_in_february_has_a_quarter(month_probes, make_cont
     assert report.customers[0].final == Decimal("150.00")
 
 
-def test_a_ranges_credits_are_split_into_final_and_provisional_months(
-    month_probes, make_contract
-):
+def test_a_ranges_credits_are_split_into_final_and_provisional_months(month_probes, make_contract):
     report = quarter(month_probes, make_contract, [make_contract()], now=utc(2026, 3, 10))
     assert [m.final for m in report.months] == [True, True, False]
     (total,) = report.customers

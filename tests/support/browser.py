@@ -25,6 +25,11 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+# axe-core, pinned by tests/js/package-lock.json (scripts/setup.sh runs npm ci there).
+AXE = Path(__file__).resolve().parents[2] / "tests/js/node_modules/axe-core/axe.min.js"
+WCAG = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+# Each page is checked in both schemes at a desktop's and a phone's width.
+VIEWS = [("light", 1280), ("dark", 1280), ("light", 375), ("dark", 375)]
 
 
 class _QuietHandler(SimpleHTTPRequestHandler):
@@ -58,3 +63,19 @@ def chromium() -> Iterator[Any]:
             yield browser
         finally:
             browser.close()
+
+
+def axe_violations(page: Any) -> list[str]:
+    """axe-core's WCAG 2.1 A/AA findings on the page as shown now, one line each (axe is
+    added to the page first if it is not there; the context must bypass the page's CSP)."""
+    if not page.evaluate("typeof axe !== 'undefined'"):
+        page.add_script_tag(path=str(AXE))
+    result = page.evaluate(
+        "tags => axe.run(document, {runOnly: {type: 'tag', values: tags}})", WCAG
+    )
+    assert len(result["passes"]) > 10  # the rules did run
+    return [
+        f"{v['id']} ({v['impact']}): {v['help']} at "
+        + "; ".join(" ".join(node["target"]) for node in v["nodes"][:5])
+        for v in result["violations"]
+    ]
