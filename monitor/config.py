@@ -599,7 +599,9 @@ class SubscriptionSettings(_Model):
 
     @field_validator("secret_file")
     @classmethod
-    def _readable_secret(cls, value: str) -> str:
+    def _readable_secret(cls, value: str, info: ValidationInfo) -> str:
+        if _deferred(value, info):
+            return value
         if not read_secret(value):
             raise ValueError("is empty (write a long random string into it)")
         return value
