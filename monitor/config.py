@@ -625,6 +625,11 @@ class SubscriptionSettings(_Model):
         """The path the service answers under (`/subscriptions`), so a plain proxy works."""
         return urlsplit(self.base_url).path.rstrip("/")
 
+    def pages(self) -> tuple[str, ...]:
+        """The paths the service answers at (its `path` and what is under it)."""
+        under = ("", "style.css", "email", "webhook", "confirm", "unsubscribe")
+        return (self.path or "/", *(f"{self.path}/{page}" for page in under))
+
     @property
     def origin(self) -> str:
         """`scheme://host[:port]` of base_url: where the status page's forms post."""
@@ -1041,6 +1046,16 @@ class Config(_Model):
                     "is required (HOST:PORT) unless status_page.subscriptions is set, whose"
                     " listener the receiver then shares",
                 )
+            subscriptions = getattr(self.status_page, "subscriptions", None)
+            if receiver.listen is None and subscriptions is not None:
+                own = subscriptions.path  # "" when the service answers at the root
+                taken = receiver.path in subscriptions.pages()
+                if taken or (own and receiver.path.startswith(f"{own}/")):
+                    raise _PathError(
+                        f"{where}.path",
+                        "is under the subscription service's own path on the listener"
+                        " it shares: choose another (e.g. /hooks/NAME)",
+                    )
             route = (receiver.listen, receiver.path)
             if route in routes:
                 raise _PathError(f"{where}.path", "is served by another receiver on this listener")

@@ -30,6 +30,7 @@ from monitor.store import Store
 from monitor.store.writer import BatchWriter
 
 if TYPE_CHECKING:
+    from monitor.metrics.promises import Counts
     from monitor.subscriptions.server import ServiceThread
 
 log = logging.getLogger("uptime-sla")
@@ -84,7 +85,8 @@ async def run_service(
     notifier = Notifier(config, store, notify_metrics, clock, status=status.snapshot)
     public = None
     try:
-        public = _subscription_service(config, store, clock)  # its listener bound now
+        # Its listener bound now; webhook receivers without a `listen` of their own share it.
+        public = _subscription_service(config, store, clock, promise_counts)
         if promises is not None:
             promises.start()  # a process of its own: never in the probes' way
     except MonitorError:
@@ -138,20 +140,23 @@ async def run_service(
 
 
 def _subscription_service(
-    config: Config, store: Store, clock: Callable[[], datetime]
+    config: Config, store: Store, clock: Callable[[], datetime], counts: Counts
 ) -> ServiceThread | None:
-    """The subscription service on its listener, when `status_page.subscriptions` is set.
-
-    Its app is composed of routes, so other public parts can share the listener."""
+    """The subscription service on its listener, when `status_page.subscriptions` is set,
+    with the webhook receivers that have no `listen` of their own mounted beside it (they
+    count into `counts`, this process's promise metrics)."""
     page = config.status_page
     if page is None or page.subscriptions is None:
         return None
     # Imported here: Starlette and uvicorn cost every other command's start-up 0.1 s.
+    from monitor.promises.receivers import WebhookReceiver, receiver_routes  # noqa: PLC0415
     from monitor.subscriptions.app import SubscriptionService, compose  # noqa: PLC0415
     from monitor.subscriptions.server import ServiceThread  # noqa: PLC0415
 
     settings = page.subscriptions
     routes = SubscriptionService(config, store, clock).routes()
+    shared = [r for r in config.webhook_receivers if r.listen is None]
+    routes += receiver_routes([WebhookReceiver(r, store, counts, clock) for r in shared])
     thread = ServiceThread(
         compose(routes),
         settings.listen,
@@ -159,6 +164,10 @@ def _subscription_service(
         where="status_page.subscriptions.listen",
     )
     log.info("subscriptions on http://%s%s/", settings.listen, settings.path)
+    for receiver in shared:
+        log.info(
+            "webhook receiver %s on http://%s%s", receiver.name, settings.listen, receiver.path
+        )
     return thread
 
 

@@ -99,13 +99,8 @@ class PromiseEngine:
         for i, receiver in enumerate(self.receivers):
             listen = receiver.settings.listen
             if listen is None:
-                # Shared with the subscription service, whose application must mount
-                # receiver_routes() of these receivers itself: say so if nothing does.
-                log.warning(
-                    "webhook receiver %s has no listen of its own: served only where the"
-                    " subscription service mounts it",
-                    receiver.name,
-                )
+                # Served on the subscription service's listener, in the monitor's own
+                # process (monitor.service mounts receiver_routes() there).
                 continue
             by_listen.setdefault(listen, []).append(receiver)
             keys.setdefault(listen, f"webhook_receivers[{i}].listen")

@@ -24,22 +24,28 @@ from support.browser import ARTIFACTS, VIEWS, axe_violations
 from support.commands import uptime_sla
 from support.https import Route
 from support.nginx import running_nginx
-from support.processes import Monitor, free_port, wait_for
+from support.processes import Monitor, free_port, scrape, wait_for
 from support.receivers import SMTP_PASSWORD, SMTP_USER
 from support.subscriptions import SECRET, links, signed_by, write_secrets
+from support.webhooks import WebhookSender
 
 SHOTS = ARTIFACTS / "subscriptions"
 NOTICE_WITHIN = 40  # seconds from the command to the subscriber
 
 
-def write_config(tmp_path: Path, api, smtp_port: int, nginx_port: int, service_port: int) -> Path:
+PROVIDER_SECRET = b"sentinel-provider-secret-71aa"
+
+
+def write_config(
+    tmp_path: Path, api, smtp_port: int, nginx_port: int, service_port: int, metrics_port: int
+) -> Path:
     secret, password = write_secrets(tmp_path)
     config = tmp_path / "uptime-sla.yaml"
     config.write_text(
         textwrap.dedent(f"""\
         location: lab
         storage: {{url: "sqlite:///{tmp_path / "uptime-sla.db"}", batch_interval: 0.2s}}
-        metrics: {{listen: "127.0.0.1:{free_port()}", sla_refresh: 1h}}
+        metrics: {{listen: "127.0.0.1:{metrics_port}", sla_refresh: 1h}}
         defaults: {{interval: 2s, timeout: 1s, ca_file: {api.ca_file},
                     resolve: {{ipv4: ["127.0.0.1"], ipv6: ["::1"]}}}}
         targets:
@@ -64,17 +70,22 @@ def write_config(tmp_path: Path, api, smtp_port: int, nginx_port: int, service_p
             base_url: http://127.0.0.1:{nginx_port}/subscriptions
             secret_file: "{secret}"
             allow_private_webhooks: true
+        webhook_receivers:  # no listen of its own: served on the subscription listener
+          - {{name: provider, path: /hooks/provider, secret_file: "{tmp_path / "provider"}"}}
         """)
     )
+    (tmp_path / "provider").write_bytes(PROVIDER_SECRET + b"\n")
     return config
 
 
 class Stack:
     """The running monitor, nginx in front, and what the test has asked of the service."""
 
-    def __init__(self, config: Path, nginx_port: int, smtp_server) -> None:
+    def __init__(self, config: Path, nginx_port: int, smtp_server, service: str) -> None:
         self.config = config
         self.base = f"http://127.0.0.1:{nginx_port}"
+        self.service = service  # the subscription service's listener, as `run` serves it
+        self.metrics_port = 0
         self.smtp = smtp_server
         self.http = httpx.Client(base_url=self.base, timeout=10)
         self.subscribe_requests = 0  # per client per hour: the limit counts every one
@@ -112,13 +123,15 @@ class Stack:
 @pytest.fixture
 def stack(https_server, smtp_server, tmp_path: Path) -> Iterator[Stack]:
     api = https_server(routes={"/api": Route(), "/web": Route()})
-    nginx_port, service_port = free_port(), free_port()
-    config = write_config(tmp_path, api, smtp_server.port, nginx_port, service_port)
+    nginx_port, service_port, metrics_port = free_port(), free_port(), free_port()
+    config = write_config(tmp_path, api, smtp_server.port, nginx_port, service_port, metrics_port)
     monitor = Monitor(config)
     try:
         wait_for((tmp_path / "site" / "current" / "index.html").exists, 30)
         with running_nginx(tmp_path, tmp_path / "site", nginx_port, service_port):
-            yield Stack(config, nginx_port, smtp_server)
+            stack = Stack(config, nginx_port, smtp_server, f"http://127.0.0.1:{service_port}")
+            stack.metrics_port = metrics_port
+            yield stack
     finally:
         assert monitor.stop() == 0, monitor.output()
     assert SECRET not in monitor.output()
@@ -390,3 +403,21 @@ def test_the_form_and_the_services_pages_pass_axe_in_both_schemes_and_widths(
     check("too-many")
     context.close()
     assert found == {}, json.dumps(found, indent=1)
+
+
+def test_a_webhook_receiver_without_a_listen_shares_the_subscription_services(
+    stack: Stack,
+) -> None:
+    """The provider's webhooks reach `run` on the same listener as the subscription pages,
+    signed deliveries accepted and counted in /metrics, forged ones refused."""
+    sender = WebhookSender(f"{stack.service}/hooks/provider", secret=PROVIDER_SECRET)
+    assert sender.send("evt_shared_1") == 200
+    assert sender.send("evt_shared_1") == 200  # a duplicate: answered 2xx, counted as one
+    assert sender.send("evt_forged", signature="sha256=00") == 401
+    assert httpx.get(f"{stack.service}/subscriptions/").status_code == 200  # and the pages
+    metrics = scrape(stack.metrics_port)
+    accepted = ("receiver", "provider"), ("attempt", "first"), ("result", "accepted")
+    assert metrics[("uptime_sla_webhook_deliveries_total", frozenset(accepted))] == 1
+    assert (
+        metrics[("uptime_sla_webhook_duplicates_total", frozenset({("receiver", "provider")}))] == 1
+    )

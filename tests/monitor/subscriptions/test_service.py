@@ -399,3 +399,18 @@ def test_the_config_refuses_subscriptions_without_email(tmp_path: Path) -> None:
         ConfigError, match=r"status_page.subscriptions.email: needs notifications.email"
     ):
         load_config(path)
+
+
+@pytest.mark.parametrize(
+    "path", ["/subscriptions", "/subscriptions/", "/subscriptions/email", "/subscriptions/x"]
+)
+def test_a_receiver_sharing_the_listener_cannot_take_the_services_paths(
+    tmp_path: Path, path: str
+) -> None:
+    config = write_config(tmp_path, 2525, top=f"webhook_receivers: [{{name: p, path: {path}}}]")
+    from monitor.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=r"webhook_receivers\[0\]\.path: is under the"):
+        load_config(config)
+    config.write_text(config.read_text().replace(f"path: {path}}}", "path: /hooks/p}"))
+    assert [r.path for r in load_config(config).webhook_receivers] == ["/hooks/p"]
