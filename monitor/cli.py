@@ -40,6 +40,7 @@ from monitor.integrations.rules import render_rules
 from monitor.integrations.silences import sync_silences
 from monitor.outputs.files import output, write_output
 from monitor.outputs.folders import site_folder
+from monitor.probing import eventloop
 from monitor.probing.probe import Prober
 from monitor.probing.results import ProbeResult, Reason
 from monitor.reports.inputs import EngineInputs
@@ -394,7 +395,7 @@ def _probe(args: argparse.Namespace, config: Config, clock: Clock) -> int:
         finally:
             await prober.aclose()
 
-    results = asyncio.run(probe_all())
+    results = eventloop.run(probe_all())
     print(_table(results))
     for family in _families_without_way_out(results):
         print(
@@ -716,7 +717,7 @@ def _run(args: argparse.Namespace, config: Config, clock: Clock) -> int:
         except InputError as exc:
             raise InputError(f"status_page.output_dir: {exc}") from None
     make_sqlite_folder(config.storage.url)
-    return asyncio.run(run_service(config, clock, _install_signals))
+    return eventloop.run(run_service(config, clock, _install_signals))
 
 
 def _kept(args: argparse.Namespace, config: Config) -> list[tuple[str, Path]]:

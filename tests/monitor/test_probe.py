@@ -18,6 +18,7 @@ from support.bombs import encode, zeros
 from support.https import HttpsServer, Route
 
 from monitor.config import Target
+from monitor.probing import eventloop
 from monitor.probing.probe import HEAD_LIMIT, AsyncioBackend, AsyncioStream, Prober
 from monitor.probing.results import PHASES, ProbeResult, Reason
 
@@ -26,9 +27,17 @@ ServerFactory = Callable[..., HttpsServer]
 API_KEY = "sk-live-7f3a9c1e5b2d4f60a8e1"
 
 
+@pytest.fixture(autouse=True, params=eventloop.LOOPS)
+def event_loop_kind(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Every test on both loops: uvloop, which `run` and `probe` use where it is installed,
+    and asyncio's own, which they use elsewhere."""
+    monkeypatch.setenv(eventloop.ENVIRONMENT, request.param)
+    return str(request.param)
+
+
 def run(coro: Coroutine[Any, Any, T]) -> T:
-    """No pytest-asyncio: each test drives its own event loop."""
-    return asyncio.run(coro)
+    """No pytest-asyncio: each test drives its own event loop, as the command line does."""
+    return eventloop.run(coro)
 
 
 def target_for(server: HttpsServer, path: str = "/", **settings: Any) -> Target:
