@@ -7,8 +7,8 @@ a fresh TCP connection and TLS 1.3 handshake. Per round, in turn:
 - each prober variant, in a child process of its own (so nothing else counts: its
   `time.process_time()` around the probes): PROBES probes of one target, CONCURRENCY at a
   time, families alternating (half each), after a warm-up. A variant is a source tree x an
-  event loop x a network backend (`--tree`, `--loop`, `--backend`), so two commits or two
-  loops are measured interleaved on the same server;
+  event loop (`--tree`, `--loop`), so two commits or two loops are measured interleaved on
+  the same server;
 - blackbox_exporter (Debian's `prometheus-blackbox-exporter`, one process for the whole run,
   modules `ip4` / `ip6` as bench_capacity.py configures them): the same number of probes
   through /probe, CONCURRENCY at a time from threads of this process (kept-alive HTTP
@@ -17,7 +17,7 @@ a fresh TCP connection and TLS 1.3 handshake. Per round, in turn:
 Prints every run and the medians per variant (and the ratio to the exporter's median).
 
 Run: .venv/bin/python bench/bench_probe_cpu.py [--probes 4000] [--concurrency 16] [--rounds 5]
-     [--loop asyncio uvloop] [--backend asyncio anyio] [--tree LABEL=DIR ...] [--skip-blackbox]
+     [--loop asyncio uvloop] [--tree LABEL=DIR ...] [--skip-blackbox] [--profile DIR]
 """
 
 from __future__ import annotations
@@ -65,10 +65,8 @@ def child(spec: dict[str, object]) -> None:
     """Measure one variant; print its figures as one JSON line."""
     import asyncio
 
-    import httpcore
-
     from monitor.config import Target
-    from monitor.probing.probe import AsyncioBackend, Prober
+    from monitor.probing.probe import Prober
 
     target = Target(
         name="bench",
@@ -77,7 +75,6 @@ def child(spec: dict[str, object]) -> None:
         ca_file=str(spec["ca_file"]),
         resolve={"ipv4": ["127.0.0.1"], "ipv6": ["::1"]},
     )
-    backends = {"asyncio": AsyncioBackend, "anyio": httpcore.AnyIOBackend}
     concurrency, probes = int(spec["concurrency"]), int(spec["probes"])  # type: ignore[call-overload]
 
     async def batch(prober: Prober, n: int) -> tuple[int, int]:
@@ -97,7 +94,7 @@ def child(spec: dict[str, object]) -> None:
         return done, failed
 
     async def measure() -> dict[str, float]:
-        async with Prober("bench", network_backend=backends[str(spec["backend"])]()) as prober:
+        async with Prober("bench") as prober:
             await batch(prober, WARM_UP)
             cpu0, wall0 = time.process_time(), time.perf_counter()
             done, failed = await batch(prober, probes)
@@ -141,23 +138,22 @@ def run_child(tree: Path, spec: dict[str, object], profile: Path | None = None) 
 
 @dataclass(frozen=True)
 class Variant:
-    """One way of running the prober: a source tree, an event loop, a network backend."""
+    """One way of running the prober: a source tree and an event loop."""
 
     label: str
     tree: Path
     loop: str
-    backend: str
 
     @property
     def name(self) -> str:
-        return f"{self.label}, {self.loop} loop, {self.backend} backend"
+        return f"{self.label}, {self.loop} loop"
 
     def run(
         self, server: tuple[int, Path], args: argparse.Namespace, profile: Path | None = None
     ) -> dict[str, float]:
         port, ca_file = server
         spec = {"port": port, "ca_file": str(ca_file), "probes": args.probes}
-        spec.update(concurrency=args.concurrency, loop=self.loop, backend=self.backend)
+        spec.update(concurrency=args.concurrency, loop=self.loop)
         return run_child(self.tree, spec, profile)
 
 
@@ -169,7 +165,7 @@ def profile(
 
     out.mkdir(parents=True, exist_ok=True)
     for variant in variants:
-        raw = out / f"py-spy-{variant.label}-{variant.loop}-{variant.backend}.txt".replace(" ", "-")
+        raw = out / f"py-spy-{variant.label}-{variant.loop}.txt".replace(" ", "-")
         variant.run(server, args, raw)
         print(f"\npy-spy of {variant.name} ({raw}):")
         print(summarise_profile(raw, top=25), flush=True)
@@ -265,7 +261,6 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--loop", nargs="+", choices=["asyncio", "uvloop"], default=["asyncio"])
-    parser.add_argument("--backend", nargs="+", choices=["asyncio", "anyio"], default=["asyncio"])
     parser.add_argument(
         "--tree",
         action="append",
@@ -291,8 +286,7 @@ def main() -> None:
     ]
     trees = trees or [("this tree", ROOT)]
     variants = [
-        Variant(label, tree, loop, backend)
-        for (label, tree), loop, backend in itertools.product(trees, args.loop, args.backend)
+        Variant(label, tree, loop) for (label, tree), loop in itertools.product(trees, args.loop)
     ]
     work, ca_file, nginx = local_nginx("bench-probe-cpu-")
     blackbox = None if args.skip_blackbox else Blackbox(work, nginx.port, ca_file)

@@ -5,15 +5,14 @@ Why it is built this way:
 - Each family is probed on its own, so the request goes to an IP literal of that family
   (resolved here, or taken from the target's `resolve:` map) while the real host name is
   sent as Host and SNI and the certificate is checked against it, as a browser would.
-- Every probe opens a fresh connection, so connect and TLS are measured each time, but the
-  httpcore connection pool and its SSL context (loading a CA bundle is costly) are made
-  once per (family, ca_file) and reused. CPU per probe is held to blackbox_exporter's
-  (bench/bench_probe_cpu.py), hence three economies: requests go straight to an httpcore
-  pool of our own (an HTTP client's layers, cookies, redirects, auth, have nothing to do
-  for a probe), httpcore runs on asyncio's own streams instead of anyio's
-  (`AsyncioBackend`, given to the pool through its public `network_backend`), and what a
-  target's request needs is prepared once per target (`_Prepared`) (sniffio is a
-  dependency: without it httpcore searches sys.path for it on every request).
+- Every probe opens a fresh connection, so connect and TLS are measured each time; the SSL
+  context (loading a CA bundle is costly) is made once per ca_file and reused. CPU per
+  probe is held to blackbox_exporter's (bench/bench_probe_cpu.py), hence the request path
+  is as short as a probe allows: asyncio's own streams and TLS, one HTTP/1.1 exchange
+  parsed by h11 (the parser HTTP clients use), and what a target's request needs prepared
+  once per target (`_Prepared`). An HTTP client's layers (connection pools, cookies,
+  redirects, auth, per-request tracing hooks) have nothing to do for a probe and cost
+  about a fifth of its CPU (BENCHMARKS.md, section 1).
 - A probe never raises and never outlives the target's timeout: any failure is a
   `ProbeResult` with a `Reason`, so the scheduler, the store and the metrics never see an
   exception (task cancellation by the caller is the one thing passed through).
@@ -32,12 +31,11 @@ import socket
 import ssl
 import time
 import weakref
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterable, Iterator
 from datetime import UTC, datetime
-from typing import Any
 from urllib.parse import urlsplit
 
-import httpcore
+import h11
 import httpx
 
 from monitor import __version__
@@ -56,8 +54,10 @@ _RECORD = {"ipv4": "A", "ipv6": "AAAA"}
 _TLS_VERSIONS = {"1.0": (1, 0), "1.1": (1, 1), "1.2": (1, 2), "1.3": (1, 3)}
 _DETAIL_LIMIT = 300
 HEAD_LIMIT = 262_144
-"""Bytes a response head may take, interim 1xx responses included (h11 allows 100 KiB for
-one head; a few interim responses are a few hundred bytes)."""
+"""Bytes a response head may take, interim 1xx responses included (one head may take
+ONE_HEAD_LIMIT; a few interim responses are a few hundred bytes)."""
+ONE_HEAD_LIMIT = 102_400  # what HTTP clients allow one head (h11's own default is 16 KiB)
+READ_SIZE = 65_536
 _DELTA_SECONDS = re.compile(r"[0-9]+")  # ASCII digits only: str.isdigit() accepts "²"
 _TOKEN = re.compile(r"[-!#$%&'*+.^_`|~0-9A-Za-z]+")
 _FIELD_VALUE = re.compile(rb"(?:[^\x00-\x20\x7f]+(?:[ \t]+[^\x00-\x20\x7f]+)*)?")
@@ -97,132 +97,71 @@ class ResponseHeadTooLarge(Exception):
         )
 
 
-class AsyncioStream(httpcore.AsyncNetworkStream):
-    """httpcore's view of one connection, on asyncio streams (and asyncio's TLS).
+class _Exchange:
+    """One HTTP/1.1 request and its response on a fresh TLS connection, parsed by h11."""
 
-    `head_budget`, while set, is how many more bytes may arrive before the response head
-    is complete: httpcore skips interim (1xx) responses without limit, so a flood of them
-    would otherwise burn CPU until the probe's timeout.
-    """
+    __slots__ = ("_http", "_reader", "_writer")
 
     def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self._reader = reader
         self._writer = writer
-        self.head_budget: int | None = None
+        self._http = h11.Connection(h11.CLIENT, max_incomplete_event_size=ONE_HEAD_LIMIT)
 
-    async def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
-        try:
-            if timeout is None:  # the probe's own asyncio.timeout bounds it: the common case
-                data = await self._reader.read(max_bytes)
-            else:
-                async with asyncio.timeout(timeout):
-                    data = await self._reader.read(max_bytes)
-        except TimeoutError as exc:
-            raise httpcore.ReadTimeout(str(exc)) from exc
-        except OSError as exc:
-            raise httpcore.ReadError(str(exc)) from exc
-        if self.head_budget is not None:
-            self.head_budget -= len(data)
-            if self.head_budget < 0:
-                raise ResponseHeadTooLarge
-        return data
+    async def send(self, request: h11.Request, body: bytes | None) -> None:
+        data = self._http.send(request)
+        if body:
+            data += self._http.send(h11.Data(data=body))
+        self._writer.write(data + self._http.send(h11.EndOfMessage()))
+        await self._writer.drain()
 
-    async def write(self, buffer: bytes, timeout: float | None = None) -> None:
-        if not buffer:
-            return
-        try:
-            self._writer.write(buffer)
-            if timeout is None:
-                await self._writer.drain()
-            else:
-                async with asyncio.timeout(timeout):
-                    await self._writer.drain()
-        except TimeoutError as exc:
-            raise httpcore.WriteTimeout(str(exc)) from exc
-        except OSError as exc:
-            raise httpcore.WriteError(str(exc)) from exc
+    async def response(self) -> h11.Response | h11.InformationalResponse:
+        """The final response head (or a 101, should a target's own headers ask to switch
+        protocols). Other interim (1xx) responses are skipped, but all heads together may
+        take HEAD_LIMIT bytes: a flood of them would otherwise burn CPU until the timeout."""
+        budget = HEAD_LIMIT
+        while True:
+            event = self._http.next_event()
+            if isinstance(event, h11.Response):
+                return event
+            if isinstance(event, h11.InformationalResponse):
+                if event.status_code == 101:  # no more HTTP on this connection
+                    return event
+            elif event is h11.NEED_DATA:
+                budget -= await self._receive()
+                if budget < 0:
+                    raise ResponseHeadTooLarge
+            else:  # never loop without reading
+                raise h11.RemoteProtocolError(f"unexpected {event!r} before the response")
 
-    async def aclose(self) -> None:
-        # A probe has read all it wants: drop the connection at once, no TLS goodbye.
-        self._writer.transport.abort()
+    async def chunk(self) -> bytes | None:
+        """The next piece of the body as it arrives; None once it is over."""
+        while True:
+            event = self._http.next_event()
+            if isinstance(event, h11.Data):
+                return bytes(event.data)
+            if event is not h11.NEED_DATA:  # EndOfMessage, or PAUSED after a 101
+                return None
+            await self._receive()
 
-    async def start_tls(
-        self,
-        ssl_context: ssl.SSLContext,
-        server_hostname: str | None = None,
-        timeout: float | None = None,
-    ) -> httpcore.AsyncNetworkStream:
-        try:
-            async with asyncio.timeout(timeout):
-                await self._writer.start_tls(ssl_context, server_hostname=server_hostname)
-        except TimeoutError as exc:
-            self._writer.transport.abort()
-            raise httpcore.ConnectTimeout(str(exc)) from exc
-        except OSError as exc:  # ssl.SSLError is an OSError
-            self._writer.transport.abort()
-            raise httpcore.ConnectError(str(exc)) from exc
-        return self
-
-    def get_extra_info(self, info: str) -> Any:
-        if info == "ssl_object":
-            return self._writer.get_extra_info("ssl_object")
-        if info == "server_addr":
-            return self._writer.get_extra_info("peername")
-        if info == "client_addr":
-            return self._writer.get_extra_info("sockname")
-        if info == "socket":
-            return self._writer.get_extra_info("socket")
-        if info == "is_readable":  # only asked of idle pooled connections; probes keep none
-            return self._reader.at_eof()
-        return None
-
-
-class AsyncioBackend(httpcore.AsyncNetworkBackend):
-    """httpcore network backend on asyncio streams, the prober's default: less CPU per probe
-    than httpcore's own anyio backend, whose TLS stream pumps every TLS record through
-    Python-level cancel scopes (figures in BENCHMARKS.md, bench/bench_probe_cpu.py)."""
-
-    async def connect_tcp(
-        self,
-        host: str,
-        port: int,
-        timeout: float | None = None,
-        local_address: str | None = None,
-        socket_options: Any = None,
-    ) -> httpcore.AsyncNetworkStream:
-        local = (local_address, 0) if local_address else None
-        try:
-            async with asyncio.timeout(timeout):
-                reader, writer = await asyncio.open_connection(host, port, local_addr=local)
-        except TimeoutError as exc:
-            raise httpcore.ConnectTimeout(str(exc)) from exc
-        except OSError as exc:
-            raise httpcore.ConnectError(str(exc)) from exc
-        for option in socket_options or ():
-            writer.get_extra_info("socket").setsockopt(*option)
-        return AsyncioStream(reader, writer)
-
-    async def connect_unix_socket(
-        self, path: str, timeout: float | None = None, socket_options: Any = None
-    ) -> httpcore.AsyncNetworkStream:
-        raise httpcore.ConnectError("unix sockets are not probed")
-
-    async def sleep(self, seconds: float) -> None:
-        await asyncio.sleep(seconds)
+    async def _receive(self) -> int:
+        """Read what has arrived (b"" at the end: h11 then says whether the answer was
+        complete) and hand it to the parser."""
+        data = await self._reader.read(READ_SIZE)
+        self._http.receive_data(data)
+        return len(data)
 
 
 class _Prepared:
-    """What every probe of one target needs, worked out once: URL parts, headers, body."""
+    """What every probe of one target needs, worked out once: address parts and the request
+    (h11 checks a request's headers as it is made: once per target, not per probe)."""
 
-    __slots__ = ("body", "header_problem", "headers", "host", "method", "path", "port", "target")
+    __slots__ = ("body", "header_problem", "host", "port", "request", "target")
 
     def __init__(self, target: Target, user_agent: str) -> None:
         parts = urlsplit(target.url)
         self.target = weakref.ref(target)
-        self.method = target.method.encode("ascii")
         self.host = parts.hostname or ""
         self.port = parts.port or 443
-        self.path = httpx.URL(target.url).raw_path  # percent-encoded as HTTP clients do
         self.body = target.body.encode() if target.body is not None else None
         headers = {
             "host": ("Host", parts.netloc.rpartition("@")[2]),  # the real name, not the IP
@@ -234,13 +173,14 @@ class _Prepared:
         if self.body is not None or target.method in ("POST", "PUT", "PATCH"):
             headers["content-length"] = ("Content-Length", str(len(self.body or b"")))
         self.header_problem = _header_problem(target.headers)
+        self.request: h11.Request | None = None
         if not self.header_problem:  # the target's own headers win (case-insensitively)
             headers.update({name.lower(): (name, v) for name, v in target.headers.items()})
-        self.headers = [(name.encode("ascii"), value.encode()) for name, value in headers.values()]
-
-    def url(self, address: str) -> httpcore.URL:
-        """The target's URL with the host replaced by the IP literal to connect to."""
-        return httpcore.URL(scheme=b"https", host=address, port=self.port, target=self.path)
+            self.request = h11.Request(
+                method=target.method,
+                target=httpx.URL(target.url).raw_path,  # percent-encoded as HTTP clients do
+                headers=[(name.encode(), value.encode()) for name, value in headers.values()],
+            )
 
 
 class _CertExpiries:
@@ -271,18 +211,18 @@ class _CertExpiries:
 
 
 class _TlsVersionTooLow(Exception):
-    """Raised from the trace hook before the request is sent, so no header leaves over TLS
-    that the target's policy rejects."""
+    """Raised after the handshake and before the request is sent, so no header leaves over
+    TLS that the target's policy rejects."""
 
     def __init__(self, negotiated: str, required: str) -> None:
         super().__init__(f"negotiated TLS {negotiated}, target requires TLS {required} or newer")
 
 
 class _Attempt:
-    """The state of one probe, filled in by httpcore's trace events as the request runs.
+    """The state of one probe, filled in as the request runs.
 
-    The stage tells where a failure or the timeout struck (a ConnectError is raised both
-    for TCP and for TLS failures; the trace events tell them apart).
+    The stage tells where a failure or the timeout struck; a phase is timed from the mark
+    its stage started at.
     """
 
     __slots__ = (
@@ -295,8 +235,6 @@ class _Attempt:
         "phases",
         "required_tls",
         "stage",
-        "tcp_stream",
-        "tls_done",
         "tls_version",
     )
 
@@ -311,8 +249,6 @@ class _Attempt:
         self.cert_expiry: datetime | None = None
         self.http_version: str | None = None
         self.content_length: int | None = None
-        self.tcp_stream: Any = None
-        self.tls_done = False
 
     def lap(self, phase: str, next_stage: str) -> None:
         """Close the phase that started at the last mark and start the next one."""
@@ -321,56 +257,28 @@ class _Attempt:
         self.mark = now
         self.stage = next_stage
 
-    async def trace(self, event: str, info: dict[str, Any]) -> None:
-        """httpcore's `trace` extension: called at the start and end of every step."""
-        if event == "connection.connect_tcp.started":
-            self.mark = time.perf_counter()
-            self.stage = "connect"
-        elif event == "connection.connect_tcp.complete":
-            self.tcp_stream = info.get("return_value")
-            self.lap("connect", "tls")
-        elif event == "connection.start_tls.started":
-            self.mark = time.perf_counter()
-            self.stage = "tls"
-        elif event == "connection.start_tls.complete":
-            self.lap("tls", "request")
-            self.tls_done = True
-            stream = info.get("return_value")
-            if stream is not None:
-                self.read_tls(stream.get_extra_info("ssl_object"))
-        elif event == "http11.send_request_headers.started":
-            self.check_tls_version()
-        elif event == "http11.receive_response_headers.started":
-            self.mark = time.perf_counter()
-            self.stage = "processing"
-            self.budget_head(HEAD_LIMIT)
-        elif event == "http11.receive_response_headers.complete":
-            self.lap("processing", "transfer")
-            self.budget_head(None)
+    def start(self, stage: str) -> None:
+        """Start a stage after a step no phase counts (sending the request)."""
+        self.mark = time.perf_counter()
+        self.stage = stage
 
-    def budget_head(self, limit: int | None) -> None:
-        """Bound the bytes of the response head (only AsyncioStream can count them)."""
-        if isinstance(self.tcp_stream, AsyncioStream):
-            self.tcp_stream.head_budget = limit
-
-    def read_answer(self, response: httpcore.Response, headers: _Headers) -> None:
+    def read_answer(
+        self, response: h11.Response | h11.InformationalResponse, headers: _Headers
+    ) -> None:
         """HTTP version and Content-Length, for blackbox_exporter's metrics of the same name."""
-        version = response.extensions.get("http_version", b"")  # b"HTTP/1.1"
-        self.http_version = version.decode("ascii", "replace").removeprefix("HTTP/") or None
+        self.http_version = response.http_version.decode("ascii", "replace") or None
         length = headers.get("content-length") or ""
         plain = length.isascii() and length.isdigit() and len(length) <= 18  # fits a float
         self.content_length = int(length) if plain else None
 
     def read_tls(self, ssl_object: ssl.SSLObject | None) -> None:
-        """Negotiated version and the leaf certificate's expiry, from the live connection."""
+        """Negotiated version and the leaf certificate's expiry, from the live connection;
+        then enforce tls_min_version, before any header is sent."""
         if ssl_object is None:
             return
         version = ssl_object.version() or ""
         self.tls_version = version.removeprefix("TLSv") or None
         self.cert_expiry = self.expiries.of(ssl_object)
-
-    def check_tls_version(self) -> None:
-        """Enforce tls_min_version after the handshake, before any header is sent."""
         if self.required_tls is None or self.tls_version is None:
             return
         have = _TLS_VERSIONS.get(self.tls_version, (0, 0))
@@ -382,20 +290,12 @@ class _Attempt:
         if self.stage in PHASES and self.stage not in self.phases:
             self.phases[self.stage] = time.perf_counter() - self.mark
 
-    async def close_half_open(self) -> None:
-        """A TLS handshake cut short leaves its TCP stream unclosed in httpcore: close it."""
-        if self.tcp_stream is not None and not self.tls_done:
-            with contextlib.suppress(Exception):
-                await self.tcp_stream.aclose()
-        self.tcp_stream = None
-
 
 class Prober:
     """Probes targets from one location; reuse one Prober for the life of the monitor.
 
     `now` is the wall clock stamped on results (injectable for tests); `resolver` replaces
-    getaddrinfo (see `Resolver`), so tests need no DNS; `network_backend` replaces the
-    asyncio one (the benchmark compares it with httpcore's anyio backend).
+    getaddrinfo (see `Resolver`), so tests need no DNS.
     """
 
     def __init__(
@@ -405,14 +305,12 @@ class Prober:
         now: Callable[[], datetime] = _utcnow,
         resolver: Resolver = system_resolver,
         user_agent: str = USER_AGENT,
-        network_backend: httpcore.AsyncNetworkBackend | None = None,
     ) -> None:
         self.location = location
         self._now = now
         self._resolver = resolver
         self._user_agent = user_agent
-        self._backend = network_backend or AsyncioBackend()
-        self._pools: dict[tuple[str, str | None], httpcore.AsyncConnectionPool] = {}
+        self._contexts: dict[str | None, ssl.SSLContext] = {}
         self._prepared: dict[int, _Prepared] = {}
         self._expiries = _CertExpiries()
         self._prune_at = 1024
@@ -424,11 +322,7 @@ class Prober:
         await self.aclose()
 
     async def aclose(self) -> None:
-        """Close the shared pools (there are no idle connections to wait for)."""
-        pools, self._pools = list(self._pools.values()), {}
-        for pool in pools:
-            with contextlib.suppress(Exception):
-                await pool.aclose()
+        """Nothing to wait for: every probe closes its own connection."""
 
     async def probe(self, target: Target, family: str) -> ProbeResult:
         """One request of `target` over `family` ("ipv4"/"ipv6"); never raises, never takes
@@ -479,8 +373,6 @@ class Prober:
             attempt.cut()
             reason, detail = _classify(exc, attempt.stage, attempt.address)
             return result(False, reason, detail)
-        finally:
-            await attempt.close_half_open()
 
     async def address(self, target: Target, family: str) -> tuple[str, tuple[Reason, str] | None]:
         """Where a request of `target` over `family` goes (its `resolve:` address, or DNS), or
@@ -502,24 +394,21 @@ class Prober:
             reason, detail = failure
             return result(False, reason, detail)
         attempt.address = address
-        if prepared.header_problem:  # refused here, or httpcore's debug log would quote it
+        if prepared.request is None:  # refused here: a bad header value must never be sent
             return result(False, Reason.ERROR, prepared.header_problem)
 
-        request = httpcore.Request(
-            prepared.method,
-            prepared.url(address),
-            headers=prepared.headers,
-            content=prepared.body,
-            extensions={"sni_hostname": prepared.host, "trace": attempt.trace},
-        )
-        response = await self._pool_for(family, target.ca_file).handle_async_request(request)
-        try:
-            if attempt.tls_version is None:  # no trace event seen: read it off the stream
-                stream = response.extensions.get("network_stream")
-                if stream is not None:
-                    attempt.read_tls(stream.get_extra_info("ssl_object"))
-                attempt.check_tls_version()
-            status = response.status
+        reader, writer = await asyncio.open_connection(address, prepared.port)
+        try:  # no keep-alive, no TLS goodbye: a probe drops its connection when done
+            attempt.lap("connect", "tls")
+            await writer.start_tls(self._context(target.ca_file), server_hostname=prepared.host)
+            attempt.lap("tls", "request")
+            attempt.read_tls(writer.get_extra_info("ssl_object"))
+            exchange = _Exchange(reader, writer)
+            await exchange.send(prepared.request, prepared.body)
+            attempt.start("processing")
+            response = await exchange.response()
+            attempt.lap("processing", "transfer")
+            status = response.status_code
             headers = _Headers(response.headers)
             attempt.read_answer(response, headers)
             if status == 429:
@@ -529,13 +418,13 @@ class Prober:
                 return result(True, Reason.RATE_LIMITED, detail, status, hold)
             if not any(low <= status <= high for low, high in target.expect_status):
                 return result(False, Reason.STATUS, f"unexpected status {status}", status)
-            body_failure = await _read_body(response, headers, target)
+            body_failure = await _read_body(exchange, headers, target)
             attempt.lap("transfer", "done")
             if body_failure:
                 return result(False, Reason.BODY, body_failure, status)
             return result(True, None, "", status)
         finally:
-            await response.aclose()
+            writer.transport.abort()
 
     async def _address(
         self, target: Target, family: str, host: str, port: int
@@ -581,24 +470,13 @@ class Prober:
             prepared = self._prepared[id(target)] = _Prepared(target, self._user_agent)
         return prepared
 
-    def _pool_for(self, family: str, ca_file: str | None) -> httpcore.AsyncConnectionPool:
-        """One connection pool and SSL context per (family, ca_file), kept for the Prober's
-        life. No keep-alive, so every probe connects afresh; no proxy (it would hide the
-        family)."""
-        key = (family, ca_file)
-        pool = self._pools.get(key)
-        if pool is None:
-            context = ssl.create_default_context(cafile=ca_file)  # None: the system's CAs
+    def _context(self, ca_file: str | None) -> ssl.SSLContext:
+        """One SSL context per ca_file (None: the system's CAs), kept for the Prober's life."""
+        context = self._contexts.get(ca_file)
+        if context is None:
+            context = self._contexts[ca_file] = ssl.create_default_context(cafile=ca_file)
             context.set_alpn_protocols(["http/1.1"])
-            pool = self._pools[key] = httpcore.AsyncConnectionPool(
-                ssl_context=context,
-                max_connections=None,
-                max_keepalive_connections=0,
-                http1=True,
-                http2=False,
-                network_backend=self._backend,
-            )
-        return pool
+        return context
 
 
 class _Headers:
@@ -607,7 +485,7 @@ class _Headers:
 
     __slots__ = ("_fields",)
 
-    def __init__(self, fields: list[tuple[bytes, bytes]]) -> None:
+    def __init__(self, fields: Iterable[tuple[bytes, bytes]]) -> None:
         self._fields: dict[str, str] = {}
         for raw_name, raw_value in fields:
             name, value = raw_name.decode("latin-1").lower(), raw_value.decode("latin-1")
@@ -617,7 +495,7 @@ class _Headers:
         return self._fields.get(name, default)
 
 
-async def _read_body(response: httpcore.Response, headers: _Headers, target: Target) -> str:
+async def _read_body(exchange: _Exchange, headers: _Headers, target: Target) -> str:
     """Read the body within max_body_bytes, counted both on the wire and once its
     Content-Encoding is undone; return a failure detail, or "" when the body is fine.
 
@@ -640,10 +518,10 @@ async def _read_body(response: httpcore.Response, headers: _Headers, target: Tar
         decoder = None
     body = bytearray()
     received = decoded = 0
-    async for chunk in response.aiter_stream():
+    while (chunk := await exchange.chunk()) is not None:
         received += len(chunk)
         if received > limit:
-            return too_large  # stop reading: the caller closes the connection
+            return too_large  # stop reading: the caller drops the connection
         if decoder is None:
             continue
         try:
@@ -721,17 +599,15 @@ def _classify(exc: Exception, stage: str, address: str | None = None) -> tuple[R
     for e in chain:
         if isinstance(e, ResponseHeadTooLarge):
             return Reason.ERROR, str(e)
-    if any(isinstance(e, httpcore.TimeoutException) for e in chain):
-        return Reason.TIMEOUT, f"timed out ({stage})"
     if stage == "tls":
         return _tls_failure(chain)
     if stage == "connect":
         return _connect_failure(chain, exc, address)
-    if isinstance(exc, httpcore.RemoteProtocolError):
+    if isinstance(exc, h11.RemoteProtocolError):
         if stage in {"request", "processing"}:
             return Reason.ERROR, "server closed the connection without a response"
         return Reason.ERROR, f"protocol error: {_short(exc)}"
-    if isinstance(exc, httpcore.ReadError | httpcore.WriteError):
+    if isinstance(exc, OSError):  # ssl.SSLError too: a broken record after the handshake
         return Reason.ERROR, f"connection lost ({stage})"
     return Reason.ERROR, f"{type(exc).__name__}: {_short(exc)}"
 

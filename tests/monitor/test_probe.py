@@ -12,14 +12,13 @@ from collections.abc import Callable, Coroutine
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
-import httpcore
 import pytest
 from support.bombs import encode, zeros
 from support.https import HttpsServer, Route
 
 from monitor.config import Target
 from monitor.probing import eventloop
-from monitor.probing.probe import HEAD_LIMIT, AsyncioBackend, AsyncioStream, Prober
+from monitor.probing.probe import HEAD_LIMIT, Prober
 from monitor.probing.results import PHASES, ProbeResult, Reason
 
 T = TypeVar("T")
@@ -484,47 +483,6 @@ def test_a_probe_never_outlives_its_timeout_even_on_slow_dns(https_server: Serve
     assert result.reason == Reason.TIMEOUT
     assert "resolve" in result.detail
     assert result.duration_seconds < timedelta(seconds=2.3).total_seconds()
-
-
-@pytest.fixture
-def asyncio_connections(monkeypatch: pytest.MonkeyPatch) -> list[httpcore.AsyncNetworkStream]:
-    """Every connection the asyncio backend opens from now on (it still opens them)."""
-    opened: list[httpcore.AsyncNetworkStream] = []
-    connect = AsyncioBackend.connect_tcp
-
-    async def recorded(self: AsyncioBackend, *args: Any, **kwargs: Any) -> Any:
-        stream = await connect(self, *args, **kwargs)
-        opened.append(stream)
-        return stream
-
-    monkeypatch.setattr(AsyncioBackend, "connect_tcp", recorded)
-    return opened
-
-
-def test_probes_connect_through_the_asyncio_backend_by_default(
-    https_server: ServerFactory, asyncio_connections: list[httpcore.AsyncNetworkStream]
-) -> None:
-    """The CPU budget relies on it: should the pool ever fall back to httpcore's own
-    backend, no connection goes through AsyncioBackend and this fails."""
-    results = probe(target_for(https_server()), "ipv4", "ipv6")
-
-    assert all(result.success for result in results.values())
-    assert len(asyncio_connections) == 2
-    assert all(isinstance(stream, AsyncioStream) for stream in asyncio_connections)
-
-
-def test_another_backend_gives_the_same_results_without_the_asyncio_one(
-    https_server: ServerFactory, asyncio_connections: list[httpcore.AsyncNetworkStream]
-) -> None:
-    server = https_server(routes={"/down": Route(status=503)})
-    anyio = {"network_backend": httpcore.AnyIOBackend()}
-
-    up = probe(target_for(server), "ipv4", "ipv6", **anyio)
-    down = probe(target_for(server, "/down"), "ipv6", **anyio)["ipv6"]
-
-    assert all(result.success and result.tls_version == "1.3" for result in up.values())
-    assert (down.reason, down.status_code) == (Reason.STATUS, 503)
-    assert asyncio_connections == []
 
 
 GIB = 1024**3
