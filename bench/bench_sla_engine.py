@@ -11,8 +11,9 @@ from decimal import Decimal
 
 import numpy as np
 
-from sla import evaluate_month, load_window
+from sla.engine import evaluate_month
 from sla.model import Contract, LastState, Plan, Policy, SeriesSlices, TargetSpec
+from sla.slices import load_window
 
 YEAR, MONTH = 2026, 1
 TARGETS = [TargetSpec(f"target-{n}", f"service-{n % 10}", 30.0) for n in range(100)]

@@ -11,8 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from enum import IntEnum
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from sla.vocabulary import (
     FAMILIES,
@@ -22,6 +21,9 @@ from sla.vocabulary import (
     NoDataPolicy,
     RateLimitedPolicy,
 )
+
+if TYPE_CHECKING:  # only in annotations: plain data and enums need no numpy to import
+    import numpy as np
 
 
 class LastState(IntEnum):

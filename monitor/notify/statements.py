@@ -32,9 +32,9 @@ from monitor.notify.outbox import Event, Outbox
 from monitor.reports.inputs import EngineInputs
 from monitor.reports.monthly import last_ended_month, month_report, render
 from monitor.store import Store
-from sla import month_bounds
 from sla.engine import CustomerTotal, MonthReport
 from sla.render.formatting import number
+from sla.slices import month_bounds
 from sla.vocabulary import (
     CUSTOMER_EMAIL_CHANNEL,
     REPORT_MEDIA_TYPES,

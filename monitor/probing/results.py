@@ -5,10 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from sla.model import LastState
+
+if TYPE_CHECKING:
+    import numpy as np
 
 
 class Reason(StrEnum):
@@ -45,6 +47,8 @@ def slice_states(success: np.ndarray, reason: np.ndarray) -> np.ndarray:
     import, rebuilding a slice length from raw rows) goes through here. A `local` probe never
     left the monitor: it gets NONE, which the rollups leave out (spec: as if not run).
     """
+    import numpy as np  # noqa: PLC0415 (the store's path only: `probe` starts without it)
+
     states = np.where(success, LastState.OK, LastState.FAILED).astype(np.uint8)
     states[reason == REASON_CODES[Reason.RATE_LIMITED]] = LastState.RATE_LIMITED
     states[reason == REASON_CODES[Reason.LOCAL]] = LastState.NONE

@@ -8,14 +8,20 @@ from datetime import datetime
 from monitor.config import Config
 from monitor.reports.inputs import EngineInputs
 from monitor.store import Store
-from sla import month_bounds
 from sla.engine import GroupStates, MonthReport, evaluate_month, group_states
 from sla.model import FailedProbes, SeriesBlock
 from sla.ranges import RangeReport, combine_months
 from sla.render.data import render_csv, render_json
 from sla.render.html import render_html
 from sla.render.md import render_md
-from sla.slices import epoch_us, load_window, slice_at_or_after, slice_index, span_window
+from sla.slices import (
+    epoch_us,
+    load_window,
+    month_bounds,
+    slice_at_or_after,
+    slice_index,
+    span_window,
+)
 from sla.status import LastProbe, last_probes
 from sla.vocabulary import Family, ReportFormat
 

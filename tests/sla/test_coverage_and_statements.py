@@ -8,7 +8,7 @@ from fractions import Fraction
 
 import pytest
 
-from sla import evaluate_month
+from sla.engine import evaluate_month
 from sla.errors import SlaError
 from sla.model import MaintenanceWindow, TargetSpec
 

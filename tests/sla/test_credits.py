@@ -11,8 +11,8 @@ from fractions import Fraction
 
 import pytest
 
-from sla import SlaError
 from sla.credits import applicable_step, contract_credit, round_money
+from sla.errors import SlaError
 from sla.model import CreditStep
 
 DAY = 1440

@@ -16,12 +16,11 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from support.month_probes import LATER
 
-from sla import month_bounds
 from sla.availability import Figures
 from sla.credits import contract_credit, round_money
 from sla.engine import group_states
 from sla.model import CreditStep, LastState, MaintenanceWindow, Policy, TargetSpec
-from sla.slices import SliceState
+from sla.slices import SliceState, month_bounds
 
 HOURS = 672
 MONTH_START = datetime(2026, 2, 1, tzinfo=UTC)

@@ -12,8 +12,8 @@ from fractions import Fraction
 import pytest
 from support import spec_example as example
 
-from sla import render_csv, render_json
 from sla.model import CreditStep, MaintenanceWindow, TargetSpec
+from sla.render.data import render_csv, render_json
 from sla.render.formatting import number, percent_text
 
 ENTERPRISE = (

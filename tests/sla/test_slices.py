@@ -13,7 +13,7 @@ from decimal import Decimal
 import numpy as np
 import pytest
 
-from sla import SlaError, load_window, month_bounds
+from sla.errors import SlaError
 from sla.model import LastState, MaintenanceWindow, Policy, TargetSpec
 from sla.slices import (
     BAD,
@@ -25,6 +25,8 @@ from sla.slices import (
     combine_families,
     combine_locations,
     drop_blips,
+    load_window,
+    month_bounds,
     month_slices,
 )
 

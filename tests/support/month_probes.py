@@ -15,8 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from sla import evaluate_month, load_window, month_bounds
-from sla.engine import MonthReport
+from sla.engine import MonthReport, evaluate_month
 from sla.model import (
     Contract,
     CreditStep,
@@ -29,6 +28,7 @@ from sla.model import (
     SeriesSlices,
     TargetSpec,
 )
+from sla.slices import load_window, month_bounds
 
 US = 1_000_000
 OK, RATE_LIMITED, FAILED = LastState.OK, LastState.RATE_LIMITED, LastState.FAILED

@@ -23,8 +23,7 @@ from decimal import Decimal
 
 import numpy as np
 
-from sla import evaluate_month, load_window
-from sla.engine import MonthReport
+from sla.engine import MonthReport, evaluate_month
 from sla.model import (
     Contract,
     CreditStep,
@@ -35,6 +34,7 @@ from sla.model import (
     SeriesSlices,
     TargetSpec,
 )
+from sla.slices import load_window
 
 SCRIPT = "<script>alert(1)</script>"
 SMITH = "Smith & Sons <ltd>"
