@@ -3,12 +3,16 @@
 Exit 0 fine, 1 a probe failed (`probe`), 2 bad input, always as one line on stderr
 without a traceback. Everything is built here and injected: clock, store, registry,
 HTTP client, so no module keeps global state.
+
+Imports are lazy: at the top only what parsing the arguments needs, so `--help` and
+`--version` answer at once; each command imports what it uses when it runs (the config's
+models, the store, the engine, numpy, pyarrow are a second or more together).
+tests/monitor/test_cli_startup.py keeps the heavy libraries out of `--help` and `--version`.
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import contextlib
 import logging
 import os
@@ -21,41 +25,23 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
-import httpx
-import shtab
-
-from monitor import __version__
-from monitor.config import (
-    STORE_SECTIONS,
-    Config,
-    config_path,
-    load_config,
-    parse_moment,
-    sqlite_file,
-)
 from monitor.errors import InputError, MonitorError
-from monitor.integrations.rules import render_rules
-from monitor.integrations.silences import sync_silences
 from monitor.outputs.files import output, write_output
 from monitor.outputs.folders import site_folder
-from monitor.probing import eventloop
-from monitor.probing.probe import Prober
-from monitor.probing.results import ProbeResult, Reason
-from monitor.reports.inputs import EngineInputs
-from monitor.reports.monthly import last_ended_month, month_report, range_report, render
-from monitor.service import run_service
-from monitor.status import incidents
-from monitor.store import SCHEMA_REVISION, Store
-from monitor.store.core import make_sqlite_folder
-from monitor.store.export import write_export
 from monitor.text.redact import RedactingFilter, redact_url, scrub
-from sla.engine import MonthReport
 from sla.errors import SlaError
-from sla.ranges import RangeReport
-from sla.render.formatting import incomplete_line
 from sla.vocabulary import OPERATOR_IMPACTS, OPERATOR_STATUSES, REPORT_FORMATS
+
+if TYPE_CHECKING:
+    import asyncio
+
+    from monitor.config import Config
+    from monitor.probing.results import ProbeResult
+    from monitor.store import Store
+    from sla.engine import MonthReport
+    from sla.ranges import RangeReport
 
 log = logging.getLogger("uptime-sla")
 
@@ -76,7 +62,11 @@ class _Parser(argparse.ArgumentParser):
 # line, an example and its arguments. `build_parser` turns the registry into argparse
 # parsers (and shell completion follows from them), so adding a command touches nothing else.
 
-Handler = Callable[[argparse.Namespace, Config, Clock], int]
+Handler = Callable[[argparse.Namespace, "Config", Clock], int]
+
+# The sections whose ${VAR}s every command that opens the database needs (docs/cli.md):
+# `report`, `export`, `import`, `status build`, `incident` and `migrate` need no API key.
+STORE_SECTIONS = frozenset({"storage", "status_page", "reports"})
 
 
 @dataclass(frozen=True)
@@ -148,7 +138,10 @@ _COMPLETION_EXAMPLE = (
 )
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(*, for_completion: bool = False) -> argparse.ArgumentParser:
+    """Every command's parser, from the registry. `for_completion` marks file and folder
+    arguments for shtab, imported only then: parsing needs none of it."""
+    complete = _completion_marks(for_completion)
     # -c and -v live on every parser, so they may stand before or after any command; SUPPRESS
     # keeps a command's parser from overwriting a value given before the command.
     common = argparse.ArgumentParser(add_help=False)
@@ -159,11 +152,11 @@ def build_parser() -> argparse.ArgumentParser:
         default=argparse.SUPPRESS,
         help="config file (default: $UPTIME_SLA_CONFIG, else ./uptime-sla.yaml)",
     )
-    config.complete = shtab.FILE  # type: ignore[attr-defined]
+    complete(config, "file")
     common.add_argument(
         "-v", "--verbose", action="store_true", default=argparse.SUPPRESS, help="debug logging"
     )
-    common.add_argument("--version", action="version", version=f"uptime-sla {__version__}")
+    common.add_argument("--version", action=_Version)
     style: dict[str, Any] = {
         "parents": [common],
         "formatter_class": argparse.RawDescriptionHelpFormatter,
@@ -198,8 +191,7 @@ def build_parser() -> argparse.ArgumentParser:
             is_path = options.pop("_path", False)
             action = parser.add_argument(*argument.flags, **options)
             if is_path:
-                directory = options.get("metavar") == "DIR"
-                action.complete = shtab.DIRECTORY if directory else shtab.FILE  # type: ignore[attr-defined]
+                complete(action, "directory" if options.get("metavar") == "DIR" else "file")
     completion = groups[""].add_parser(
         "completion",
         help="print the shell completion script (bash or zsh)",
@@ -214,9 +206,35 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="FILE",
         help="write here, creating its folders (default: stdout)",
     )
-    written.complete = shtab.FILE  # type: ignore[attr-defined]
-    completion.set_defaults(handler=None, root=root)
+    complete(written, "file")
+    completion.set_defaults(handler=None)
     return root
+
+
+def _completion_marks(wanted: bool) -> Callable[[argparse.Action, str], None]:
+    """How a file ("file") or folder ("directory") argument gets shtab's completion."""
+    if not wanted:
+        return lambda _action, _kind: None
+    import shtab
+
+    kinds = {"file": shtab.FILE, "directory": shtab.DIRECTORY}
+
+    def mark(action: argparse.Action, kind: str) -> None:
+        action.complete = kinds[kind]  # type: ignore[attr-defined]
+
+    return mark
+
+
+class _Version(argparse._VersionAction):
+    """`--version` (argparse's own, so help and shell completion treat it as such), with the
+    version looked up only when asked for: reading the installed package's metadata would
+    cost every other command time for nothing."""
+
+    def __call__(self, parser: argparse.ArgumentParser, *args: Any) -> None:
+        from monitor import __version__
+
+        self.version = f"uptime-sla {__version__}"
+        super().__call__(parser, *args)
 
 
 def _examples(lines: Iterable[str]) -> str:
@@ -260,8 +278,13 @@ def _dispatch(argv: Sequence[str] | None, clock: Clock, urls: list[str]) -> int:
     # the skip is by design (runs never overlap) and shows in the schedule lag metric.
     logging.getLogger("apscheduler").setLevel(logging.ERROR)
     if args.handler is None:  # `completion` reads no config
-        write_output(args.output, shtab.complete(args.root, args.shell), parents=True)
+        import shtab
+
+        script = shtab.complete(build_parser(for_completion=True), args.shell)
+        write_output(args.output, script, parents=True)
         return 0
+    from monitor.config import config_path, load_config
+
     args.config_file = config_path(vars(args).get("config"))
     config = load_config(args.config_file, sections=args.sections)
     urls += [
@@ -367,7 +390,7 @@ def _one_line(text: str) -> str:
 )
 def _check_config(args: argparse.Namespace, config: Config, clock: Clock) -> int:
     print(
-        f"{config_path(vars(args).get('config'))}: ok ({len(config.targets)} targets,"
+        f"{args.config_file}: ok ({len(config.targets)} targets,"
         f" {len(config.contracts)} contracts, {len(config.maintenance)} maintenance windows)"
     )
     return 0
@@ -381,6 +404,12 @@ def _check_config(args: argparse.Namespace, config: Config, clock: Clock) -> int
     sections=None,
 )
 def _probe(args: argparse.Namespace, config: Config, clock: Clock) -> int:
+    import asyncio
+
+    from monitor.probing import eventloop
+    from monitor.probing.probe import Prober
+    from monitor.probing.results import Reason
+
     known = {t.name for t in config.targets}
     for name in args.targets:
         if name not in known:
@@ -413,6 +442,8 @@ def _probe(args: argparse.Namespace, config: Config, clock: Clock) -> int:
 
 def _families_without_way_out(results: list[ProbeResult]) -> list[str]:
     """Families none of whose probes could leave this monitor (all failed with `local`)."""
+    from monitor.probing.results import Reason
+
     reached = {r.family for r in results if r.reason != Reason.LOCAL}
     return sorted({r.family for r in results} - reached)
 
@@ -440,6 +471,8 @@ def _table(results: list[ProbeResult]) -> str:
 
 
 def _open_store(config: Config) -> Store:
+    from monitor.store import Store
+
     return Store(config.storage.url, rollup_seconds=int(config.sla.slice))
 
 
@@ -450,7 +483,8 @@ def _open_store(config: Config) -> Store:
     [path_arg("file", metavar="FILE.csv")],
 )
 def _import(args: argparse.Namespace, config: Config, clock: Clock) -> int:
-    from monitor.store.importer import import_csv  # noqa: PLC0415 (pyarrow takes 0.3 s to import)
+    from monitor.store.core import make_sqlite_folder
+    from monitor.store.importer import import_csv
 
     if not args.file:
         raise InputError("import: the file name is empty (an unset variable?)")
@@ -603,6 +637,10 @@ def _chosen_months(args: argparse.Namespace) -> list[Month] | None:
 def _report(args: argparse.Namespace, config: Config, clock: Clock) -> int:
     if args.promises:
         return _promise_report(args, config, clock)
+    from monitor.reports.inputs import EngineInputs
+    from monitor.reports.monthly import last_ended_month, month_report, range_report, render
+    from sla.render.formatting import incomplete_line
+
     now = clock()
     months = _chosen_months(args)
     single = _month("--month", args.month) if args.month else last_ended_month(config, now)
@@ -627,8 +665,9 @@ def _report(args: argparse.Namespace, config: Config, clock: Clock) -> int:
 
 def _promise_report(args: argparse.Namespace, config: Config, clock: Clock) -> int:
     """`report --promises [--month M] [--format json|md|html] [-o FILE]` (docs/promises.md)."""
-    from monitor.promises.report import FORMATS as PROMISE_FORMATS  # noqa: PLC0415 (Jinja2)
-    from monitor.promises.report import month_promises, render_report  # noqa: PLC0415
+    from monitor.promises.report import FORMATS as PROMISE_FORMATS
+    from monitor.promises.report import month_promises, render_report
+    from monitor.reports.monthly import last_ended_month
 
     others = [f"--{name}" for name in ("months", "quarter", "year", "customer", "strict")]
     given = [flag for flag in others if getattr(args, flag[2:])]
@@ -672,6 +711,8 @@ def _promise_report(args: argparse.Namespace, config: Config, clock: Clock) -> i
     ],
 )
 def _export(args: argparse.Namespace, config: Config, clock: Clock) -> int:
+    from monitor.store.export import write_export
+
     known = {t.name for t in config.targets}
     for name in args.targets or ():
         if name not in known:
@@ -690,6 +731,8 @@ def _export(args: argparse.Namespace, config: Config, clock: Clock) -> int:
 
 
 def _moment(option: str, value: str | None, config: Config) -> datetime | None:
+    from monitor.config import parse_moment
+
     if value is None:
         return None
     try:
@@ -710,6 +753,10 @@ def _moment(option: str, value: str | None, config: Config) -> datetime | None:
     sections=None,
 )
 def _run(args: argparse.Namespace, config: Config, clock: Clock) -> int:
+    from monitor.probing import eventloop
+    from monitor.service import run_service
+    from monitor.store.core import make_sqlite_folder
+
     page = config.status_page
     if page is not None and page.output_dir is not None:
         try:
@@ -722,6 +769,8 @@ def _run(args: argparse.Namespace, config: Config, clock: Clock) -> int:
 
 def _kept(args: argparse.Namespace, config: Config) -> list[tuple[str, Path]]:
     """What a status site's folder must neither be nor hold: the config and the database."""
+    from monitor.config import sqlite_file
+
     kept = [("the config", Path(args.config_file))]
     database = sqlite_file(config.storage.url)
     if database is not None:
@@ -730,6 +779,8 @@ def _kept(args: argparse.Namespace, config: Config) -> list[tuple[str, Path]]:
 
 
 def _install_signals(stop: asyncio.Event) -> None:
+    import asyncio
+
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
@@ -743,6 +794,8 @@ def _install_signals(stop: asyncio.Event) -> None:
     sections=STORE_SECTIONS | {"alerting"},  # the runbook links
 )
 def _rules(args: argparse.Namespace, config: Config, clock: Clock) -> int:
+    from monitor.integrations.rules import render_rules
+
     write_output(args.output, render_rules(config))
     return 0
 
@@ -761,6 +814,10 @@ group(
     sections=STORE_SECTIONS | {"alerting", "maintenance"},
 )
 def _silences(args: argparse.Namespace, config: Config, clock: Clock) -> int:
+    import httpx
+
+    from monitor.integrations.silences import sync_silences
+
     url = args.alertmanager or config.alerting.alertmanager_url
     with httpx.Client(base_url=url, timeout=10.0) as client:
         result = sync_silences(config, client, clock())
@@ -776,7 +833,7 @@ def _silences(args: argparse.Namespace, config: Config, clock: Clock) -> int:
 )
 def _dashboards(args: argparse.Namespace, config: Config, clock: Clock) -> int:
     try:
-        from monitor.integrations.dashboards import write_dashboards  # noqa: PLC0415 (optional extra)
+        from monitor.integrations.dashboards import write_dashboards  # optional extra
     except ImportError:
         raise InputError(
             "dashboards: needs grafana-foundation-sdk (pip install '.[grafana]' in a checkout"
@@ -802,9 +859,9 @@ group("status", "the public status site")
     [path_arg("-o", "--output", required=True, metavar="DIR")],
 )
 def _status_build(args: argparse.Namespace, config: Config, clock: Clock) -> int:
-    from monitor.status.publish import build_into  # noqa: PLC0415
-    from monitor.status.site import SiteRenderer  # noqa: PLC0415 (Jinja2)
-    from monitor.status.state import StatusBuilder  # noqa: PLC0415
+    from monitor.status.publish import build_into
+    from monitor.status.site import SiteRenderer
+    from monitor.status.state import StatusBuilder
 
     folder = site_folder(args.output, keep=_kept(args, config))
     store = _existing_store(config)
@@ -819,6 +876,8 @@ def _status_build(args: argparse.Namespace, config: Config, clock: Clock) -> int
 
 def _existing_store(config: Config) -> Store:
     """For commands that only read: the database must exist at this version's schema."""
+    from monitor.store import Store
+
     return Store.existing(config.storage.url, rollup_seconds=int(config.sla.slice))
 
 
@@ -828,6 +887,9 @@ def _existing_store(config: Config) -> Store:
     "uptime-sla migrate -c /etc/uptime-sla/uptime-sla.yaml",
 )
 def _migrate(args: argparse.Namespace, config: Config, clock: Clock) -> int:
+    from monitor.store import SCHEMA_REVISION, Store
+    from monitor.store.core import make_sqlite_folder
+
     make_sqlite_folder(config.storage.url)
     store = Store(config.storage.url, rollup_seconds=int(config.sla.slice), create=False)
     try:
@@ -867,6 +929,8 @@ group("incident", "operator incidents on the status page")
     ],
 )
 def _incident_open(args: argparse.Namespace, config: Config, clock: Clock) -> int:
+    from monitor.status import incidents
+
     store = _open_store(config)
     try:
         incident_id = incidents.open_incident(
@@ -895,6 +959,8 @@ def _incident_open(args: argparse.Namespace, config: Config, clock: Clock) -> in
     ],
 )
 def _incident_update(args: argparse.Namespace, config: Config, clock: Clock) -> int:
+    from monitor.status import incidents
+
     store = _open_store(config)
     try:
         incidents.update_incident(
@@ -911,6 +977,8 @@ def _incident_update(args: argparse.Namespace, config: Config, clock: Clock) -> 
     "uptime-sla incident list",
 )
 def _incident_list(args: argparse.Namespace, config: Config, clock: Clock) -> int:
+    from monitor.status import incidents
+
     store = _existing_store(config)
     try:
         lines = incidents.incident_lines(store, clock())
@@ -936,7 +1004,7 @@ def _subscriber_store(config: Config, *, create: bool) -> Iterator[Store]:
 
 
 def _addresses(values: Sequence[str]) -> list[str]:
-    from monitor.subscriptions.forms import email_address  # noqa: PLC0415 (Starlette)
+    from monitor.subscriptions.forms import email_address
 
     found = []
     for value in values:
@@ -997,8 +1065,8 @@ def _utc(moment: datetime) -> str:
     ],
 )
 def _subscribers_add(args: argparse.Namespace, config: Config, clock: Clock) -> int:
-    from monitor.subscriptions.app import new_id  # noqa: PLC0415 (Starlette)
-    from monitor.subscriptions.forms import Components  # noqa: PLC0415
+    from monitor.subscriptions.app import new_id
+    from monitor.subscriptions.forms import Components
 
     emails = _addresses(args.emails)
     try:
@@ -1053,7 +1121,7 @@ def _subscribers_remove(args: argparse.Namespace, config: Config, clock: Clock) 
     [path_arg("-o", "--output", metavar="FILE", help="write here (- or none: stdout)")],
 )
 def _subscribers_export(args: argparse.Namespace, config: Config, clock: Clock) -> int:
-    from monitor.subscriptions.exchange import write_subscribers  # noqa: PLC0415
+    from monitor.subscriptions.exchange import write_subscribers
 
     with _subscriber_store(config, create=False) as store:
         subscribers = store.subscribers()
@@ -1069,8 +1137,8 @@ def _subscribers_export(args: argparse.Namespace, config: Config, clock: Clock) 
     [path_arg("file", metavar="FILE.csv")],
 )
 def _subscribers_import(args: argparse.Namespace, config: Config, clock: Clock) -> int:
-    from monitor.subscriptions.app import new_id  # noqa: PLC0415 (Starlette)
-    from monitor.subscriptions.exchange import read_subscribers  # noqa: PLC0415
+    from monitor.subscriptions.app import new_id
+    from monitor.subscriptions.exchange import read_subscribers
 
     names = [c.name for c in config.status_components()]
     rows = read_subscribers(Path(args.file), names)

@@ -1211,11 +1211,6 @@ def config_path(cli_value: str | None) -> Path:
     return Path(cli_value or os.environ.get("UPTIME_SLA_CONFIG") or "uptime-sla.yaml")
 
 
-# The sections whose ${VAR}s every command that opens the database needs (docs/cli.md):
-# `report`, `export`, `import`, `status build`, `incident` and `migrate` need no API key.
-STORE_SECTIONS = frozenset({"storage", "status_page", "reports"})
-
-
 def load_config(
     path: Path, environ: dict[str, str] | None = None, *, sections: Collection[str] | None = None
 ) -> Config:
