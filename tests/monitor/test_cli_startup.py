@@ -55,7 +55,9 @@ def test_help_and_version_import_none_of_the_heavy_libraries(argv: list[str]) ->
     assert imported_by(*argv) & HEAVY == set()
 
 
-def test_check_config_imports_neither_the_engine_nor_csv_parsing(tmp_path: Path) -> None:
+def test_check_config_of_a_sqlite_monitor_imports_no_engine_database_layer_or_csv(
+    tmp_path: Path,
+) -> None:
     config = tmp_path / "uptime-sla.yaml"
     config.write_text(
         textwrap.dedent("""\
@@ -67,4 +69,4 @@ def test_check_config_imports_neither_the_engine_nor_csv_parsing(tmp_path: Path)
     loaded = imported_by("-c", str(config), "check-config")
 
     assert "pydantic" in loaded  # it did validate
-    assert loaded & {"numpy", "pyarrow", "jinja2", "httpx"} == set()
+    assert loaded & {"numpy", "pyarrow", "sqlalchemy", "jinja2", "httpx"} == set()
