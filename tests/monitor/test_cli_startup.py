@@ -11,9 +11,12 @@ import json
 import subprocess
 import sys
 import textwrap
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+import yaml
+from support.https import HttpsServer
 
 # What `--help` must not pay for: the engine's arrays, CSV parsing, the database layer, the
 # config's models, the page templates, the HTTP client.
@@ -32,8 +35,8 @@ print(json.dumps({"code": code, "modules": sorted({m.partition(".")[0] for m in 
 """
 
 
-def imported_by(*argv: str) -> set[str]:
-    """The top-level packages a fresh interpreter holds after `uptime-sla ARGV` (exit 0)."""
+def imported_by(*argv: str, code: int = 0) -> set[str]:
+    """The top-level packages a fresh interpreter holds after `uptime-sla ARGV` (exit `code`)."""
     done = subprocess.run(
         [sys.executable, "-c", RUN_AND_LIST_MODULES, *argv],
         capture_output=True,
@@ -42,13 +45,21 @@ def imported_by(*argv: str) -> set[str]:
         check=False,
     )
     outcome = json.loads(done.stderr.strip().splitlines()[-1])
-    assert outcome["code"] in (0, None), done.stderr
+    assert (outcome["code"] or 0) == code, done.stderr
     return set(outcome["modules"])
 
 
 @pytest.mark.parametrize(
     "argv",
-    [["--help"], ["--version"], ["report", "--help"], ["status", "build", "--help"]],
+    [
+        ["--help"],
+        ["--version"],
+        ["report", "--help"],
+        ["report", "--promises", "--help"],
+        ["status", "build", "--help"],
+        ["subscribers", "--help"],
+        ["subscribers", "add", "--help"],
+    ],
     ids=" ".join,
 )
 def test_help_and_version_import_none_of_the_heavy_libraries(argv: list[str]) -> None:
@@ -70,3 +81,16 @@ def test_check_config_of_a_sqlite_monitor_imports_no_engine_database_layer_or_cs
 
     assert "pydantic" in loaded  # it did validate
     assert loaded & {"numpy", "pyarrow", "sqlalchemy", "jinja2", "httpx"} == set()
+
+
+def test_probe_imports_no_engine_database_layer_csv_or_templates(
+    tmp_path: Path, https_server: Callable[..., HttpsServer]
+) -> None:
+    server = https_server()
+    config = tmp_path / "uptime-sla.yaml"
+    config.write_text(yaml.safe_dump({"targets": [{"name": "api", **server.target_fields()}]}))
+
+    loaded = imported_by("-c", str(config), "probe")
+
+    assert server.request_count() == 2  # it did probe, over IPv4 and IPv6
+    assert loaded & {"numpy", "pyarrow", "sqlalchemy", "jinja2"} == set()
