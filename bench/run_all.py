@@ -5,7 +5,7 @@
 Installs (as root, only when missing): `apt-get update` then `apt-get install -y nginx
 prometheus-blackbox-exporter prometheus postgresql`, and py-spy into the venv. Each
 benchmark prints its own table and exact command; all output is also written to --out.
-Full size takes about 45 minutes on 2 cores; --quick (smaller N, shorter windows, a small
+Full size takes about 50 minutes on 2 cores; --quick (smaller N, shorter windows, a small
 month) a few minutes, for development only.
 """
 
@@ -99,7 +99,26 @@ def plan(quick: bool) -> list[list[str]]:
                 "--every",
                 "30s",
             ],
-            [b + "bench_subscriptions.py", "--subscribers", "2000", "--runs", "1", "--window", "30"],
+            [
+                b + "bench_subscriptions.py",
+                "--subscribers",
+                "2000",
+                "--runs",
+                "1",
+                "--window",
+                "30",
+            ],
+            [b + "bench_startup.py", "--rounds", "5"],
+            [
+                b + "bench_probe_cpu.py",
+                "--probes",
+                "1000",
+                "--rounds",
+                "2",
+                "--loop",
+                "asyncio",
+                "uvloop",
+            ],
         ]
     return [
         [
@@ -134,6 +153,8 @@ def plan(quick: bool) -> list[list[str]]:
         [b + "bench_status_lag.py"],
         [b + "bench_promise_lag.py", "--duration", "60"],
         [b + "bench_subscriptions.py"],
+        [b + "bench_startup.py"],
+        [b + "bench_probe_cpu.py", "--loop", "asyncio", "uvloop"],
     ]
 
 
