@@ -83,7 +83,7 @@ def test_check_config_of_a_sqlite_monitor_imports_no_engine_database_layer_or_cs
     assert loaded & {"numpy", "pyarrow", "sqlalchemy", "jinja2", "httpx"} == set()
 
 
-def test_probe_imports_no_engine_database_layer_csv_or_templates(
+def test_probe_imports_no_engine_database_layer_csv_templates_or_http_client(
     tmp_path: Path, https_server: Callable[..., HttpsServer]
 ) -> None:
     server = https_server()
@@ -93,4 +93,4 @@ def test_probe_imports_no_engine_database_layer_csv_or_templates(
     loaded = imported_by("-c", str(config), "probe")
 
     assert server.request_count() == 2  # it did probe, over IPv4 and IPv6
-    assert loaded & {"numpy", "pyarrow", "sqlalchemy", "jinja2"} == set()
+    assert loaded & {"numpy", "pyarrow", "sqlalchemy", "jinja2", "httpx"} == set()
