@@ -82,6 +82,25 @@ def test_both_families_up_report_status_tls_expiry_address_and_phases(
     assert server.requests[0].headers["host"] == f"api.test:{server.port}"
 
 
+@pytest.mark.parametrize(
+    ("path", "sent"),
+    [
+        ("/v1/status?region=eu&ids=[1,2]#top", "/v1/status?region=eu&ids=[1,2]"),
+        ("/a b/./é/../c?q=a b", "/a%20b/c?q=a%20b"),
+    ],
+    ids=["plain, as written", "quoted as HTTP clients quote"],
+)
+def test_the_request_line_carries_the_path_and_query(
+    https_server: ServerFactory, path: str, sent: str
+) -> None:
+    server = https_server()
+
+    results = probe(target_for(server, path), "ipv4")
+
+    assert results["ipv4"].success, results["ipv4"].detail
+    assert [r.target for r in server.requests] == [sent]
+
+
 def test_the_started_time_comes_from_the_injected_clock(https_server: ServerFactory) -> None:
     moment = datetime(2026, 2, 10, 2, 30, tzinfo=UTC)
     result = probe(target_for(https_server()), "ipv4", now=lambda: moment)["ipv4"]

@@ -108,6 +108,7 @@ class Request:
     body: bytes
     at: dt.datetime  # UTC wall clock when the request head was read
     monotonic: float  # time.monotonic() at the same moment
+    target: str = ""  # the request line's target as sent: path and query
 
 
 class HttpsServer:
@@ -383,6 +384,7 @@ class HttpsServer:
                     body=body,
                     at=dt.datetime.now(dt.UTC),
                     monotonic=time.monotonic(),
+                    target=target,
                 )
             )
             route = self._routes.get(path, self._default)
