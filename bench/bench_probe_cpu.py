@@ -33,6 +33,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -157,6 +158,45 @@ class Variant:
         return run_child(self.tree, spec, profile)
 
 
+# Where a probe's CPU goes, by layer: each sample counts once, in the first row whose test
+# its stack (frames "function (file:line)", innermost last) passes. BENCHMARKS.md, section 1.
+LAYERS: list[tuple[str, Callable[[list[str]], bool]]] = [
+    ("`SSLObject.do_handshake` (OpenSSL's TLS handshake)", lambda s: "do_handshake" in s[-1]),
+    (
+        "interpreter start-up and imports (outside the timed window)",
+        lambda s: any("importlib._bootstrap" in f for f in s),
+    ),
+    (
+        "under httpcore (pool, connection, tracing, its use of h11 and streams)",
+        lambda s: any("httpcore/" in f for f in s),
+    ),
+    ("under h11 (parsing and writing the one exchange)", lambda s: any("h11/" in f for f in s)),
+    (
+        "uvloop's own C code (seen as `Runner.run`)",
+        lambda s: s[-1].startswith("Runner.run ") and not any("base_events.py" in f for f in s),
+    ),
+    (
+        "asyncio in Python: loop, selector, transports, `SSLProtocol`, streams",
+        lambda s: "asyncio/" in s[-1] or "selectors.py" in s[-1],
+    ),
+    ("the rest of `ssl.py` (read, `getpeercert`), the prober's own lines, other", lambda s: True),
+]
+
+
+def layers(path: Path) -> str:
+    """The samples of a py-spy raw file by LAYERS."""
+    counts = dict.fromkeys((name for name, _ in LAYERS), 0)
+    for line in path.read_text().splitlines():
+        stack, _, count = line.rpartition(" ")
+        if count.isdigit():
+            frames = stack.split(";")
+            name = next(name for name, test in LAYERS if test(frames))
+            counts[name] += int(count)
+    total = sum(counts.values()) or 1
+    rows = [[name, f"{n:,} ({n / total:.1%})"] for name, n in counts.items()]
+    return table(["layer", f"samples of {total:,}"], rows)
+
+
 def profile(
     out: Path, variants: list[Variant], server: tuple[int, Path], args: argparse.Namespace
 ) -> None:
@@ -168,7 +208,8 @@ def profile(
         raw = out / f"py-spy-{variant.label}-{variant.loop}.txt".replace(" ", "-")
         variant.run(server, args, raw)
         print(f"\npy-spy of {variant.name} ({raw}):")
-        print(summarise_profile(raw, top=25), flush=True)
+        print(summarise_profile(raw, top=25))
+        print(f"\nby layer:\n{layers(raw)}", flush=True)
 
 
 # --- blackbox_exporter ---------------------------------------------------------------------
