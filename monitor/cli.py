@@ -922,8 +922,10 @@ group("incident", "operator incidents on the status page")
             "--component",
             action="append",
             default=[],
-            metavar="NAME",
-            help="an affected component (by its name in status_page.components); repeatable",
+            metavar="NAME[=STATUS]",
+            help="an affected component (by its name in status_page.components), with the"
+            " status it shows until the incident is resolved (degraded_performance,"
+            " partial_outage, major_outage or under_maintenance); repeatable",
         ),
         arg("--message", required=True, help="the first update (status investigating)"),
     ],

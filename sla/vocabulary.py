@@ -54,19 +54,33 @@ COMPONENT_STATUS_TEXT: dict[ComponentStatus, str] = {
 }
 
 
+# What an operator may set a component to with `incident open --component NAME=STATUS`.
+OPERATOR_COMPONENT_STATUSES: tuple[ComponentStatus, ...] = (
+    ComponentStatus.DEGRADED_PERFORMANCE,
+    ComponentStatus.PARTIAL_OUTAGE,
+    ComponentStatus.MAJOR_OUTAGE,
+    ComponentStatus.UNDER_MAINTENANCE,
+)
+
+
 class Indicator(StrEnum):
-    """The page's overall indicator (`sla.status.indicator`)."""
+    """The page's overall indicator (`sla.status.indicator`). Declared from best to worst
+    (`INDICATOR_SEVERITY`): maintenance shows only while nothing is worse."""
 
     NONE = "none"
+    MAINTENANCE = "maintenance"
     MINOR = "minor"
     MAJOR = "major"
     CRITICAL = "critical"
 
 
+INDICATOR_SEVERITY: tuple[Indicator, ...] = tuple(Indicator)
+
 # The indicator's one description (Statuspage's): the JSON's `status.description`, the
 # page's banner and what `status build` prints.
 INDICATOR_TEXT: dict[Indicator, str] = {
     Indicator.NONE: "All Systems Operational",
+    Indicator.MAINTENANCE: "Service Under Maintenance",
     Indicator.MINOR: "Minor Service Outage",
     Indicator.MAJOR: "Partial System Outage",
     Indicator.CRITICAL: "Major System Outage",
@@ -83,7 +97,8 @@ class Impact(StrEnum):
     MAINTENANCE = "maintenance"
 
 
-# What an operator may give `incident open --impact`; automatic incidents are `major`.
+# What an operator may give `incident open --impact`; automatic incidents are `minor` (some
+# (target, family) pairs failed) or `major` (every pair failed at once).
 OPERATOR_IMPACTS: tuple[Impact, ...] = (Impact.MINOR, Impact.MAJOR, Impact.CRITICAL)
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import secrets
 import string
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime, timedelta
 
 from monitor.config import Config
@@ -17,7 +17,13 @@ from monitor.errors import InputError
 from monitor.store import Store, StoredIncident, StoredUpdate
 from monitor.text.escape import terminal_line
 from sla.timestamps import rfc3339
-from sla.vocabulary import OPERATOR_IMPACTS, OPERATOR_STATUSES, IncidentStatus
+from sla.vocabulary import (
+    OPERATOR_COMPONENT_STATUSES,
+    OPERATOR_IMPACTS,
+    OPERATOR_STATUSES,
+    ComponentStatus,
+    IncidentStatus,
+)
 
 RECENT = timedelta(days=7)  # `incident list` shows resolved incidents this recent
 _ALPHABET = string.ascii_lowercase + string.digits
@@ -36,6 +42,24 @@ def _text(option: str, value: str) -> str:
     return value
 
 
+def component_choice(value: str, known: Collection[str]) -> tuple[str, ComponentStatus | None]:
+    """`--component NAME` or `NAME=STATUS`: the component by its display name, and the
+    status the operator sets it to until the incident is resolved.
+
+    A name may itself hold `=`: the text after the last `=` is a status only when it is
+    one of OPERATOR_COMPONENT_STATUSES and the text before it names a component.
+    """
+    name, sign, status = value.rpartition("=")
+    if sign and name in known and status in OPERATOR_COMPONENT_STATUSES:
+        return name, ComponentStatus(status)
+    if value in known:
+        return value, None
+    if sign and name in known:
+        statuses = ", ".join(OPERATOR_COMPONENT_STATUSES)
+        raise InputError(f"--component: {status!r} is not one of {statuses}")
+    raise InputError(f"--component: no status page component named {value!r}")
+
+
 def open_incident(
     config: Config,
     store: Store,
@@ -46,22 +70,25 @@ def open_incident(
     message: str,
     now: datetime,
 ) -> str:
-    """Store a new incident (status investigating) and return its id."""
+    """Store a new incident (status investigating) and return its id.
+
+    `components` are `--component` values: names, each with an optional `=STATUS`.
+    """
     if impact not in OPERATOR_IMPACTS:
         raise InputError(f"--impact: {impact!r} is not one of {', '.join(OPERATOR_IMPACTS)}")
     known = {c.name for c in config.status_components()}
-    for name in components:
-        if name not in known:
-            raise InputError(f"--component: no status page component named {name!r}")
+    chosen = [component_choice(value, known) for value in components]
+    statuses = {name: status for name, status in chosen if status is not None}
     incident = StoredIncident(
         id=new_id(),
         title=_text("--title", title),
         impact=impact,
-        components=tuple(dict.fromkeys(components)),
+        components=tuple(dict.fromkeys(name for name, _ in chosen)),
         created=now,
         updates=(
             StoredUpdate(new_id(), IncidentStatus.INVESTIGATING, _text("--message", message), now),
         ),
+        component_statuses=tuple(statuses.items()),
     )
     store.add_incident(incident)
     return incident.id
@@ -84,13 +111,16 @@ def incident_lines(store: Store, now: datetime) -> list[str]:
         last = incident.updates[-1]
         if last.status == IncidentStatus.RESOLVED and last.created < now - RECENT:
             continue
-        components = ", ".join(incident.components) or "-"
+        statuses = dict(incident.component_statuses)
+        components = ", ".join(
+            f"{name}={statuses[name]}" if name in statuses else name for name in incident.components
+        )
         fields = (
             incident.id,
             last.status,
             incident.impact,
             rfc3339(incident.created, "seconds"),
-            components,
+            components or "-",
             incident.title,
         )
         # One line whatever was typed, and escape sequences shown, not obeyed.

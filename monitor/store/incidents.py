@@ -32,6 +32,8 @@ class StoredIncident:
     components: tuple[str, ...]
     created: datetime
     updates: tuple[StoredUpdate, ...]  # oldest first; the first is the opening message
+    # (component name, status) an operator set with the incident, shown until it is resolved
+    component_statuses: tuple[tuple[str, str], ...] = ()
 
 
 class Incidents(Database):
@@ -42,8 +44,9 @@ class Incidents(Database):
         with self.writing("store the incident") as conn:
             conn.execute(
                 text(
-                    "INSERT INTO status_incident (id, title, impact, components, created_us)"
-                    " VALUES (:i, :t, :m, :c, :at)"
+                    "INSERT INTO status_incident"
+                    " (id, title, impact, components, created_us, component_statuses)"
+                    " VALUES (:i, :t, :m, :c, :at, :s)"
                 ),
                 {
                     "i": incident.id,
@@ -51,6 +54,9 @@ class Incidents(Database):
                     "m": incident.impact,
                     "c": json.dumps(list(incident.components)),
                     "at": epoch_us(incident.created),
+                    "s": json.dumps(dict(incident.component_statuses))
+                    if incident.component_statuses
+                    else None,
                 },
             )
             for update in incident.updates:
@@ -72,8 +78,8 @@ class Incidents(Database):
         with self.reading("read incidents") as conn:
             heads = conn.execute(
                 text(
-                    "SELECT id, title, impact, components, created_us FROM status_incident"
-                    " ORDER BY created_us, id"
+                    "SELECT id, title, impact, components, created_us, component_statuses"
+                    " FROM status_incident ORDER BY created_us, id"
                 )
             ).all()
             rows = conn.execute(
@@ -95,6 +101,7 @@ class Incidents(Database):
                 components=tuple(json.loads(row.components)),
                 created=from_epoch_us(row.created_us),
                 updates=tuple(updates[row.id]),
+                component_statuses=tuple(json.loads(row.component_statuses or "{}").items()),
             )
             for row in heads
         ]

@@ -76,6 +76,8 @@ class IncidentRow(SQLModel, table=True):
     impact: str
     components: str  # JSON list of component names
     created_us: int = Field(sa_column=Column(BigInteger, nullable=False))
+    # JSON object {component name: status} an operator set (`--component NAME=STATUS`)
+    component_statuses: str | None = None
 
 
 class IncidentUpdateRow(SQLModel, table=True):
