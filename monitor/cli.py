@@ -753,6 +753,7 @@ def _moment(option: str, value: str | None, config: Config) -> datetime | None:
     sections=None,
 )
 def _run(args: argparse.Namespace, config: Config, clock: Clock) -> int:
+    from monitor.config import config_written
     from monitor.probing import eventloop
     from monitor.service import run_service
     from monitor.store.core import make_sqlite_folder
@@ -764,7 +765,8 @@ def _run(args: argparse.Namespace, config: Config, clock: Clock) -> int:
         except InputError as exc:
             raise InputError(f"status_page.output_dir: {exc}") from None
     make_sqlite_folder(config.storage.url)
-    return eventloop.run(run_service(config, clock, _install_signals))
+    written = config_written(Path(args.config_file))
+    return eventloop.run(run_service(config, clock, _install_signals, config_written=written))
 
 
 def _kept(args: argparse.Namespace, config: Config) -> list[tuple[str, Path]]:
@@ -859,14 +861,16 @@ group("status", "the public status site")
     [path_arg("-o", "--output", required=True, metavar="DIR")],
 )
 def _status_build(args: argparse.Namespace, config: Config, clock: Clock) -> int:
+    from monitor.config import config_written
     from monitor.status.publish import build_into
     from monitor.status.site import SiteRenderer
     from monitor.status.state import StatusBuilder
 
     folder = site_folder(args.output, keep=_kept(args, config))
     store = _existing_store(config)
+    written = config_written(Path(args.config_file))
     try:
-        snapshot = StatusBuilder(config, store).snapshot(clock())
+        snapshot = StatusBuilder(config, store, config_written=written).snapshot(clock())
     finally:
         store.close()
     build_into(SiteRenderer().files(snapshot), folder)

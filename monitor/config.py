@@ -674,6 +674,10 @@ class StatusPageSettings(_Model):
     refresh: Duration = 60.0
     history_days: int = Field(default=90, ge=1, le=366)
     timezone: str | None = None  # default: sla.timezone
+    # An automatic incident needs BAD component slices lasting this long; runs of one
+    # component fewer than `incident_merge` of GOOD slices apart are one incident.
+    incident_after: Annotated[Duration, Field(le=366 * 86400)] = 180.0
+    incident_merge: Annotated[Duration, Field(le=366 * 86400)] = 600.0
     components: tuple[StatusComponent, ...] = ()
     subscriptions: SubscriptionSettings | None = None
 
@@ -1238,6 +1242,15 @@ def _require_unique(section: str, names: Iterable[str]) -> None:
 def config_path(cli_value: str | None) -> Path:
     """`-c FILE`, else $UPTIME_SLA_CONFIG, else ./uptime-sla.yaml."""
     return Path(cli_value or os.environ.get("UPTIME_SLA_CONFIG") or "uptime-sla.yaml")
+
+
+def config_written(path: Path) -> datetime | None:
+    """When the config file was last written (None: unknown). A maintenance window in it
+    was scheduled by then at the latest: the status page's `created_at` of the window."""
+    try:
+        return datetime.fromtimestamp(path.stat().st_mtime, UTC)
+    except (OSError, ValueError, OverflowError):
+        return None
 
 
 def load_config(

@@ -40,6 +40,8 @@ async def run_service(
     config: Config,
     clock: Callable[[], datetime],
     install_signals: Callable[[asyncio.Event], None],
+    *,
+    config_written: datetime | None = None,
 ) -> int:
     # Starlette and uvicorn load only for `run` (the command line starts faster without).
     from monitor.promises import runner as promise_runner  # noqa: PLC0415
@@ -75,7 +77,7 @@ async def run_service(
     refresher = SlaRefresher(config, store, sla_metrics, clock)
     # One builder for the page and the notifications: one cold evaluation of the history,
     # then each caller's refresh re-reads only the recent slices.
-    status = StatusBuilder(config, store)
+    status = StatusBuilder(config, store, config_written=config_written)
     page = config.status_page
     site = (
         None

@@ -41,7 +41,9 @@ from sla.model import (
 from sla.slices import (
     BAD,
     EXCLUDED,
+    GOOD,
     NO_DATA,
+    US,
     ServiceStates,
     Track,
     combine_families,
@@ -61,6 +63,7 @@ from sla.slices import (
     span_window,
     stale_after_us,
 )
+from sla.status import fold_codes, pair_codes, rate_limited_held
 from sla.vocabulary import FAMILIES, Family
 
 # The series of the month: all of them, or a function returning one target's series
@@ -951,10 +954,13 @@ class GroupStates:
 
     A slice is BAD when any target of the group is BAD, EXCLUDED when all are, NO_DATA
     when all the others are NO_DATA, else GOOD: step 6 without the service's own windows.
+    `scope` says which of its (target, family) pairs failed and answered in each slice
+    (`sla.status` scope codes: the page's status, an incident's impact and families).
     """
 
     first_slice: int  # epoch slice index of states[0]
     states: np.ndarray  # int8 SliceState of each slice that ended by `now`
+    scope: np.ndarray  # int8 scope code of the same slices
 
 
 # Slices x series that group_states evaluates at once: all targets of a status page's
@@ -1000,16 +1006,21 @@ def group_states(
         if cells < batch_cells and index + 1 < len(groups):
             continue
         names = list(dict.fromkeys(name for members in batch for name in members))
-        states = _batch_states([by_name[name] for name in names], series(names), frame)
+        states, codes = _batch_states([by_name[name] for name in names], series(names), frame)
         row = {name: number for number, name in enumerate(names)}
-        folded = fold_groups(states, [[row[name] for name in members] for members in batch])
-        for group_slices in folded:
-            yield GroupStates(frame.month_first, group_slices)
+        rows = [[row[name] for name in members] for members in batch]
+        folded = fold_groups(states, rows)
+        for group_slices, group_codes in zip(folded, fold_codes(codes, rows), strict=True):
+            yield GroupStates(frame.month_first, group_slices, group_codes)
         batch, cells = [], 0
 
 
-def _batch_states(targets: Sequence[TargetSpec], block: SeriesBlock, frame: _Frame) -> np.ndarray:
-    """Steps 1-5 for several targets at once: (targets, counted slices) of states.
+def _batch_states(
+    targets: Sequence[TargetSpec], block: SeriesBlock, frame: _Frame
+) -> tuple[np.ndarray, np.ndarray]:
+    """Steps 1-5 for several targets at once: (targets, counted slices) of states, and
+    the scope codes of the same slices (`sla.status`: pairs after step 3, a series held
+    by a 429 answering).
 
     Each target's series are rows of a (target, family, location) grid over the window's
     ended slices, so each step is one array operation over all of them; a slice before
@@ -1032,24 +1043,25 @@ def _batch_states(targets: Sequence[TargetSpec], block: SeriesBlock, frame: _Fra
         picked = slice(None)  # every row counts (the usual case): views, not copies
     known = slice(offset, offset + frame.known)
     stale_of = np.array([stale_after_us(policy, target) for target in targets], np.int64)
-    stale = stale_of[np.array([t for _, t, _, _ in rows], np.intp)]
+    owners = np.array([t for _, t, _, _ in rows], np.intp)
+    stale = stale_of[owners]
+    total, last_offset_us = block.total[picked, known], block.last_offset_us[picked, known]
+    last_state = block.last_state[picked, known]
     states = rollup_states(
         policy,
         stale,
-        total=block.total[picked, known],
+        total=total,
         failed=block.failed[picked, known],
         rate_limited=block.rate_limited[picked, known],
-        last_offset_us=block.last_offset_us[picked, known],
-        last_state=block.last_state[picked, known],
+        last_offset_us=last_offset_us,
+        last_state=last_state,
     )
     locations = {where: index for index, where in enumerate(dict.fromkeys(r[3] for r in rows))}
     families = max((len(target.families) for target in targets), default=1)
-    grid = np.full((len(targets), families, max(len(locations), 1), frame.known), NO_DATA, np.int8)
-    grid[
-        [t for _, t, _, _ in rows],
-        [f for _, _, f, _ in rows],
-        [locations[location] for *_, location in rows],
-    ] = states
+    shape = (len(targets), families, max(len(locations), 1), frame.known)
+    cells = (owners, [f for _, _, f, _ in rows], [locations[location] for *_, location in rows])
+    grid = np.full(shape, NO_DATA, np.int8)
+    grid[cells] = states
     combined = combine_locations(
         combine_families(grid, policy.family_policy, axis=1), policy.location_quorum, axis=1
     )
@@ -1059,4 +1071,15 @@ def _batch_states(targets: Sequence[TargetSpec], block: SeriesBlock, frame: _Fra
         windows = frame.target_windows(target)
         if windows:
             counted[index, frame.mask(windows)] = EXCLUDED
-    return counted
+    grace = np.array([round(t.max_retry_after_seconds * US) for t in targets], np.int64)[owners]
+    held = rate_limited_held(
+        policy, stale, grace, total=total, last_offset_us=last_offset_us, last_state=last_state
+    )
+    if held.any():
+        grid[cells] = np.where(held, GOOD, states)
+    pairs = combine_locations(grid, policy.location_quorum, axis=2)
+    slots = np.full((len(targets), families), -1, np.intp)
+    for index, target in enumerate(targets):
+        slots[index, : len(target.families)] = [FAMILIES.index(f) for f in target.families]
+    codes = pair_codes(pairs[..., frame.counted_at : frame.counted_at + frame.counted], slots)
+    return counted, codes

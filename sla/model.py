@@ -55,6 +55,9 @@ class TargetSpec:
     service: str
     interval_seconds: float
     families: tuple[Family, ...] = FAMILIES
+    # The longest a 429's Retry-After holds the series back: the status page counts a
+    # rate-limited series as answering for this long past stale_after. Not an SLA rule.
+    max_retry_after_seconds: float = 0.0
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from monitor.config import Config
 from monitor.notify.outbox import Event
 from monitor.status.state import PageIncident, PageMaintenance
+from monitor.status.wording import duration_text
 from sla.timestamps import rfc3339
 from sla.vocabulary import (
     EMAIL_CHANNEL,
@@ -100,8 +101,10 @@ def incident_events(config: Config, incidents: Iterable[PageIncident]) -> Iterat
                 kind, key = EventKind.INCIDENT_OPENED, f"incident/{incident.id}/opened"
             elif update.status == IncidentStatus.RESOLVED:
                 kind, key = EventKind.INCIDENT_RESOLVED, f"incident/{incident.id}/resolved"
-                minutes = (update.created_at - incident.started_at).total_seconds() / 60
-                payload["minutes"] = f"{minutes:g}"
+                # How long it failed (an automatic one is resolved `incident_merge` later).
+                lasted = incident.duration(update.created_at)
+                payload["minutes"] = f"{lasted.total_seconds() / 60:g}"
+                payload["duration"] = duration_text(lasted)
             else:
                 kind = EventKind.INCIDENT_UPDATED
                 key = f"incident/{incident.id}/update/{update.id}"

@@ -54,7 +54,8 @@ class EngineInputs:
                 rate_limited_counts_as=sla.rate_limited_counts_as,
             ),
             targets=tuple(
-                TargetSpec(t.name, t.service_name, t.interval, t.families) for t in config.targets
+                TargetSpec(t.name, t.service_name, t.interval, t.families, t.max_retry_after)
+                for t in config.targets
             ),
             plans=MappingProxyType(
                 {

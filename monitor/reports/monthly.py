@@ -9,7 +9,7 @@ from monitor.config import Config
 from monitor.reports.inputs import EngineInputs
 from monitor.store import Store
 from sla.engine import GroupStates, MonthReport, evaluate_month, group_states
-from sla.model import FailedProbes, SeriesBlock
+from sla.model import FailedProbes
 from sla.ranges import RangeReport, combine_months
 from sla.render.data import render_csv, render_json
 from sla.render.html import render_html
@@ -22,8 +22,7 @@ from sla.slices import (
     slice_index,
     span_window,
 )
-from sla.status import LastProbe, last_probes
-from sla.vocabulary import Family, ReportFormat
+from sla.vocabulary import ReportFormat
 
 # Every format but pdf, which prints the html one.
 RENDERERS: dict[ReportFormat, Callable[[MonthReport | RangeReport], str]] = {
@@ -96,24 +95,13 @@ def component_states(
     *,
     start: datetime,
     now: datetime,
-    latest: dict[tuple[str, Family, str], LastProbe | None],
 ) -> Iterator[GroupStates]:
-    """Each group's (status page component's) slice states over [start, now), in order.
-
-    The latest probe of every series read on the way is put into `latest`, so the page's
-    "now" comes from the same rollups as its history. Reads up to the slice running at
-    `now` (its probes are the latest), while only ended slices get a state.
-    """
+    """Each group's (status page component's) slice states and scope codes over the
+    slices of [start, now) ended by `now`, in order."""
     policy = inputs.policy
     first, end = span_window(start, now, policy, inputs.targets)
     end = min(end, slice_index(epoch_us(now), policy.slice_seconds) + 1)
     with store.block_reader(policy.slice_seconds, first, end) as read:
-
-        def load(targets: Sequence[str]) -> SeriesBlock:
-            block = read(targets)
-            latest.update(last_probes(block, policy.slice_seconds))
-            return block
-
         yield from group_states(
             start,
             now,
@@ -121,7 +109,7 @@ def component_states(
             targets=inputs.targets,
             groups=groups,
             maintenance=inputs.maintenance,
-            series=load,
+            series=read,
             now=now,
         )
 

@@ -54,8 +54,28 @@ class Runs:
             np.concatenate((self.states, later.states[skip:])),
         )
 
-    def outages(self) -> list[tuple[int, int | None]]:
-        """[start, end) of each stretch from a BAD slice to the next GOOD one (None: not yet).
+    def after(self, cut: int) -> Runs:
+        """Only the slices from `cut` on (the history's start moves on with time)."""
+        cut = min(max(cut, self.first), self.end)
+        if cut == self.first:
+            return self
+        head = max(int(np.searchsorted(self.starts, cut, "right")) - 1, 0)
+        starts = self.starts[head:].copy()  # a copy: the old arrays are let go
+        if len(starts):
+            starts[0] = cut
+        return Runs(cut, self.end, starts, self.states[head:].copy())
+
+    def lengths(self) -> np.ndarray:
+        return np.diff(self.starts, append=self.end)
+
+    def _before(self, state: int) -> np.ndarray:
+        """Slices of `state` before each run, then in all: len(runs) + 1 counts."""
+        counts = np.where(self.states == state, self.lengths(), 0)
+        return np.concatenate(([0], np.cumsum(counts)))
+
+    def outages(self) -> list[Outage]:
+        """Each stretch from a BAD slice to the next GOOD one, with its BAD slices and the
+        GOOD slices after it (to the next outage, or to the last slice known).
 
         Step 7's runs, except that a gap of NO_DATA or EXCLUDED does not end one: only a
         GOOD slice shows the component answering again. Without those gaps, GOOD and BAD
@@ -64,11 +84,67 @@ class Runs:
         decisive = (self.states == BAD) | (self.states == GOOD)
         starts, states = self.starts[decisive], self.states[decisive]
         heads = _heads(states)
-        starts, states = starts[heads].tolist(), states[heads]
+        starts, states = starts[heads], states[heads]
+        bad = np.flatnonzero(states == BAD)
+        if len(bad) == 0:
+            return []
+        firsts = starts[bad]
+        ends = np.append(starts, self.end)[bad + 1]  # the GOOD stretch after, or the end
+        answering = bad + 1 < len(starts)
+        nexts = np.append(firsts[1:], self.end)
+        position = np.searchsorted  # outage edges are run starts (or the end)
+        bad_before, good_before = self._before(int(BAD)), self._before(int(GOOD))
+        runs_at = [position(np.append(self.starts, self.end), at) for at in (firsts, ends, nexts)]
+        bad_slices = bad_before[runs_at[1]] - bad_before[runs_at[0]]
+        good_after = good_before[runs_at[2]] - good_before[runs_at[1]]
         return [
-            (starts[i], starts[i + 1] if i + 1 < len(starts) else None)
-            for i in np.flatnonzero(states == BAD).tolist()
+            Outage(first, end if answering_again else None, slices, good)
+            for first, end, answering_again, slices, good in zip(
+                firsts.tolist(),
+                ends.tolist(),
+                answering.tolist(),
+                bad_slices.tolist(),
+                good_after.tolist(),
+                strict=True,
+            )
         ]
+
+    def nth(self, state: int, start: int, n: int) -> int | None:
+        """The slice of the n-th (from 1) slice of `state` at or after `start`; None when
+        fewer have ended."""
+        before = self._before(state)
+        if len(self.starts) == 0 or start >= self.end:
+            return None
+        at = max(int(np.searchsorted(self.starts, start, "right")) - 1, 0)
+        base = int(before[at])
+        if self.states[at] == state:
+            base += max(start - int(self.starts[at]), 0)
+        target = base + n
+        if target > before[-1]:
+            return None
+        run = int(np.searchsorted(before, target, "left")) - 1
+        return int(self.starts[run]) + target - int(before[run]) - 1
+
+    def codes_over(self, spans: Sequence[tuple[int, int]]) -> np.ndarray:
+        """The states of the runs overlapping any of these [first, end) spans (the scope
+        codes of an incident's outages)."""
+        ends = np.append(self.starts[1:], self.end)
+        found = [np.empty(0, np.int8)]
+        for first, end in spans:
+            low = int(np.searchsorted(ends, first, "right"))
+            high = int(np.searchsorted(self.starts, end, "left"))
+            found.append(self.states[low:high])
+        return np.concatenate(found)
+
+
+@dataclass(frozen=True)
+class Outage:
+    """A component failing: from a BAD slice to the next GOOD one (`Runs.outages`)."""
+
+    first: int  # its first BAD slice
+    end: int | None  # the first GOOD slice after it; None: not answering again yet
+    bad: int  # BAD slices in it
+    good_after: int  # GOOD slices from `end` to the next outage or the last slice known
 
 
 def counts_before(runs: Sequence[Runs], edges: np.ndarray) -> np.ndarray:

@@ -29,8 +29,13 @@ def webhook_components(
     days: Sequence[date],
     uptime_labels: Sequence[str],
     first_position: int,
+    since: datetime,
 ) -> list[ComponentState]:
-    """The webhook components in config order, positioned after the page's others."""
+    """The webhook components in config order, positioned after the page's others.
+
+    Their verdict has no history to date a change by: `since` (the start of the data the
+    page shows) is their `created_at` and `updated_at` alike.
+    """
     named: dict[str, list[WebhookReceiverSettings]] = {}
     for receiver in config.webhook_receivers:
         if receiver.status_component is not None:
@@ -40,6 +45,9 @@ def webhook_components(
         verdicts = [_kept(store, receiver, now) for receiver in receivers]
         seen = [v for v in verdicts if v is not None]
         within = receivers[0].promise.within
+        status = (
+            ComponentStatus.OPERATIONAL if all(seen) else ComponentStatus.DEGRADED_PERFORMANCE
+        )
         components.append(
             ComponentState(
                 id=slug(name),
@@ -47,17 +55,17 @@ def webhook_components(
                 description=f"Webhook deliveries: first attempts within {within:g} s",
                 group=None,
                 position=position,
-                status=(
-                    ComponentStatus.OPERATIONAL
-                    if all(seen)
-                    else ComponentStatus.DEGRADED_PERFORMANCE
-                ),
+                status=status,
                 monitored=bool(seen),
                 failing_families=(),
                 healthy_families=(),
                 unmonitored_families=(),
                 bars=tuple(DayBar(day, _NOTHING, 0.0) for day in days),
                 uptime=tuple(Uptime(label, _NOTHING) for label in uptime_labels),
+                measured_status=status,
+                operator_status=None,
+                updated_at=since,
+                created_at=since,
             )
         )
     return components

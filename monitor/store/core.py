@@ -383,16 +383,21 @@ class Store(Incidents, Promises, Subscribers):
         with self.reading("read probe results") as conn:
             yield from conn.execution_options(yield_per=10_000).execute(text(query), params)
 
-    def recent_latencies(self, target: str, since: datetime, count: int) -> list[float]:
-        """Latency (ms) of the target's latest answered probes since `since`, newest first."""
+    def answered_latencies(
+        self, target: str, since: datetime, until: datetime
+    ) -> list[tuple[int, float]]:
+        """(start in epoch microseconds, latency in ms) of the target's answered probes
+        (any HTTP status) that started in [since, until), oldest first."""
         query = (
-            "SELECT p.latency_ms FROM series s JOIN probe_result p ON p.series_id = s.id"
-            " WHERE s.target = :t AND p.started_us >= :since AND p.status_code IS NOT NULL"
-            " ORDER BY p.started_us DESC LIMIT :n"
+            "SELECT p.started_us, p.latency_ms FROM series s"
+            " JOIN probe_result p ON p.series_id = s.id"
+            " WHERE s.target = :t AND p.started_us >= :since AND p.started_us < :until"
+            " AND p.status_code IS NOT NULL AND p.latency_ms IS NOT NULL"
+            " ORDER BY p.started_us"
         )
+        bounds = {"t": target, "since": epoch_us(since), "until": epoch_us(until)}
         with self.reading("read latencies") as conn:
-            rows = conn.execute(text(query), {"t": target, "since": epoch_us(since), "n": count})
-            return [row[0] for row in rows if row[0] is not None]
+            return [(int(row[0]), float(row[1])) for row in conn.execute(text(query), bounds)]
 
     def failed_probes(
         self,

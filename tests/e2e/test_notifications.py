@@ -52,6 +52,7 @@ def write_config(
           - {{name: api, url: "{server.url("/api")}", service: public-api}}
           - {{name: web, url: "{server.url("/web")}", service: website}}
         sla: {{slice: 1s}}
+        status_page: {{incident_after: 3s, incident_merge: 3s}}
         maintenance:
           - {{start: {start.isoformat()}, end: {end.isoformat()}, services: [website],
              reason: database upgrade}}

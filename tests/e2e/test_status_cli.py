@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import textwrap
 from pathlib import Path
 
@@ -73,7 +74,7 @@ def test_incidents_open_update_and_list_and_bad_ones_change_nothing(tmp_path: Pa
     config = write(tmp_path, PAGE)
     opened = uptime_sla(
         "-c", str(config), "incident", "open", "--title", "Slow search", "--impact", "minor",
-        "--component", "Public API", "--message", "Looking into it.",
+        "--component", "Public API=major_outage", "--message", "Looking into it.",
     )  # fmt: skip
     assert opened.returncode == 0, opened.stderr
     incident = opened.stdout.strip()
@@ -84,6 +85,10 @@ def test_incidents_open_update_and_list_and_bad_ones_change_nothing(tmp_path: Pa
     assert "no status page component named 'Nope'" in fails(
         config, "incident", "open", "--title", "x", "--impact", "minor", "--component", "Nope",
         "--message", "m",
+    )  # fmt: skip
+    assert "'broken' is not one of degraded_performance, partial_outage" in fails(
+        config, "incident", "open", "--title", "x", "--impact", "minor", "--component",
+        "Public API=broken", "--message", "m",
     )  # fmt: skip
     assert "--status" in fails(config, "incident", "update", incident, "--status", "fixed",
                                "--message", "m")  # fmt: skip
@@ -99,12 +104,15 @@ def test_incidents_open_update_and_list_and_bad_ones_change_nothing(tmp_path: Pa
     lines = listed.stdout.splitlines()
     assert len(lines) == 1
     assert lines[0].split("\t")[:3] == [incident, "identified", "minor"]
-    assert lines[0].endswith("Public API\tSlow search")
+    assert lines[0].endswith("Public API=major_outage\tSlow search")
 
     built = uptime_sla("-c", str(config), "status", "build", "-o", str(tmp_path / "site"))
     assert built.returncode == 0, built.stderr
     assert "Slow search" in (tmp_path / "site/index.html").read_text()
     assert "Found it." in (tmp_path / "site/api/v2/incidents/unresolved.json").read_text()
+    summary = json.loads((tmp_path / "site/api/v2/summary.json").read_text())
+    assert [c["status"] for c in summary["components"]] == ["major_outage"]  # set until resolved
+    assert summary["status"]["indicator"] == "critical"  # every component (one) in major outage
 
 
 def test_incident_list_shows_control_characters_escaped_on_one_line(tmp_path: Path):

@@ -66,6 +66,8 @@ def write_config(tmp_path: Path, api, search, output: Path) -> Path:
           output_dir: {output}
           refresh: 1s
           history_days: 3
+          incident_after: 3s
+          incident_merge: 3s
           components:
             - {{name: Public API, description: REST endpoints, targets: [api-health], group: API}}
             - {{name: Search, services: [search], group: API}}

@@ -60,8 +60,9 @@ def probes(
     *,
     locations: Sequence[str] = ("eu-west",),
     families: Sequence[str] = ("ipv4", "ipv6"),
+    step: timedelta = STEP,
 ) -> list[Row]:
-    """One probe per series every 5 minutes (at :07 s) in [start, end), oldest first."""
+    """One probe per series every `step` (at :07 s) in [start, end), oldest first."""
     outages = list(outages)
     rows = []
     when = start + timedelta(seconds=7)
@@ -78,7 +79,7 @@ def probes(
                         None,
                     )
                     rows.append(_row(when, target, family, location, down))
-        when += STEP
+        when += step
     return rows
 
 

@@ -294,7 +294,7 @@ def test_the_json_says_what_the_probes_and_the_operators_said(files):
     assert components["-script-alert-1-script-"]["name"] == XSS
     assert components["-script-alert-1-script-"]["status"] == "under_maintenance"
     unresolved = api(files, "incidents/unresolved.json")["incidents"]
-    assert {i["name"] for i in unresolved} == {"Slow logins", "Public API disruption"}
+    assert {i["name"] for i in unresolved} == {"Slow logins", "Public API: IPv6 requests failing"}
     resolved = next(
         i for i in api(files, "incidents.json")["incidents"] if i["name"].startswith("Errors")
     )

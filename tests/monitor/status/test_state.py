@@ -17,7 +17,7 @@ from monitor.reports.monthly import month_report
 from monitor.status.incidents import open_incident, update_incident
 from monitor.status.site import SiteRenderer
 from monitor.status.state import StatusBuilder
-from monitor.status.timeline import Runs, counts_before
+from monitor.status.timeline import Outage, Runs, counts_before
 from monitor.store import Store
 from monitor.store.importer import import_csv
 from sla.slices import SliceState
@@ -117,17 +117,30 @@ def test_day_bars_and_uptime_equal_the_engines_figures_for_the_same_slices(march
     assert snapshot.components[1].bars[8].figures.excluded == 90  # 21:00-22:30 on March 9
 
 
-def test_incidents_follow_step_7_per_component_and_resolve_on_a_good_slice(march):
+def test_incidents_span_step_7s_runs_and_resolve_after_incident_merge_of_good_slices(march):
+    """March's outages are far apart (more than incident_merge) and longer than
+    incident_after: each is one incident, spanning the report's step-7 incident, listing
+    every component whose targets failed in it, resolved 10 GOOD minutes after its end."""
     config, store = march
     snapshot = StatusBuilder(config, store).snapshot(APRIL)
-
-    api = [i for i in snapshot.incidents if i.components == ("api",)]
     report = month_report(EngineInputs.of(config), store, 2026, 3, APRIL)
-    in_report = [i for i in report.incidents if "api" in i.targets or "search" in i.targets]
-    assert [(i.started_at, i.resolved_at) for i in reversed(api)] == [
-        (i.start, i.end) for i in in_report
+    targets = {"api": {"api", "search"}, "search": {"search"}, "web": {"web"}}
+    for incident in snapshot.incidents:
+        covered = set().union(*(targets[c] for c in incident.components))
+        (step_7,) = [
+            i
+            for i in report.incidents
+            if covered & set(i.targets) and i.start == incident.started_at
+        ]
+        assert incident.ended_at == step_7.end
+        assert incident.resolved_at == step_7.end + timedelta(minutes=10)
+        assert incident.automatic
+        assert incident.status == "resolved"
+    assert len(snapshot.incidents) == len(report.incidents) == 7
+    shared = [i for i in snapshot.incidents if len(i.components) > 1]
+    assert [(i.components, i.name) for i in shared] == [
+        (("api", "search"), "API and Search: requests failing")  # search is in the api service
     ]
-    assert all(i.automatic and i.resolved and i.status == "resolved" for i in api)
 
 
 def test_a_component_is_partial_when_one_family_fails_and_major_when_all_do(
@@ -148,10 +161,11 @@ def test_a_component_is_partial_when_one_family_fails_and_major_when_all_do(
             "search": ("operational", False),
             "web": ("operational", False),
         }
-        store.write([probe(t, f, 60, True) for t in ("api", "search") for f in ("ipv4", "ipv6")])
-        store.write([probe("api", "ipv6", 30, False), probe("search", "ipv4", 30, False)])
-        store.write([probe("search", "ipv6", 30, False), probe("api", "ipv4", 30, True)])
-        store.write([probe("web", f, s, True, 3.0) for f in ("ipv4", "ipv6") for s in (30, 90)])
+        # Three slices of each, the last two ended: a status shows once it held for two.
+        for ago in (150, 90, 30):
+            store.write([probe("api", "ipv4", ago, True), probe("api", "ipv6", ago, False)])
+            store.write([probe("search", f, ago, False) for f in ("ipv4", "ipv6")])
+            store.write([probe("web", f, ago, True, 3.0) for f in ("ipv4", "ipv6")])
         snapshot = builder.snapshot(now)
     finally:
         store.close()
@@ -182,8 +196,8 @@ def test_a_family_the_monitor_cannot_reach_is_not_monitored_from_here_never_down
                            200 if ok else None, 0.1)  # fmt: skip
 
     try:
-        store.write([probe("ipv4", s, None) for s in (30, 90)])
-        store.write([probe("ipv6", s, Reason.LOCAL) for s in (30, 90)])
+        store.write([probe("ipv4", s, None) for s in (30, 90, 150)])
+        store.write([probe("ipv6", s, Reason.LOCAL) for s in (30, 90, 150)])
         snapshot = builder.snapshot(now)
     finally:
         store.close()
@@ -244,7 +258,14 @@ def test_a_refresh_re_reads_only_the_tail_and_agrees_with_a_cold_build(march):
 def test_an_outage_runs_from_a_bad_slice_to_the_next_good_one_across_gaps() -> None:
     G, B, N, X = (int(state) for state in SliceState)
     runs = Runs.of(100, np.array([G, B, B, N, B, G, G, B, X, G, N, B, N], np.int8))
-    assert runs.outages() == [(101, 105), (107, 109), (111, None)]
+    assert runs.outages() == [
+        Outage(101, 105, bad=3, good_after=2),
+        Outage(107, 109, bad=1, good_after=1),
+        Outage(111, None, bad=1, good_after=0),
+    ]
+    assert runs.nth(B, 100, 4) == 107
+    assert runs.nth(G, 105, 3) == 109
+    assert runs.nth(G, 110, 1) is None  # none ended yet
     assert Runs.of(0, np.array([G, N, X, G], np.int8)).outages() == []
     assert Runs.of(0, np.empty(0, np.int8)).outages() == []
 
