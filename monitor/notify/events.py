@@ -14,8 +14,7 @@ from datetime import datetime, timedelta
 from monitor.config import Config
 from monitor.notify.outbox import Event
 from monitor.status.state import PageIncident, PageMaintenance
-from monitor.status.wording import duration_text
-from sla.timestamps import rfc3339
+from sla.timestamps import duration_text, rfc3339
 from sla.vocabulary import (
     EMAIL_CHANNEL,
     SUBSCRIBERS_CHANNEL,
@@ -104,7 +103,7 @@ def incident_events(config: Config, incidents: Iterable[PageIncident]) -> Iterat
                 # How long it failed (an automatic one is resolved `incident_merge` later).
                 lasted = incident.duration(update.created_at)
                 payload["minutes"] = f"{lasted.total_seconds() / 60:g}"
-                payload["duration"] = duration_text(lasted)
+                payload["duration"] = duration_text(lasted.total_seconds())
             else:
                 kind = EventKind.INCIDENT_UPDATED
                 key = f"incident/{incident.id}/update/{update.id}"

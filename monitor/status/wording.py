@@ -1,8 +1,8 @@
 """The status page's sentences, written once: the builder, the site and notifications import them.
 
 Automatic incidents are written from what the probes show: which components, which
-family when only one failed, how long. Numbers are spelled as people write them: "1
-minute", "2 minutes", "1 hour 5 minutes".
+family when only one failed, how long (`sla.timestamps.duration_text`: "1 minute", "2
+minutes", "1 hour 5 minutes").
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import timedelta
 
+from sla.timestamps import duration_text
 from sla.vocabulary import FAMILY_NAMES, Family
 
 NAMED_COMPONENTS = 3  # a title names this many components, then says how many others
@@ -20,23 +21,8 @@ def plural(count: int, word: str) -> str:
     return f"{count} {word}" if count == 1 else f"{count} {word}s"
 
 
-def duration_text(span: timedelta) -> str:
-    """A duration in at most two units, rounded down to the smaller one.
-
-    "45 seconds" under a minute, "12 minutes" under an hour, "1 hour 5 minutes" under a
-    day, then "2 days 3 hours". Slices are whole seconds; an incident lasts at least one.
-    """
-    seconds = max(int(span.total_seconds()), 0)
-    if seconds < 60:
-        return plural(seconds, "second")
-    minutes = seconds // 60
-    if minutes < 60:
-        return plural(minutes, "minute")
-    hours, minutes = divmod(minutes, 60)
-    if hours < 24:
-        return " ".join([plural(hours, "hour")] + ([plural(minutes, "minute")] if minutes else []))
-    days, hours = divmod(hours, 24)
-    return " ".join([plural(days, "day")] + ([plural(hours, "hour")] if hours else []))
+def duration(span: timedelta) -> str:
+    return duration_text(span.total_seconds())
 
 
 def listing(names: Sequence[str]) -> str:
@@ -72,15 +58,15 @@ def incident_failing_again(components: Sequence[str]) -> str:
 
 def incident_recovering(components: Sequence[str], outage: timedelta, merge: timedelta) -> str:
     """The `monitoring` update: answering again, resolved if it stays so for `merge`."""
-    text = f"{listing(components)} answering again after {duration_text(outage)}."
+    text = f"{listing(components)} answering again after {duration(outage)}."
     if merge:
-        text += f" We are monitoring; this incident is resolved after {duration_text(merge)}"
+        text += f" We are monitoring; this incident is resolved after {duration(merge)}"
         text += " without failures."
     return text
 
 
 def incident_resolved(components: Sequence[str], outage: timedelta) -> str:
-    return f"Resolved: {listing(components)} failed for {duration_text(outage)} in all."
+    return f"Resolved: {listing(components)} failed for {duration(outage)} in all."
 
 
 def maintenance_scheduled(name: str) -> str:

@@ -15,8 +15,8 @@ from support.history import Outage
 from support.status_page import MINUTE, NOW, START, Page, history, minutes_ago
 
 from monitor.status.incidents import open_incident, update_incident
-from monitor.status.wording import duration_text
 from monitor.store import Store
+from sla.timestamps import duration_text
 from sla.vocabulary import ComponentStatus, Impact, IncidentStatus, Indicator
 
 
@@ -152,7 +152,7 @@ def test_an_automatic_incident_is_resolved_after_incident_merge_of_good_slices(p
     (resolved,) = page.at().incidents
     assert resolved.resolved_at == minutes_ago(2)  # the 10th GOOD slice ended then
     assert resolved.ended_at == minutes_ago(12)
-    assert duration_text(resolved.duration(NOW)) == "8 minutes"
+    assert duration_text(resolved.duration(NOW).total_seconds()) == "8 minutes"
 
 
 def test_no_data_after_an_outage_keeps_its_incident_open(page_of):
