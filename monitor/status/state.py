@@ -31,7 +31,7 @@ from monitor.config import Config, StatusComponent, SubscriptionSettings
 from monitor.reports.inputs import EngineInputs
 from monitor.reports.monthly import component_states
 from monitor.status import wording
-from monitor.status.timeline import Outage, Runs, counts_before
+from monitor.status.timeline import Outage, Runs, counts_before, outage_table, outages_of
 from monitor.store import Store, StoredIncident
 from sla.availability import Figures
 from sla.model import MaintenanceWindow
@@ -307,8 +307,8 @@ class Kept:
     runs: list[Runs] = field(default_factory=list)  # each component's slice states
     scopes: list[Runs] = field(default_factory=list)  # each component's scope codes
     final: int = 0  # epoch slice: states before it are kept, not re-read
-    # Each component's outages, as last time, and their clusters.
-    clusters: list[tuple[list[Outage], list[Cluster]]] = field(default_factory=list)
+    # Each component's outages (`outage_table` rows as bytes), as last time, and clusters.
+    clusters: list[tuple[bytes, list[Cluster]]] = field(default_factory=list)
     automatic: dict[tuple[Cluster, ...], PageIncident] = field(default_factory=dict)
     operator: list[PageIncident] = field(default_factory=list)
     sorted: list[tuple[PageIncident, datetime]] = field(default_factory=list)
@@ -373,7 +373,7 @@ class StatusBuilder:
         return {
             "slices": max((runs.end - runs.first for runs in kept.runs + kept.scopes), default=0),
             "runs": sum(len(runs.starts) for runs in kept.runs + kept.scopes),
-            "outages": sum(len(outages) for outages, _ in kept.clusters),
+            "outages": sum(len(c.outages) for _, found in kept.clusters for c in found),
             "automatic": len(kept.automatic),
             "incidents": len(kept.sorted),
             "day_bars": len(kept.day_bars),
@@ -698,21 +698,26 @@ class StatusBuilder:
         """Automatic and operator incidents, newest first; those resolved before the
         history's start are left out. Sorted again only when one of them changed."""
         kept = self._kept
-        clusters: list[tuple[list[Outage], list[Cluster]]] = []
+        clusters: list[tuple[bytes, list[Cluster]]] = []
         changed = False
-        for number, runs in enumerate(kept.runs):
-            outages = runs.outages()
-            before = kept.clusters[number] if number < len(kept.clusters) else ([], [])
-            if outages == before[0]:
+        for number, (runs, table) in enumerate(
+            zip(kept.runs, outage_table(kept.runs), strict=True)
+        ):
+            # GOOD slices after an outage matter up to incident_merge (then it is closed):
+            # capped, the outages of a quiet component read the same every refresh.
+            np.minimum(table[:, 3], max(self._merge, 1), out=table[:, 3])
+            signature = table.tobytes()  # the outages as they are: compared in C
+            before = kept.clusters[number] if number < len(kept.clusters) else (b"", [])
+            if signature == before[0]:
                 clusters.append(before)
                 continue
             changed = True
             known = {(c.outages, c.qualified, c.closed): c for c in before[1]}
             found = [  # an unchanged cluster is the same object: its incident is kept
                 known.get((cluster.outages, cluster.qualified, cluster.closed), cluster)
-                for cluster in self._clusters(number, runs, outages)
+                for cluster in self._clusters(number, runs, outages_of(table))
             ]
-            clusters.append((outages, found))
+            clusters.append((signature, found))
         kept.clusters = clusters
         automatic = kept.automatic
         if changed:

@@ -74,40 +74,8 @@ class Runs:
         return np.concatenate(([0], np.cumsum(counts)))
 
     def outages(self) -> list[Outage]:
-        """Each stretch from a BAD slice to the next GOOD one, with its BAD slices and the
-        GOOD slices after it (to the next outage, or to the last slice known).
-
-        Step 7's runs, except that a gap of NO_DATA or EXCLUDED does not end one: only a
-        GOOD slice shows the component answering again. Without those gaps, GOOD and BAD
-        stretches alternate: each BAD one ends where the next (GOOD) one starts.
-        """
-        decisive = (self.states == BAD) | (self.states == GOOD)
-        starts, states = self.starts[decisive], self.states[decisive]
-        heads = _heads(states)
-        starts, states = starts[heads], states[heads]
-        bad = np.flatnonzero(states == BAD)
-        if len(bad) == 0:
-            return []
-        firsts = starts[bad]
-        ends = np.append(starts, self.end)[bad + 1]  # the GOOD stretch after, or the end
-        answering = bad + 1 < len(starts)
-        nexts = np.append(firsts[1:], self.end)
-        position = np.searchsorted  # outage edges are run starts (or the end)
-        bad_before, good_before = self._before(int(BAD)), self._before(int(GOOD))
-        runs_at = [position(np.append(self.starts, self.end), at) for at in (firsts, ends, nexts)]
-        bad_slices = bad_before[runs_at[1]] - bad_before[runs_at[0]]
-        good_after = good_before[runs_at[2]] - good_before[runs_at[1]]
-        return [
-            Outage(first, end if answering_again else None, slices, good)
-            for first, end, answering_again, slices, good in zip(
-                firsts.tolist(),
-                ends.tolist(),
-                answering.tolist(),
-                bad_slices.tolist(),
-                good_after.tolist(),
-                strict=True,
-            )
-        ]
+        """Each stretch from a BAD slice to the next GOOD one (`outage_table`)."""
+        return outages_of(outage_table([self])[0])
 
     def nth(self, state: int, start: int, n: int) -> int | None:
         """The slice of the n-th (from 1) slice of `state` at or after `start`; None when
@@ -145,6 +113,80 @@ class Outage:
     end: int | None  # the first GOOD slice after it; None: not answering again yet
     bad: int  # BAD slices in it
     good_after: int  # GOOD slices from `end` to the next outage or the last slice known
+
+
+def outage_table(runs: Sequence[Runs]) -> list[np.ndarray]:
+    """Each component's outages as rows (first, end, bad, good_after), `end` -1 while the
+    component has not answered again: for all components in a few array operations.
+
+    An outage runs from a BAD slice to the next GOOD one: step 7's runs, except that a
+    gap of NO_DATA or EXCLUDED does not end one (only a GOOD slice shows the component
+    answering again). `bad` counts its BAD slices, `good_after` the GOOD ones from its end
+    to the next outage (or to the last slice known). Without the gaps, GOOD and BAD
+    stretches alternate: each BAD one ends where the next (GOOD) one starts.
+    """
+    if not runs:
+        return []
+    joined = _Joined(runs)
+    decisive = np.flatnonzero((joined.states == BAD) | (joined.states == GOOD))
+    owner, state = joined.owner[decisive], joined.states[decisive]
+    head = np.ones(len(decisive), bool)  # where a stretch of BAD or GOOD begins
+    head[1:] = (state[1:] != state[:-1]) | (owner[1:] != owner[:-1])
+    heads = decisive[head]
+    head_owner = owner[head]
+    bad = np.flatnonzero(joined.states[heads] == BAD)
+    last = len(heads) - 1
+    following = np.minimum(bad + 1, max(last, 0))
+    answering = (bad + 1 <= last) & (head_owner[following] == head_owner[bad])
+    bad_owner = head_owner[bad]
+    after = joined.begins + joined.sizes  # each component's position after its last run
+    first_at = heads[bad]
+    end_at = np.where(answering, heads[following], after[bad_owner])
+    ends = np.where(answering, joined.padded[end_at], -1)
+    later = np.append(bad[1:], 0)[: len(bad)]  # the next outage, if of the same component
+    same = np.append(bad_owner[1:] == bad_owner[:-1], False)[: len(bad)]
+    next_at = np.where(same, heads[later], after[bad_owner])
+    bad_before, good_before = joined.before(int(BAD)), joined.before(int(GOOD))
+    table = np.stack(
+        (
+            joined.padded[first_at],
+            ends,
+            bad_before[end_at] - bad_before[first_at],
+            np.where(answering, good_before[next_at] - good_before[end_at], 0),
+        ),
+        axis=1,
+    )
+    bounds = np.searchsorted(bad_owner, np.arange(1, len(runs)))
+    return np.split(table, bounds)
+
+
+def outages_of(table: np.ndarray) -> list[Outage]:
+    return [
+        Outage(first, end if end >= 0 else None, bad, good)
+        for first, end, bad, good in table.tolist()
+    ]
+
+
+class _Joined:
+    """Several components' runs side by side in one array (run order within each)."""
+
+    def __init__(self, runs: Sequence[Runs]) -> None:
+        self.sizes = np.array([len(one.starts) for one in runs], np.int64)
+        self.begins = np.cumsum(self.sizes) - self.sizes  # each one's first run
+        self.starts = np.concatenate([np.empty(0, np.int64), *(one.starts for one in runs)])
+        self.states = np.concatenate([np.empty(0, np.int8), *(one.states for one in runs)])
+        self.owner = np.repeat(np.arange(len(runs)), self.sizes)
+        ends = np.array([one.end for one in runs], np.int64)
+        following = np.append(self.starts[1:], 0)  # where each run ends: the next starts...
+        filled = self.sizes > 0
+        following[(self.begins + self.sizes - 1)[filled]] = ends[filled]  # ...or its slices end
+        self.following = following
+        self.padded = np.append(self.starts, 0)  # indexable at any position up to the end
+
+    def before(self, state: int) -> np.ndarray:
+        """Slices of `state` in the joined runs before each position (len + 1 counts)."""
+        counts = np.where(self.states == state, self.following - self.starts, 0)
+        return np.concatenate(([0], np.cumsum(counts)))
 
 
 def counts_before(runs: Sequence[Runs], edges: np.ndarray) -> np.ndarray:

@@ -17,7 +17,7 @@ from monitor.reports.monthly import month_report
 from monitor.status.incidents import open_incident, update_incident
 from monitor.status.site import SiteRenderer
 from monitor.status.state import StatusBuilder
-from monitor.status.timeline import Outage, Runs, counts_before
+from monitor.status.timeline import Outage, Runs, counts_before, outage_table, outages_of
 from monitor.store import Store
 from monitor.store.importer import import_csv
 from sla.slices import SliceState
@@ -268,6 +268,37 @@ def test_an_outage_runs_from_a_bad_slice_to_the_next_good_one_across_gaps() -> N
     assert runs.nth(G, 110, 1) is None  # none ended yet
     assert Runs.of(0, np.array([G, N, X, G], np.int8)).outages() == []
     assert Runs.of(0, np.empty(0, np.int8)).outages() == []
+
+
+def reference_outages(runs: Runs) -> list[Outage]:
+    """Runs.outages slice by slice: from a BAD slice to the next GOOD one."""
+    G, B = int(SliceState.GOOD), int(SliceState.BAD)
+    states = np.repeat(runs.states, np.diff(runs.starts, append=runs.end)).tolist()
+    found, i = [], 0
+    while i < len(states):
+        if states[i] != B:
+            i += 1
+            continue
+        end = next((j for j in range(i, len(states)) if states[j] == G), len(states))
+        after = next((k for k in range(end, len(states)) if states[k] == B), len(states))
+        good = states[end:after].count(G)
+        bad = states[i:end].count(B)
+        answering = end < len(states)
+        found.append(Outage(i + runs.first, end + runs.first if answering else None, bad, good))
+        i = after
+    return found
+
+
+def test_every_components_outages_are_found_at_once_as_one_at_a_time() -> None:
+    rng = np.random.default_rng(11)
+    components = [
+        Runs.of(int(rng.integers(0, 99)), rng.integers(0, 4, int(size), dtype=np.int8))
+        for size in rng.integers(0, 60, 200)
+    ]
+    tables = outage_table(components)
+    assert len(tables) == len(components)
+    for runs, table in zip(components, tables, strict=True):
+        assert outages_of(table) == reference_outages(runs)
 
 
 def test_slices_before_each_edge_are_counted_for_every_component_at_once() -> None:
