@@ -359,3 +359,35 @@ def test_operator_component_statuses_survive_the_database(tmp_path: Path, databa
         reader.close()
     assert stored.components == ("Search", "REST API")
     assert stored.component_statuses == (("Search", "under_maintenance"),)
+
+
+# --- notifications follow what the page publishes ---------------------------------------
+
+SLACK = """\
+notifications:
+  slack: [{name: status, webhook_url: "http://127.0.0.1:9/hook", events: [incident]}]
+"""
+
+
+def test_notifications_announce_automatic_incidents_once_the_page_publishes_them(page_of):
+    from monitor.notify.events import incident_events
+
+    rows = history(
+        [
+            Outage("api", "ipv6", minutes_ago(90), minutes_ago(88)),  # a blip: never announced
+            Outage("api", "ipv6", minutes_ago(40), minutes_ago(36)),
+        ]
+    )
+    page = page_of(rows, extra=SLACK)
+    early = list(incident_events(page.config, page.at(minutes_ago(38)).incidents))
+    assert early == []  # two BAD minutes so far: not published, not announced
+    events = list(incident_events(page.config, page.at().incidents))
+    incident = f"auto-rest-api-{int(minutes_ago(40).timestamp())}"
+    assert [(e.key, e.occurred) for e in events] == [
+        (f"incident/{incident}/opened", minutes_ago(40)),
+        (f"incident/{incident}/update/{incident}-{int(minutes_ago(36).timestamp())}",
+         minutes_ago(36)),
+        (f"incident/{incident}/resolved", minutes_ago(26)),
+    ]  # fmt: skip
+    assert events[0].payload["title"] == "REST API: IPv6 requests failing"
+    assert events[-1].payload["duration"] == "4 minutes"  # failing, not until resolved
