@@ -230,3 +230,53 @@ def test_status_page_groups_have_the_slices_of_their_targets_and_service_in_the_
     assert list(batched[3]) == [SliceState.NO_DATA] * HOURS  # a group of no target
     for one, other in zip(batched, whole, strict=True):
         assert np.array_equal(one, other)
+
+
+plain_policies = st.builds(
+    Policy,
+    slice_seconds=st.just(3600),
+    bad_slice_ratio=st.sampled_from([Decimal("0.5"), Decimal(1)]),
+    family_policy=st.sampled_from(["any", "all"]),
+    location_quorum=st.sampled_from(["majority", 1, 2]),
+    rate_limited_counts_as=st.just("down"),  # no 429 held: each family as the report's
+)
+
+
+@PROPERTIES
+@given(plain_policies, events, st.integers(1, 3 * HOURS * 8))
+def test_status_page_scope_codes_are_each_familys_own_slices(
+    month_probes, policy, happenings, batch_cells
+):
+    """A group's scope codes say, slice by slice, which families failed and answered: for
+    a group of one target, a family's failing slices are the BAD slices of that family
+    evaluated alone (the report's `families`, without blips or maintenance here), its
+    answering ones the GOOD; and the codes do not depend on the batch."""
+    from sla.status import ANSWERING, FAILING
+
+    case = build(month_probes, policy, happenings)
+    report = case.evaluate()
+    groups = [["dual"], ["single"], ["dual", "single"]]
+
+    def codes(batch: int) -> list[np.ndarray]:
+        found = group_states(
+            *month_bounds(2026, 2, "UTC"),
+            policy=policy,
+            targets=TARGETS,
+            groups=groups,
+            maintenance=(),
+            series=case.block,
+            now=LATER,
+            batch_cells=batch,
+        )
+        return [group.scope for group in found]
+
+    batched, whole = codes(batch_cells), codes(1 << 30)
+    for one, other in zip(batched, whole, strict=True):
+        assert np.array_equal(one, other)
+    for group, target in zip(batched, report.targets, strict=False):
+        for family in target.families:
+            assert np.count_nonzero(group & FAILING[family.family]) == family.figures.bad
+            good = family.figures.eligible - family.figures.bad
+            assert np.count_nonzero(group & ANSWERING[family.family]) == good
+    assert not (batched[1] & (FAILING["ipv6"] | ANSWERING["ipv6"])).any()  # IPv4 only
+    assert np.array_equal(batched[2], batched[0] | batched[1])
