@@ -525,22 +525,26 @@ class StatusBuilder:
         origin_slice = slice_at_or_after(self._midnight(origin), self._slice)
         start_slice = max(origin_slice, kept.final) if kept.runs else origin_slice
         start = slice_start(start_slice, self._slice)
-        fresh = list(
-            component_states(self._inputs, self._store, self._groups, start=start, now=now)
-        )
+        fresh = component_states(self._inputs, self._store, self._groups, start=start, now=now)
         empty = Runs.of(start_slice, np.empty(0, np.int8))
         old_runs = kept.runs or [empty] * len(self._groups)
         old_scopes = kept.scopes or [empty] * len(self._groups)
-        kept.runs = [
-            old.after(origin_slice).before(start_slice).then(Runs.of(new.first_slice, new.states))
-            for old, new in zip(old_runs, fresh, strict=True)
-        ]
-        kept.scopes = [
-            old.after(origin_slice).before(start_slice).then(Runs.of(new.first_slice, new.scope))
-            for old, new in zip(old_scopes, fresh, strict=True)
-        ]
+        runs, scopes = [], []
+        # One component at a time: ninety days of slices of a thousand components are
+        # never in memory at once, only their runs.
+        for old, old_scope, new in zip(old_runs, old_scopes, fresh, strict=True):
+            runs.append(self._joined(old, origin_slice, start_slice, new.first_slice, new.states))
+            scopes.append(
+                self._joined(old_scope, origin_slice, start_slice, new.first_slice, new.scope)
+            )
+        kept.runs, kept.scopes = runs, scopes
         ended = slice_index(epoch_us(now), self._slice)
         kept.final = max(start_slice, ended - int(TAIL.total_seconds()) // self._slice)
+
+    @staticmethod
+    def _joined(old: Runs, origin: int, start: int, first: int, states: np.ndarray) -> Runs:
+        """The kept runs from the history's start to `start`, then the slices re-read."""
+        return old.after(origin).before(start).then(Runs.of(first, states))
 
     # --- components ------------------------------------------------------------------
 
