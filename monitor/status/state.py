@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import math
 import threading
+from bisect import bisect_left
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
@@ -410,6 +411,7 @@ class StatusBuilder:
         operator = self._operator_incidents()
         incidents = self._incidents(now, operator)
         open_operator = [i for i in operator if not i.resolved]
+        resolved_operator = [i for i in operator if i.resolved]
         held = held_codes(
             [scope.starts for scope in kept.scopes],
             [scope.states for scope in kept.scopes],
@@ -446,7 +448,7 @@ class StatusBuilder:
                     floor=floor,
                     maintenances=maintenances,
                     operator=open_operator,
-                    resolved_operator=[i for i in operator if i.resolved],
+                    resolved_operator=resolved_operator,
                 )
             )
         if self._config.webhook_receivers:  # opt-in components of their own (small, apart)
@@ -586,8 +588,14 @@ class StatusBuilder:
         ]
         operator_status = worst(s for _, s in setting) if setting else None
         status = worst([measured, operator_status or measured])
+        settings = [  # every operator setting of this component, open or not: (from, to)
+            (i.started_at, i.resolved_at or _FOREVER, s)
+            for i in [*operator, *resolved_operator]
+            for component_id, s in i.component_statuses
+            if component_id == component.slug
+        ]
         changed = since
-        if covering or setting or degraded_since is not None or resolved_operator:
+        if covering or settings or degraded_since is not None:
             changed = _last_change(
                 now,
                 since=since,
@@ -595,12 +603,7 @@ class StatusBuilder:
                 degraded=degraded,
                 degraded_since=degraded_since,
                 windows=[(m.scheduled_for, m.scheduled_until) for m in covering],
-                operator=[
-                    (i.started_at, i.resolved_at or _FOREVER, s)
-                    for i in [*operator, *resolved_operator]
-                    for component_id, s in i.component_statuses
-                    if component_id == component.slug
-                ],
+                operator=settings,
             )
         return ComponentState(
             id=component.slug,
@@ -625,36 +628,35 @@ class StatusBuilder:
 
     def _degraded(self, targets: Sequence[str], now: datetime) -> tuple[bool, datetime | None]:
         """Whether a target's median latency over its last answered probes is above its
-        degraded_latency, held like a measured status; and since when it changed (None:
-        not within the slices looked at).
+        degraded_latency, held like a measured status; and since when (None: not within
+        the last hour, the slices a refresh re-reads).
 
-        Judged at the end of each of the last slices (2 x the hold): the status takes
-        the latest value that held for `hold` of them in a row, as the probes' does.
+        Judged at the end of each slice of the last hour: the status takes the latest
+        value that held for `hold` slices in a row, as the probes' status does.
         """
         chosen = [self._targets[n] for n in targets if self._targets[n].degraded_latency]
         if not chosen:
             return False, None
         ended = slice_index(epoch_us(now), self._slice)
-        points = [slice_start(ended - n, self._slice) for n in range(2 * self._hold, -1, -1)]
+        reach_slices = max(int(TAIL.total_seconds()) // self._slice, 2 * self._hold)
+        points = [slice_start(ended - n, self._slice) for n in range(reach_slices, -1, -1)]
         flags = [False] * len(points)
         for target in chosen:
             assert target.degraded_latency is not None
             reach = timedelta(seconds=target.interval * (LATENCY_PROBES + 2))
             answers = self._store.answered_latencies(target.name, points[0] - reach, points[-1])
+            starts = [started for started, _ in answers]
             for n, point in enumerate(points):
-                at, since = epoch_us(point), epoch_us(point - reach)
-                recent = [ms for started, ms in answers if since <= started < at]
-                if recent and median(recent[-LATENCY_PROBES:]) > target.degraded_latency * 1000:
+                high = bisect_left(starts, epoch_us(point))
+                low = max(bisect_left(starts, epoch_us(point - reach)), high - LATENCY_PROBES)
+                recent = [ms for _, ms in answers[low:high]]
+                if recent and median(recent) > target.degraded_latency * 1000:
                     flags[n] = True
-        run_start = len(flags) - 1
-        shown, began = flags[-1], None
-        for n in range(len(flags) - 1, -1, -1):  # the latest run of `hold` equal flags
-            if n and flags[n - 1] == flags[n]:
-                continue
-            if run_start - n + 1 >= self._hold:
-                shown, began = flags[n], (n if n else None)
-                break
-            run_start = n - 1
+        # The flags as runs of two codes, held as scope codes are: 0 fast, 1 slow.
+        array = np.array(flags, np.int8)
+        heads = np.flatnonzero(np.diff(array, prepend=-1))
+        (held,) = held_codes([heads.astype(np.int64)], [array[heads]], [len(flags)], self._hold)
+        shown, began = bool(held.code), (held.since or None)
         return shown, None if began is None else points[began]
 
     # --- incidents and maintenance ---------------------------------------------------

@@ -27,12 +27,12 @@ def minutes_ago(count: float) -> datetime:
     return NOW.replace(second=0) - count * MINUTE
 
 
-def page_config(tmp_path: Path, extra: str = "", page: str = "") -> Config:
+def page_config(tmp_path: Path, extra: str = "", page: str = "", defaults: str = "") -> Config:
     path = tmp_path / "uptime-sla.yaml"
     path.write_text(
         textwrap.dedent(f"""\
         storage: {{url: "sqlite:///{tmp_path / "uptime-sla.db"}"}}
-        defaults: {{interval: 1m}}
+        defaults: {{interval: 1m{defaults}}}
         targets:
           - {{name: api, url: "https://api.test/", service: api}}
           - {{name: search, url: "https://api.test/search", service: search}}
@@ -72,9 +72,14 @@ class Page:
     """A config, a store with history imported, and builders over them."""
 
     def __init__(
-        self, tmp_path: Path, rows: Iterable[Row], extra: str = "", page: str = ""
+        self,
+        tmp_path: Path,
+        rows: Iterable[Row],
+        extra: str = "",
+        page: str = "",
+        defaults: str = "",
     ) -> None:
-        self.config = page_config(tmp_path, extra, page)
+        self.config = page_config(tmp_path, extra, page, defaults)
         self.store = Store(self.config.storage.url)
         self.tmp_path = tmp_path
         self.add(rows)

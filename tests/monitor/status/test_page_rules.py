@@ -6,6 +6,7 @@ is decided by its own probe; NOW is 30 s into a slice.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -30,10 +31,10 @@ def pages(tmp_path: Path) -> Iterator[list[Page]]:
 
 @pytest.fixture
 def page_of(tmp_path: Path, pages: list[Page]):
-    def make(rows, extra: str = "", page: str = "") -> Page:
+    def make(rows, extra: str = "", page: str = "", defaults: str = "") -> Page:
         folder = tmp_path / f"page{len(pages)}"
         folder.mkdir()
-        made = Page(folder, rows, extra, page)
+        made = Page(folder, rows, extra, page, defaults)
         pages.append(made)
         return made
 
@@ -304,6 +305,25 @@ def test_the_hold_is_two_refreshes_when_they_are_longer_than_two_slices(page_of)
     slow = page_of(rows, page="refresh: 3m\n")  # 2 refreshes: 6 slices
     assert slow.component("REST API").status == "operational"
     assert slow.component("REST API", NOW + 2 * MINUTE).status == "major_outage"
+
+
+def test_slow_answers_are_degraded_performance_once_they_held(page_of):
+    """The median of the last 5 answered probes above degraded_latency (2 s), judged at the
+    end of each slice and held for two slices."""
+    slow = [
+        dataclasses.replace(row, latency_ms=3000.0)
+        if row.target == "api" and row.time >= minutes_ago(20)
+        else row
+        for row in history()
+    ]
+    page = page_of(slow, defaults=", degraded_latency: 2s")
+    api = page.component("REST API")
+    assert (api.status, api.measured_status) == ("degraded_performance", "degraded_performance")
+    # Both families' probes count: the 4th of 5 was slow by 11:42, and it held.
+    assert api.updated_at == minutes_ago(18)
+    assert page.component("Search").status == "operational"
+    early = page.component("REST API", minutes_ago(18) + timedelta(seconds=30))
+    assert early.status == "operational"  # slow for one slice's end only: not held yet
 
 
 # --- timestamps ----------------------------------------------------------------------------
