@@ -36,6 +36,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, Template
 from markupsafe import Markup
 
 from monitor.errors import MonitorError
+from monitor.status import wording
 from monitor.status.memo import SlotMemo
 from monitor.status.state import (
     ComponentState,
@@ -101,7 +102,7 @@ def incident_path(incident_id: str) -> str:
     """`incidents/ID.html`: ids come from the data or the store, never from a path."""
     if not _SAFE_ID.fullmatch(incident_id):
         raise SiteError(f"incident id {incident_id!r} cannot name a page")
-    return f"incidents/{incident_id}.html"
+    return wording.incident_path(incident_id)
 
 
 def month_path(month: str) -> str:
@@ -343,10 +344,11 @@ def when(moment: datetime, zone: str) -> str:
 
 
 def incident_duration(incident: PageIncident) -> str | None:
-    """ "12 minutes" from its start to its resolution; None while it is open."""
-    if incident.resolved_at is None:
+    """ "12 minutes" from its start to its end (an automatic one's: when it answered again,
+    not when it was resolved `incident_merge` later); None while it goes on."""
+    if incident.ended_at is None:
         return None
-    return duration_text((incident.resolved_at - incident.started_at).total_seconds())
+    return duration_text((incident.ended_at - incident.started_at).total_seconds())
 
 
 def failing_text(incident: PageIncident) -> str:
@@ -393,21 +395,9 @@ def family_text(component: ComponentState) -> str:
 
 
 def maintenance_updates(m: PageMaintenance) -> list[tuple[MaintenanceStatus, str, datetime]]:
-    """(status, body, time) of the states the window has reached, oldest first.
-
-    The config does not say when a window was announced: its "scheduled" update carries
-    the time the window starts.
-    """
-    updates = [(MaintenanceStatus.SCHEDULED, f"{m.name} is scheduled.", m.scheduled_for)]
-    if m.status != MaintenanceStatus.SCHEDULED:
-        updates.append(
-            (MaintenanceStatus.IN_PROGRESS, f"{m.name} is in progress.", m.scheduled_for)
-        )
-    if m.status == MaintenanceStatus.COMPLETED:
-        updates.append(
-            (MaintenanceStatus.COMPLETED, f"{m.name} has been completed.", m.scheduled_until)
-        )
-    return updates
+    """(status, body, time) of the steps the window has reached, oldest first: scheduled
+    (when the config naming it was written, never in the future), in progress, completed."""
+    return [(u.status, u.body, u.created_at) for u in m.updates]
 
 
 def printable(value: object) -> object:
@@ -838,10 +828,7 @@ def _uptime_status(availability: Fraction) -> ComponentStatus:
 # --- links and the feed ---------------------------------------------------------------
 
 
-def link(url: str | None, path: str) -> str:
-    """A page of the site as the JSON and the feed name it: absolute when the site's
-    public URL is known."""
-    return f"{url}/{path}" if url else path
+link = wording.page_link  # a page of the site as the JSON and the feed name it
 
 
 def maintenance_path(m: PageMaintenance, zone: ZoneInfo, months: Sequence[str]) -> str:

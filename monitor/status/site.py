@@ -77,7 +77,7 @@ def api_documents(snapshot: StatusSnapshot) -> dict[str, dict[str, Any]]:
         "name": snapshot.title,
         "url": snapshot.url or "",
         "time_zone": snapshot.timezone,
-        "updated_at": iso(snapshot.generated_at),
+        "updated_at": iso(snapshot.updated_at),  # the latest change shown, not the build
     }
     status = {"indicator": snapshot.indicator, "description": snapshot.description}
     components = _components(snapshot, pid)
@@ -126,8 +126,11 @@ def api_documents(snapshot: StatusSnapshot) -> dict[str, dict[str, Any]]:
 
 
 def _components(snapshot: StatusSnapshot, pid: str) -> list[dict[str, Any]]:
-    """Components in config order; each group as Statuspage shows one, after its members."""
-    stamp = iso(snapshot.generated_at)
+    """Components in config order; each group as Statuspage shows one, after its members.
+
+    A component's `updated_at` is when its status last changed (the snapshot's rule); a
+    group's is its latest member's, its `created_at` its earliest member's.
+    """
     found: list[dict[str, Any]] = []
     groups: dict[str, dict[str, Any]] = {}
     for component in snapshot.components:
@@ -137,8 +140,8 @@ def _components(snapshot: StatusSnapshot, pid: str) -> list[dict[str, Any]]:
                 "id": component.id,
                 "name": component.name,
                 "status": component.status,
-                "created_at": stamp,
-                "updated_at": stamp,
+                "created_at": iso(component.created_at),
+                "updated_at": iso(component.updated_at),
                 "position": component.position,
                 "description": component.description,
                 "showcase": True,
@@ -156,8 +159,8 @@ def _components(snapshot: StatusSnapshot, pid: str) -> list[dict[str, Any]]:
                     "id": group_id,
                     "name": component.group,
                     "status": ComponentStatus.OPERATIONAL,
-                    "created_at": stamp,
-                    "updated_at": stamp,
+                    "created_at": iso(component.created_at),
+                    "updated_at": iso(component.updated_at),
                     "position": len(snapshot.components) + len(groups) + 1,
                     "description": None,
                     "showcase": False,
@@ -170,6 +173,9 @@ def _components(snapshot: StatusSnapshot, pid: str) -> list[dict[str, Any]]:
                 },
             )
             group["components"].append(component.id)
+            # RFC 3339 UTC strings of one format compare as the times do.
+            group["created_at"] = min(group["created_at"], iso(component.created_at))
+            group["updated_at"] = max(group["updated_at"], iso(component.updated_at))
             severity = COMPONENT_SEVERITY.index
             if severity(component.status) > severity(group["status"]):
                 group["status"] = component.status
@@ -229,8 +235,8 @@ def _maintenance(
         "id": m.id,
         "name": m.name,
         "status": m.status,
-        "created_at": iso(m.scheduled_for),
-        "updated_at": iso(updates[-1][2]),
+        "created_at": iso(m.created_at),  # when scheduled: never in the future
+        "updated_at": iso(m.updated_at),
         "monitoring_at": None,
         "resolved_at": iso(m.scheduled_until) if m.status == MaintenanceStatus.COMPLETED else None,
         "impact": Impact.MAINTENANCE,

@@ -20,6 +20,7 @@ from monitor.status.state import (
     PageIncident,
     PageIncidentUpdate,
     PageMaintenance,
+    PageMaintenanceUpdate,
     StatusSnapshot,
     Uptime,
 )
@@ -97,6 +98,10 @@ def component(
         unmonitored_families=(),
         bars=bars(first, history_days, bad_days or {}),
         uptime=uptime(history_days, sum(v for v in (bad_days or {}).values() if v > 0)),
+        measured_status=status,
+        operator_status=None,
+        updated_at=now - timedelta(minutes=47 * position),  # a change some time ago
+        created_at=datetime.combine(first, datetime.min.time(), UTC),
     )
 
 
@@ -142,6 +147,8 @@ def incident(
         started_at=started,
         updates=tuple(updates),
         families=families,  # type: ignore[arg-type]
+        shortlink=f"https://status.example.com/incidents/{incident_id}.html",
+        ended_at=None if minutes is None else started + timedelta(minutes=minutes),
     )
 
 
@@ -158,7 +165,20 @@ def maintenance(
         else MaintenanceStatus.COMPLETED
     )
     window = MaintenanceWindow(start, end, (), (), name)
-    return PageMaintenance(maintenance_id, name, status, start, end, components, window)
+    scheduled = min(start, NOW - timedelta(days=30), now)  # the config written a month ago
+    steps = (
+        (MaintenanceStatus.SCHEDULED, f"{name} is scheduled.", scheduled),
+        (MaintenanceStatus.IN_PROGRESS, f"{name} is in progress.", start),
+        (MaintenanceStatus.COMPLETED, f"{name} has been completed.", end),
+    )
+    updates = tuple(
+        PageMaintenanceUpdate(f"{maintenance_id}-{step}", step, body, at)
+        for step, body, at in steps
+        if at <= now
+    )
+    return PageMaintenance(
+        maintenance_id, name, status, start, end, components, window, scheduled, updates
+    )
 
 
 def snapshot_of(
@@ -183,6 +203,14 @@ def snapshot_of(
         components=components,
         incidents=tuple(sorted(incidents, key=lambda i: (i.started_at, i.id), reverse=True)),
         maintenances=tuple(sorted(maintenances, key=lambda m: (m.scheduled_for, m.id))),
+        updated_at=min(
+            max(
+                [c.updated_at for c in components]
+                + [i.updated_at for i in incidents]
+                + [m.updated_at for m in maintenances]
+            ),
+            now,
+        ),
     )
 
 
@@ -257,7 +285,7 @@ def snapshots(draw: st.DrawFn, length: int = 6) -> list[StatusSnapshot]:
             old = incidents[key]
             if not old.resolved:
                 end = PageIncidentUpdate(f"{key}-end", IncidentStatus.RESOLVED, "Fixed.", now)
-                incidents[key] = dataclasses.replace(old, updates=(*old.updates, end))
+                incidents[key] = dataclasses.replace(old, updates=(*old.updates, end), ended_at=now)
         elif move == "clock":
             now += timedelta(minutes=draw(st.integers(1, 90)))
         elif move == "day":

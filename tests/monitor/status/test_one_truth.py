@@ -22,6 +22,7 @@ from hypothesis import strategies as st
 from monitor.config import load_config
 from monitor.probing.results import ProbeResult, Reason
 from monitor.status.incidents import open_incident, update_incident
+from monitor.status.memo import SlotMemo
 from monitor.status.site import SiteRenderer
 from monitor.status.state import KEPT_DAYS, StatusBuilder
 from monitor.store import Store
@@ -169,5 +170,9 @@ def test_a_long_running_site_equals_a_fresh_build_at_every_refresh(
                 assert sizes["day_bars"] <= 3 * history_days
                 assert sizes["final_bars"] <= 3 * history_days
                 assert sizes["runs"] <= 2 * sizes["slices"] * 3
+                # The renderer's memos hold what this snapshot shows, no more.
+                memos = [m for m in vars(renderer._pages).values() if isinstance(m, SlotMemo)]
+                assert memos
+                assert all(len(memo) <= len(site) for memo in memos)
         finally:
             store.close()
