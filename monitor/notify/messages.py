@@ -23,6 +23,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 
 from monitor.config import history_link
 from monitor.notify.outbox import Delivery
+from monitor.status.wording import incident_path, page_link
 from monitor.text.escape import single_line, slack
 from sla.timestamps import local_time
 from sla.vocabulary import OPERATOR_STATUSES, EventKind, Impact
@@ -142,11 +143,11 @@ class Renderer:
         )
 
     def _link(self, delivery: Delivery) -> str | None:
-        """Where the whole text is: the incident on the status page's history."""
+        """Where the whole text is: the incident's own page, else the page's history."""
         if self._status_url is None:
             return None
         if delivery.kind.startswith("incident") and "id" in delivery.payload:
-            return history_link(self._status_url, f"incident-{delivery.payload['id']}")
+            return page_link(self._status_url, incident_path(str(delivery.payload["id"])))
         return history_link(self._status_url)
 
 

@@ -85,7 +85,7 @@ def test_an_update_of_sixty_paragraphs_fits_slack_and_ends_with_the_incident_lin
     sections = [b["text"]["text"] for b in blocks if b["type"] == "section"]
     assert all(len(s) <= SECTION_LIMIT for s in sections)
     assert sections[-1] == (
-        "… (continued on the status page) <https://status.example.com/history.html#incident-i1>"
+        "… (continued on the status page) <https://status.example.com/incidents/i1.html>"
     )
     assert sections[-1].startswith(CONTINUED)
     assert sections[1] == "Step 0: we moved shard 0 &amp; checked &lt;it&gt;."
