@@ -1,16 +1,19 @@
 """One truth: what `run` writes after any refreshes equals a fresh `status build` at that moment.
 
-Hypothesis drives one long-lived StatusBuilder and SiteRenderer (as `run` keeps them)
+Hypothesis drives one long-lived SiteRefresher (`run`'s: a StatusBuilder and a
+SiteRenderer kept between refreshes, each site published under `output_dir/current`)
 through refreshes at random moments, with probes, 429s, silences, operator incidents
 and maintenance windows arriving in between, for any `history_days` from 1 to 366; at
-every refresh each file of the site equals the one a fresh builder and renderer write
-from the same database at the same moment, and what the long-lived builder keeps stays
-bounded by the history.
+every refresh each file under `current` (through its `incidents` symlink) equals the
+one `status build` writes into a folder from the same database at the same moment, and
+what the long-lived builder keeps stays bounded by the history, also after jumps of
+weeks (the runs before the history's start are let go, not only the tail re-read).
 """
 
 from __future__ import annotations
 
 import difflib
+import os
 import tempfile
 import textwrap
 from datetime import UTC, datetime, timedelta
@@ -23,6 +26,8 @@ from monitor.config import load_config
 from monitor.probing.results import ProbeResult, Reason
 from monitor.status.incidents import open_incident, update_incident
 from monitor.status.memo import SlotMemo
+from monitor.status.publish import build_into
+from monitor.status.refresher import SiteRefresher
 from monitor.status.site import SiteRenderer
 from monitor.status.state import KEPT_DAYS, StatusBuilder
 from monitor.store import Store
@@ -61,8 +66,13 @@ stretch = st.tuples(
 )  # (series, outcome, minutes)
 step = st.fixed_dictionaries(
     {
-        # Minutes to the next refresh: within a slice, a few minutes, or days later.
-        "advance": st.one_of(st.integers(0, 3), st.integers(4, 90), st.integers(1000, 4000)),
+        # Minutes to the next refresh: within a slice, a few minutes, days or weeks later.
+        "advance": st.one_of(
+            st.integers(0, 3),
+            st.integers(4, 90),
+            st.integers(1000, 4000),
+            st.integers(40 * 1440, 60 * 1440),  # past a short history: the kept start moves
+        ),
         "seconds": st.integers(0, 59),
         "stretches": st.lists(stretch, max_size=6),
         "operator": st.sampled_from(("none", "none", "open", "resolve")),
@@ -97,6 +107,15 @@ def probe(target: str, family: str, at: datetime, outcome: str) -> ProbeResult:
     if outcome == "rate_limited":
         return ProbeResult(target, family, "eu", at, True, Reason.RATE_LIMITED, 429, 0.01)
     return ProbeResult(target, family, "eu", at, False, Reason.TIMEOUT, None, 1.0)
+
+
+def tree(folder: Path) -> dict[str, bytes]:
+    """Every file under `folder` by relative path, symlinks followed (`run`'s `incidents`)."""
+    return {
+        os.path.relpath(os.path.join(root, name), folder): Path(root, name).read_bytes()
+        for root, _, names in os.walk(folder, followlinks=True)
+        for name in names
+    }
 
 
 def first_difference(kept: dict[str, bytes], fresh: dict[str, bytes]) -> str:
@@ -140,15 +159,17 @@ def test_a_long_running_site_equals_a_fresh_build_at_every_refresh(
         try:
             written = BASE - timedelta(days=1)
             kept = StatusBuilder(config, store, config_written=written)
-            renderer = SiteRenderer()
             now = BASE
+            run = SiteRefresher(config, kept, lambda: now, tmp / "run")
             store.write(probes_for(before, now - timedelta(hours=3), now))
             incident = None
             for number, moment in enumerate(steps):
                 if number:
                     later = now + timedelta(minutes=moment["advance"], seconds=moment["seconds"])
-                    # What arrives between refreshes: probes since shortly before the last.
-                    store.write(probes_for(moment["stretches"], now - timedelta(minutes=50), later))
+                    # What arrives between refreshes: probes since shortly before the last
+                    # (after a long jump, only those of the last hours: silence before).
+                    since = max(now - timedelta(minutes=50), later - timedelta(hours=3))
+                    store.write(probes_for(moment["stretches"], since, later))
                     now = later
                 if moment["operator"] == "open" and incident is None:
                     incident = open_incident(
@@ -159,10 +180,17 @@ def test_a_long_running_site_equals_a_fresh_build_at_every_refresh(
                 elif moment["operator"] == "resolve" and incident is not None:
                     update_incident(store, incident, status="resolved", message="Done.", now=now)
                     incident = None
-                site = renderer.files(kept.snapshot(now))
-                fresh = SiteRenderer().files(
-                    StatusBuilder(config, store, config_written=written).snapshot(now)
+                current = run.refresh()
+                assert (current / "incidents").is_symlink()  # run's shared incident pages
+                site = tree(current)
+                build = tmp / f"build-{number}"
+                build_into(
+                    SiteRenderer().files(
+                        StatusBuilder(config, store, config_written=written).snapshot(now)
+                    ),
+                    build,
                 )
+                fresh = tree(build)
                 assert site == fresh, f"at {now}: " + first_difference(site, fresh)
                 sizes = kept.kept_sizes()
                 days = max(history_days, KEPT_DAYS) + 2
@@ -171,7 +199,8 @@ def test_a_long_running_site_equals_a_fresh_build_at_every_refresh(
                 assert sizes["final_bars"] <= 3 * history_days
                 assert sizes["runs"] <= 2 * sizes["slices"] * 3
                 # The renderer's memos hold what this snapshot shows, no more.
-                memos = [m for m in vars(renderer._pages).values() if isinstance(m, SlotMemo)]
+                pages = vars(run._renderer._pages).values()
+                memos = [m for m in pages if isinstance(m, SlotMemo)]
                 assert memos
                 assert all(len(memo) <= len(site) for memo in memos)
         finally:
