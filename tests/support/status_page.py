@@ -27,7 +27,9 @@ def minutes_ago(count: float) -> datetime:
     return NOW.replace(second=0) - count * MINUTE
 
 
-def page_config(tmp_path: Path, extra: str = "", page: str = "", defaults: str = "") -> Config:
+def page_config(
+    tmp_path: Path, extra: str = "", page: str = "", defaults: str = "", history_days: int = 3
+) -> Config:
     path = tmp_path / "uptime-sla.yaml"
     path.write_text(
         textwrap.dedent(f"""\
@@ -37,7 +39,7 @@ def page_config(tmp_path: Path, extra: str = "", page: str = "", defaults: str =
           - {{name: api, url: "https://api.test/", service: api}}
           - {{name: search, url: "https://api.test/search", service: search}}
         status_page:
-          history_days: 3
+          history_days: {history_days}
           components:
             - {{name: REST API, targets: [api]}}
             - {{name: Search, targets: [search]}}
@@ -78,8 +80,9 @@ class Page:
         extra: str = "",
         page: str = "",
         defaults: str = "",
+        history_days: int = 3,
     ) -> None:
-        self.config = page_config(tmp_path, extra, page, defaults)
+        self.config = page_config(tmp_path, extra, page, defaults, history_days)
         self.store = Store(self.config.storage.url)
         self.tmp_path = tmp_path
         self.add(rows)

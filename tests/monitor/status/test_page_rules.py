@@ -7,15 +7,20 @@ is decided by its own probe; NOW is 30 s into a slice.
 from __future__ import annotations
 
 import dataclasses
+import json
+import re
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
+from xml.etree import ElementTree
 
+import feedparser
 import pytest
 from support.history import Outage
 from support.status_page import MINUTE, NOW, START, Page, history, minutes_ago
 
 from monitor.status.incidents import open_incident, update_incident
+from monitor.status.site import SiteRenderer
 from monitor.store import Store
 from sla.timestamps import duration_text
 from sla.vocabulary import ComponentStatus, Impact, IncidentStatus, Indicator
@@ -31,10 +36,12 @@ def pages(tmp_path: Path) -> Iterator[list[Page]]:
 
 @pytest.fixture
 def page_of(tmp_path: Path, pages: list[Page]):
-    def make(rows, extra: str = "", page: str = "", defaults: str = "") -> Page:
+    def make(
+        rows, extra: str = "", page: str = "", defaults: str = "", history_days: int = 3
+    ) -> Page:
         folder = tmp_path / f"page{len(pages)}"
         folder.mkdir()
-        made = Page(folder, rows, extra, page, defaults)
+        made = Page(folder, rows, extra, page, defaults, history_days)
         pages.append(made)
         return made
 
@@ -379,6 +386,66 @@ def test_operator_component_statuses_survive_the_database(tmp_path: Path, databa
         reader.close()
     assert stored.components == ("Search", "REST API")
     assert stored.component_statuses == (("Search", "under_maintenance"),)
+
+
+# --- pages ----------------------------------------------------------------------------------
+
+URL = "https://status.example.com"
+
+
+def hrefs(html: bytes) -> set[str]:
+    return set(re.findall(r'href="([^"]+)"', html.decode()))
+
+
+def test_imported_history_gets_incident_pages_month_pages_and_badges_naming_components(page_of):
+    """45 days of history on March 20: a page per month it touches (February, March), and
+    a one-minute outage (incident_after: 1m) with its own page, said in correct English."""
+    rows = history([Outage("search", "ipv6", minutes_ago(30), minutes_ago(29))])
+    page = page_of(rows, page=f"url: {URL}\nincident_after: 1m\n", history_days=45)
+    snapshot = page.at()
+    files = SiteRenderer().files(snapshot)
+    (incident,) = snapshot.incidents
+    own = f"incidents/{incident.id}.html"
+    text = files[own].decode()
+    assert "Search: IPv6 requests failing" in text
+    assert "<dt>Duration</dt><dd>1 minute</dd>" in text  # never "1 minutes"
+    assert "<dt>Failing</dt><dd>IPv6 requests</dd>" in text
+    assert own in hrefs(files["history.html"])
+    assert f"../{own}" in hrefs(files["history/2026-03.html"])
+    assert f"{URL}/{own}" in {e.link for e in feedparser.parse(files["history.atom"]).entries}
+    assert json.loads(files["api/v2/incidents.json"])["incidents"][0]["shortlink"] == (
+        f"{URL}/{own}"
+    )
+    assert sorted(n for n in files if n.startswith("history/")) == [
+        "history/2026-02.html",
+        "history/2026-03.html",
+    ]
+    assert {"history/2026-02.html", "history/2026-03.html"} <= hrefs(files["history.html"])
+    svg = "{http://www.w3.org/2000/svg}"
+    badge = ElementTree.fromstring(files["badges/search.svg"])
+    assert [t.text for t in badge.iter(f"{svg}text")] == ["Search", "operational"]
+
+
+def test_a_starting_maintenance_moves_up_the_feed_dated_when_it_started(page_of):
+    """Scheduled when the config was written (START, 06:00), it is an old entry below the
+    incident's; at its start it gets an entry of its own, dated then, on top."""
+    start, end = NOW - 10 * MINUTE, NOW + 50 * MINUTE
+    window = f"""\
+        maintenance:
+          - {{start: "{start.isoformat()}", end: "{end.isoformat()}", reason: Index rebuild}}
+        """
+    page = page_of(history([Outage("api", "ipv6", minutes_ago(60), minutes_ago(50))]),
+                   page=f"url: {URL}\n", extra=window)  # fmt: skip
+    before = feedparser.parse(SiteRenderer().files(page.at(start - MINUTE))["history.atom"])
+    during = feedparser.parse(SiteRenderer().files(page.at())["history.atom"])
+    maintenance = [(e.title, e.updated) for e in before.entries if "Index rebuild" in e.title]
+    assert maintenance == [("Maintenance: Index rebuild (scheduled)", "2026-03-20T06:00:30Z")]
+    assert "Index rebuild" not in before.entries[0].title  # behind the incident's updates
+    assert (during.entries[0].title, during.entries[0].updated) == (
+        "Maintenance: Index rebuild (in progress)",
+        start.strftime("%Y-%m-%dT%H:%M:%SZ"),
+    )  # the newest entry from the moment it started
+    assert len(during.entries) == len(before.entries) + 1
 
 
 # --- notifications follow what the page publishes ---------------------------------------
