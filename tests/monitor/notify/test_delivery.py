@@ -88,7 +88,7 @@ def test_an_operator_incident_opened_updated_resolved_each_once_in_order(
     ]
     assert "Errors on search." in slack_receiver.posts[0].text
     assert "A bad deploy; rolling back." in slack_receiver.posts[1].text
-    assert "after 10 min" in slack_receiver.posts[2].text
+    assert "after 10 minutes" in slack_receiver.posts[2].text
 
 
 def test_a_channel_that_is_down_is_retried_in_order_then_given_up(
