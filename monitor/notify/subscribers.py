@@ -56,6 +56,7 @@ from monitor.notify.webhooks import (
     WebhookPoster,
     signature,
 )
+from monitor.status.wording import incident_path, page_link
 from monitor.store import Store
 from monitor.store.subscribers import Due
 from monitor.text.escape import single_line
@@ -306,7 +307,7 @@ class Composer:
                 "status_indicator": page_status.get("indicator"),
                 "status_description": page_status.get("description"),
             },
-            "incident": _incident(due),
+            "incident": _incident(due, self._page_url),
         }
         return json.dumps(body, separators=(",", ":")).encode()
 
@@ -317,7 +318,8 @@ def _iso(value: datetime | str) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _incident(due: Due) -> dict[str, Any]:
+def _incident(due: Due, page_url: str | None) -> dict[str, Any]:
+    """Statuspage's incident object; an incident's `shortlink` is its own page."""
     p = due.payload
     parts = due.key.split("/")
     if due.kind.startswith("maintenance"):
@@ -356,6 +358,7 @@ def _incident(due: Due) -> dict[str, Any]:
         "created_at": _iso(p["started"]),
         "updated_at": _iso(p["at"]),
         "resolved_at": _iso(p["at"]) if resolved else None,
+        "shortlink": page_link(page_url, incident_path(p["id"])) if page_url else None,
         "incident_updates": [
             {
                 "id": update_id,

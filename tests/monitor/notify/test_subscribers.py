@@ -265,6 +265,7 @@ def test_a_webhook_gets_signed_statuspage_json_with_the_event_id(
     assert body["page"]["status_indicator"] == "minor"
     incident = body["incident"]
     assert incident["id"] == "op1"
+    assert incident["shortlink"] == "https://status.example.com/incidents/op1.html"
     assert incident["status"] == "investigating"
     assert incident["components"] == [{"id": "-b-search-b-more-", "name": COMPONENTS[2]}]
     assert incident["incident_updates"][0]["body"] == "We are <b>looking</b> into it."
