@@ -45,9 +45,7 @@ def webhook_components(
         verdicts = [_kept(store, receiver, now) for receiver in receivers]
         seen = [v for v in verdicts if v is not None]
         within = receivers[0].promise.within
-        status = (
-            ComponentStatus.OPERATIONAL if all(seen) else ComponentStatus.DEGRADED_PERFORMANCE
-        )
+        status = ComponentStatus.OPERATIONAL if all(seen) else ComponentStatus.DEGRADED_PERFORMANCE
         components.append(
             ComponentState(
                 id=slug(name),
