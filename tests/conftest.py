@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -10,11 +11,39 @@ from typing import Any
 import pytest
 import trustme
 from support import postgres
-from support.browser import chromium
+from support.browser import ARTIFACTS, chromium
 from support.distribution import download_wheels
 from support.https import HttpsServer
 from support.netns import NetworkNamespace, netns_unavailable_reason
 from support.receivers import HostileSmtp, SlackReceiver, SmtpServer
+from support.shared import made_once, run_dir, worker_id
+
+# --- the order and the parallel run -----------------------------------------------------------
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """How the tests are handed to the parallel workers (scripts/test.sh runs pytest-xdist
+    with --dist loadgroup):
+
+    - the tests of a module with a module-scoped fixture (a built wheel, a rendered quarter, an
+      Alertmanager) stay on one worker, which makes the fixture once, instead of once per worker;
+    - long tests (marked `slow`) go first: handed out last, one would keep its worker busy
+      long after the others ran out of work.
+    """
+    for item in items:
+        definitions = item._fixtureinfo.name2fixturedefs.values()
+        if any(defs[-1].scope in {"module", "class"} for defs in definitions):
+            item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::")[0]))
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """The run's shared PostgreSQL, started by a worker, is stopped by the process that
+    outlives them all (the controller, or the only process of a plain run)."""
+    if worker_id(session.config) is None:
+        postgres.stop_shared(run_dir(session.config._tmp_path_factory, session.config))
+
 
 # --- HTTPS test servers ----------------------------------------------------------------------
 
@@ -95,9 +124,10 @@ def hostile_smtp() -> Iterator[HostileSmtp]:
 
 
 @pytest.fixture(scope="session")
-def wheelhouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A folder of the runtime dependencies' wheels, for installs with PIP_NO_INDEX=1."""
-    return download_wheels(tmp_path_factory.mktemp("wheelhouse"))
+def wheelhouse(tmp_path_factory: pytest.TempPathFactory, pytestconfig: pytest.Config) -> Path:
+    """A folder of the runtime dependencies' wheels, for installs with PIP_NO_INDEX=1;
+    downloaded once per run, whichever worker asks first."""
+    return made_once(run_dir(tmp_path_factory, pytestconfig) / "wheelhouse", download_wheels)
 
 
 # --- network namespaces of the tests' own ------------------------------------------------------
@@ -120,12 +150,28 @@ def namespaces() -> type[NetworkNamespace]:
 
 
 @pytest.fixture(scope="session")
-def postgres_server() -> Iterator[postgres.PostgresServer]:
-    """One throwaway PostgreSQL for the session; tests create a database each."""
+def postgres_server(
+    tmp_path_factory: pytest.TempPathFactory, pytestconfig: pytest.Config
+) -> postgres.PostgresServer:
+    """One throwaway PostgreSQL for the whole run, all workers; tests create a database each.
+    Started when a test first needs it, stopped at the end of the run (pytest_sessionfinish)."""
     if not postgres.available():
         pytest.skip("PostgreSQL binaries (initdb, pg_ctl) are not installed")
-    with postgres.running_postgres() as server:
-        yield server
+    return postgres.shared_server(run_dir(tmp_path_factory, pytestconfig))
+
+
+# --- what a person looks at afterwards ---------------------------------------------------------
+
+
+@pytest.fixture
+def artifacts(request: pytest.FixtureRequest) -> Path:
+    """test-artifacts/FILE/TEST/ (git-ignored), emptied: screenshots and pages a person can
+    look at after the run. One folder per test, so tests in parallel never write each other's."""
+    module = request.node.path.stem.removeprefix("test_")
+    folder = ARTIFACTS / module / request.node.name
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    return folder
 
 
 # --- a missing tool fails the test, it never skips it ----------------------------------------

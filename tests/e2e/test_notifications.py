@@ -6,12 +6,12 @@ from __future__ import annotations
 
 import signal
 import textwrap
+import uuid
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from support import postgres
 from support.commands import uptime_sla
 from support.https import Route
 from support.processes import Monitor, free_port, metrics_text, wait_for
@@ -204,24 +204,19 @@ def test_an_smtp_server_that_hangs_while_events_happen_gets_them_all_after_in_or
 
 @pytest.mark.postgres
 def test_two_monitors_on_one_postgresql_notify_each_event_once(
-    server, slack_receiver, smtp_server, tmp_path: Path
+    server, slack_receiver, smtp_server, postgres_server, tmp_path: Path
 ) -> None:
-    if not postgres.available():
-        pytest.skip("PostgreSQL binaries (initdb, pg_ctl) are not installed")
-    with postgres.running_postgres() as database:
-        url = database.create_database("notify")
-        configs = [
-            write_config(
-                tmp_path, server, slack_receiver, smtp_server, 16, location=name, database=url
-            )
-            for name in ("us-west-2", "eu-west-1")
-        ]
-        monitors = [Monitor(config) for config in configs]
-        try:
-            wait_for(lambda: len(smtp_server.messages) >= 3, 60)
-            wait_for(lambda: len(slack_receiver.posts) >= 3, 10)
-        finally:
-            for monitor in monitors:
-                assert monitor.stop() == 0, monitor.output()
+    url = postgres_server.create_database(f"notify_{uuid.uuid4().hex[:12]}")
+    configs = [
+        write_config(tmp_path, server, slack_receiver, smtp_server, 16, location=name, database=url)
+        for name in ("us-west-2", "eu-west-1")
+    ]
+    monitors = [Monitor(config) for config in configs]
+    try:
+        wait_for(lambda: len(smtp_server.messages) >= 3, 60)
+        wait_for(lambda: len(slack_receiver.posts) >= 3, 10)
+    finally:
+        for monitor in monitors:
+            assert monitor.stop() == 0, monitor.output()
     assert_window_emailed_once_in_order(smtp_server, slack_receiver)
     assert len(slack_receiver.posts) == 3

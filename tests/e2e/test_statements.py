@@ -25,8 +25,6 @@ from support.history import Outage, utc
 
 from monitor.cli import main
 
-ROOT = Path(__file__).resolve().parents[2]
-ARTIFACTS = ROOT / "test-artifacts"  # git-ignored: screenshots a person can look at
 NOW = datetime(2026, 4, 20, tzinfo=UTC)  # the last month ended in Berlin: March 2026
 TARGETS = ("api-health", "search", "billing")
 Q1 = (utc(2025, 12, 31, 23), utc(2026, 3, 31, 22))  # [Jan 1, Apr 1) in Berlin
@@ -325,7 +323,7 @@ def figures_people_read(statement: dict) -> list[str]:
 
 @pytest.mark.skipif(shutil.which("pdftoppm") is None, reason="needs pdftoppm (apt: poppler-utils)")
 def test_the_pdf_of_a_31_day_month_holds_every_figure_of_the_json_statement(
-    quarter, capfd, tmp_path
+    quarter, capfd, tmp_path, artifacts
 ):
     config, _ = quarter
     statement = as_json(config, capfd, "--month", "2026-03", "--customer", "acme")
@@ -361,8 +359,7 @@ def test_the_pdf_of_a_31_day_month_holds_every_figure_of_the_json_statement(
     )
     png = page.with_suffix(".png")
     assert png.stat().st_size > 20_000  # a page with tables and charts, not a blank one
-    ARTIFACTS.mkdir(exist_ok=True)
-    shutil.copy(png, ARTIFACTS / "statement-page-1.png")
+    shutil.copy(png, artifacts / "statement-page-1.png")  # for a person to look at
 
 
 # --- completeness --------------------------------------------------------------------------

@@ -2,7 +2,7 @@
 
 Real HTTPS targets on 127.0.0.1 and [::1]; the monitor rewrites the site every second
 and swaps `current`; a local HTTP server serves the output directory. Screenshots of each
-state go to test-artifacts/status-page/.
+state go to the test's folder under test-artifacts/ (the `artifacts` fixture).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from support.browser import ARTIFACTS, StaticServer
+from support.browser import StaticServer
 from support.commands import uptime_sla
 from support.https import Route
 from support.processes import Monitor, free_port, wait_for
@@ -27,7 +27,6 @@ SECRET = "sk-status-sentinel-4f1e"
 CUSTOMER = "sentinel-customer-corp"
 FEE = "98765.43"
 XSS = "<script>alert(1)</script>"
-SHOTS = ARTIFACTS / "status-page"
 
 
 def write_config(tmp_path: Path, api, search, output: Path) -> Path:
@@ -83,13 +82,12 @@ def status_of(page, component: str) -> str:
 
 
 def test_the_page_follows_the_probes_incidents_and_maintenance(
-    https_server, tmp_path: Path, browser
+    https_server, tmp_path: Path, browser, artifacts: Path
 ):
     api = https_server(routes={"/health": Route()})
     search = https_server(routes={"/search": Route(), "/odd": Route()})
     output = tmp_path / "status"
     config = write_config(tmp_path, api, search, output)
-    SHOTS.mkdir(parents=True, exist_ok=True)
     monitor = Monitor(config, env={"OUTFAME_API_KEY": SECRET})
     site = StaticServer(output)
     context = browser.new_context(viewport={"width": 1280, "height": 900})
@@ -125,12 +123,12 @@ def test_the_page_follows_the_probes_incidents_and_maintenance(
         assert maintenance.count() == 1  # the public: false window is not shown
         assert "Storage migration" in maintenance.inner_text()
         assert "In progress" in maintenance.inner_text()
-        page.screenshot(path=SHOTS / "operational-1280.png", full_page=True)
+        page.screenshot(path=artifacts / "operational-1280.png", full_page=True)
 
         api.stop_family("ipv6")
         wait_for(lambda: shows("public-api", "Partial outage: IPv6 down"), timeout=20)
         assert "IPv4: operational" in page.locator("#component-public-api").inner_text()
-        page.screenshot(path=SHOTS / "ipv6-down-1280.png", full_page=True)
+        page.screenshot(path=artifacts / "ipv6-down-1280.png", full_page=True)
 
         api.stop_family("ipv4")
         wait_for(lambda: shows("public-api", "Major outage"), timeout=20)
@@ -138,7 +136,7 @@ def test_the_page_follows_the_probes_incidents_and_maintenance(
         summary = json.loads((output / "current/api/v2/summary.json").read_text())
         assert summary["status"]["indicator"] == "major"
         assert any(i["id"].startswith("auto-public-api-") for i in summary["incidents"])
-        page.screenshot(path=SHOTS / "major-outage-1280.png", full_page=True)
+        page.screenshot(path=artifacts / "major-outage-1280.png", full_page=True)
 
         incident = run(
             "incident", "open", "--title", "Slow searches", "--impact", "minor",
@@ -153,13 +151,13 @@ def test_the_page_follows_the_probes_incidents_and_maintenance(
         assert "Slow searches" in text
         assert "We are looking into slow searches." in text
         assert "Found it." in text
-        page.screenshot(path=SHOTS / "incident-1280.png", full_page=True)
+        page.screenshot(path=artifacts / "incident-1280.png", full_page=True)
 
         run("incident", "update", incident, "--status", "resolved", "--message", "All good.")
         wait_for(lambda: page.goto(index) and card.count() == 0)
         page.goto(f"{site.base}/current/history.html")
         assert "All good." in page.locator(f"#incident-{incident}").inner_text()
-        page.screenshot(path=SHOTS / "history-1280.png", full_page=True)
+        page.screenshot(path=artifacts / "history-1280.png", full_page=True)
 
         phone = browser.new_context(viewport={"width": 375, "height": 800}, color_scheme="dark")
         small = phone.new_page()
@@ -167,7 +165,7 @@ def test_the_page_follows_the_probes_incidents_and_maintenance(
         small.goto(index)
         assert small.evaluate("document.documentElement.scrollWidth") <= 375
         assert small.locator("#component-public-api .bar:visible").count() == 3  # history_days
-        small.screenshot(path=SHOTS / "phone-375-dark.png", full_page=True)
+        small.screenshot(path=artifacts / "phone-375-dark.png", full_page=True)
         phone.close()
     finally:
         context.close()

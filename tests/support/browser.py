@@ -24,6 +24,7 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
+# Git-ignored. Tests write into their own folder of it (the `artifacts` fixture), never here.
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 # axe-core, pinned by tests/js/package-lock.json (scripts/setup.sh runs npm ci there).
 AXE = Path(__file__).resolve().parents[2] / "tests/js/node_modules/axe-core/axe.min.js"

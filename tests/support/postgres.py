@@ -2,11 +2,17 @@
 
 PostgreSQL refuses to run as root, so under root (CI) the cluster belongs to the
 `postgres` system user that Debian's package creates.
+
+`running_postgres()` is a server for one `with` block (a test that stops its database owns
+one). `shared_server(folder)` is the test run's one server: the first xdist worker that needs
+it starts it, the others find its address in `folder`, every test makes a database of its own
+in it, and `stop_shared(folder)` stops it when the run ends.
 """
 
 from __future__ import annotations
 
 import glob
+import json
 import os
 import shutil
 import socket
@@ -17,6 +23,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+
+from support.shared import locked
+
+# Each worker's tests open pools and run monitors at once; the default 100 is shared by all.
+MAX_CONNECTIONS = 400
 
 
 def _bin(name: str) -> str | None:
@@ -39,9 +50,13 @@ def _free_port() -> int:
 
 @dataclass
 class PostgresServer:
-    datadir: Path
+    root: Path  # the temporary folder holding the cluster, removed by remove()
     port: int
     user: str
+
+    @property
+    def datadir(self) -> Path:
+        return self.root / "data"
 
     def url(self, database: str = "postgres") -> str:
         return f"postgresql+psycopg://{self.user}@127.0.0.1:{self.port}/{database}"
@@ -55,12 +70,22 @@ class PostgresServer:
             "-l",
             str(self.datadir / "server.log"),
             "-o",
-            f"-p {self.port} -k {self.datadir} -c listen_addresses=127.0.0.1 -c fsync=off",
+            f"-p {self.port} -k {self.datadir} -c listen_addresses=127.0.0.1 -c fsync=off"
+            f" -c max_connections={MAX_CONNECTIONS}",
             "start",
         )
 
     def stop(self) -> None:
         self._ctl("-w", "-m", "fast", "stop")
+
+    def remove(self) -> None:
+        """Stop the server (if it runs) and delete its folder."""
+        try:
+            if (self.datadir / "postmaster.pid").exists():
+                self.stop()
+        finally:
+            time.sleep(0.1)
+            shutil.rmtree(self.root, ignore_errors=True)
 
     def create_database(self, name: str) -> str:
         import psycopg
@@ -78,34 +103,71 @@ def _as_owner(user: str, argv: list[str]) -> None:
     subprocess.run(argv, check=True, capture_output=True, timeout=120)
 
 
-@contextmanager
-def running_postgres() -> Iterator[PostgresServer]:
+def start_postgres() -> PostgresServer:
+    """A new cluster in a temporary folder, started; the caller calls remove()."""
     user = "postgres" if os.geteuid() == 0 else os.environ.get("USER", "postgres")
     root = Path(tempfile.mkdtemp(prefix="uptime-sla-pg-"))
-    datadir = root / "data"
-    if os.geteuid() == 0:
-        shutil.chown(root, user)
-    _as_owner(
-        user,
-        [
-            _bin("initdb") or "initdb",
-            "-D",
-            str(datadir),
-            "-U",
+    server = PostgresServer(root, _free_port(), user)
+    try:
+        if os.geteuid() == 0:
+            shutil.chown(root, user)
+        _as_owner(
             user,
-            "--auth=trust",
-            "-E",
-            "UTF8",
-            "--no-sync",
-        ],
-    )
-    server = PostgresServer(datadir, _free_port(), user)
-    server.start()
+            [
+                _bin("initdb") or "initdb",
+                "-D",
+                str(server.datadir),
+                "-U",
+                user,
+                "--auth=trust",
+                "-E",
+                "UTF8",
+                "--no-sync",
+            ],
+        )
+        for attempt in range(3):  # another process may take the free port before the server
+            try:
+                server.start()
+                break
+            except subprocess.CalledProcessError:
+                if attempt == 2:
+                    raise
+                server.port = _free_port()
+    except BaseException:
+        server.remove()
+        raise
+    return server
+
+
+@contextmanager
+def running_postgres() -> Iterator[PostgresServer]:
+    server = start_postgres()
     try:
         yield server
     finally:
-        try:
-            server.stop()
-        finally:
-            time.sleep(0.1)
-            shutil.rmtree(root, ignore_errors=True)
+        server.remove()
+
+
+def shared_server(folder: Path) -> PostgresServer:
+    """The run's one server, described in `folder/postgres.json`: started by the first caller
+    (under a lock), found there by the others."""
+    described = folder / "postgres.json"
+    with locked(folder / "postgres.lock"):
+        if described.exists():
+            fields = json.loads(described.read_text())
+            return PostgresServer(Path(fields["root"]), fields["port"], fields["user"])
+        server = start_postgres()
+        described.write_text(
+            json.dumps({"root": str(server.root), "port": server.port, "user": server.user})
+        )
+        return server
+
+
+def stop_shared(folder: Path) -> None:
+    """Stop and remove the run's shared server, if one was started."""
+    described = folder / "postgres.json"
+    with locked(folder / "postgres.lock"):
+        if described.exists():
+            fields = json.loads(described.read_text())
+            described.unlink()
+            PostgresServer(Path(fields["root"]), fields["port"], fields["user"]).remove()
