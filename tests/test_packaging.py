@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
+from support.commands import COMMAND_PATIENCE
 from support.distribution import ROOT, fresh_copy
 
 PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())
@@ -120,7 +121,12 @@ def test_the_wheel_installs_into_an_empty_venv_and_probes(
 
     def run(*argv: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            [command, *argv], cwd=tmp_path, capture_output=True, text=True, timeout=60, check=False
+            [command, *argv],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=COMMAND_PATIENCE,
+            check=False,
         )
 
     assert run("--version").stdout == f"uptime-sla {VERSION}\n"

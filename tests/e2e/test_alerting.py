@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 
 import pytest
 import yaml
+from support.commands import COMMAND_PATIENCE
 from support.processes import Monitor, free_port, scrape, wait_for
 from support.prom import (
     ALERTMANAGER,
@@ -50,7 +51,7 @@ def uptime_sla(*args: str) -> str:
         [sys.executable, "-m", "monitor", *args],
         capture_output=True,
         text=True,
-        timeout=60,
+        timeout=COMMAND_PATIENCE,
         check=False,
     )
     assert result.returncode == 0, result.stderr

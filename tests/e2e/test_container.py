@@ -32,6 +32,7 @@ import pytest
 import trustme
 import yaml
 from prometheus_client.parser import text_string_to_metric_families
+from support.commands import COMMAND_PATIENCE
 from support.containers import (
     Podman,
     build_volumes,
@@ -85,7 +86,7 @@ def test_dockerfile_passes_hadolint() -> None:
     result = subprocess.run(
         [hadolint, "--no-color", "--failure-threshold", "style", "--disable-ignore-pragma",
          str(DOCKERFILE)],
-        capture_output=True, text=True, timeout=60, check=False, cwd=ROOT,
+        capture_output=True, text=True, timeout=COMMAND_PATIENCE, check=False, cwd=ROOT,
     )  # fmt: skip
     assert result.returncode == 0, result.stdout + result.stderr
 
@@ -168,7 +169,7 @@ def test_compose_config_is_valid() -> None:
     podman_compose = _tool("podman-compose", "pip install podman-compose")
     result = subprocess.run(
         [podman_compose, "--env-file", str(ENV_EXAMPLE), "-f", str(COMPOSE), "config"],
-        capture_output=True, text=True, timeout=60, check=False, cwd=DEPLOY,
+        capture_output=True, text=True, timeout=COMMAND_PATIENCE, check=False, cwd=DEPLOY,
     )  # fmt: skip
     assert result.returncode == 0, result.stdout + result.stderr
     config = yaml.safe_load(result.stdout)
@@ -282,7 +283,7 @@ def test_deploy_config_validates() -> None:
             env[key.strip()] = value.strip()
     result = subprocess.run(
         [sys.executable, "-m", "monitor", "-c", str(DEPLOY / "uptime-sla.yaml"), "check-config"],
-        capture_output=True, text=True, timeout=60, check=False, env=env, cwd=ROOT,
+        capture_output=True, text=True, timeout=COMMAND_PATIENCE, check=False, env=env, cwd=ROOT,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
 

@@ -13,7 +13,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from support.commands import sqlite_rows
+from support.commands import COMMAND_PATIENCE, sqlite_rows
 
 RSS_BOUND_MB = 200
 ALIASES = 10_000
@@ -40,7 +40,7 @@ def run_measured(*args: str, cwd: Path) -> tuple[int, str, float]:
         text=True,
         env={**os.environ, "FILLER": "y" * 1000},
         cwd=cwd,
-        timeout=120,
+        timeout=COMMAND_PATIENCE,
         check=False,
     )
     return done.returncode, done.stderr, int(done.stdout) / 1024  # kB on Linux

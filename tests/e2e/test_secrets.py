@@ -156,7 +156,7 @@ def test_a_running_monitor_never_logs_exports_or_stores_the_api_key(lab: Lab):
         )
 
     try:
-        wait_for(every_target_probed_twice, timeout=30)
+        wait_for(every_target_probed_twice)
         wait_for(lambda: "uptime_sla_availability_ratio{" in metrics_text(lab.metrics_port))
         metrics = metrics_text(lab.metrics_port)
     finally:
@@ -354,8 +354,7 @@ def test_database_and_alertmanager_passwords_never_reach_a_log_an_output_or_an_e
                 lambda: (
                     scrape(lab.metrics_port).get(("probe_total", series_labels("up", "ipv4")), 0)
                     >= 2
-                ),
-                timeout=30,
+                )
             )
             metrics = metrics_text(lab.metrics_port)
         finally:

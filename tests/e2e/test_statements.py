@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 from pypdf import PdfReader
 from support import history
+from support.commands import COMMAND_PATIENCE
 from support.history import Outage, utc
 
 from monitor.cli import main
@@ -355,7 +356,7 @@ def test_the_pdf_of_a_31_day_month_holds_every_figure_of_the_json_statement(
     subprocess.run(
         ["pdftoppm", "-png", "-r", "80", "-f", "1", "-l", "1", "-singlefile", str(pdf), str(page)],
         check=True,
-        timeout=60,
+        timeout=COMMAND_PATIENCE,
     )
     png = page.with_suffix(".png")
     assert png.stat().st_size > 20_000  # a page with tables and charts, not a blank one

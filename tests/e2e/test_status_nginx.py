@@ -17,7 +17,7 @@ import httpx
 import pytest
 from support.https import Route
 from support.nginx import NGINX, running_nginx
-from support.processes import Monitor, free_port, wait_for
+from support.processes import SCRAPE_TIMEOUT, Monitor, free_port, wait_for
 
 READ_FOR = 8.0  # seconds of reading while the site is swapped underneath
 
@@ -47,7 +47,7 @@ def test_nginx_serves_every_request_whole_while_run_swaps_the_site(https_server,
         wait_for((site / "current" / "index.html").exists)
         with (
             running_nginx(tmp_path, site, port),
-            httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=5) as client,
+            httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=SCRAPE_TIMEOUT) as client,
         ):
             wait_for(lambda: client.get("/api/v2/status.json").status_code == 200)
             deadline = time.monotonic() + READ_FOR

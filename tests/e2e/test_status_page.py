@@ -17,7 +17,7 @@ import pytest
 from support.browser import StaticServer
 from support.commands import uptime_sla
 from support.https import Route
-from support.processes import Monitor, free_port, wait_for
+from support.processes import SCRAPE_TIMEOUT, Monitor, free_port, wait_for
 
 from monitor.outputs.folders import MARKER
 
@@ -92,7 +92,7 @@ def test_the_page_follows_the_probes_incidents_and_maintenance(
     site = StaticServer(output)
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     page = context.new_page()
-    page.set_default_timeout(5000)
+    page.set_default_timeout(SCRAPE_TIMEOUT * 1000)  # ms; Chromium shares a busy machine
     errors: list[str] = []
     outside: list[str] = []
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
@@ -126,12 +126,12 @@ def test_the_page_follows_the_probes_incidents_and_maintenance(
         page.screenshot(path=artifacts / "operational-1280.png", full_page=True)
 
         api.stop_family("ipv6")
-        wait_for(lambda: shows("public-api", "Partial outage: IPv6 down"), timeout=20)
+        wait_for(lambda: shows("public-api", "Partial outage: IPv6 down"))
         assert "IPv4: operational" in page.locator("#component-public-api").inner_text()
         page.screenshot(path=artifacts / "ipv6-down-1280.png", full_page=True)
 
         api.stop_family("ipv4")
-        wait_for(lambda: shows("public-api", "Major outage"), timeout=20)
+        wait_for(lambda: shows("public-api", "Major outage"))
         assert "Partial System Outage" in page.locator(".banner").inner_text()
         summary = json.loads((output / "current/api/v2/summary.json").read_text())
         assert summary["status"]["indicator"] == "major"

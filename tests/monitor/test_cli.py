@@ -13,7 +13,7 @@ from importlib import metadata
 from pathlib import Path
 
 import pytest
-from support.commands import commands
+from support.commands import COMMAND_PATIENCE, commands
 
 from monitor.cli import build_parser, main
 
@@ -54,7 +54,7 @@ def config(tmp_path: Path) -> Path:
 
 def run(*argv: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [str(SCRIPT), *argv], capture_output=True, text=True, timeout=60, check=False
+        [str(SCRIPT), *argv], capture_output=True, text=True, timeout=COMMAND_PATIENCE, check=False
     )
 
 
@@ -183,7 +183,7 @@ def test_bash_completion_is_generated_from_the_parser() -> None:
         ["bash", "-c", BASH_COMPLETE, "bash", str(SCRIPT)],
         capture_output=True,
         text=True,
-        timeout=60,
+        timeout=COMMAND_PATIENCE,
         check=False,
     )
     assert result.returncode == 0, result.stderr
@@ -205,7 +205,7 @@ print -r -- "$_comps[uptime-sla]"
         ["zsh", "-f", "-c", script, "zsh", str(SCRIPT), str(tmp_path)],
         capture_output=True,
         text=True,
-        timeout=60,
+        timeout=COMMAND_PATIENCE,
         check=False,
     )
     assert result.returncode == 0, result.stderr

@@ -21,6 +21,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy import text
+from support.commands import COMMAND_PATIENCE
 
 from monitor.cli import main
 from monitor.store import Store, importer, rollup
@@ -370,7 +371,7 @@ def test_a_terminal_sees_rows_rows_per_second_and_bytes(config_file, tmp_path):
             import_command(config_file, path),
             stdout=subprocess.PIPE,
             stderr=follower,
-            timeout=120,
+            timeout=COMMAND_PATIENCE,
             check=False,
         )
         os.close(follower)
@@ -402,7 +403,11 @@ def test_a_terminal_sees_rows_rows_per_second_and_bytes(config_file, tmp_path):
 def test_without_a_terminal_the_import_prints_no_progress(config_file, tmp_path):
     path = many_rows(tmp_path, 2_000)
     done = subprocess.run(
-        import_command(config_file, path), capture_output=True, text=True, timeout=120, check=False
+        import_command(config_file, path),
+        capture_output=True,
+        text=True,
+        timeout=COMMAND_PATIENCE,
+        check=False,
     )
     assert done.returncode == 0
     assert "rows/s" not in done.stderr + done.stdout

@@ -158,7 +158,7 @@ def test_run_refuses_a_database_newer_than_it_understands(tmp_path: Path, databa
     with raw_connection(database_url) as conn:
         conn.execute(text("UPDATE alembic_version SET version_num = '0999'"))
 
-    finished = uptime_sla("-c", str(config_path), "run", timeout=30)
+    finished = uptime_sla("-c", str(config_path), "run")
 
     assert finished.returncode == 2
     assert "Traceback" not in finished.stderr

@@ -18,6 +18,7 @@ from xml.etree import ElementTree
 
 import pytest
 from support import report_factory as factory
+from support.commands import COMMAND_PATIENCE
 
 from sla.engine import MonthReport
 from sla.render.html import (
@@ -256,7 +257,9 @@ def test_the_page_renders_in_headless_chromium_with_coloured_charts(
         "--window-size=1200,1600",
         html.as_uri(),
     ]
-    done = subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
+    done = subprocess.run(
+        command, capture_output=True, text=True, timeout=COMMAND_PATIENCE, check=False
+    )
     shutil.rmtree(tmp_path / "profile", ignore_errors=True)
     assert png.exists(), f"no screenshot; chromium said:\n{done.stderr[-2000:]}"
     width, height, pixels = png_pixels(png.read_bytes())

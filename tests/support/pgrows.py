@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from support.commands import COMMAND_PATIENCE
 from support.https import Request
 from support.postgres import PostgresServer
 
@@ -97,7 +98,7 @@ def open_stores_at_once(url: str, count: int, delay: float = 3.0) -> list[str]:
     ]
     errors = []
     for proc in procs:
-        _, err = proc.communicate(timeout=60)
+        _, err = proc.communicate(timeout=COMMAND_PATIENCE)
         if proc.returncode != 0:
             errors.append(err.strip())
     return errors

@@ -14,6 +14,13 @@ from pathlib import Path
 
 from prometheus_client.parser import text_string_to_metric_families
 
+# How long a test waits for what must happen (a monitor up, a probe stored, a message sent):
+# far longer than that takes on a busy machine, where the suite's parallel workers and other
+# jobs share two cores, so that only what never happens runs into it. A passing test never
+# waits this long; it only bounds how long a failing one takes to say so.
+PATIENCE = 120.0
+SCRAPE_TIMEOUT = 30.0  # one /metrics answer; at 1,000 series a busy monitor takes seconds
+
 
 def free_port() -> int:
     with socket.socket() as sock:
@@ -23,7 +30,9 @@ def free_port() -> int:
 
 def scrape(port: int) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
     """Every sample of /metrics as {(name, labels): value}."""
-    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:
+    with urllib.request.urlopen(
+        f"http://127.0.0.1:{port}/metrics", timeout=SCRAPE_TIMEOUT
+    ) as response:
         text = response.read().decode()
     return {
         (sample.name, frozenset(sample.labels.items())): sample.value
@@ -33,7 +42,9 @@ def scrape(port: int) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
 
 
 def metrics_text(port: int) -> str:
-    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:
+    with urllib.request.urlopen(
+        f"http://127.0.0.1:{port}/metrics", timeout=SCRAPE_TIMEOUT
+    ) as response:
         return response.read().decode()
 
 
@@ -46,7 +57,8 @@ def memory_mb(pid: int, field: str) -> float:
     raise KeyError(field)
 
 
-def wait_for(condition: Callable[[], bool], timeout: float = 30.0, every: float = 0.2) -> None:
+def wait_for(condition: Callable[[], bool], timeout: float = PATIENCE, every: float = 0.2) -> None:
+    """Poll `condition` until it holds; fail after `timeout` (an OSError counts as not yet)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:

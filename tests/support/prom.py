@@ -29,7 +29,8 @@ import httpx
 import yaml
 
 from monitor.config import Config, load_config
-from support.processes import free_port, wait_for
+from support.commands import COMMAND_PATIENCE
+from support.processes import PATIENCE, SCRAPE_TIMEOUT, free_port, wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 PROMETHEUS_YML = ROOT / "prometheus" / "prometheus.yml"
@@ -73,7 +74,7 @@ def generate_monitoring(out: Path) -> Path:
         env={"PATH": os.environ["PATH"], "PYTHON": sys.executable},
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=COMMAND_PATIENCE,
         check=False,
     )
     assert result.returncode == 0, result.stderr
@@ -81,8 +82,12 @@ def generate_monitoring(out: Path) -> Path:
 
 
 def run_tool(*argv: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    """Run promtool or amtool; the caller asserts on returncode and shows stdout + stderr."""
-    return subprocess.run(argv, capture_output=True, text=True, timeout=120, cwd=cwd, check=False)
+    """Run promtool or amtool; the caller asserts on returncode and shows stdout + stderr.
+    `promtool test rules` evaluates weeks of samples: tens of seconds of CPU on a quiet
+    machine, minutes on a busy one."""
+    return subprocess.run(
+        argv, capture_output=True, text=True, timeout=5 * PATIENCE, cwd=cwd, check=False
+    )
 
 
 # --- test variants of the committed configs -------------------------------------------------
@@ -138,7 +143,7 @@ class _Server:
         self.url = f"http://{self.address}"
         self.log = self.workdir / "server.log"
         self.process: subprocess.Popen[bytes] | None = None
-        self.http = httpx.Client(base_url=self.url, timeout=10)
+        self.http = httpx.Client(base_url=self.url, timeout=SCRAPE_TIMEOUT)
 
     def argv(self) -> list[str]:
         raise NotImplementedError
@@ -147,7 +152,7 @@ class _Server:
         with self.log.open("wb") as log:
             self.process = subprocess.Popen(self.argv(), stdout=log, stderr=subprocess.STDOUT)
         try:
-            wait_for(self._ready, timeout=30)
+            wait_for(self._ready)
         except AssertionError:
             self.stop()
             raise AssertionError(f"{self.name} did not start:\n{self.output()}") from None
@@ -288,7 +293,7 @@ class SlackReceiver:
             return list(self.messages)
 
     def wait_for(
-        self, matches: Callable[[dict[str, Any]], bool], timeout: float = 60.0
+        self, matches: Callable[[dict[str, Any]], bool], timeout: float = PATIENCE
     ) -> dict[str, Any]:
         """The first message (old or new) that `matches`, waiting for it if need be."""
         deadline = time.monotonic() + timeout

@@ -181,7 +181,7 @@ def test_an_smtp_reply_trickled_past_the_timeout_is_cut_and_the_send_retried(
     open_incident(monitor.store, "i1", "Search errors", "Errors.", clock.now)
     step(monitor)
     assert monitor.outbox.depth() == {"email": 1}
-    wait_for(lambda: hostile_smtp.handler.hung_up == 1, 10, 0.05)
+    wait_for(lambda: hostile_smtp.handler.hung_up == 1, every=0.05)
 
 
 def test_an_endless_smtp_reply_fails_the_send_after_100_lines_without_filling_memory(
@@ -196,7 +196,7 @@ def test_an_endless_smtp_reply_fails_the_send_after_100_lines_without_filling_me
         r.getMessage().endswith("answered with a reply of more than 100 lines or 64 KiB")
         for r in caplog.records
     )
-    wait_for(lambda: hostile_smtp.handler.hung_up == 1, 10, 0.05)
+    wait_for(lambda: hostile_smtp.handler.hung_up == 1, every=0.05)
 
 
 def test_a_gzip_bomb_from_slack_is_never_inflated(notifier, clock, slack_receiver) -> None:
