@@ -25,6 +25,10 @@ from support.processes import Monitor, free_port, scrape, wait_for
 pytestmark = pytest.mark.postgres
 
 FAMILIES = ("ipv4", "ipv6")
+# A probe of the healthy loopback server never fails, even on a busy machine: every result
+# is then a request the server saw (the accounting below relies on it). A slow probe only
+# makes its series skip a run.
+TIMEOUT = 5.0
 FAILING = "database write failed"
 DROPPING = "buffer full"
 
@@ -49,7 +53,7 @@ def write_config(path: Path, server, database_url: str, port: int, buffer_limit:
             ca_file: {server.ca_file}
             resolve: {{ipv4: ["127.0.0.1"], ipv6: ["::1"]}}
             interval: 1s
-            timeout: 2s
+            timeout: {TIMEOUT:g}s
         sla: {{slice: 1s}}
         """)
     )
@@ -90,11 +94,16 @@ def run_outage(
             lambda: (
                 value(scrape(port), "uptime_sla_writer_buffered_results") == 0
                 and "recovered" in monitor.output()
-            ),
-            timeout=15,
+            )
         )
         time.sleep(2.0)  # a few probes after the recovery, written the ordinary way
-        seen["final"] = scrape(port)
+
+        def drained() -> bool:
+            """Nothing waits in the buffer (between two batches, every 0.2 s)."""
+            seen["final"] = scrape(port)
+            return value(seen["final"], "uptime_sla_writer_buffered_results") == 0
+
+        wait_for(drained)
         seen["stop_at"] = datetime.now(UTC)
     finally:
         exit_code = monitor.stop(signal.SIGTERM)
@@ -126,7 +135,7 @@ def test_results_buffered_during_a_database_outage_are_all_written_after_it(
     assert totals[-1] - totals[0] >= 20, totals
     buffered = [value(m, "uptime_sla_writer_buffered_results") for m in samples]
     assert buffered == sorted(buffered), buffered
-    assert buffered[-1] >= 100, buffered  # 2 series x 1 s x 60 s, less start-up
+    assert buffered[-1] >= totals[-1] - totals[0], (buffered, totals)  # all kept, none written
     errors = [value(m, "uptime_sla_writer_errors_total") for m in samples]
     assert errors == sorted(errors), errors
     assert errors[-1] >= 10, errors
@@ -151,9 +160,13 @@ def test_results_buffered_during_a_database_outage_are_all_written_after_it(
         mine = [p.started for p in stored if p.family == family]
         requests = [r for r in seen["requests"] if r.family == family]
         for started, at in pair_with_requests(mine, requests, tail_from):
-            assert timedelta(0) <= at - started < timedelta(seconds=1), (family, started, at)
+            # The request reaches the server after its probe started and before its timeout.
+            assert timedelta(0) <= at - started < timedelta(seconds=TIMEOUT), (family, at)
+        # The buffered ones, written later: all that were made while the database was down
+        # (between the first and last samples; one probe may have started before the outage).
         during = [s for s in mine if seen["down_at"] < s < seen["up_at"]]
-        assert len(during) >= 50, (family, len(during))  # the buffered ones, written later
+        made = [value(m, "probe_total", ip_family=family) for m in (samples[0], samples[-1])]
+        assert len(during) >= made[1] - made[0] - 1, (family, len(during), made)
     assert all(p.success and p.location == "lab" for p in stored)
     assert len(stored) >= probes(final)
 
@@ -168,7 +181,7 @@ def test_a_full_buffer_drops_the_oldest_results_and_says_so(
     assert all(value(m, "uptime_sla_writer_buffered_results") <= limit for m in samples)
     assert value(samples[-1], "uptime_sla_writer_buffered_results") == limit
     dropped = value(seen["final"], "uptime_sla_writer_dropped_results_total")
-    assert dropped >= 6, dropped
+    assert dropped >= 1, dropped  # ~11 on a quiet machine (8 s x 2 series, 5 kept)
 
     log = seen["log"].splitlines()
     assert sum(FAILING in line for line in log) == 1, log
