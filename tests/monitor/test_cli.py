@@ -303,7 +303,7 @@ def test_bytes_on_a_real_command_line_are_one_line_and_exit_2(config: Path) -> N
     result = subprocess.run(
         [str(SCRIPT).encode(), b"-c", str(config).encode(), *argv],
         capture_output=True,
-        timeout=60,
+        timeout=COMMAND_PATIENCE,
         check=False,
     )
     assert result.returncode == 2, result.stderr
@@ -323,7 +323,7 @@ def test_a_path_may_be_any_bytes_and_is_printed_back_as_given(config: Path, tmp_
         result = subprocess.run(
             [str(SCRIPT).encode(), b"-c", str(config).encode(), *argv],
             capture_output=True,
-            timeout=60,
+            timeout=COMMAND_PATIENCE,
             env=env,
             check=False,
         )
@@ -405,7 +405,7 @@ def test_a_reader_that_leaves_early_ends_the_command_quietly(config: Path, argv:
             stderr=subprocess.PIPE,
             text=True,
             env=env,
-            timeout=60,
+            timeout=COMMAND_PATIENCE,
             check=False,
         )
     finally:

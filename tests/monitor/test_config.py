@@ -9,6 +9,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from support.commands import COMMAND_PATIENCE
 
 from monitor.cli import main
 from monitor.config import load_config
@@ -324,7 +325,7 @@ def test_run_refuses_an_interval_of_ten_to_the_twenty_seconds_instead_of_crashin
         [sys.executable, "-m", "monitor", "-c", str(config), "run"],
         capture_output=True,
         text=True,
-        timeout=60,
+        timeout=COMMAND_PATIENCE,
         check=False,
     )
     assert run.returncode == 2, run.stderr

@@ -31,6 +31,7 @@ from playwright.sync_api import sync_playwright
 from pypdf import PdfReader
 from support import golden_month as golden
 from support.browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS
+from support.commands import COMMAND_PATIENCE
 
 from monitor.reports.pdf import render_pdf
 from sla.engine import MonthReport
@@ -76,7 +77,7 @@ def pdfs(reports: dict[str, MonthReport], tmp_path_factory: pytest.TempPathFacto
         subprocess.run(
             ["pdftoppm", "-png", "-r", "70", str(path), str(SHOTS / f"{name}-page")],
             check=True,
-            timeout=120,
+            timeout=COMMAND_PATIENCE,
         )
     return found
 

@@ -165,7 +165,7 @@ def test_a_slack_answer_trickled_past_the_timeout_is_cut_and_the_send_retried(
     open_incident(monitor.store, "i1", "Search errors", "Errors.", clock.now)
     step(monitor)
     assert monitor.outbox.depth() == {"slack:status": 1}  # not waited for to the end
-    wait_for(lambda: slack_receiver.hung_up == 1, 10, 0.05)  # the client hung up on it
+    wait_for(lambda: slack_receiver.hung_up == 1, every=0.05)  # the client hung up on it
     slack_receiver.answer = None
     clock.advance(seconds=1)
     step(monitor)
