@@ -40,16 +40,23 @@ def run_for(seconds: float, targets: list[Target]) -> list[ProbeResult]:
     return results
 
 
+def started_gaps(results: list[ProbeResult]) -> list[float]:
+    """Seconds between the starts of consecutive probes."""
+    starts = sorted(r.started for r in results)
+    return [(later - earlier).total_seconds() for earlier, later in pairwise(starts)]
+
+
 def test_a_429_with_retry_after_holds_that_series_back(https_server):
     server = https_server(routes={"/busy": Route(status=429, headers={"Retry-After": "5"})})
     busy = target(server, "busy", "/busy", interval=1.0, timeout=2.0, families=("ipv4",))
     results = run_for(9.0, [busy])  # the second probe is due at 5-7 s: seconds to spare
-    times = [r.at for r in server.requests]
     assert results[0].reason == Reason.RATE_LIMITED
     assert results[0].success
-    assert len(times) >= 2, "probing resumes once Retry-After has passed"
-    gaps = [(later - earlier).total_seconds() for earlier, later in pairwise(times)]
-    assert min(gaps) >= 4.9  # never again within the 5 s it asked for (1 s interval otherwise)
+    assert len(server.requests) == len(results) >= 2, "probing resumes once Retry-After passed"
+    # Never again within the 5 s it asked for (1 s interval otherwise), counted from the
+    # start of the probe that was told, as the hold is (the server sees each request a
+    # handshake later, and handshakes take longer on a busy machine).
+    assert min(started_gaps(results)) >= 5
 
 
 @pytest.mark.parametrize("retry_after", ["31536000", "99999999999999"])
@@ -64,13 +71,14 @@ def test_a_retry_after_of_a_year_or_more_holds_only_for_max_retry_after(
     with caplog.at_level(logging.WARNING):
         results = run_for(6.5, [busy])
 
-    assert [r.getMessage() for r in caplog.records] == []  # no OverflowError, no job error
+    # No OverflowError, no job error. (A run skipped while the previous one still runs is
+    # a busy machine's doing, a probe taking over the 1 s interval, not the hold's.)
+    busy_machine = "maximum number of running instances reached"
+    assert [r.getMessage() for r in caplog.records if busy_machine not in r.getMessage()] == []
     assert all(r.reason == Reason.RATE_LIMITED and r.retry_after_seconds == 2 for r in results)
-    times = [r.at for r in server.requests]
-    assert len(times) >= 2, "probing resumes once max_retry_after has passed"
-    assert len(results) == len(times)  # every probe made is a stored result
-    gaps = [(later - earlier).total_seconds() for earlier, later in pairwise(times)]
-    assert min(gaps) >= 1.9  # held the 2 s max_retry_after allows (1 s interval otherwise)
+    assert len(results) >= 2, "probing resumes once max_retry_after has passed"
+    assert len(results) == len(server.requests)  # every probe made is a stored result
+    assert min(started_gaps(results)) >= 2  # held the 2 s max_retry_after allows, not 1 s
 
 
 def test_a_hung_target_times_out_while_a_healthy_one_keeps_its_schedule(https_server):
