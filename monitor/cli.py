@@ -1028,7 +1028,7 @@ def _addresses(values: Sequence[str]) -> list[str]:
 )
 def _subscribers_list(args: argparse.Namespace, config: Config, clock: Clock) -> int:
     with _subscriber_store(config, create=False) as store:
-        subscribers = store.subscribers()
+        subscribers = store.subscriptions.subscribers()
     rows = [("EMAIL", "KIND", "STATE", "COMPONENTS", "CREATED", "CONFIRMED", "WEBHOOK")]
     for s in subscribers:
         state = "disabled" if s.disabled else "confirmed" if s.confirmed else "pending"
@@ -1086,7 +1086,7 @@ def _subscribers_add(args: argparse.Namespace, config: Config, clock: Clock) -> 
             " (or add them with --confirmed)"
         )
     with _subscriber_store(config, create=True) as store:
-        created = store.add_subscribers(
+        created = store.subscriptions.add_subscribers(
             emails,
             components,
             clock(),
@@ -1109,7 +1109,7 @@ def _subscribers_add(args: argparse.Namespace, config: Config, clock: Clock) -> 
 def _subscribers_remove(args: argparse.Namespace, config: Config, clock: Clock) -> int:
     emails = _addresses(args.emails)
     with _subscriber_store(config, create=False) as store:
-        removed = store.remove_addresses(emails)
+        removed = store.subscriptions.remove_addresses(emails)
     missing = [email for email, count in removed.items() if count == 0]
     if missing:
         raise InputError(
@@ -1130,7 +1130,7 @@ def _subscribers_export(args: argparse.Namespace, config: Config, clock: Clock) 
     from monitor.subscriptions.exchange import write_subscribers
 
     with _subscriber_store(config, create=False) as store:
-        subscribers = store.subscribers()
+        subscribers = store.subscriptions.subscribers()
     with output(args.output, new_mode=0o600) as handle:  # personal data: a new file is 0600
         write_subscribers(subscribers, handle)
     return 0
@@ -1149,6 +1149,6 @@ def _subscribers_import(args: argparse.Namespace, config: Config, clock: Clock) 
     names = [c.name for c in config.status_components()]
     rows = read_subscribers(Path(args.file), names)
     with _subscriber_store(config, create=True) as store:
-        count = store.import_subscribers(rows, (new_id() for _ in rows))
+        count = store.subscriptions.import_subscribers(rows, (new_id() for _ in rows))
     print(f"{args.file}: {count} subscribers imported")
     return 0

@@ -200,8 +200,10 @@ class Notifier:
         self._statements.run(now)
         depth = self.outbox.depth()
         if self._subscribers:
-            self._store.prune_subscribers(now, pending_for=CONFIRM_VALID, keep_done=KEEP_DONE)
-            for kind, count in self._store.pending_messages().items():
+            self._store.subscriptions.prune_subscribers(
+                now, pending_for=CONFIRM_VALID, keep_done=KEEP_DONE
+            )
+            for kind, count in self._store.subscriptions.pending_messages().items():
                 depth[channel_name(ChannelKind.SUBSCRIBERS, kind)] = count
         self._metrics.set_depth(depth)
 

@@ -404,7 +404,7 @@ class FanOut:
                 return queued
             p = delivery.payload
             touched = p.get("components", p.get("affects", []))
-            count = self._store.fan_out(
+            count = self._store.subscriptions.fan_out(
                 delivery.event_key, SUBSCRIBERS_CHANNEL, touched, self._channels, self._clock()
             )
             log.info("%s: %d subscribers to tell", delivery.event_key, count)
@@ -624,7 +624,7 @@ class SubscriberMailer:
             self._hostname = socket.getfqdn()
         smtp = _Smtp(self._settings, self._hostname)
         try:
-            with self._store.message_marks() as mark:
+            with self._store.subscriptions.message_marks() as mark:
                 return self._send_all(smtp, mark, lease)
         finally:
             smtp.close()
@@ -633,7 +633,7 @@ class SubscriberMailer:
         sent = 0
         while self._outbox.acquire(lease, self._holder, self._lease):
             renewed = self._monotonic()
-            due = self._store.due_messages(SubscriberKind.EMAIL, self._clock(), BATCH)
+            due = self._store.subscriptions.due_messages(SubscriberKind.EMAIL, self._clock(), BATCH)
             if not due:
                 return sent
             for message in due:
@@ -712,7 +712,9 @@ class SubscriberMailer:
         self._next_send = max(self._next_send, now) + self._interval
 
     def _give_up(self, due: Due, now: datetime, why: str) -> None:
-        self._store.finish_message(due.subscriber.id, due.key, DeliveryState.GIVEN_UP, now)
+        self._store.subscriptions.finish_message(
+            due.subscriber.id, due.key, DeliveryState.GIVEN_UP, now
+        )
         self._metrics.count(NOTIFY_GIVEN_UP, SUBSCRIBER_EMAIL_CHANNEL, due.kind)
         log.error("%s: gave up %s to a subscriber: %s", SUBSCRIBER_EMAIL_CHANNEL, due.key, why)
 
@@ -746,7 +748,9 @@ class WebhookDeliverer:
         # A round posts up to WEBHOOK_WORKERS x 4 deliveries, each within DEADLINE.
         seconds = 4 * DEADLINE + LEASE_MARGIN_SECONDS
         while self._outbox.acquire(lease, self._holder, seconds):
-            due = self._store.due_messages(SubscriberKind.WEBHOOK, self._clock(), BATCH)
+            due = self._store.subscriptions.due_messages(
+                SubscriberKind.WEBHOOK, self._clock(), BATCH
+            )
             if not due:
                 return sent
             # One delivery per webhook at a time, its oldest first: a webhook sees its
@@ -770,19 +774,27 @@ class WebhookDeliverer:
             problem = str(exc)
         now = self._clock()
         if problem is None:
-            self._store.finish_message(subscriber.id, due.key, DeliveryState.SENT, now)
-            self._store.webhook_outcome(subscriber.id, True, now, disable_after=DISABLE_AFTER)
+            self._store.subscriptions.finish_message(
+                subscriber.id, due.key, DeliveryState.SENT, now
+            )
+            self._store.subscriptions.webhook_outcome(
+                subscriber.id, True, now, disable_after=DISABLE_AFTER
+            )
             self._metrics.count(NOTIFY_SENT, SUBSCRIBER_WEBHOOK_CHANNEL, due.kind)
             return 1
         self._metrics.count(NOTIFY_FAILED, SUBSCRIBER_WEBHOOK_CHANNEL, due.kind)
         if due.attempts < len(RETRY_AFTER):
             retry = now + timedelta(seconds=RETRY_AFTER[due.attempts])
-            self._store.retry_message(subscriber.id, due.key, retry)
+            self._store.subscriptions.retry_message(subscriber.id, due.key, retry)
         else:
-            self._store.finish_message(subscriber.id, due.key, DeliveryState.GIVEN_UP, now)
+            self._store.subscriptions.finish_message(
+                subscriber.id, due.key, DeliveryState.GIVEN_UP, now
+            )
             self._metrics.count(NOTIFY_GIVEN_UP, SUBSCRIBER_WEBHOOK_CHANNEL, due.kind)
         host = urlsplit(subscriber.url).hostname
-        if self._store.webhook_outcome(subscriber.id, False, now, disable_after=DISABLE_AFTER):
+        if self._store.subscriptions.webhook_outcome(
+            subscriber.id, False, now, disable_after=DISABLE_AFTER
+        ):
             log.warning(
                 "%s: the webhook at %s is disabled (%s)", SUBSCRIBER_WEBHOOK_CHANNEL, host, problem
             )

@@ -154,7 +154,7 @@ class WebhookReceiver:
         latency = None if sent is None else (received - sent).total_seconds()
         try:
             found = await asyncio.to_thread(
-                self._store.record_delivery,
+                self._store.promises.record_delivery,
                 self.name,
                 identity,
                 received,

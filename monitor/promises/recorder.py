@@ -94,7 +94,7 @@ class CheckRecorder:
             if not snapshot:
                 return 0
             try:
-                ids = self._store.write_promise_runs([(i, run) for _o, i, run in snapshot])
+                ids = self._store.promises.write_promise_runs([(i, run) for _o, i, run in snapshot])
             except MonitorError as exc:
                 log.warning("promise checks not stored yet (retried): %s", exc)
                 with self._lock:

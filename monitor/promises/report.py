@@ -61,14 +61,14 @@ def month_promises(
         end=end,
         now=now,
         checked=checked(config),
-        runs=store.promise_runs(start, end),
+        runs=store.promises.promise_runs(start, end),
         receivers=[
             ReceiverSpec(
                 r.name, r.promise.within, r.promise.first_attempt_percent, r.promise.retries
             )
             for r in config.webhook_receivers
         ],
-        deliveries=store.webhook_deliveries(start, end),
+        deliveries=store.promises.webhook_deliveries(start, end),
     )
 
 

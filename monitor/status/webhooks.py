@@ -71,7 +71,7 @@ def webhook_components(
 
 def _kept(store: Store, receiver: WebhookReceiverSettings, now: datetime) -> bool | None:
     """Whether the receiver's recent first attempts keep the promised share (None: none)."""
-    latencies = store.first_attempt_latencies(receiver.name, now - RECENT)
+    latencies = store.promises.first_attempt_latencies(receiver.name, now - RECENT)
     if not latencies:
         return None
     within = sum(1 for seconds in latencies if seconds <= receiver.promise.within)

@@ -1,13 +1,14 @@
 """The connection to the database that every part of the store works through.
 
-`Database` holds the engine and the Dialect and says how a transaction goes wrong; the
-Store's parts (probes in `core`, operator incidents in `incidents`, ...) build on it.
+`Database` holds the engine and the Dialect and says how a transaction goes wrong; each of
+the Store's parts (`probes`, `rollups`, `incidents`, `schema`) is a small class over one.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
@@ -16,7 +17,6 @@ from sqlmodel import create_engine
 from monitor.errors import StoreError
 from monitor.store.dialect import Dialect
 from monitor.store.postgres import Postgres
-from monitor.store.rows import SeriesKey
 from monitor.store.sqlite import Sqlite
 from monitor.text.redact import redact_url, scrub
 
@@ -26,8 +26,6 @@ class Database:
 
     def __init__(self, url: str) -> None:
         self.url = url
-        # Series ids by key: cached across transactions, forgotten when one fails.
-        self._series_ids: dict[SeriesKey, int] = {}
         try:
             parsed = make_url(url)
             if parsed.drivername == "postgresql":  # psycopg (3), not SQLAlchemy's psycopg2
@@ -41,8 +39,8 @@ class Database:
         except (ArgumentError, ValueError) as exc:
             detail = scrub(str(exc), url)  # SQLAlchemy quotes a URL it cannot parse
             raise StoreError(f"storage.url: cannot use {redact_url(url)}: {detail}") from None
-        self._dialect: Dialect = Sqlite() if self.engine.dialect.name == "sqlite" else Postgres()
-        self._dialect.configure(self.engine)
+        self.dialect: Dialect = Sqlite() if self.engine.dialect.name == "sqlite" else Postgres()
+        self.dialect.configure(self.engine)
         # Writers take SQLite's write lock up front; readers never do (WAL lets them read on).
         self._writing = self.engine.execution_options(write=True)
 
@@ -63,20 +61,37 @@ class Database:
 
     @contextmanager
     def writing(self, doing: str) -> Iterator[Connection]:
-        """A write transaction, its errors a StoreError that says `doing`.
+        """A write transaction, its errors a StoreError that says `doing`."""
+        with self._errors(doing), self._writing.begin() as conn:
+            yield conn
 
-        Public for the parts that keep their own tables' SQL (the notification outbox); if
-        it fails, the series ids it created do not exist.
-        """
-        try:
-            with self._errors(doing), self._writing.begin() as conn:
-                yield conn
-        except BaseException:
-            self._series_ids.clear()
-            raise
+    @contextmanager
+    def connection(self, doing: str) -> Iterator[Connection]:
+        """A connection that may write, outside a transaction: for a run of statements each
+        committed on its own (the caller commits)."""
+        with self._errors(doing), self._writing.connect() as conn:
+            yield conn
 
     @contextmanager
     def reading(self, doing: str) -> Iterator[Connection]:
         """A connection for reading (readers never take SQLite's write lock)."""
         with self._errors(doing), self.engine.connect() as conn:
             yield conn
+
+    def select_by_series(
+        self, conn: Connection, sql: str, series_ids: list[int], *params: Any
+    ) -> list[tuple[Any, ...]]:
+        """Rows of `sql` over these series (see Dialect.select_by_series), on the driver."""
+        cursor = driver_connection(conn).cursor()
+        try:
+            return list(self.dialect.select_by_series(cursor, sql, series_ids, params))
+        finally:
+            cursor.close()
+
+
+def driver_connection(conn: Connection) -> Any:
+    """The DB-API connection under SQLAlchemy's: the bulk paths use its cursor directly."""
+    raw = conn.connection.driver_connection
+    if raw is None:  # only once the connection is closed or invalidated
+        raise StoreError("the database connection was lost")
+    return raw

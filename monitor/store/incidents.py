@@ -36,12 +36,15 @@ class StoredIncident:
     component_statuses: tuple[tuple[str, str], ...] = ()
 
 
-class Incidents(Database):
-    """The Store's incident methods (tables IncidentRow and IncidentUpdateRow)."""
+class Incidents:
+    """The Store's operator incidents (tables IncidentRow and IncidentUpdateRow)."""
+
+    def __init__(self, database: Database) -> None:
+        self._db = database
 
     def add_incident(self, incident: StoredIncident) -> None:
         """Store a new operator incident with its opening update(s), in one transaction."""
-        with self.writing("store the incident") as conn:
+        with self._db.writing("store the incident") as conn:
             conn.execute(
                 text(
                     "INSERT INTO status_incident"
@@ -64,7 +67,7 @@ class Incidents(Database):
 
     def add_incident_update(self, incident_id: str, update: StoredUpdate) -> bool:
         """Add an update; False (and nothing stored) when no incident has that id."""
-        with self.writing("store the incident update") as conn:
+        with self._db.writing("store the incident update") as conn:
             known = conn.execute(
                 text("SELECT 1 FROM status_incident WHERE id=:i"), {"i": incident_id}
             ).scalar()
@@ -75,7 +78,7 @@ class Incidents(Database):
 
     def operator_incidents(self) -> list[StoredIncident]:
         """Every operator incident with its updates, oldest first."""
-        with self.reading("read incidents") as conn:
+        with self._db.reading("read incidents") as conn:
             heads = conn.execute(
                 text(
                     "SELECT id, title, impact, components, created_us, component_statuses"

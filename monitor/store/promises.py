@@ -40,8 +40,11 @@ class Classified:
         return 200 <= self.answered < 300
 
 
-class Promises(Database):
-    """The Store's promise methods."""
+class Promises:
+    """The Store's promise checks and webhook deliveries (store.promises)."""
+
+    def __init__(self, database: Database) -> None:
+        self._db = database
 
     def write_promise_runs(self, runs: Sequence[tuple[int | None, CheckRun]]) -> list[int]:
         """Insert the runs without an id and bring the others up to date, in one
@@ -50,7 +53,7 @@ class Promises(Database):
         table = PromiseRunRow.__table__  # type: ignore[attr-defined]
         fresh = [run for run_id, run in runs if run_id is None]
         known = [(run_id, run) for run_id, run in runs if run_id is not None]
-        with self.writing("store promise checks") as conn:
+        with self._db.writing("store promise checks") as conn:
             inserted: list[int] = []
             if fresh:
                 rows = conn.execute(
@@ -92,7 +95,7 @@ class Promises(Database):
 
     def promise_runs(self, start: datetime, end: datetime) -> list[CheckRun]:
         """Runs whose first check lies in [start, end), oldest first."""
-        with self.reading("read promise checks") as conn:
+        with self._db.reading("read promise checks") as conn:
             rows = conn.execute(
                 text(
                     "SELECT promise, target, family, location, kept, first_us, last_us, checks,"
@@ -127,7 +130,7 @@ class Promises(Database):
         transaction: a retry and a duplicate are told apart however many monitors restart."""
         key = {"r": receiver, "e": event_id}
         at = epoch_us(received)
-        with self.writing("store a webhook delivery") as conn:
+        with self._db.writing("store a webhook delivery") as conn:
             row = conn.execute(
                 text(
                     "SELECT first_us, last_us, attempts, delivered FROM webhook_event"
@@ -184,7 +187,7 @@ class Promises(Database):
     ) -> list[Delivery]:
         """Deliveries received in [start, end) (of one receiver, or all), oldest first."""
         only = "" if receiver is None else " AND receiver = :r"
-        with self.reading("read webhook deliveries") as conn:
+        with self._db.reading("read webhook deliveries") as conn:
             rows = conn.execute(
                 text(
                     "SELECT receiver, received_us, kind, retry, latency_s, delay_s"
@@ -207,7 +210,7 @@ class Promises(Database):
 
     def first_attempt_latencies(self, receiver: str, since: datetime) -> list[float]:
         """Latencies of the receiver's first attempts since `since` (the status component)."""
-        with self.reading("read webhook deliveries") as conn:
+        with self._db.reading("read webhook deliveries") as conn:
             rows = conn.execute(
                 text(
                     "SELECT latency_s FROM webhook_delivery WHERE receiver = :r AND kind = :k"

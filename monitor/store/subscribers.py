@@ -104,8 +104,11 @@ def _components(names: Iterable[str]) -> str:
     return json.dumps(sorted(set(names)))
 
 
-class Subscribers(Database):
-    """The Store's subscriber methods."""
+class Subscriptions:
+    """The Store's subscribers and their messages (store.subscriptions)."""
+
+    def __init__(self, database: Database) -> None:
+        self._db = database
 
     # --- what the subscription service and `subscribers` change ----------------------------
 
@@ -129,7 +132,7 @@ class Subscribers(Database):
         both until its owner confirms the new choice (the confirmation carries it).
         """
         now_us = epoch_us(now)
-        with self.writing("store the subscription") as conn:
+        with self._db.writing("store the subscription") as conn:
             conn.execute(
                 text(
                     "INSERT INTO subscriber (id, kind, email, url, components, created_us,"
@@ -193,7 +196,7 @@ class Subscribers(Database):
     ) -> tuple[Subscriber | None, bool]:
         """Confirm with the chosen components (a disabled webhook starts again); returns
         the subscriber (None: removed meanwhile) and whether it was pending until now."""
-        with self.writing("confirm the subscription") as conn:
+        with self._db.writing("confirm the subscription") as conn:
             before = conn.execute(
                 text("SELECT confirmed_us FROM subscriber WHERE id = :i"), {"i": subscriber_id}
             ).first()
@@ -217,13 +220,13 @@ class Subscribers(Database):
 
     def remove_subscriber(self, subscriber_id: str) -> bool:
         """Delete the subscriber and every message queued for it; False if there was none."""
-        with self.writing("remove the subscriber") as conn:
+        with self._db.writing("remove the subscriber") as conn:
             return _delete(conn, [subscriber_id]) > 0
 
     def remove_addresses(self, emails: Sequence[str]) -> dict[str, int]:
         """Delete every subscription (email and webhook) of these addresses, all or none:
         returns the subscriptions removed per address (0: none held, nothing removed)."""
-        with self.writing("remove subscribers") as conn:
+        with self._db.writing("remove subscribers") as conn:
             ids: dict[str, list[str]] = {email: [] for email in emails}
             for email in ids:
                 ids[email] = list(
@@ -249,7 +252,7 @@ class Subscribers(Database):
         queued); returns for each whether it is new."""
         now_us = epoch_us(now)
         created = []
-        with self.writing("add subscribers") as conn:
+        with self._db.writing("add subscribers") as conn:
             for email, new_id in zip(emails, new_ids, strict=True):
                 inserted = conn.execute(
                     text(
@@ -303,7 +306,7 @@ class Subscribers(Database):
         """Store every row (an address already held takes the file's values), all or none;
         `rows` may raise as it checks its lines: nothing is stored then."""
         count = 0
-        with self.writing("import subscribers") as conn:
+        with self._db.writing("import subscribers") as conn:
             for row, new_id in zip(rows, new_ids, strict=False):
                 values = {
                     "id": new_id,
@@ -330,14 +333,14 @@ class Subscribers(Database):
 
     def subscribers(self) -> list[Subscriber]:
         """Every subscriber, by address."""
-        with self.reading("read subscribers") as conn:
+        with self._db.reading("read subscribers") as conn:
             rows = conn.execute(
                 text(f"SELECT {_COLUMNS} FROM subscriber ORDER BY email, kind, url")
             ).all()
         return [_subscriber(row) for row in rows]
 
     def subscriber(self, subscriber_id: str) -> Subscriber | None:
-        with self.reading("read the subscriber") as conn:
+        with self._db.reading("read the subscriber") as conn:
             row = conn.execute(
                 text(f"SELECT {_COLUMNS} FROM subscriber WHERE id = :i"), {"i": subscriber_id}
             ).first()
@@ -361,7 +364,7 @@ class Subscribers(Database):
         """
         now_us = epoch_us(now)
         touched = set(chosen)
-        with self.writing("fan out a notice") as conn:
+        with self._db.writing("fan out a notice") as conn:
             head = conn.execute(
                 text(
                     "SELECT e.kind, e.occurred_us FROM notify_delivery d JOIN notify_event e"
@@ -421,7 +424,7 @@ class Subscribers(Database):
 
     def due_messages(self, channel: str, now: datetime, limit: int) -> list[Due]:
         """Pending messages of `channel` due by `now`, oldest event first, then by subscriber."""
-        with self.reading("read pending subscriber messages") as conn:
+        with self._db.reading("read pending subscriber messages") as conn:
             rows = conn.execute(
                 text(
                     f"SELECT {', '.join('s.' + c.strip() for c in _COLUMNS.split(','))},"
@@ -460,7 +463,7 @@ class Subscribers(Database):
         self, subscriber_id: str, key: str, state: str, now: datetime, *, attempted: bool = True
     ) -> None:
         """Mark a message sent or given up (only if still pending: never twice)."""
-        with self.writing("mark a subscriber message") as conn:
+        with self._db.writing("mark a subscriber message") as conn:
             conn.execute(_FINISH, _finish_values(subscriber_id, key, state, now, attempted))
 
     @contextmanager
@@ -469,8 +472,8 @@ class Subscribers(Database):
         committed transaction, on one kept connection, through the driver itself (a sender
         marks every message right after the server takes it, hundreds a second; the
         SQLAlchemy layer cost three times the statement)."""
-        sql = _FINISH_SQL.format(m=self._dialect.mark)
-        with self._errors("mark subscriber messages"), self._writing.connect() as conn:
+        sql = _FINISH_SQL.format(m=self._db.dialect.mark)
+        with self._db.connection("mark subscriber messages") as conn:
             raw = conn.connection.driver_connection
             assert raw is not None
             failed: type[Exception] = conn.dialect.loaded_dbapi.Error
@@ -487,15 +490,15 @@ class Subscribers(Database):
                 except failed as exc:
                     with contextlib.suppress(failed):
                         raw.rollback()
-                    detail = scrub(str(exc).splitlines()[0], self.url)
+                    detail = scrub(str(exc).splitlines()[0], self._db.url)
                     raise StoreError(
-                        f"{redact_url(self.url)}: cannot mark subscriber messages: {detail}"
+                        f"{redact_url(self._db.url)}: cannot mark subscriber messages: {detail}"
                     ) from None
 
             yield mark
 
     def retry_message(self, subscriber_id: str, key: str, at: datetime) -> None:
-        with self.writing("mark a failed subscriber message") as conn:
+        with self._db.writing("mark a failed subscriber message") as conn:
             conn.execute(
                 text(
                     "UPDATE subscriber_delivery SET attempts = attempts + 1, next_attempt_us = :t"
@@ -511,7 +514,7 @@ class Subscribers(Database):
         `disable_after`-th failure in a row disables the webhook, gives up its pending
         deliveries and queues one email to its owner. True when it was disabled now."""
         now_us = epoch_us(now)
-        with self.writing("count a webhook delivery") as conn:
+        with self._db.writing("count a webhook delivery") as conn:
             if ok:
                 conn.execute(
                     text("UPDATE subscriber SET failures = 0 WHERE id = :i AND failures > 0"),
@@ -556,7 +559,7 @@ class Subscribers(Database):
     ) -> tuple[int, int]:
         """Forget subscriptions never confirmed within `pending_for` (their links are dead)
         and messages done longer than `keep_done` ago; returns (subscribers, messages)."""
-        with self.writing("prune subscribers") as conn:
+        with self._db.writing("prune subscribers") as conn:
             stale = list(
                 conn.execute(
                     text(
@@ -574,7 +577,7 @@ class Subscribers(Database):
 
     def pending_messages(self) -> dict[str, int]:
         """Pending messages per channel (the outbox depth gauge)."""
-        with self.reading("count pending subscriber messages") as conn:
+        with self._db.reading("count pending subscriber messages") as conn:
             rows = conn.execute(
                 text(
                     "SELECT channel, count(*) FROM subscriber_delivery WHERE state = :s"

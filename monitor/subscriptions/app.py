@@ -238,7 +238,7 @@ class SubscriptionService:
         except FormError as exc:
             return self._problem(exc.status, exc.message, as_json)
         requested = await run_in_threadpool(
-            self._store.request_subscription,
+            self._store.subscriptions.request_subscription,
             kind,
             email,
             url,
@@ -293,7 +293,10 @@ class SubscriptionService:
                 400, "The components you chose are no longer on the page: subscribe again."
             )
         subscriber, fresh = await run_in_threadpool(
-            self._store.confirm_subscription, confirmation.subscriber_id, names, self._clock()
+            self._store.subscriptions.confirm_subscription,
+            confirmation.subscriber_id,
+            names,
+            self._clock(),
         )
         if subscriber is None:
             return self._page(
@@ -342,7 +345,7 @@ class SubscriptionService:
         subscriber_id = self._tokens.read_unsubscribe(token)
         if subscriber_id is None:
             return self._bad_link("unsubscribe")
-        await run_in_threadpool(self._store.remove_subscriber, subscriber_id)
+        await run_in_threadpool(self._store.subscriptions.remove_subscriber, subscriber_id)
         return self._page(
             200,
             "You are unsubscribed",

@@ -78,7 +78,7 @@ class Parts:
 
     def subscribe(self, email: str, components=(), *, url: str = "") -> str:
         kind = SubscriberKind.WEBHOOK if url else SubscriberKind.EMAIL
-        requested = self.store.request_subscription(
+        requested = self.store.subscriptions.request_subscription(
             kind,
             email,
             url,
@@ -89,11 +89,11 @@ class Parts:
             limit=3,
             window=timedelta(days=1),
         )
-        self.store.confirm_subscription(requested.subscriber_id, components, self.clock())
-        for due in self.store.due_messages(
+        self.store.subscriptions.confirm_subscription(requested.subscriber_id, components, self.clock())
+        for due in self.store.subscriptions.due_messages(
             SubscriberKind.EMAIL, self.clock() + timedelta(days=1), 1000
         ):
-            self.store.finish_message(due.subscriber.id, due.key, DeliveryState.SENT, self.clock())
+            self.store.subscriptions.finish_message(due.subscriber.id, due.key, DeliveryState.SENT, self.clock())
         return requested.subscriber_id
 
     def incident(self, number: int, components: list[str]) -> str:
@@ -306,7 +306,7 @@ def test_ten_failures_in_a_row_disable_the_webhook_and_email_its_owner_once(
         pass
     parts.webhooks.drain()
     assert len(receiver.requests) == 10
-    subscriber = parts.store.subscriber(hook)
+    subscriber = parts.store.subscriptions.subscriber(hook)
     assert subscriber is not None
     assert subscriber.disabled is not None
     parts.mailer.drain()
@@ -362,7 +362,7 @@ def test_an_events_content_rendered_once_reads_the_same_as_rendered_afresh(make_
     for number in range(3):
         parts.incident(number, [COMPONENTS[0]])
     parts.fan_out.drain()
-    due = parts.store.due_messages(SubscriberKind.EMAIL, parts.clock(), 100)
+    due = parts.store.subscriptions.due_messages(SubscriberKind.EMAIL, parts.clock(), 100)
     cached = Composer(parts.config, Renderer("UTC"), parts.links)
     for message in due:
         fresh = Composer(parts.config, Renderer("UTC"), parts.links)

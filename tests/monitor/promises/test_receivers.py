@@ -87,7 +87,7 @@ def url(listen: str, name: str) -> str:
 
 def deliveries(store: Store) -> list[tuple[str, int | None]]:
     start, end = month_bounds(2000, 1, "UTC")[0], datetime.now(UTC) + timedelta(days=1)
-    return [(d.kind, d.retry) for d in store.webhook_deliveries(start, end)]
+    return [(d.kind, d.retry) for d in store.promises.webhook_deliveries(start, end)]
 
 
 def test_signed_events_first_attempts_late_ones_and_duplicates(running, store, secret_file):
@@ -157,7 +157,7 @@ def test_retries_after_our_own_503_are_timed_from_the_previous_attempt(running, 
         assert hooks.sample("uptime_sla_webhook_retry_delay_seconds_count", retry=number) == 1
     delays = [
         d.delay_seconds
-        for d in store.webhook_deliveries(datetime(2000, 1, 1, tzinfo=UTC), datetime.now(UTC))
+        for d in store.promises.webhook_deliveries(datetime(2000, 1, 1, tzinfo=UTC), datetime.now(UTC))
         if d.kind == "retry"
     ]
     assert all(delay is not None and 0 <= delay < 10 for delay in delays)

@@ -24,7 +24,7 @@ def outcome(hours: float, kept: bool, family: str = "ipv4") -> Outcome:
 
 
 def stored(store: Store) -> list[tuple[bool, datetime, datetime, int, str]]:
-    runs = store.promise_runs(START - timedelta(days=1), START + timedelta(days=1))
+    runs = store.promises.promise_runs(START - timedelta(days=1), START + timedelta(days=1))
     return [(r.kept, r.first, r.last, r.checks, r.detail) for r in runs]
 
 

@@ -68,7 +68,7 @@ def march(config_path: Path) -> Path:
     config = load_config(config_path)
     store = Store(config.storage.url)
     try:
-        store.write_promise_runs(
+        store.promises.write_promise_runs(
             [
                 (None, run("tls_only", "api-health", "ipv4", True, 1, 744, "refused")),
                 (None, run("plaintext_rejected", "api-health", "ipv4", True, 1, 200, "403")),
@@ -108,16 +108,16 @@ def march(config_path: Path) -> Path:
         for number in range(400):
             late = number in (17, 300)
             found = Classified(FIRST, 200, latency_seconds=62.5 if late else 0.4 + number / 1000)
-            store.record_delivery(
+            store.promises.record_delivery(
                 "outfame-webhooks", f"evt_{number}", received, lambda _s, f=found: f
             )
         for number, delay in enumerate((59.8, 61.2, 64.0)):
             found = Classified(RETRY, 200, retry=1, delay_seconds=delay)
-            store.record_delivery(
+            store.promises.record_delivery(
                 "outfame-webhooks", f"evt_{number}", received, lambda _s, f=found: f
             )
         duplicate = Classified(DUPLICATE, 200)
-        store.record_delivery("outfame-webhooks", "evt_5", received, lambda _s: duplicate)
+        store.promises.record_delivery("outfame-webhooks", "evt_5", received, lambda _s: duplicate)
     finally:
         store.close()
     return config_path

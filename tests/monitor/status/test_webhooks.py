@@ -39,7 +39,7 @@ def config(database_url: str, component: str | None = "Webhooks") -> Config:
 def deliver(store: Store, latencies: list[float], hours_ago: float = 1) -> None:
     for number, latency in enumerate(latencies):
         found = Classified(FIRST, 200, latency_seconds=latency)
-        store.record_delivery(
+        store.promises.record_delivery(
             "outfame", f"e{hours_ago}-{number}", NOW - timedelta(hours=hours_ago),
             lambda _s, f=found: f,
         )  # fmt: skip

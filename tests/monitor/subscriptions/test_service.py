@@ -66,7 +66,7 @@ def confirmation_link(service: ServiceUnderTest, email: str) -> str:
     settings = service.config.status_page.subscriptions
     due = [
         d
-        for d in service.store.due_messages(
+        for d in service.store.subscriptions.due_messages(
             SubscriberKind.EMAIL, datetime.now(UTC) + timedelta(days=3), 100
         )
         if d.kind == EventKind.SUBSCRIPTION_CONFIRM and d.subscriber.email == email
@@ -81,7 +81,7 @@ def test_every_answer_is_the_same_for_new_pending_and_confirmed_addresses(servic
     chosen = {"components": [COMPONENTS[0]]}
     new = service.post("/email", {"email": "new@example.com", **chosen})
     pending = service.post("/email", {"email": "new@example.com", **chosen})
-    service.store.add_subscribers(
+    service.store.subscriptions.add_subscribers(
         ["done@example.com"], [], datetime.now(UTC), confirmed=True, new_ids=["d1"]
     )
     done = service.post("/email", {"email": "done@example.com", **chosen})
@@ -100,13 +100,13 @@ def test_a_confirmation_link_shows_a_button_and_only_its_post_confirms(service) 
         page = service.client.get(link)
         assert page.status_code == 200
         assert ">Confirm subscription</button>" in page.text
-    (pending,) = service.store.subscribers()
+    (pending,) = service.store.subscriptions.subscribers()
     assert pending.confirmed is None
     done = service.post("/confirm", {"token": button_token(page.text)})
     assert done.status_code == 200
     assert "You are subscribed" in done.text
     assert "<li>Website</li>" in done.text
-    (subscriber,) = service.store.subscribers()
+    (subscriber,) = service.store.subscriptions.subscribers()
     assert subscriber.confirmed is not None
     assert subscriber.components == ("Website",)
 
@@ -116,7 +116,7 @@ def test_forged_and_expired_links_are_refused(service, clock) -> None:
     link = confirmation_link(service, "a@example.com")
     token = link.split("token=", 1)[1]
     forged = Tokens(lambda: b"not the secret").confirm(
-        service.store.subscribers()[0].id, [], clock.now
+        service.store.subscriptions.subscribers()[0].id, [], clock.now
     )
     for bad in (forged, token[:-2] + "AA", "x" * 5000, "%ff%fe", token + ".x", "a.b"):
         answer = service.post("/confirm", {"token": bad})
@@ -125,11 +125,11 @@ def test_forged_and_expired_links_are_refused(service, clock) -> None:
     assert service.post("/confirm", {"token": ""}).status_code == 400
     clock.now += timedelta(hours=48, seconds=1)
     assert service.client.get(link).status_code == 400
-    assert service.store.subscribers()[0].confirmed is None
+    assert service.store.subscriptions.subscribers()[0].confirmed is None
 
 
 def test_get_never_unsubscribes_and_one_click_post_does(service) -> None:
-    service.store.add_subscribers(
+    service.store.subscriptions.add_subscribers(
         ["a@example.com"], [], datetime.now(UTC), confirmed=True, new_ids=["u1"]
     )
     link = Links(service.config.status_page.subscriptions).unsubscribe("u1")
@@ -137,7 +137,7 @@ def test_get_never_unsubscribes_and_one_click_post_does(service) -> None:
         page = service.client.get(link)
         assert page.status_code == 200
         assert ">Unsubscribe</button>" in page.text
-    assert [s.id for s in service.store.subscribers()] == ["u1"]
+    assert [s.id for s in service.store.subscriptions.subscribers()] == ["u1"]
     gone = service.client.post(
         link,
         content=b"List-Unsubscribe=One-Click",
@@ -145,7 +145,7 @@ def test_get_never_unsubscribes_and_one_click_post_does(service) -> None:
     )
     assert gone.status_code == 200
     assert "You are unsubscribed" in gone.text
-    assert service.store.subscribers() == []
+    assert service.store.subscriptions.subscribers() == []
     again = service.client.post(link, content=b"List-Unsubscribe=One-Click")
     assert again.status_code == 200
     assert again.text == gone.text
@@ -234,7 +234,7 @@ def test_malformed_requests_get_a_4xx_page_never_a_traceback(service, headers, b
     assert "Traceback" not in answer.text
     assert 'File "' not in answer.text
     assert answer.headers["content-type"].startswith("text/html")
-    assert service.store.subscribers() == []
+    assert service.store.subscriptions.subscribers() == []
 
 
 def raw_request(service: ServiceUnderTest, head: bytes) -> bytes:
@@ -311,7 +311,7 @@ def test_webhooks_on_private_addresses_are_refused(make_service, url: str) -> No
     answer = service.post("/webhook", {"url": url, "email": "owner@example.com"})
     assert answer.status_code == 400
     assert "non-public address" in answer.text
-    assert service.store.subscribers() == []
+    assert service.store.subscriptions.subscribers() == []
 
 
 @pytest.mark.parametrize(
@@ -342,7 +342,7 @@ def test_a_webhook_is_confirmed_by_its_owner_and_its_secret_shown_once(service) 
     link = confirmation_link(service, "owner@example.com")
     token = button_token(service.client.get(link).text)
     first = service.post("/confirm", {"token": token})
-    (hook,) = service.store.subscribers()
+    (hook,) = service.store.subscriptions.subscribers()
     assert hook.kind == SubscriberKind.WEBHOOK
     assert hook.secret
     assert hook.secret in first.text
@@ -383,7 +383,7 @@ def test_a_service_with_email_off_has_no_email_form(make_service) -> None:
 
 def test_a_component_chosen_by_name_is_kept_by_name(service) -> None:
     service.post("/email", {"email": "a@example.com", "components": [COMPONENTS[2], "website"]})
-    (subscriber,) = service.store.subscribers()
+    (subscriber,) = service.store.subscriptions.subscribers()
     assert subscriber.components == tuple(sorted([COMPONENTS[1], COMPONENTS[2]]))
     assert paragraphs(service.get("/confirm?token=x").text)[0].startswith("This confirmation link")
 
