@@ -125,3 +125,25 @@ def test_a_monitor_module_imports_only_lower_layers(path: Path) -> None:
         if LAYERS[other] >= LAYERS[own]:
             offences.append(f"{name} (layer {LAYERS[other]})")
     assert offences == [], f"{module_name(path)} is in layer {LAYERS.get(own)}"
+
+
+SQL_HOMES = ("store", "migrations")  # the tables and their revisions
+
+
+def test_sql_lives_only_in_the_store() -> None:
+    """Only the store (and the schema's revisions) talk to the database: nothing else imports
+    SQLAlchemy's statements, connections or engines (config parses URLs with `make_url`)."""
+    allowed = {
+        "sqlalchemy.engine",
+        "sqlalchemy.engine.make_url",
+        "sqlalchemy.exc",
+        "sqlalchemy.exc.ArgumentError",
+    }
+    offences = [
+        f"{module_name(path)} imports {name}"
+        for path in sources("monitor")
+        if component(module_name(path)) not in SQL_HOMES
+        for name in imported(path)
+        if name.split(".")[0] in {"sqlalchemy", "sqlmodel"} and name not in allowed
+    ]
+    assert offences == []

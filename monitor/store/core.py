@@ -2,12 +2,13 @@
 
 Each part is a small class over the same `Database` and keeps its own tables' SQL:
 `probes` (probe results and series), `rollups` (per-slice counts), `incidents` (operator
-incidents), `promises` (promise check runs and webhook deliveries), `subscriptions`
-(subscribers and their messages) and `schema` (revisions). The Store holds one of each and
-answers for the first four itself; promise checks and subscriptions, used by their own
-services, work through `store.promises` and `store.subscriptions`. Nobody outside the store
-gets a connection. What differs between SQLite and PostgreSQL is a Dialect each
-(monitor.store.dialect).
+incidents), `outbox` (the notifications' events, deliveries and leases), `promises`
+(promise check runs and webhook deliveries), `subscriptions` (subscribers and their
+messages) and `schema` (revisions). The Store holds one of each and answers for probes,
+rollups and incidents itself, so most callers see one object; the notification outbox,
+promise checks and subscriptions work through `store.outbox`, `store.promises` and
+`store.subscriptions`. Nobody outside the store gets a connection. What differs between
+SQLite and PostgreSQL is a Dialect each (monitor.store.dialect).
 """
 
 from __future__ import annotations
@@ -18,13 +19,14 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy.engine import Connection, Engine, Row
+from sqlalchemy.engine import Engine, Row
 
 from monitor.config import sqlite_file
 from monitor.errors import StoreError
 from monitor.probing.results import ProbeResult
 from monitor.store.base import Database
 from monitor.store.incidents import Incidents, StoredIncident, StoredUpdate
+from monitor.store.outbox import OutboxTables
 from monitor.store.probes import ProbeResults
 from monitor.store.promises import Promises
 from monitor.store.rollups import SliceRollups
@@ -54,6 +56,7 @@ class Store:
         self.incidents = Incidents(self.database)
         self.promises = Promises(self.database)
         self.subscriptions = Subscriptions(self.database)
+        self.outbox = OutboxTables(self.database)
         self.schema = Schema(self.database, self.rollups)
         if create:
             self.upgrade(rollup_seconds)
@@ -109,14 +112,6 @@ class Store:
 
     def close(self) -> None:
         self.database.close()
-
-    def writing(self, doing: str) -> AbstractContextManager[Connection]:
-        """A write transaction (Database.writing), for the notification outbox."""
-        return self.database.writing(doing)
-
-    def reading(self, doing: str) -> AbstractContextManager[Connection]:
-        """A connection for reading (Database.reading), for the notification outbox."""
-        return self.database.reading(doing)
 
     # --- the schema (Schema) -------------------------------------------------------------
 

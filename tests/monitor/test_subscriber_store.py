@@ -47,7 +47,7 @@ def record_event(store: Store, key: str, kind: str = "incident_opened", channel=
     """An outbox event with a pending fan-out delivery, as the notifier records it."""
     from sqlalchemy import text
 
-    with store.writing("test event") as conn:
+    with store.database.writing("test event") as conn:
         conn.execute(
             text(
                 "INSERT INTO notify_event (key, kind, occurred_us, payload)"
@@ -338,7 +338,7 @@ def test_a_run_of_marks_marks_each_pending_message_once(store: Store) -> None:
         mark(people[0], "incident/m/opened", DeliveryState.GIVEN_UP, NOW)  # done already
     left = store.subscriptions.due_messages(SubscriberKind.EMAIL, NOW, 100)
     assert [d.subscriber.id for d in left if d.key == "incident/m/opened"] == [people[2]]
-    with store.reading("states") as conn:
+    with store.database.reading("states") as conn:
         states = dict(
             conn.exec_driver_sql(
                 "SELECT subscriber_id, state FROM subscriber_delivery"

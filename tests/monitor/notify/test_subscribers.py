@@ -179,7 +179,7 @@ def test_a_resend_after_a_crash_before_the_mark_carries_the_same_message_id(
     parts.mailer.drain()
     from sqlalchemy import text
 
-    with parts.store.writing("undo the mark, as a crash before it would") as conn:
+    with parts.store.database.writing("undo the mark, as a crash before it would") as conn:
         conn.execute(
             text("UPDATE subscriber_delivery SET state = 'pending' WHERE key LIKE 'incident/%'")
         )
@@ -228,7 +228,7 @@ def test_a_refused_recipient_is_given_up_and_never_holds_back_the_others(
     assert parts.mailer.drain() == 2
     assert sorted(m["To"] for m in smtp_server.messages) == ["a@example.com", "z@example.com"]
     assert len(smtp_server.mailbox.connections) == 1  # the refusal did not cost the connection
-    with parts.store.reading("states") as conn:
+    with parts.store.database.reading("states") as conn:
         states = Counter(conn.exec_driver_sql("SELECT state FROM subscriber_delivery").scalars())
     assert states[DeliveryState.GIVEN_UP] == 1
 
