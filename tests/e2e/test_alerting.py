@@ -12,7 +12,6 @@ import json
 import re
 import subprocess
 import sys
-import textwrap
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -21,6 +20,7 @@ from urllib.parse import urlsplit
 import pytest
 import yaml
 from support.commands import COMMAND_PATIENCE
+from support.lab import lab_config, target_yaml
 from support.processes import Monitor, free_port, scrape, wait_for
 from support.prom import (
     ALERTMANAGER,
@@ -61,24 +61,20 @@ def uptime_sla(*args: str) -> str:
 def write_config(path: Path, server: Any, metrics_port: int, alertmanager_url: str) -> Path:
     tomorrow = datetime.now(UTC).replace(microsecond=0) + timedelta(days=1)
     yesterday = tomorrow - timedelta(days=2)
-    path.write_text(
-        textwrap.dedent(f"""\
-        location: lab
-        storage: {{url: "sqlite:///{path.parent / "uptime-sla.db"}", batch_interval: 0.2s}}
-        metrics: {{listen: "127.0.0.1:{metrics_port}", sla_refresh: 1s}}
-        defaults:
-          interval: 1s
-          timeout: 2s
-          ca_file: {server.ca_file}
-          resolve: {{ipv4: ["127.0.0.1"], ipv6: ["::1"]}}
-          tls_min_version: "1.3"
-        targets:
-          - {{name: api-health, url: "{server.url("/v1/health")}", service: public-api}}
+    return lab_config(
+        path.parent,
+        [target_yaml("api-health", server.url("/v1/health"), service="public-api")],
+        ca_file=server.ca_file,
+        name=path.name,
+        port=metrics_port,
+        metrics="sla_refresh: 1s",
+        defaults=['tls_min_version: "1.3"'],
         # 5 s slices: the SLA gauges count ended slices only, so they (and the panels that
         # show them) have data within seconds instead of after the first whole minute.
-        sla: {{slice: 5s}}
+        sla="slice: 5s",
         # A loose objective: with one family of two down the error ratio is at most 0.5, under
         # the 6x page threshold (0.6), so the only pages here come from the probe alerts.
+        extra=f"""\
         plans: {{lab: {{objective: 90, credits: [{{below: 90, percent: 10}}]}}}}
         contracts:
           - {{customer: acme, plan: lab, service: public-api, monthly_fee: "100.00",
@@ -91,9 +87,8 @@ def write_config(path: Path, server: Any, metrics_port: int, alertmanager_url: s
         alerting:
           alertmanager_url: {alertmanager_url}
           runbook_url: https://runbooks.test/uptime-sla
-        """)
-    )
-    return path
+        """,
+    ).config
 
 
 def only_loopback(*urls: str) -> bool:

@@ -7,7 +7,6 @@ import json
 import math
 import signal
 import sqlite3
-import textwrap
 import time
 from collections import defaultdict
 from datetime import UTC, datetime, timedelta
@@ -15,7 +14,8 @@ from pathlib import Path
 
 from support.commands import sqlite_rows
 from support.https import Route
-from support.processes import Monitor, free_port, wait_for
+from support.lab import lab_config, target_yaml
+from support.processes import Monitor, wait_for
 
 from monitor.cli import main
 from monitor.probing.results import ProbeResult
@@ -25,25 +25,6 @@ SERIES = [(target, family) for target in ("up", "down") for family in ("ipv4", "
 LOSS_ALLOWED = timedelta(seconds=1.5)  # "at most the last second" plus scheduling slack
 DOWN_FOR = 5.0  # seconds between the kill and the restart
 STALE = 2.0  # sla.stale_after by default: 2 x the 1 s interval
-
-
-def write_config(path: Path, server, database: Path) -> None:
-    path.write_text(
-        textwrap.dedent(f"""\
-        location: lab
-        storage: {{url: "sqlite:///{database}", batch_interval: 0.2s}}
-        metrics: {{listen: "127.0.0.1:{free_port()}", sla_refresh: 1h}}
-        defaults:
-          interval: 1s
-          timeout: 2s
-          ca_file: {server.ca_file}
-          resolve: {{ipv4: ["127.0.0.1"], ipv6: ["::1"]}}
-        targets:
-          - {{name: up, url: "{server.url("/up")}", service: api}}
-          - {{name: down, url: "{server.url("/down")}", service: api}}
-        sla: {{slice: 1s}}
-        """)
-    )
 
 
 def stored_per_series(database: Path, since: datetime | None = None) -> dict[tuple, int]:
@@ -130,9 +111,16 @@ def test_a_killed_monitor_loses_at_most_the_last_second_and_its_downtime_is_no_d
     https_server, tmp_path: Path, capsys
 ):
     server = https_server(routes={"/up": Route(), "/down": Route(status=503)})
-    database = tmp_path / "uptime-sla.db"
-    config = tmp_path / "uptime-sla.yaml"
-    write_config(config, server, database)
+    lab = lab_config(
+        tmp_path,
+        [
+            target_yaml("up", server.url("/up"), service="api"),
+            target_yaml("down", server.url("/down"), service="api"),
+        ],
+        ca_file=server.ca_file,
+        metrics="sla_refresh: 1h",
+    )
+    config, database = lab.config, lab.database
 
     # 1. Run until every series has stored a few probes, then kill -9 mid-flight.
     first_run = Monitor(config)

@@ -11,7 +11,6 @@ Each test owns its PostgreSQL server (running_postgres()), since it stops it.
 from __future__ import annotations
 
 import signal
-import textwrap
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -19,8 +18,9 @@ from pathlib import Path
 
 import pytest
 from support import postgres
+from support.lab import lab_config, target_yaml
 from support.pgrows import key_counts, pair_with_requests, stored_probes
-from support.processes import Monitor, free_port, scrape, wait_for
+from support.processes import Monitor, scrape, wait_for
 
 pytestmark = pytest.mark.postgres
 
@@ -41,25 +41,6 @@ def own_postgres() -> Iterator[postgres.PostgresServer]:
         yield server
 
 
-def write_config(path: Path, server, database_url: str, port: int, buffer_limit: int) -> Path:
-    path.write_text(
-        textwrap.dedent(f"""\
-        location: lab
-        storage: {{url: "{database_url}", batch_interval: 0.2s, buffer_limit: {buffer_limit}}}
-        metrics: {{listen: "127.0.0.1:{port}", sla_refresh: 1h}}
-        targets:
-          - name: api
-            url: "{server.url("/health")}"
-            ca_file: {server.ca_file}
-            resolve: {{ipv4: ["127.0.0.1"], ipv6: ["::1"]}}
-            interval: 1s
-            timeout: {TIMEOUT:g}s
-        sla: {{slice: 1s}}
-        """)
-    )
-    return path
-
-
 def value(metrics: dict, name: str, **labels: str) -> float:
     key = (name, frozenset({"target": "api", "location": "lab", **labels}.items()))
     return metrics.get(key if labels else (name, frozenset()), 0.0)
@@ -74,10 +55,17 @@ def run_outage(
 ) -> dict:
     """Run a monitor, stop PostgreSQL for `outage` s, start it, stop the monitor; observe."""
     server = https_server()
-    port = free_port()
     database = "outage"
-    url = pg.create_database(database)
-    config = write_config(tmp_path / "uptime-sla.yaml", server, url, port, buffer_limit)
+    lab = lab_config(
+        tmp_path,
+        [target_yaml("api", server.url("/health"))],
+        ca_file=server.ca_file,
+        storage_url=pg.create_database(database),
+        storage=f"batch_interval: 0.2s, buffer_limit: {buffer_limit}",
+        metrics="sla_refresh: 1h",
+        timeout=f"{TIMEOUT:g}s",
+    )
+    config, port = lab.config, lab.port
     monitor = Monitor(config)
     seen: dict = {"samples": []}
     try:

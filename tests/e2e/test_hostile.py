@@ -36,7 +36,6 @@ from __future__ import annotations
 
 import math
 import os
-import textwrap
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterator
@@ -50,10 +49,10 @@ import pytest
 from support.bombs import encode, zeros
 from support.commands import sqlite_rows, uptime_sla
 from support.https import HttpsServer, Route
+from support.lab import Lab, lab_config, target_yaml
 from support.processes import (
     Monitor,
     ahead_of_other_jobs,
-    free_port,
     memory_mb,
     scrape,
     wait_for,
@@ -178,10 +177,8 @@ def test_hostile_targets_neither_starve_the_healthy_ones_nor_blow_up_memory(
     names = {kind: [f"{kind}-{i:03}" for i in range(len(found))] for kind, found in urls.items()}
     assert sum(map(len, names.values())) == HEALTHY + HOSTILE
 
-    port = free_port()
-    database = tmp_path / "uptime-sla.db"
-    config = tmp_path / "uptime-sla.yaml"
-    config.write_text(config_text(urls, healthy.ca_file, database, port))
+    lab = write_config(tmp_path, urls, healthy.ca_file)
+    config, database, port = lab.config, lab.database, lab.port
 
     monitor = Monitor(config)
     pid = monitor.process.pid
@@ -295,31 +292,27 @@ def test_hostile_targets_neither_starve_the_healthy_ones_nor_blow_up_memory(
         )
 
 
-def config_text(urls: dict[str, list[str]], ca_file: str, database: Path, port: int) -> str:
-    """Every target on the same short schedule, named after its kind; a Retry-After may hold
-    a target back for MAX_RETRY_AFTER at most."""
-    targets = "".join(
-        f'  - {{name: {kind}-{i:03}, url: "{url}"'
-        + (f", max_retry_after: {MAX_RETRY_AFTER:g}s" if kind in RETRY_KINDS else "")
-        + "}\n"
-        for kind, found in urls.items()
-        for i, url in enumerate(found)
+def write_config(folder: Path, urls: dict[str, list[str]], ca_file: str) -> Lab:
+    """Every target on the same schedule, named after its kind; a Retry-After may hold a
+    target back for MAX_RETRY_AFTER at most."""
+    return lab_config(
+        folder,
+        [
+            target_yaml(f"{kind}-{i:03}", url, **retry_limit(kind))
+            for kind, found in urls.items()
+            for i, url in enumerate(found)
+        ],
+        ca_file=ca_file,
+        storage="batch_interval: 0.5s",
+        interval=f"{INTERVAL:g}s",
+        timeout=f"{TIMEOUT:g}s",
+        defaults=['body_contains: \'"status":"ok"\''],
+        sla=None,
     )
-    return (
-        textwrap.dedent(f"""\
-        location: lab
-        storage: {{url: "sqlite:///{database}", batch_interval: 0.5s}}
-        metrics: {{listen: "127.0.0.1:{port}"}}
-        defaults:
-          interval: {INTERVAL:g}s
-          timeout: {TIMEOUT:g}s
-          ca_file: {ca_file}
-          resolve: {{ipv4: ["127.0.0.1"], ipv6: ["::1"]}}
-          body_contains: '"status":"ok"'
-        targets:
-        """)
-        + targets
-    )
+
+
+def retry_limit(kind: str) -> dict[str, str]:
+    return {"max_retry_after": f"{MAX_RETRY_AFTER:g}s"} if kind in RETRY_KINDS else {}
 
 
 def stored_series(database: Path) -> dict[tuple[str, str], list[Probe]]:

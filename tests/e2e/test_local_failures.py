@@ -10,43 +10,29 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import textwrap
 from datetime import UTC, datetime
 from pathlib import Path
 
 import trustme
 from support.commands import uptime_sla
 from support.https import HttpsServer
+from support.lab import lab_config, target_yaml
 from support.netns import NetworkNamespace
-from support.processes import Monitor, free_port, scrape, wait_for
+from support.processes import Monitor, scrape, wait_for
 
 SLICE_US = 1_000_000  # sla.slice 1s
 
 
 def write_config(directory: Path, targets: dict[str, tuple[HttpsServer, str]]) -> tuple[Path, int]:
     """A config probing each target (server, families) every second; (its path, /metrics port)."""
-    path, port = directory / "uptime-sla.yaml", free_port()
-    listed = "\n".join(
-        f"  - {{name: {name}, url: {server.url('/')}, ca_file: {server.ca_file},"
-        f" families: {families}}}"
-        for name, (server, families) in targets.items()
+    lab = lab_config(
+        directory,
+        [
+            target_yaml(name, server.url("/"), ca_file=server.ca_file, families=families)
+            for name, (server, families) in targets.items()
+        ],
     )
-    path.write_text(
-        textwrap.dedent(f"""\
-        location: lab
-        storage: {{url: "sqlite:///{directory}/uptime-sla.db", batch_interval: 0.2s}}
-        metrics: {{listen: "127.0.0.1:{port}"}}
-        defaults:
-          interval: 1s
-          timeout: 2s
-          resolve: {{ipv4: ["127.0.0.1"], ipv6: ["::1"]}}
-        sla: {{slice: 1s}}
-        targets:
-        """)
-        + listed
-        + "\n"
-    )
-    return path, port
+    return lab.config, lab.port
 
 
 def count(samples: dict, name: str, **labels: str) -> float:

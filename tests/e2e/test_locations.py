@@ -9,7 +9,6 @@ locations say so, and a location that stops reporting must only lose its own dat
 from __future__ import annotations
 
 import json
-import textwrap
 import time
 import uuid
 from datetime import UTC, datetime
@@ -18,42 +17,32 @@ from pathlib import Path
 import pytest
 from support.commands import uptime_sla
 from support.https import Route
+from support.lab import Lab, lab_config, target_yaml
 from support.pgrows import open_stores_at_once, stored_probes
-from support.processes import Monitor, free_port, scrape, wait_for
+from support.processes import Monitor, scrape, wait_for
 
 pytestmark = pytest.mark.postgres
 
 
 def config(
     path: Path, location: str, url: str, target_url: str, ca_file: str, quorum: object = None
-) -> Path:
-    quorum_line = "" if quorum is None else f", location_quorum: {quorum}"
-    path.write_text(
-        textwrap.dedent(f"""\
-        location: {location}
-        storage: {{url: "{url}", batch_interval: 0.2s}}
-        metrics: {{listen: "127.0.0.1:{free_port()}", sla_refresh: 1h}}
-        targets:
-          - name: api
-            url: "{target_url}"
-            ca_file: {ca_file}
-            resolve: {{ipv4: ["127.0.0.1"], ipv6: ["::1"]}}
-            interval: 1s
-            timeout: 2s
-        sla: {{slice: 1s{quorum_line}}}
-        """)
+) -> Lab:
+    quorum_option = "" if quorum is None else f", location_quorum: {quorum}"
+    return lab_config(
+        path.parent,
+        [target_yaml("api", target_url)],
+        ca_file=ca_file,
+        name=path.name,
+        location=location,
+        storage_url=url,
+        metrics="sla_refresh: 1h",
+        sla=f"slice: 1s{quorum_option}",
     )
-    return path
 
 
-def port_of(path: Path) -> int:
-    line = next(line for line in path.read_text().splitlines() if "listen" in line)
-    return int(line.split("127.0.0.1:")[1].split('"')[0])
-
-
-def target_report(config_path: Path) -> dict:
+def target_report(lab: Lab) -> dict:
     month = datetime.now(UTC).strftime("%Y-%m")
-    done = uptime_sla("-c", str(config_path), "report", "--month", month, "--format", "json")
+    done = uptime_sla("-c", str(lab.config), "report", "--month", month, "--format", "json")
     assert done.returncode == 0, done.stderr
     (target,) = json.loads(done.stdout)["targets"]
     assert target["name"] == "api"
@@ -82,12 +71,12 @@ def test_location_quorum_decides_and_a_stopped_location_only_loses_its_own_slice
 
     # eu first and last, so that every slice "us" has data for, "eu" has data for too
     # (with one location reporting, that location alone is the majority).
-    eu_monitor = Monitor(eu)
+    eu_monitor = Monitor(eu.config)
     us_monitor = None
     try:
-        wait_for(lambda: probed(port_of(eu), "eu") >= 4)
-        us_monitor = Monitor(us)
-        wait_for(lambda: probed(port_of(us), "us") >= 4)
+        wait_for(lambda: probed(eu.port, "eu") >= 4)
+        us_monitor = Monitor(us.config)
+        wait_for(lambda: probed(us.port, "us") >= 4)
         time.sleep(6)
         assert us_monitor.stop() == 0, us_monitor.output()
         us_stopped = datetime.now(UTC)

@@ -5,7 +5,6 @@ also across a SIGKILL; no secret shows anywhere."""
 from __future__ import annotations
 
 import signal
-import textwrap
 import uuid
 from collections import Counter
 from datetime import UTC, datetime, timedelta
@@ -14,6 +13,7 @@ from pathlib import Path
 import pytest
 from support.commands import uptime_sla
 from support.https import Route
+from support.lab import lab_config, target_yaml
 from support.processes import Monitor, free_port, metrics_text, wait_for
 from support.receivers import SMTP_PASSWORD, SMTP_USER, WEBHOOK_PATH
 
@@ -36,22 +36,18 @@ def write_config(
     end = start + timedelta(seconds=6)
     (tmp_path / "slack-status").write_text(slack_receiver.url() + "\n")
     (tmp_path / "smtp-password").write_text(SMTP_PASSWORD + "\n")
-    config = tmp_path / f"uptime-sla-{location}.yaml"
-    database = database or f"sqlite:///{tmp_path / 'uptime-sla.db'}"
-    config.write_text(
-        textwrap.dedent(f"""\
-        location: {location}
-        storage: {{url: "{database}", batch_interval: 0.2s}}
-        metrics: {{listen: "127.0.0.1:{port or free_port()}"}}
-        defaults:
-          interval: 1s
-          timeout: 2s
-          ca_file: {server.ca_file}
-          resolve: {{ipv4: ["127.0.0.1"], ipv6: ["::1"]}}
-        targets:
-          - {{name: api, url: "{server.url("/api")}", service: public-api}}
-          - {{name: web, url: "{server.url("/web")}", service: website}}
-        sla: {{slice: 1s}}
+    return lab_config(
+        tmp_path,
+        [
+            target_yaml("api", server.url("/api"), service="public-api"),
+            target_yaml("web", server.url("/web"), service="website"),
+        ],
+        ca_file=server.ca_file,
+        name=f"uptime-sla-{location}.yaml",
+        location=location,
+        storage_url=database,
+        port=port or None,
+        extra=f"""\
         status_page: {{incident_after: 3s, incident_merge: 3s}}
         maintenance:
           - {{start: {start.isoformat()}, end: {end.isoformat()}, services: [website],
@@ -68,9 +64,8 @@ def write_config(
             events: [incident, maintenance]
           maintenance_notice: 10s
           give_up_after: 1h
-        """)
-    )
-    return config
+        """,
+    ).config
 
 
 def once_each(keys: list[str]) -> bool:

@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from support.https import Route
+from support.lab import lab_config, target_yaml
 from support.processes import Monitor, free_port, memory_mb, scrape, wait_for
 from support.receivers import Answer, SlackPost, gzip_bomb
 
@@ -46,17 +47,13 @@ def write_config(tmp_path: Path, target, slack_receiver, smtp, port: int) -> Pat
         f" events: [maintenance], timeout: 2s}}"
         for name in ("bomb", "trickle", "busy", "refuse")
     )
-    config = tmp_path / "uptime-sla.yaml"
-    config.write_text(
-        textwrap.dedent(f"""\
-        storage: {{url: "sqlite:///{tmp_path / "uptime-sla.db"}", batch_interval: 0.2s}}
-        metrics: {{listen: "127.0.0.1:{port}"}}
-        defaults: {{interval: 1s, timeout: 2s, ca_file: {target.ca_file},
-                    resolve: {{ipv4: ["127.0.0.1"], ipv6: ["::1"]}}}}
-        targets:
-          - {{name: api, url: "{target.url("/api")}", service: public-api}}
-        maintenance:
-        """)
+    return lab_config(
+        tmp_path,
+        [target_yaml("api", target.url("/api"), service="public-api")],
+        ca_file=target.ca_file,
+        port=port,
+        sla=None,
+        extra="maintenance:\n"
         + windows
         + "\nnotifications:\n  slack:\n"
         + slack
@@ -67,9 +64,8 @@ def write_config(tmp_path: Path, target, slack_receiver, smtp, port: int) -> Pat
             to: [ops@example.com]
             events: [maintenance]
           give_up_after: 1h
-        """).replace("\n", "\n  ")
-    )
-    return config
+        """).replace("\n", "\n  "),
+    ).config
 
 
 def counted(metrics) -> bool:

@@ -3,17 +3,22 @@
 from __future__ import annotations
 
 import subprocess
-import textwrap
 from datetime import UTC, datetime
 from pathlib import Path
 
 from support.https import Route
-from support.processes import Monitor, free_port, metrics_text, scrape, wait_for
+from support.lab import lab_config, target_yaml
+from support.processes import Monitor, metrics_text, scrape, wait_for
 
 from monitor import __version__
 from monitor.store import Store
 
 SECRET = "sk-live-e2e-7b3c9d"
+PLAN_AND_CONTRACT = """\
+plans: {pro: {objective: 99.9, credits: [{below: 99.9, percent: 10}]}}
+contracts:
+  - {customer: acme, plan: pro, service: api, monthly_fee: "100.00", start: 2026-01-01}
+"""
 
 
 def labels(target: str, family: str, **extra: str) -> frozenset[tuple[str, str]]:
@@ -22,30 +27,21 @@ def labels(target: str, family: str, **extra: str) -> frozenset[tuple[str, str]]
 
 def test_run_serves_probe_metrics_and_stores_every_reported_probe(https_server, tmp_path: Path):
     server = https_server(routes={"/up": Route(), "/down": Route(status=503)})
-    port = free_port()
-    database = tmp_path / "uptime-sla.db"
-    config = tmp_path / "uptime-sla.yaml"
-    config.write_text(
-        textwrap.dedent(f"""\
-        location: lab
-        storage: {{url: "sqlite:///{database}", batch_interval: 0.2s}}
-        metrics: {{listen: "127.0.0.1:{port}", sla_refresh: 1s}}
-        defaults:
-          interval: 1s
-          timeout: 2s
-          ca_file: {server.ca_file}
-          resolve: {{ipv4: ["127.0.0.1"], ipv6: ["::1"]}}
-          headers: {{Authorization: "Bearer ${{OUTFAME_API_KEY}}"}}
-          tls_min_version: "1.3"
-        targets:
-          - {{name: up, url: "{server.url("/up")}", service: api}}
-          - {{name: down, url: "{server.url("/down")}", service: api}}
-        sla: {{slice: 1s}}
-        plans: {{pro: {{objective: 99.9, credits: [{{below: 99.9, percent: 10}}]}}}}
-        contracts:
-          - {{customer: acme, plan: pro, service: api, monthly_fee: "100.00", start: 2026-01-01}}
-        """)
+    lab = lab_config(
+        tmp_path,
+        [
+            target_yaml("up", server.url("/up"), service="api"),
+            target_yaml("down", server.url("/down"), service="api"),
+        ],
+        ca_file=server.ca_file,
+        metrics="sla_refresh: 1s",
+        defaults=[
+            'headers: {Authorization: "Bearer ${OUTFAME_API_KEY}"}',
+            'tls_min_version: "1.3"',
+        ],
+        extra=PLAN_AND_CONTRACT,
     )
+    config, port, database = lab.config, lab.port, lab.database
     monitor = Monitor(config, env={"OUTFAME_API_KEY": SECRET})
     try:
         wait_for(lambda: scrape(port).get(("probe_total", labels("down", "ipv6")), 0) >= 3)

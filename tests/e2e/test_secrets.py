@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from support.commands import VerboseMonitor, uptime_sla
 from support.https import Route
+from support.lab import lab_yaml, target_yaml
 from support.processes import free_port, metrics_text, scrape, wait_for
 
 SECRET = "sk_outfame_FAKE_9c41e7d2b8a35f06"  # a recognisable fake key
@@ -56,31 +57,12 @@ class Lab:
         return b"".join(p.read_bytes() for p in sorted(self.tmp.glob(f"{self.database.name}*")))
 
 
-CONFIG = """\
-location: lab
-storage: {{url: "{url}", batch_interval: 0.2s}}
-metrics: {{listen: "127.0.0.1:{metrics_port}", sla_refresh: 1s}}
-defaults:
-  interval: 1s
-  timeout: 2s
-  ca_file: {ca_file}
-  resolve: {{ipv4: ["127.0.0.1"], ipv6: ["::1"]}}
-  headers: {{Authorization: "Bearer ${{OUTFAME_API_KEY}}", X-Api-Key: "${{OUTFAME_API_KEY}}"}}
-targets:
-  - {{name: up, url: "{up}", service: api}}
-  - {{name: down, url: "{down}", service: api}}
-  - {{name: echo-status, url: "{echo_status}", service: api}}
-  - {{name: echo-body, url: "{echo_body}", service: api, body_contains: '"status":"ok"'}}
-  - {{name: refused, url: "https://api.test:{refused_port}/", service: api}}
-  - name: bad-header
-    url: "{up}"
-    service: api
-    headers: {{Authorization: "Bearer ${{OUTFAME_API_KEY}}\\n"}}
-sla: {{slice: {slice}}}
-{extra}plans: {{pro: {{objective: 99.9, credits: [{{below: 99.9, percent: 10}}]}}}}
+PLANS = """\
+plans: {pro: {objective: 99.9, credits: [{below: 99.9, percent: 10}]}}
 contracts:
-  - {{customer: acme, plan: pro, service: api, monthly_fee: "100.00", start: 2026-01-01}}
+  - {customer: acme, plan: pro, service: api, monthly_fee: "100.00", start: 2026-01-01}
 """
+HEADERS = 'headers: {Authorization: "Bearer ${OUTFAME_API_KEY}", X-Api-Key: "${OUTFAME_API_KEY}"}'
 
 
 @pytest.fixture
@@ -104,17 +86,32 @@ def lab(https_server, tmp_path: Path) -> Lab:
 
 def config_text(lab: Lab, url: str | None = None, extra: str = "", slice: str = "1s") -> str:
     server = lab.server
-    return CONFIG.format(
-        url=url or f"sqlite:///{lab.database}",
-        metrics_port=lab.metrics_port,
+    return lab_yaml(
+        url or f"sqlite:///{lab.database}",
+        lab.metrics_port,
+        [
+            target_yaml("up", server.url("/up"), service="api"),
+            target_yaml("down", server.url("/down"), service="api"),
+            target_yaml("echo-status", server.url("/echo-status"), service="api"),
+            target_yaml(
+                "echo-body",
+                server.url("/echo-body"),
+                service="api",
+                body_contains='\'"status":"ok"\'',
+            ),
+            target_yaml("refused", f"https://api.test:{free_port()}/", service="api"),
+            f"""\
+            name: bad-header
+            url: "{server.url("/up")}"
+            service: api
+            headers: {{Authorization: "Bearer ${{OUTFAME_API_KEY}}\\n"}}
+            """,
+        ],
         ca_file=server.ca_file,
-        up=server.url("/up"),
-        down=server.url("/down"),
-        echo_status=server.url("/echo-status"),
-        echo_body=server.url("/echo-body"),
-        refused_port=free_port(),
-        extra=extra,
-        slice=slice,
+        metrics="sla_refresh: 1s",
+        defaults=[HEADERS],
+        sla=f"slice: {slice}",
+        extra=extra + PLANS,
     )
 
 

@@ -9,13 +9,13 @@ and every file read is whole.
 from __future__ import annotations
 
 import json
-import textwrap
 import time
 from pathlib import Path
 
 import httpx
 import pytest
 from support.https import Route
+from support.lab import lab_config, target_yaml
 from support.nginx import NGINX, running_nginx
 from support.processes import SCRAPE_TIMEOUT, Monitor, free_port, wait_for
 
@@ -26,18 +26,14 @@ READ_FOR = 8.0  # seconds of reading while the site is swapped underneath
 def test_nginx_serves_every_request_whole_while_run_swaps_the_site(https_server, tmp_path: Path):
     api = https_server(routes={"/health": Route()})
     site = tmp_path / "status"
-    config = tmp_path / "uptime-sla.yaml"
-    config.write_text(
-        textwrap.dedent(f"""\
-        storage: {{url: "sqlite:///{tmp_path / "uptime-sla.db"}", batch_interval: 0.2s}}
-        metrics: {{listen: "127.0.0.1:{free_port()}", sla_refresh: 1h}}
-        defaults: {{interval: 1s, timeout: 1s, ca_file: {api.ca_file},
-                    resolve: {{ipv4: ["127.0.0.1"], ipv6: ["::1"]}}}}
-        targets: [{{name: api, url: "{api.url("/health")}"}}]
-        sla: {{slice: 1s}}
-        status_page: {{output_dir: {site}, refresh: 0.2s, history_days: 1}}
-        """)
-    )
+    config = lab_config(
+        tmp_path,
+        [target_yaml("api", api.url("/health"))],
+        ca_file=api.ca_file,
+        metrics="sla_refresh: 1h",
+        timeout="1s",
+        extra=f"status_page: {{output_dir: {site}, refresh: 0.2s, history_days: 1}}\n",
+    ).config
     port = free_port()
     monitor = Monitor(config)
     failures: list[str] = []

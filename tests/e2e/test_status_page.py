@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import textwrap
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -17,7 +16,8 @@ import pytest
 from support.browser import StaticServer
 from support.commands import uptime_sla
 from support.https import Route
-from support.processes import SCRAPE_TIMEOUT, Monitor, free_port, wait_for
+from support.lab import lab_config, target_yaml
+from support.processes import SCRAPE_TIMEOUT, Monitor, wait_for
 
 from monitor.outputs.folders import MARKER
 
@@ -33,23 +33,18 @@ def write_config(tmp_path: Path, api, search, output: Path) -> Path:
     now = datetime.now(UTC)
     window = (now - timedelta(minutes=5), now + timedelta(hours=1))
     hidden = (now - timedelta(minutes=5), now + timedelta(hours=2))
-    config = tmp_path / "uptime-sla.yaml"
-    config.write_text(
-        textwrap.dedent(f"""\
-        location: lab
-        storage: {{url: "sqlite:///{tmp_path / "uptime-sla.db"}", batch_interval: 0.2s}}
-        metrics: {{listen: "127.0.0.1:{free_port()}", sla_refresh: 1h}}
-        defaults:
-          interval: 1s
-          timeout: 1s
-          ca_file: {api.ca_file}
-          resolve: {{ipv4: ["127.0.0.1"], ipv6: ["::1"]}}
-          headers: {{Authorization: "Bearer ${{OUTFAME_API_KEY}}"}}
-        targets:
-          - {{name: api-health, url: "{api.url("/health")}", service: public-api}}
-          - {{name: search, url: "{search.url("/search")}", service: search}}
-          - {{name: odd, url: "{search.url("/odd")}", service: odd}}
-        sla: {{slice: 1s}}
+    return lab_config(
+        tmp_path,
+        [
+            target_yaml("api-health", api.url("/health"), service="public-api"),
+            target_yaml("search", search.url("/search"), service="search"),
+            target_yaml("odd", search.url("/odd"), service="odd"),
+        ],
+        ca_file=api.ca_file,
+        metrics="sla_refresh: 1h",
+        timeout="1s",
+        defaults=['headers: {Authorization: "Bearer ${OUTFAME_API_KEY}"}'],
+        extra=f"""\
         plans: {{pro: {{objective: 99.9, credits: [{{below: 99.9, percent: 10}}]}}}}
         contracts:
           - {{customer: {CUSTOMER}, plan: pro, service: public-api, monthly_fee: "{FEE}",
@@ -71,9 +66,8 @@ def write_config(tmp_path: Path, api, search, output: Path) -> Path:
             - {{name: Public API, description: REST endpoints, targets: [api-health], group: API}}
             - {{name: Search, services: [search], group: API}}
             - {{name: "{XSS}", services: [odd]}}
-        """)
-    )
-    return config
+        """,
+    ).config
 
 
 def status_of(page, component: str) -> str:
