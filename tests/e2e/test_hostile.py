@@ -17,7 +17,10 @@ at its timeout.
 What must hold: the healthy targets keep their schedule (no run missed, doubled or held
 back by a hostile one, every probe answered), the monitor's peak memory stays far below what
 the bodies would take, and every hostile series fails on every probe with its own reason, in
-the phase where it misbehaves.
+the phase where it misbehaves. The one allowance is for the machine, not the monitor: a
+probe it left without CPU for seconds may time out, healthy or hostile, at most 5 % of a
+group's probes and never any other way (busy_timeouts); a hostile probe holding healthy
+ones back would show as late runs (the median judged) and timeouts by the dozen.
 
 The load is kept modest on purpose (22 probes/s, every target every 20 s): CI shares two
 cores with the suite's other workers and maybe other jobs, and what is tested is isolation
@@ -28,8 +31,7 @@ timeout, which says nothing about isolation. The monitor and the servers run ahe
 suite's other workers (`ahead_of_other_jobs`), and every margin leaves room for a busy
 machine: an answer on loopback takes milliseconds and the timeout is seconds; a busy machine
 delays some runs (the tail), while a hostile probe holding the others back would delay the
-typical one (the median), which is what the lateness bounds judge. (Starved of CPU
-altogether, a monitor times out healthy and hostile probes alike: no margin makes up for it.)
+typical one (the median), which is what the lateness bounds judge.
 """
 
 from __future__ import annotations
@@ -74,6 +76,9 @@ FLOOD = 50 * 1024**2
 RSS_BOUND_MB = 300  # 10 targets x 2 families x 50 MB, kept whole, would be 1,000 MB
 GIB = 1024**3
 MAX_RETRY_AFTER = 30.0  # the Retry-After targets' max_retry_after: longer than an interval
+# The share of a group's probes (the healthy ones, or one hostile kind's) a busy machine may
+# time out: a hostile probe holding the others back would time out far more (busy_timeouts).
+BUSY_SHARE = 0.05
 PHASE_COLUMNS = tuple(f"{phase}_ms" for phase in PHASES)  # as the store names them
 
 
@@ -205,13 +210,13 @@ def test_hostile_targets_neither_starve_the_healthy_ones_nor_blow_up_memory(
     # The healthy targets keep their schedule: one run per interval, none missed or doubled
     # (no run later than half an interval, so each is the run it seems), every run that had
     # time to end before the stop is stored (planned at least half an interval and a timeout
-    # before it), and every probe was answered.
+    # before it), and the probes are answered: a run the busy machine left too little CPU
+    # may time out, rarely (see busy_timeouts), never fail any other way.
     lateness: list[float] = []
+    healthy_probes: list[Probe] = []
     for name in names["healthy"]:
         for family in FAMILIES:
             probes = series[(name, family)]
-            failed = [p for p in probes if not p.success or p.reason is not None]
-            assert not failed, (name, family, failed)
             first = probes[0].started
             assert first <= up_at + INTERVAL + TIMEOUT, (name, family)
             runs = [round((p.started - first) / INTERVAL) for p in probes]
@@ -220,6 +225,8 @@ def test_hostile_targets_neither_starve_the_healthy_ones_nor_blow_up_memory(
             due = math.floor((stopped_at - INTERVAL / 2 - TIMEOUT - first) / INTERVAL) + 1
             assert len(probes) >= due, (name, family, len(probes), due)
             lateness += late_by(probes)
+            healthy_probes += probes
+    healthy_timeouts = busy_timeouts(healthy_probes, (True, None, None))
     # Not held back by the hostile ones: a run waiting on a hostile probe would wait seconds
     # (its timeout), and hostile probes are always in flight, so the typical run would. It
     # is late by milliseconds (the capacity goal is p99 < 2 s: 10-300 ms measured on 2 shared
@@ -232,27 +239,34 @@ def test_hostile_targets_neither_starve_the_healthy_ones_nor_blow_up_memory(
     # Memory stays bounded: the cap ends every flood long before its 50 MB.
     assert peak_mb < RSS_BOUND_MB
 
-    # Every hostile series fails on every probe, with its kind's reason, where it misbehaves,
-    # at its timeout: typically (the median of its kind) within a second of it, each before
+    # Every hostile series fails on every probe (but a rare busy-machine timeout), with its
+    # kind's reason, where it misbehaves, at its timeout: typically (the median of its kind) within a second of it, each before
     # its next run; a held series probes again once its hold is over.
     slowest: dict[str, float] = {}
     durations: dict[str, list[float]] = defaultdict(list)
+    kind_probes: dict[str, list[Probe]] = defaultdict(list)
+    kind_timeouts: dict[str, int] = {}
     for kind in KINDS:
         for name in names[kind.name]:
             for family in FAMILIES:
                 probes = series[(name, family)]
                 if kind.name in RETRY_KINDS:
-                    gaps = [b.started - a.started for a, b in pairwise(probes)]
+                    # after each 429 (a busy machine's timeout holds nothing back)
+                    gaps = [
+                        b.started - a.started
+                        for a, b in pairwise(probes)
+                        if a.reason == "rate_limited"
+                    ]
                     assert len(probes) >= 2, (name, family, len(probes))
                     assert all(gap >= MAX_RETRY_AFTER for gap in gaps), (name, family, gaps)
                 else:
                     assert len(probes) >= WATCH // INTERVAL - 1, (name, family)
-                outcomes = {(p.success, p.reason, p.last_phase) for p in probes}
-                expected = {(kind.success, kind.reason, kind.ends_in)}
-                assert outcomes == expected, (name, family, outcomes)
+                kind_probes[kind.name] += probes
                 slowest[kind.name] = max(slowest.get(kind.name, 0.0), *(p.seconds for p in probes))
                 assert slowest[kind.name] < INTERVAL, (name, family, slowest[kind.name])
                 durations[kind.name] += [p.seconds for p in probes]
+        expected = (kind.success, kind.reason, kind.ends_in)
+        kind_timeouts[kind.name] = busy_timeouts(kind_probes[kind.name], expected)
         assert median(durations[kind.name]) <= TIMEOUT + 1, (kind.name, durations[kind.name])
     for server in own_server.values():
         assert server.request_count() == 0  # no request ever went over a bad TLS session
@@ -267,12 +281,12 @@ def test_hostile_targets_neither_starve_the_healthy_ones_nor_blow_up_memory(
         assert len(rows) == len(FAMILIES), probed.stdout
         assert all(f" {kind.reason} " in row and kind.detail in row for row in rows), rows
 
-    healthy_probes = sum(len(series[(n, f)]) for n in names["healthy"] for f in FAMILIES)
     third = len(rss_mb) // 3
     print(
         f"\nhostile targets: {HEALTHY + HOSTILE} targets x 2 families, interval {INTERVAL:g} s,"
         f" timeout"
-        f" {TIMEOUT:g} s, watched {WATCH:g} s; {healthy_probes} healthy probes, all on time"
+        f" {TIMEOUT:g} s, watched {WATCH:g} s; {len(healthy_probes)} healthy probes, all on"
+        f" time, {healthy_timeouts} timed out (busy machine, at most {BUSY_SHARE:.0%})"
         f"\n  healthy lateness vs their own best run: p50 {median(lateness) * 1e3:.1f}"
         f" ms, p99 {lateness_p99 * 1e3:.1f} ms, max {max(lateness) * 1e3:.1f} ms"
         f"\n  scheduler lag (all targets, /metrics bucket bound): p50 <= {lag_p50:g} s,"
@@ -286,7 +300,8 @@ def test_hostile_targets_neither_starve_the_healthy_ones_nor_blow_up_memory(
     for kind in KINDS:
         count = sum(len(series[(n, f)]) for n in names[kind.name] for f in FAMILIES)
         print(
-            f"  {kind.name}: {count} probes, all {kind.reason} in {kind.ends_in},"
+            f"  {kind.name}: {count} probes, {kind.reason} in {kind.ends_in}"
+            f" (busy-machine timeouts: {kind_timeouts[kind.name]}),"
             f" median {median(durations[kind.name]) * 1e3:.0f} ms,"
             f" slowest {slowest[kind.name] * 1e3:.0f} ms"
         )
@@ -331,6 +346,27 @@ def stored_series(database: Path) -> dict[tuple[str, str], list[Probe]]:
         probe = Probe(int(str(started_us)) / 1e6, seconds, bool(success), _text(reason), last)
         series[(str(target), str(family))].append(probe)
     return series
+
+
+def busy_timeouts(probes: list[Probe], expected: tuple[bool, str | None, str | None]) -> int:
+    """How many probes did not end as `expected` (success, reason, last phase; a phase of
+    None: any), asserting that each of those is a timeout and that they are rare (at most
+    BUSY_SHARE of the probes).
+
+    On a busy machine (the suite's other workers, other jobs) a monitor left without CPU for
+    seconds times a probe out whatever its target does: no margin makes up for that, and it
+    says nothing about isolation. What would: a probe that fails any other way (an error of
+    another target's), or timeouts by the dozen (healthy runs held behind hostile ones, which
+    are in flight all the time)."""
+    success, reason, phase = expected
+    others = [
+        p
+        for p in probes
+        if (p.success, p.reason) != (success, reason) or phase not in (None, p.last_phase)
+    ]
+    assert all(p.reason == "timeout" for p in others), (expected, others)
+    assert len(others) <= BUSY_SHARE * len(probes), (expected, len(others), len(probes))
+    return len(others)
 
 
 def late_by(probes: list[Probe]) -> list[float]:
