@@ -3,7 +3,8 @@ and an SMTP server (aiosmtpd) with STARTTLS and login, both recording what they 
 
 Both can be taken down and brought back: the Slack receiver answers 503 while
 `available` is false; the SMTP server refuses connections after `down()`, or (after
-`hang()`) accepts them and never says a word, until `up()`.
+`hang()`) accepts them and never says a word, until `up()`; with `mailbox.hold_after` set
+it takes that many messages and leaves the next one unanswered.
 
 Both can also be hostile: the Slack receiver's `answer` decides each reply (any status, a
 gzip bomb, an answer trickled a byte at a time), and `HostileSmtp` (aiosmtpd, plain text)
@@ -174,6 +175,9 @@ class Mailbox:
     refuse: set[str] = field(default_factory=set)  # recipients answered 550
     connections: set[tuple[str, int]] = field(default_factory=set)  # client (host, port)s
     pipelining: bool = False  # offer PIPELINING (RFC 2920) in the EHLO answer
+    # Once this many messages are in, hold every further one unanswered (the client sees a
+    # slow server) until it is set back to None; a held message is then refused (451).
+    hold_after: int | None = None
 
     async def handle_EHLO(
         self, server: Any, session: Any, envelope: Any, hostname: str, responses: list[str]
@@ -193,6 +197,10 @@ class Mailbox:
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         self.connections.add(tuple(session.peer[:2]))
+        if self.hold_after is not None and len(self.messages) >= self.hold_after:
+            while self.hold_after is not None:
+                await asyncio.sleep(0.05)
+            return "451 4.3.0 Held, try again later"
         message = email.message_from_bytes(envelope.content, policy=email.policy.default)
         assert isinstance(message, EmailMessage)
         message["X-Envelope-To"] = ", ".join(envelope.rcpt_tos)
