@@ -7,7 +7,6 @@ late deliveries and retries. Each shows in /metrics, in the alerts (promtool, fe
 from __future__ import annotations
 
 import json
-import textwrap
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -15,6 +14,7 @@ import pytest
 import yaml
 from support.commands import uptime_sla
 from support.https import HttpsServer, Route
+from support.lab import Lab, lab_config, target_yaml
 from support.plaintext import PlaintextServer
 from support.processes import Monitor, free_port, scrape, wait_for
 from support.prom import PROMTOOL, run_tool
@@ -66,42 +66,37 @@ def provider(tls_ca, ca_file):
         }
 
 
-def write_config(tmp_path: Path, provider, metrics_port: int, hook_listen: str) -> Path:
+def write_config(tmp_path: Path, provider, hook_listen: str) -> Lab:
+    """The lab config: every target with its own plaintext port, promises checked every
+    second, and the provider's webhooks received on `hook_listen`."""
     secret = tmp_path / "outfame-hook"
     secret.write_bytes(SECRET + b"\n")
-    modern = provider["modern"][0]
-    targets = "\n".join(
-        f'  - {{name: {name}, url: "{server.url(path)}", ca_file: "{server.ca_file}",'
-        f" promises: {{plaintext_port: {port}}}}}"
-        for name, (server, path, port) in provider.items()
+    return lab_config(
+        tmp_path,
+        [
+            target_yaml(
+                name,
+                server.url(path),
+                ca_file=f'"{server.ca_file}"',
+                promises=f"{{plaintext_port: {port}}}",
+            )
+            for name, (server, path, port) in provider.items()
+        ],
+        ca_file=provider["modern"][0].ca_file,
+        defaults=["promises: {every: 1s}"],
+        sla=None,
+        extra=f"""\
+            webhook_receivers:
+              - name: outfame-webhooks
+                path: /hooks/outfame
+                listen: "{hook_listen}"
+                secret_file: {secret}
+                id_field: id
+                sent_at_field: created_at
+                promise: {{first_attempt_percent: 99.7, within: 5s, retries: [1m, 5m, 30m]}}
+                fail_first_percent: 50
+            """,
     )
-    config = tmp_path / "uptime-sla.yaml"
-    config.write_text(
-        textwrap.dedent(f"""\
-        location: lab
-        storage: {{url: "sqlite:///{tmp_path / "uptime-sla.db"}", batch_interval: 0.2s}}
-        metrics: {{listen: "127.0.0.1:{metrics_port}"}}
-        defaults:
-          interval: 1s
-          timeout: 2s
-          ca_file: {modern.ca_file}
-          resolve: {{ipv4: ["127.0.0.1"], ipv6: ["::1"]}}
-          promises: {{every: 1s}}
-        webhook_receivers:
-          - name: outfame-webhooks
-            path: /hooks/outfame
-            listen: "{hook_listen}"
-            secret_file: {secret}
-            id_field: id
-            sent_at_field: created_at
-            promise: {{first_attempt_percent: 99.7, within: 5s, retries: [1m, 5m, 30m]}}
-            fail_first_percent: 50
-        targets:
-        """)
-        + targets
-        + "\n"
-    )
-    return config
 
 
 def promise_ok(metrics, promise: str, target: str, family: str) -> float | None:
@@ -138,8 +133,9 @@ def deliver(sender: WebhookSender) -> None:
 def ran(tmp_path_factory: pytest.TempPathFactory, provider):
     """The monitor run until every promise has a verdict and the deliveries are in."""
     tmp_path = tmp_path_factory.mktemp("promises")
-    metrics_port, hook_listen = free_port(), f"[::1]:{free_port()}"
-    config = write_config(tmp_path, provider, metrics_port, hook_listen)
+    hook_listen = f"[::1]:{free_port()}"
+    lab = write_config(tmp_path, provider, hook_listen)
+    config, metrics_port = lab.config, lab.port
     monitor = Monitor(config)
     try:
         wait_for(
@@ -147,12 +143,11 @@ def ran(tmp_path_factory: pytest.TempPathFactory, provider):
                 promise_ok(scrape(metrics_port), promise, target, family) is not None
                 for promise, target in BROKEN | KEPT
                 for family in FAMILIES
-            ),
-            timeout=60,
+            )
         )
         deliver(WebhookSender(f"http://{hook_listen}/hooks/outfame", secret=SECRET))
         # The checks' process counts a delivery a moment after answering it.
-        wait_for(lambda: counted(scrape(metrics_port)) == (8, 1), timeout=30)
+        wait_for(lambda: counted(scrape(metrics_port)) == (8, 1))
         metrics = scrape(metrics_port)
     finally:
         exit_code = monitor.stop()

@@ -6,7 +6,7 @@ A customer subscribes on the status page, confirms from the email, gets the noti
 the components they chose and leaves with one click; a webhook gets signed deliveries;
 nobody learns who is subscribed; limits answer 429 with Retry-After; the operator's
 `subscribers` commands see and change the same subscribers. Screenshots of each page go to
-test-artifacts/subscriptions/.
+the test's folder under test-artifacts/ (the `artifacts` fixture).
 """
 
 from __future__ import annotations
@@ -14,80 +14,76 @@ from __future__ import annotations
 import csv
 import json
 import re
-import textwrap
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
-from support.browser import ARTIFACTS, VIEWS, axe_violations
+from support.browser import VIEWS, axe_violations
 from support.commands import uptime_sla
 from support.https import Route
+from support.lab import Lab, lab_config, target_yaml
 from support.nginx import running_nginx
-from support.processes import Monitor, free_port, scrape, wait_for
+from support.processes import SCRAPE_TIMEOUT, Monitor, free_port, scrape, wait_for
 from support.receivers import SMTP_PASSWORD, SMTP_USER
 from support.subscriptions import SECRET, links, signed_by, write_secrets
 from support.webhooks import WebhookSender
 
-SHOTS = ARTIFACTS / "subscriptions"
-NOTICE_WITHIN = 40  # seconds from the command to the subscriber
-
-
 PROVIDER_SECRET = b"sentinel-provider-secret-71aa"
 
 
-def write_config(
-    tmp_path: Path, api, smtp_port: int, nginx_port: int, service_port: int, metrics_port: int
-) -> Path:
+def write_config(tmp_path: Path, api, smtp_port: int, nginx_port: int, service_port: int) -> Lab:
     secret, password = write_secrets(tmp_path)
-    config = tmp_path / "uptime-sla.yaml"
-    config.write_text(
-        textwrap.dedent(f"""\
-        location: lab
-        storage: {{url: "sqlite:///{tmp_path / "uptime-sla.db"}", batch_interval: 0.2s}}
-        metrics: {{listen: "127.0.0.1:{metrics_port}", sla_refresh: 1h}}
-        defaults: {{interval: 2s, timeout: 1s, ca_file: {api.ca_file},
-                    resolve: {{ipv4: ["127.0.0.1"], ipv6: ["::1"]}}}}
-        targets:
-          - {{name: api, url: "{api.url("/api")}", service: public-api}}
-          - {{name: web, url: "{api.url("/web")}", service: website}}
-        notifications:
-          email:
-            smtp: {{host: 127.0.0.1, port: {smtp_port}, username: {SMTP_USER},
-                    password_file: "{password}"}}
-            from: status@example.com
-        status_page:
-          title: Outfame API status
-          url: http://127.0.0.1:{nginx_port}
-          output_dir: {tmp_path / "site"}
-          refresh: 1s
-          history_days: 7
-          components:
-            - {{name: Public API, description: REST endpoints, services: [public-api]}}
-            - {{name: Website, services: [website]}}
-          subscriptions:
-            listen: 127.0.0.1:{service_port}
-            base_url: http://127.0.0.1:{nginx_port}/subscriptions
-            secret_file: "{secret}"
-            allow_private_webhooks: true
-        webhook_receivers:  # no listen of its own: served on the subscription listener
-          - {{name: provider, path: /hooks/provider, secret_file: "{tmp_path / "provider"}"}}
-        """)
-    )
     (tmp_path / "provider").write_bytes(PROVIDER_SECRET + b"\n")
-    return config
+    return lab_config(
+        tmp_path,
+        [
+            target_yaml("api", api.url("/api"), service="public-api"),
+            target_yaml("web", api.url("/web"), service="website"),
+        ],
+        ca_file=api.ca_file,
+        metrics="sla_refresh: 1h",
+        interval="2s",
+        sla=None,
+        extra=f"""\
+            notifications:
+              email:
+                smtp: {{host: 127.0.0.1, port: {smtp_port}, username: {SMTP_USER},
+                        password_file: "{password}"}}
+                from: status@example.com
+            status_page:
+              title: Outfame API status
+              url: http://127.0.0.1:{nginx_port}
+              output_dir: {tmp_path / "site"}
+              refresh: 1s
+              history_days: 7
+              components:
+                - {{name: Public API, description: REST endpoints, services: [public-api]}}
+                - {{name: Website, services: [website]}}
+              subscriptions:
+                listen: 127.0.0.1:{service_port}
+                base_url: http://127.0.0.1:{nginx_port}/subscriptions
+                secret_file: "{secret}"
+                allow_private_webhooks: true
+            webhook_receivers:  # no listen of its own: served on the subscription listener
+              - {{name: provider, path: /hooks/provider, secret_file: "{tmp_path / "provider"}"}}
+            """,
+    )
 
 
 class Stack:
     """The running monitor, nginx in front, and what the test has asked of the service."""
 
-    def __init__(self, config: Path, nginx_port: int, smtp_server, service: str) -> None:
-        self.config = config
+    def __init__(
+        self, lab: Lab, nginx_port: int, smtp_server, service: str, artifacts: Path
+    ) -> None:
+        self.config = lab.config
         self.base = f"http://127.0.0.1:{nginx_port}"
         self.service = service  # the subscription service's listener, as `run` serves it
-        self.metrics_port = 0
+        self.metrics_port = lab.port
         self.smtp = smtp_server
-        self.http = httpx.Client(base_url=self.base, timeout=10)
+        self.shots = artifacts  # screenshots of each page, for a person to look at
+        self.http = httpx.Client(base_url=self.base, timeout=SCRAPE_TIMEOUT)
         self.subscribe_requests = 0  # per client per hour: the limit counts every one
 
     def cli(self, *args: str) -> str:
@@ -111,7 +107,7 @@ class Stack:
                 and not (notices and str(m["Subject"]).startswith("Confirm your"))
             ]
 
-        wait_for(lambda: len(found()) >= count, NOTICE_WITHIN)
+        wait_for(lambda: len(found()) >= count)
         return found()
 
     def subscribers(self) -> dict[str, str]:
@@ -121,17 +117,16 @@ class Stack:
 
 
 @pytest.fixture
-def stack(https_server, smtp_server, tmp_path: Path) -> Iterator[Stack]:
+def stack(https_server, smtp_server, tmp_path: Path, artifacts: Path) -> Iterator[Stack]:
     api = https_server(routes={"/api": Route(), "/web": Route()})
-    nginx_port, service_port, metrics_port = free_port(), free_port(), free_port()
-    config = write_config(tmp_path, api, smtp_server.port, nginx_port, service_port, metrics_port)
-    monitor = Monitor(config)
+    nginx_port, service_port = free_port(), free_port()
+    lab = write_config(tmp_path, api, smtp_server.port, nginx_port, service_port)
+    monitor = Monitor(lab.config)
     try:
-        wait_for((tmp_path / "site" / "current" / "index.html").exists, 30)
+        wait_for((tmp_path / "site" / "current" / "index.html").exists)
         with running_nginx(tmp_path, tmp_path / "site", nginx_port, service_port):
-            stack = Stack(config, nginx_port, smtp_server, f"http://127.0.0.1:{service_port}")
-            stack.metrics_port = metrics_port
-            yield stack
+            service = f"http://127.0.0.1:{service_port}"
+            yield Stack(lab, nginx_port, smtp_server, service, artifacts)
     finally:
         assert monitor.stop() == 0, monitor.output()
     assert SECRET not in monitor.output()
@@ -139,33 +134,33 @@ def stack(https_server, smtp_server, tmp_path: Path) -> Iterator[Stack]:
     assert "Traceback" not in monitor.output()
 
 
-def confirm_in_browser(page, message, shot: str) -> str:
+def confirm_in_browser(page, message, shots: Path, shot: str) -> str:
     """Open the email's confirmation link, see one button, press it; the page's text."""
     (link,) = links(message)
     page.goto(link)
     button = page.get_by_role("button", name="Confirm subscription")
     assert button.count() == 1
-    page.screenshot(path=SHOTS / f"{shot}-link.png", full_page=True)
+    page.screenshot(path=shots / f"{shot}-link.png", full_page=True)
     button.click()
     page.wait_for_selector("text=You are subscribed")
-    page.screenshot(path=SHOTS / f"{shot}-confirmed.png", full_page=True)
+    page.screenshot(path=shots / f"{shot}-confirmed.png", full_page=True)
     return page.inner_text("main")
 
 
 def test_customers_subscribe_confirm_get_their_notices_and_leave_with_one_click(
     stack: Stack, browser, https_server
 ) -> None:
-    SHOTS.mkdir(parents=True, exist_ok=True)
+    shots = stack.shots
     hook = https_server(routes={"/hook": Route(status=204, body=b"")})
 
     # 1. Alice subscribes on the page with JavaScript: the answer shows in place.
     wide = browser.new_context(viewport={"width": 1280, "height": 900})
     page = wide.new_page()
-    page.set_default_timeout(10_000)
+    page.set_default_timeout(SCRAPE_TIMEOUT * 1000)
     page.goto(f"{stack.base}/index.html")
     form = page.locator("form[action$='/subscriptions/email']")
     assert page.get_by_role("heading", name="Subscribe to updates").count() == 1
-    page.screenshot(path=SHOTS / "page-1280.png", full_page=True)
+    page.screenshot(path=shots / "page-1280.png", full_page=True)
     form.get_by_label("Email address").fill("alice@example.com")
     form.locator("summary").click()
     form.get_by_label("Public API").check()
@@ -174,15 +169,15 @@ def test_customers_subscribe_confirm_get_their_notices_and_leave_with_one_click(
     answer.wait_for(state="visible")
     assert answer.inner_text().startswith("If alice@example.com can receive email")
     assert page.url == f"{stack.base}/index.html"
-    page.screenshot(path=SHOTS / "subscribed-in-place-1280.png", full_page=True)
+    page.screenshot(path=shots / "subscribed-in-place-1280.png", full_page=True)
     stack.subscribe_requests += 1
 
     # 2. Bob, on a phone without JavaScript: a plain POST and the service's own page.
     phone = browser.new_context(viewport={"width": 375, "height": 800}, java_script_enabled=False)
     plain = phone.new_page()
-    plain.set_default_timeout(10_000)
+    plain.set_default_timeout(SCRAPE_TIMEOUT * 1000)
     plain.goto(f"{stack.base}/index.html")
-    plain.screenshot(path=SHOTS / "page-375.png", full_page=True)
+    plain.screenshot(path=shots / "page-375.png", full_page=True)
     form = plain.locator("form[action$='/subscriptions/email']")
     form.get_by_label("Email address").fill("bob@example.com")
     form.locator("summary").click()
@@ -190,7 +185,7 @@ def test_customers_subscribe_confirm_get_their_notices_and_leave_with_one_click(
     form.get_by_role("button", name="Subscribe").click()
     plain.wait_for_selector("text=Check your inbox")
     assert plain.url == f"{stack.base}/subscriptions/email"
-    plain.screenshot(path=SHOTS / "check-your-inbox-375.png", full_page=True)
+    plain.screenshot(path=shots / "check-your-inbox-375.png", full_page=True)
     stack.subscribe_requests += 1
 
     # 3. Opening the links changes nothing; the button confirms.
@@ -202,8 +197,8 @@ def test_customers_subscribe_confirm_get_their_notices_and_leave_with_one_click(
         for _ in range(2):
             assert stack.http.get(links(message)[0]).status_code == 200
     assert stack.subscribers() == {"alice@example.com": "pending", "bob@example.com": "pending"}
-    assert "Public API" in confirm_in_browser(page, alice_mail, "alice")
-    assert "Website" in confirm_in_browser(plain, bob_mail, "bob-375")
+    assert "Public API" in confirm_in_browser(page, alice_mail, shots, "alice")
+    assert "Website" in confirm_in_browser(plain, bob_mail, shots, "bob-375")
     assert stack.subscribers() == {
         "alice@example.com": "confirmed",
         "bob@example.com": "confirmed",
@@ -228,14 +223,14 @@ def test_customers_subscribe_confirm_get_their_notices_and_leave_with_one_click(
     plain.wait_for_selector("text=Check your inbox")
     stack.subscribe_requests += 1
     (ops_mail,) = stack.mail_to("ops@example.com")
-    confirm_in_browser(plain, ops_mail, "webhook-375")
+    confirm_in_browser(plain, ops_mail, shots, "webhook-375")
     secret = plain.locator(".secret-value").inner_text()
     assert secret.startswith("whsec_")
     plain.goto(links(ops_mail)[0])
     plain.get_by_role("button", name="Confirm subscription").click()
     assert secret not in plain.content()
 
-    # 6. Notices per component, within 40 s of the command, to email and webhook.
+    # 6. Notices per component, to email and webhook.
     opened = stack.cli(
         "incident", "open", "--title", "Slow logins", "--impact", "minor",
         "--component", "Public API", "--message", "We are looking into slow logins.",
@@ -244,7 +239,7 @@ def test_customers_subscribe_confirm_get_their_notices_and_leave_with_one_click(
     assert notice["Subject"] == "Minor incident: Slow logins"
     assert notice["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     assert notice["X-Envelope-To"] == "alice@example.com"
-    wait_for(lambda: len(hook.requests) >= 1, NOTICE_WITHIN)
+    wait_for(lambda: len(hook.requests) >= 1)
     (delivery,) = hook.requests
     assert signed_by(secret, delivery.body, delivery.headers["x-uptime-sla-signature"])
     body = json.loads(delivery.body)
@@ -257,7 +252,7 @@ def test_customers_subscribe_confirm_get_their_notices_and_leave_with_one_click(
     )  # fmt: skip
     (website,) = stack.mail_to("bob@example.com", notices=True)
     assert website["Subject"] == "Minor incident: Website slow"
-    wait_for(lambda: len(hook.requests) >= 2, NOTICE_WITHIN)
+    wait_for(lambda: len(hook.requests) >= 2)
     assert [m["Subject"] for m in stack.mail_to("alice@example.com", notices=True)] == [
         "Minor incident: Slow logins"  # not Website's
     ]
@@ -265,14 +260,14 @@ def test_customers_subscribe_confirm_get_their_notices_and_leave_with_one_click(
     reader = wide.new_page()  # a blank page, as a mail client shows a message
     for name, message in (("confirmation-email", alice_mail), ("notice-email", notice)):
         reader.set_content(message.get_body(("html",)).get_content())
-        reader.screenshot(path=SHOTS / f"{name}.png", full_page=True)
+        reader.screenshot(path=shots / f"{name}.png", full_page=True)
     reader.close()
 
     # 7. The unsubscribe link: GET shows a button (a scanner unsubscribes nobody), the
     #    mail client's one-click POST removes Alice at once.
     link = str(notice["List-Unsubscribe"]).strip("<>")
     page.goto(link)
-    page.screenshot(path=SHOTS / "unsubscribe-1280.png", full_page=True)
+    page.screenshot(path=shots / "unsubscribe-1280.png", full_page=True)
     assert stack.http.get(link).status_code == 200
     assert "alice@example.com" in stack.subscribers()
     gone = stack.http.post(
@@ -294,7 +289,7 @@ def test_customers_subscribe_confirm_get_their_notices_and_leave_with_one_click(
     assert 0 < int(limited.headers["Retry-After"]) <= 3600
     assert "Too many" in limited.text
     page.goto(f"{stack.base}/subscriptions/")
-    page.screenshot(path=SHOTS / "service-home-1280.png", full_page=True)
+    page.screenshot(path=shots / "service-home-1280.png", full_page=True)
     wide.close()
     phone.close()
 
@@ -353,17 +348,17 @@ def test_the_form_and_the_services_pages_pass_axe_in_both_schemes_and_widths(
     """WCAG 2.1 A and AA (axe-core) on the page with its form open, and on each page the
     service answers with: the forms, a request taken, a link's button, a refusal, a limit,
     a webhook's secret; light and dark, 1280 and 375 px, nothing wider than a phone."""
-    SHOTS.mkdir(parents=True, exist_ok=True)
+    shots = stack.shots
     context = browser.new_context(bypass_csp=True)  # the pages' CSP rightly refuses axe
     page = context.new_page()
-    page.set_default_timeout(10_000)
+    page.set_default_timeout(SCRAPE_TIMEOUT * 1000)
     found: dict[str, list[str]] = {}
 
     def check(name: str) -> None:
         for scheme, width in VIEWS:
             page.emulate_media(color_scheme=scheme)
             page.set_viewport_size({"width": width, "height": 900})
-            page.screenshot(path=SHOTS / f"axe-{name}-{scheme}-{width}.png", full_page=True)
+            page.screenshot(path=shots / f"axe-{name}-{scheme}-{width}.png", full_page=True)
             if violations := axe_violations(page):
                 found[f"{name} {scheme} {width}px"] = violations
             if width == 375:
@@ -414,10 +409,12 @@ def test_a_webhook_receiver_without_a_listen_shares_the_subscription_services(
     assert sender.send("evt_shared_1") == 200
     assert sender.send("evt_shared_1") == 200  # a duplicate: answered 2xx, counted as one
     assert sender.send("evt_forged", signature="sha256=00") == 401
-    assert httpx.get(f"{stack.service}/subscriptions/").status_code == 200  # and the pages
-    metrics = scrape(stack.metrics_port)
+    pages = httpx.get(f"{stack.service}/subscriptions/", timeout=SCRAPE_TIMEOUT)
+    assert pages.status_code == 200  # and the pages
     accepted = ("receiver", "provider"), ("attempt", "first"), ("result", "accepted")
-    assert metrics[("uptime_sla_webhook_deliveries_total", frozenset(accepted))] == 1
-    assert (
-        metrics[("uptime_sla_webhook_duplicates_total", frozenset({("receiver", "provider")}))] == 1
-    )
+    deliveries = ("uptime_sla_webhook_deliveries_total", frozenset(accepted))
+    duplicates = ("uptime_sla_webhook_duplicates_total", frozenset({("receiver", "provider")}))
+    # The checks' process counts a delivery a moment after answering it.
+    wait_for(lambda: scrape(stack.metrics_port).get(duplicates, 0) >= 1)
+    metrics = scrape(stack.metrics_port)
+    assert (metrics[deliveries], metrics[duplicates]) == (1, 1)

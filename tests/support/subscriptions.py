@@ -25,7 +25,7 @@ from monitor.config import Config, load_config
 from monitor.store import Store
 from monitor.subscriptions.app import SubscriptionService, compose
 from monitor.subscriptions.server import ServiceThread
-from support.processes import free_port
+from support.processes import SCRAPE_TIMEOUT, free_port
 from support.receivers import SMTP_PASSWORD, SMTP_USER
 
 SECRET = "sentinel-subscription-secret-8c2d"
@@ -113,7 +113,7 @@ class ServiceUnderTest:
         )
         self._thread.start()
         self.base = page.subscriptions.base_url
-        self.client = httpx.Client(timeout=10, follow_redirects=False)
+        self.client = httpx.Client(timeout=SCRAPE_TIMEOUT, follow_redirects=False)
 
     @classmethod
     def of(cls, path: Path, clock: Callable[[], datetime] | None = None) -> ServiceUnderTest:

@@ -16,6 +16,8 @@ from typing import Any
 
 import httpx
 
+from support.processes import SCRAPE_TIMEOUT
+
 
 def sign(secret: bytes, body: bytes) -> str:
     return "sha256=" + hmac.new(secret, body, hashlib.sha256).hexdigest()
@@ -46,6 +48,8 @@ class WebhookSender:
             headers["X-Uptime-SLA-Signature"] = signature
         elif self.secret is not None:
             headers["X-Uptime-SLA-Signature"] = sign(self.secret, body)
-        status = httpx.post(self.url, content=body, headers=headers, timeout=10).status_code
+        status = httpx.post(
+            self.url, content=body, headers=headers, timeout=SCRAPE_TIMEOUT
+        ).status_code
         self.answers.append((event_id, status))
         return status
