@@ -40,6 +40,7 @@ from support.containers import (
     podman_unavailable_reason,
     tool_path,
 )
+from support.processes import PATIENCE, SCRAPE_TIMEOUT
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCKERFILE = ROOT / "Dockerfile"
@@ -333,7 +334,7 @@ def demo_api(tmp_path: Path) -> Iterator[tuple[int, Path]]:
         stdout=log, stderr=subprocess.STDOUT,
     )  # fmt: skip
     try:
-        deadline, ca = time.monotonic() + 30, directory / "ca.pem"
+        deadline, ca = time.monotonic() + PATIENCE, directory / "ca.pem"
         while not ca.exists():  # written once the API serves on both families
             assert process.poll() is None, (tmp_path / "demo-api.log").read_text()
             assert time.monotonic() < deadline, "demo API did not start"
@@ -348,7 +349,7 @@ def demo_api(tmp_path: Path) -> Iterator[tuple[int, Path]]:
 
 def _scrape(url: str) -> str | None:
     try:
-        with urllib.request.urlopen(url, timeout=5) as response:
+        with urllib.request.urlopen(url, timeout=SCRAPE_TIMEOUT) as response:
             return response.read().decode()
     except OSError:
         return None
@@ -456,7 +457,7 @@ def test_image_builds_runs_and_serves_probe_success(
 
     success: dict[str, float] = {}
     promises: set[str] = set()
-    deadline = time.monotonic() + 90
+    deadline = time.monotonic() + PATIENCE
     while time.monotonic() < deadline:
         metrics = _scrape(metrics_url)
         if metrics is not None:
@@ -585,7 +586,7 @@ def _on_bridge_networks(podman: Podman, image: str, tmp_path: Path, tag: str) ->
         },
     }
     seen: dict[str, dict] = {}
-    deadline = time.monotonic() + 90
+    deadline = time.monotonic() + PATIENCE
     while time.monotonic() < deadline:
         seen = {net: samples(container) for net, container in monitors.items()}
         # Five local probes a second apart span 4 s: a whole 2 s slice has ended among them.

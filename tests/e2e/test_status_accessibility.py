@@ -6,7 +6,7 @@ in Debian's Chromium on the front page, the history and an incident's page, in e
 WCAG 2.1 A or AA violation. A keyboard passes a component's day bars with one Tab. The
 live update replaces only what changed, without a reload, keeping focus and scroll.
 
-Screenshots of every page checked go to test-artifacts/status-page/accessibility/; with
+Screenshots of every page checked go to the test's folder under test-artifacts/; with
 UPDATE_DOCS_IMAGES=1 the front page of each state also goes to docs/images/ (what
 docs/status-page.md shows).
 """
@@ -22,7 +22,6 @@ from pathlib import Path
 
 import pytest
 from support.browser import (
-    ARTIFACTS,
     AXE,
     CHROMIUM,
     CHROMIUM_ARGS,
@@ -39,7 +38,6 @@ from monitor.status.site import SiteRenderer
 playwright = pytest.importorskip("playwright.sync_api")
 
 ROOT = Path(__file__).resolve().parents[2]
-SHOTS = ARTIFACTS / "status-page" / "accessibility"
 DOCS_IMAGES = ROOT / "docs/images"
 
 
@@ -69,10 +67,9 @@ def browser() -> Iterator[object]:
 
 
 def test_axe_finds_no_wcag_violation_on_any_page_state_scheme_or_width(
-    built: dict[str, BuiltState], served: str, browser
+    built: dict[str, BuiltState], served: str, browser, artifacts: Path
 ):
     assert AXE.is_file(), "axe-core missing: run scripts/setup.sh (npm ci in tests/js)"
-    SHOTS.mkdir(parents=True, exist_ok=True)
     found: dict[str, list[str]] = {}
     errors: list[str] = []
     # bypass_csp: the page's CSP rightly refuses axe's injected script.
@@ -94,7 +91,8 @@ def test_axe_finds_no_wcag_violation_on_any_page_state_scheme_or_width(
             for scheme, width in VIEWS:
                 page.emulate_media(color_scheme=scheme)
                 page.set_viewport_size({"width": width, "height": 900})
-                page.screenshot(path=SHOTS / f"{state}-{name}-{scheme}-{width}.png", full_page=True)
+                shot = artifacts / f"{state}-{name}-{scheme}-{width}.png"
+                page.screenshot(path=shot, full_page=True)
                 if name == "index" and scheme == "light" and os.environ.get("UPDATE_DOCS_IMAGES"):
                     kind = "desktop" if width > 600 else "phone"
                     page.screenshot(path=DOCS_IMAGES / f"status-{state}-{kind}.png", full_page=True)
@@ -157,7 +155,7 @@ def test_a_keyboard_passes_each_components_bars_with_one_tab(served: str, browse
 
 
 def test_the_live_update_swaps_only_what_changed_and_keeps_focus_and_scroll(
-    built: dict[str, BuiltState], browser, tmp_path: Path
+    built: dict[str, BuiltState], browser, tmp_path: Path, artifacts: Path
 ):
     output = tmp_path / "status"
     renderer = SiteRenderer()  # one renderer, as `run` keeps
@@ -223,8 +221,7 @@ def test_the_live_update_swaps_only_what_changed_and_keeps_focus_and_scroll(
         )
         assert abs(now_top - top) <= 1  # the active incident above did not push it away
         assert page.evaluate("window.scrollY") > 420
-        SHOTS.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=SHOTS / "live-update-after-change.png")
+        page.screenshot(path=artifacts / "live-update-after-change.png")
     finally:
         context.close()
         server.close()

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import httpx
 
-from support.processes import wait_for
+from support.processes import SCRAPE_TIMEOUT, wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 SERVER_BLOCK = ROOT / "deploy" / "nginx" / "status.conf"
@@ -75,12 +75,12 @@ def running_nginx(
 
         def answers() -> bool:
             try:
-                httpx.get(f"http://127.0.0.1:{port}/", timeout=2)
+                httpx.get(f"http://127.0.0.1:{port}/", timeout=SCRAPE_TIMEOUT)
             except httpx.HTTPError:
                 return False
             return True
 
-        wait_for(answers, 20)
+        wait_for(answers)
         yield process
     finally:
         process.terminate()

@@ -23,12 +23,13 @@ from monitor.promises.checks import (
 )
 
 NOW = datetime(2026, 3, 10, 12, tzinfo=UTC)
+TIMEOUT = 10  # seconds: loopback answers in milliseconds, a busy machine may take seconds
 
 
 def target(server: HttpsServer, path: str = "/v1/health?key=s3cret", **promises: Any) -> Target:
     return Target(
         name="api",
-        timeout=3,
+        timeout=TIMEOUT,
         promises={"every": 60, **promises},
         headers={"Authorization": "Bearer sk-live-secret"},
         **server.target_fields(path),
@@ -82,7 +83,7 @@ def test_a_certificate_the_target_does_not_trust_gives_no_verdict(
     with stranger:
         fields = stranger.target_fields("/")
         fields["ca_file"] = https_server().ca_file
-        probe = Target(name="api", timeout=3, promises={"plaintext_port": refused_port}, **fields)
+        probe = Target(name="api", timeout=TIMEOUT, promises={"plaintext_port": refused_port}, **fields)
         found = check(probe)
     for family in FAMILIES:
         assert "tls_only" not in found[family]
