@@ -14,7 +14,7 @@ from pathlib import Path
 
 from support.commands import sqlite_rows
 from support.https import Route
-from support.lab import lab_config, target_yaml
+from support.lab import lab_config, up_and_down
 from support.processes import Monitor, wait_for
 
 from monitor.cli import main
@@ -113,10 +113,7 @@ def test_a_killed_monitor_loses_at_most_the_last_second_and_its_downtime_is_no_d
     server = https_server(routes={"/up": Route(), "/down": Route(status=503)})
     lab = lab_config(
         tmp_path,
-        [
-            target_yaml("up", server.url("/up"), service="api"),
-            target_yaml("down", server.url("/down"), service="api"),
-        ],
+        up_and_down(server),
         ca_file=server.ca_file,
         metrics="sla_refresh: 1h",
     )

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from support.https import Route
-from support.lab import lab_config, target_yaml
+from support.lab import lab_config, up_and_down
 from support.processes import Monitor, metrics_text, scrape, wait_for
 
 from monitor import __version__
@@ -29,10 +29,7 @@ def test_run_serves_probe_metrics_and_stores_every_reported_probe(https_server, 
     server = https_server(routes={"/up": Route(), "/down": Route(status=503)})
     lab = lab_config(
         tmp_path,
-        [
-            target_yaml("up", server.url("/up"), service="api"),
-            target_yaml("down", server.url("/down"), service="api"),
-        ],
+        up_and_down(server),
         ca_file=server.ca_file,
         metrics="sla_refresh: 1s",
         defaults=[

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from support.commands import VerboseMonitor, uptime_sla
 from support.https import Route
-from support.lab import lab_yaml, target_yaml
+from support.lab import lab_yaml, target_yaml, up_and_down
 from support.processes import free_port, metrics_text, scrape, wait_for
 
 SECRET = "sk_outfame_FAKE_9c41e7d2b8a35f06"  # a recognisable fake key
@@ -90,8 +90,7 @@ def config_text(lab: Lab, url: str | None = None, extra: str = "", slice: str = 
         url or f"sqlite:///{lab.database}",
         lab.metrics_port,
         [
-            target_yaml("up", server.url("/up"), service="api"),
-            target_yaml("down", server.url("/down"), service="api"),
+            *up_and_down(server),
             target_yaml("echo-status", server.url("/echo-status"), service="api"),
             target_yaml(
                 "echo-body",

@@ -15,7 +15,6 @@ mmdebstrap, cached under /var/tmp, so the image can be built without any image r
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import hashlib
 import os
 import resource
@@ -24,8 +23,10 @@ import shutil
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
+
+from support.shared import locked
 
 DEBIAN_SUITE = "bookworm"
 DEBIAN_PACKAGES = ("python3", "python3-venv", "ca-certificates")
@@ -151,16 +152,6 @@ def _unmount_below(directory: Path) -> None:
             subprocess.run(["umount", "-l", target], check=False, capture_output=True)
 
 
-@contextlib.contextmanager
-def _locked(path: Path) -> Iterator[None]:
-    with path.open("a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
-
-
 def mmdebstrap_command(target: Path) -> list[str]:
     return [
         tool_path("mmdebstrap") or "mmdebstrap",
@@ -178,7 +169,7 @@ def debian_base_tarball(cache_dir: Path = CACHE_DIR, timeout: float = 900) -> Pa
     cache_dir.mkdir(parents=True, exist_ok=True)
     key = hashlib.sha256(shlex.join(mmdebstrap_command(Path("-"))[1:]).encode()).hexdigest()[:12]
     tarball = cache_dir / f"debian-{DEBIAN_SUITE}-minbase-python3-{key}.tar"
-    with _locked(cache_dir / ".lock"):
+    with locked(cache_dir / ".lock"):
         if tarball.exists() and time.time() - tarball.stat().st_mtime < CACHE_MAX_AGE:
             return tarball
         partial = cache_dir / f".partial-{tarball.name}"  # mmdebstrap picks tar from the name

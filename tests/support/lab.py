@@ -44,6 +44,15 @@ def target_yaml(name: str, url: str, **fields: object) -> str:
     return f'{{name: {name}, url: "{url}"{rest}}}'
 
 
+def up_and_down(server: Any) -> list[str]:
+    """Targets `up` (/up answers 200) and `down` (/down answers 503) of service `api`: the
+    routes `https_server(routes={"/up": Route(), "/down": Route(status=503)})` serves."""
+    return [
+        target_yaml("up", server.url("/up"), service="api"),
+        target_yaml("down", server.url("/down"), service="api"),
+    ]
+
+
 def lab_config(
     folder: Path,
     targets: Sequence[str],
