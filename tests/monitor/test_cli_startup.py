@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from support.commands import COMMAND_PATIENCE
 from support.https import HttpsServer
 
 # What `--help` must not pay for: the engine's arrays, CSV parsing, the database layer, the
@@ -41,7 +42,7 @@ def imported_by(*argv: str, code: int = 0) -> set[str]:
         [sys.executable, "-c", RUN_AND_LIST_MODULES, *argv],
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=COMMAND_PATIENCE,
         check=False,
     )
     outcome = json.loads(done.stderr.strip().splitlines()[-1])
