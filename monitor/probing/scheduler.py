@@ -107,6 +107,15 @@ class ProbeScheduler:
             return None
         async with self._limit:
             result = await self._prober.probe(target, family)
+        if log.isEnabledFor(logging.DEBUG):  # `-v`: each probe's outcome (details hold no secret)
+            log.debug(
+                "probe %s/%s: %s in %.0f ms%s",
+                target.name,
+                family,
+                "up" if result.success else (result.reason or "down"),
+                result.latency_ms,
+                f" ({result.detail})" if result.detail else "",
+            )
         if result.retry_after_seconds is not None:
             self._not_before[(target.name, family)] = result.started + timedelta(
                 seconds=result.retry_after_seconds
