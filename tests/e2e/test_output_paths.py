@@ -16,6 +16,8 @@ import sys
 import threading
 from pathlib import Path
 
+from datetime import UTC, datetime
+
 import pytest
 from support.commands import uptime_sla
 from support.project import migrated, write_project
@@ -23,6 +25,11 @@ from support.project import migrated, write_project
 from monitor.cli import main
 
 REPORT = ("report", "--month", "2026-02", "--format", "md")
+NOW = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)  # one clock, so two runs write the same report
+
+
+def clock() -> datetime:
+    return NOW
 
 
 @pytest.fixture
@@ -33,12 +40,12 @@ def config(tmp_path: Path) -> Path:
 @pytest.fixture
 def expected(config: Path, capsys: pytest.CaptureFixture[str]) -> str:
     """The report as standard output shows it."""
-    assert main(["-c", str(config), *REPORT]) == 0
+    assert main(["-c", str(config), *REPORT], clock) == 0
     return capsys.readouterr().out
 
 
 def report_to(config: Path, output: Path | str) -> int:
-    return main(["-c", str(config), *REPORT, "-o", str(output)])
+    return main(["-c", str(config), *REPORT, "-o", str(output)], clock)
 
 
 def leftovers(folder: Path) -> list[str]:
@@ -158,7 +165,7 @@ def test_an_empty_path_is_refused_not_taken_for_the_current_folder(
 # An export whose rows stop coming after the first bytes: what a large database looks like to
 # a signal that arrives mid-write. The child prints "writing" once the file is being written.
 SLOW_EXPORT = """\
-import sys, time
+import signal, sys, time
 import monitor.cli as cli
 import monitor.store.export as export
 
@@ -169,6 +176,9 @@ def slow(rows, handle):
     time.sleep(120)
 
 export.write_export = slow  # `export` imports it from there when it runs
+# Ctrl-C as a terminal gives it: a shell's background job (CI run under nohup or `&`) starts
+# its children with SIGINT ignored, and Python then keeps it ignored.
+signal.signal(signal.SIGINT, signal.default_int_handler)
 sys.exit(cli.main(sys.argv[1:]))
 """
 
