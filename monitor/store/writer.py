@@ -33,6 +33,10 @@ class BatchWriter:
         self._thread = threading.Thread(target=self._run, name="batch-writer", daemon=True)
         self._failing = False
         self._dropped_since_write = 0  # results dropped since the last successful write
+        # The batch being written, by id: a result submit() evicts from it meanwhile is not
+        # dropped yet, the write decides (written if it succeeds, dropped if it fails).
+        self._writing: set[int] = set()
+        self._evicted_while_writing = 0
 
     def start(self) -> None:
         self._thread.start()
@@ -42,17 +46,29 @@ class BatchWriter:
         with self._lock:
             first_drop = False
             if len(self._pending) >= self._limit:
-                self._pending.popleft()
-                self._metrics.dropped += 1
-                first_drop = self._dropped_since_write == 0
-                self._dropped_since_write += 1
+                oldest = self._pending.popleft()
+                if id(oldest) in self._writing:
+                    self._evicted_while_writing += 1
+                else:
+                    first_drop = self._count_dropped(1)
             self._pending.append(result)
             self._metrics.buffered = len(self._pending)
-        if first_drop:  # once per episode, not once per dropped result
-            log.error(
-                "write buffer full (storage.buffer_limit %d): dropping the oldest results",
-                self._limit,
-            )
+        if first_drop:
+            self._say_dropping()
+
+    def _count_dropped(self, count: int) -> bool:
+        """Count results lost (lock held); whether they are the first since a write."""
+        first = self._dropped_since_write == 0
+        self._metrics.dropped += count
+        self._dropped_since_write += count
+        return first
+
+    def _say_dropping(self) -> None:
+        """Once per episode, not once per dropped result."""
+        log.error(
+            "write buffer full (storage.buffer_limit %d): dropping the oldest results",
+            self._limit,
+        )
 
     def stop(self) -> None:
         """Write everything still pending (one last try), then end the thread."""
@@ -67,17 +83,26 @@ class BatchWriter:
     def flush(self) -> None:
         with self._lock:
             batch = list(self._pending)
+            self._writing = {id(result) for result in batch}
+            self._evicted_while_writing = 0
         if not batch:
             return
         try:
             self._store.write(batch)
         except StoreError as exc:
+            with self._lock:  # what submit() evicted from the batch meanwhile is lost now
+                self._writing = set()
+                lost = self._evicted_while_writing
+                first_drop = self._count_dropped(lost) if lost else False
+            if first_drop:
+                self._say_dropping()
             self._metrics.write_errors += 1
             if not self._failing:
                 log.error("database write failed, buffering %d results: %s", len(batch), exc)
             self._failing = True
             return
-        with self._lock:
+        with self._lock:  # what submit() evicted from the batch meanwhile was written
+            self._writing = set()
             dropped, self._dropped_since_write = self._dropped_since_write, 0
         if self._failing:
             log.warning(

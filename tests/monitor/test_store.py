@@ -141,6 +141,52 @@ class DownStore:
         raise StoreError("database is down")
 
 
+class SlowStore:
+    """A database whose write waits while the test submits more results, then ends as told:
+    stored in `store`, or refused."""
+
+    def __init__(self, store: Store | None, submit_during: list[ProbeResult]) -> None:
+        self.store, self.submit_during = store, submit_during
+        self.writer: BatchWriter | None = None
+
+    def write(self, batch: list[ProbeResult]) -> int:
+        assert self.writer is not None
+        for result in self.submit_during:  # the buffer is full: each evicts a batch member
+            self.writer.submit(result)
+        if self.store is None:
+            raise StoreError("database is down")
+        return self.store.write(batch)
+
+
+def test_results_evicted_from_a_batch_being_written_count_as_written_not_dropped(
+    store: Store,
+) -> None:
+    metrics = ProbeMetrics()
+    slow = SlowStore(store, [probe(10), probe(11)])
+    writer = BatchWriter(slow, metrics, interval=3600, limit=3)  # type: ignore[arg-type]
+    slow.writer = writer
+    for i in range(3):
+        writer.submit(probe(i))
+    writer.flush()  # writes 0, 1, 2 while 10 and 11 push 0 and 1 out of the buffer
+    assert [r.started.second for r in store.results()] == [0, 1, 2]
+    assert (metrics.written, metrics.dropped, metrics.buffered) == (3, 0, 2)
+    slow.submit_during = []
+    writer.flush()
+    assert [r.started.second for r in store.results()] == [0, 1, 2, 10, 11]
+    assert (metrics.written, metrics.dropped, metrics.buffered) == (5, 0, 0)
+
+
+def test_results_evicted_from_a_batch_whose_write_fails_count_as_dropped() -> None:
+    metrics = ProbeMetrics()
+    slow = SlowStore(None, [probe(10), probe(11)])
+    writer = BatchWriter(slow, metrics, interval=3600, limit=3)  # type: ignore[arg-type]
+    slow.writer = writer
+    for i in range(3):
+        writer.submit(probe(i))
+    writer.flush()  # fails: 0 and 1 were pushed out meanwhile, and are lost
+    assert (metrics.written, metrics.dropped, metrics.buffered) == (0, 2, 3)
+
+
 def test_a_bad_database_url_is_a_clear_error_without_the_password() -> None:
     with pytest.raises(StoreError) as caught:
         Store("postgresql+psycopg://app:hunter2@127.0.0.1:1/uptime")
