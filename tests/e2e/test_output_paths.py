@@ -14,9 +14,8 @@ import stat
 import subprocess
 import sys
 import threading
-from pathlib import Path
-
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 from support.commands import uptime_sla
