@@ -118,10 +118,15 @@ def pair_codes(pairs: np.ndarray, families: np.ndarray) -> np.ndarray:
     `pairs` is (targets, family slots, slices) of GOOD/BAD/NO_DATA after locations;
     `families` (targets, family slots) the FAMILIES index of each slot (-1: none).
     """
-    failing = np.array([FAILING[f] for f in FAMILIES] + [0], np.uint8)[families][..., None]
-    answering = np.array([ANSWERING[f] for f in FAMILIES] + [0], np.uint8)[families][..., None]
-    bits = np.where(pairs == BAD, failing, np.where(pairs == GOOD, answering, 0))
-    codes: np.ndarray = np.bitwise_or.reduce(bits.astype(np.uint8), axis=1)
+    failing = np.array([FAILING[f] for f in FAMILIES] + [0], np.uint8)[families]
+    answering = np.array([ANSWERING[f] for f in FAMILIES] + [0], np.uint8)[families]
+    codes = np.zeros((pairs.shape[0], pairs.shape[2]), np.uint8)
+    # A slot at a time, in bytes: a cold build's 90 days make (targets, slots, slices)
+    # temporaries of np.where ten times as costly as these few passes.
+    for slot in range(pairs.shape[1]):
+        states = pairs[:, slot]
+        codes |= (states == BAD).view(np.uint8) * failing[:, slot, None]
+        codes |= (states == GOOD).view(np.uint8) * answering[:, slot, None]
     return codes
 
 
