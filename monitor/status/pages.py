@@ -761,8 +761,10 @@ class PageRenderer:
                 )
                 maintenances[month_of(m.scheduled_for, zone, h.months)].append(card)
         regions: dict[tuple[str, str], Region] = {}
+        recent_months = h.months[-HISTORY_MONTHS:]
         for month in h.months:
-            for root in ("", "../"):
+            # Each month on its own page (under history/); history.html shows the last few.
+            for root in ("", "../") if month in recent_months else ("../",):
                 view = MonthView(month, root, by_month[month], tuple(maintenances[month]), context)
                 regions[month, root] = self.months.get((month, root), view)
         # Asked only for the months that changed, these two are pruned instead of rounded:
@@ -780,7 +782,7 @@ class PageRenderer:
             files[path] = page
             if month == h.months[-1]:
                 live[path] = version
-        recent = tuple(regions[m, ""] for m in reversed(h.months[-HISTORY_MONTHS:]))
+        recent = tuple(regions[m, ""] for m in reversed(recent_months))
         files["history.html"], live["history.html"] = self.recent.get(
             "history.html", RecentInput(recent, h.months, context)
         )
