@@ -1378,10 +1378,29 @@ _MAX_DEPTH = 64  # a config nests a handful of levels; a cyclic alias nests fore
 _MAX_NODES = 1_000_000  # aliases can multiply a small file into billions of values
 
 
+# libyaml's parser, when PyYAML has it: a 5,000-target config in 0.2 s instead of 2 s.
+_FAST_LOADER: type[yaml.SafeLoader] | None = getattr(yaml, "CSafeLoader", None)
+
+
 def _parse_yaml(path: Path, text: str) -> tuple[Any, dict[str, int]]:
-    """Build plain data from YAML, remembering the line of every config path."""
+    """Build plain data from YAML, remembering the line of every config path.
+
+    Parsed by libyaml first; a file it refuses is parsed again by PyYAML's own loader,
+    whose errors name the line and the character (libyaml's lose them for control
+    characters, and it cannot encode a lone surrogate at all)."""
+    if _FAST_LOADER is not None:
+        try:
+            return _parse_yaml_with(_FAST_LOADER, path, text)
+        except (ConfigError, UnicodeError):
+            pass
+    return _parse_yaml_with(yaml.SafeLoader, path, text)
+
+
+def _parse_yaml_with(
+    loader_type: type[yaml.SafeLoader], path: Path, text: str
+) -> tuple[Any, dict[str, int]]:
     try:
-        loader = yaml.SafeLoader(text)
+        loader = loader_type(text)
     except yaml.reader.ReaderError as exc:  # a control character: checked before parsing
         line = text.count("\n", 0, exc.position) + 1
         raise ConfigError(f"{path}:{line}: invalid YAML: {exc.reason}") from None
