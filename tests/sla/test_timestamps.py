@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
 import pytest
 
-from sla.timestamps import duration_text
+from sla.timestamps import duration_text, page_day, page_time
 
 
 @pytest.mark.parametrize(
@@ -26,3 +29,21 @@ from sla.timestamps import duration_text
 )
 def test_a_duration_reads_as_english(seconds: float, text: str):
     assert duration_text(seconds) == text
+
+
+def test_page_days_read_as_strftime_writes_them_in_the_c_locale() -> None:
+    for day in (
+        date(1, 1, 1),
+        date(9999, 12, 31),
+        *(date(2024, 1, 1) + timedelta(n) for n in range(400)),
+    ):
+        assert page_day(day) == day.strftime("%b %d, %Y")
+
+
+@pytest.mark.parametrize("zone", ["UTC", "Europe/Berlin", "America/St_Johns", "Asia/Kolkata"])
+def test_page_times_are_local_with_the_zones_abbreviation(zone: str) -> None:
+    where = ZoneInfo(zone)
+    for step in range(0, 366 * 24 * 4, 7):  # every 105 minutes through a year, both DST changes
+        moment = datetime(2026, 1, 1, tzinfo=UTC) + timedelta(minutes=15 * step + 7)
+        local = moment.astimezone(where)
+        assert page_time(moment, where) == f"{local:%b %d, %Y %H:%M} {local.tzname()}"
