@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 
@@ -244,7 +245,8 @@ def _post(client: httpx.Client, payload: dict[str, Any]) -> None:
 
 
 def _expire(client: httpx.Client, silence: dict[str, Any]) -> None:
-    _request(client, "DELETE", f"/api/v2/silence/{silence['id']}")
+    # The id is Alertmanager's text: one path segment, quoted, whatever characters it holds.
+    _request(client, "DELETE", f"/api/v2/silence/{quote(silence['id'], safe='')}")
 
 
 def _parse(text: str) -> datetime:

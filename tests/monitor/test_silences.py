@@ -203,3 +203,30 @@ def test_a_refused_silence_says_what_alertmanager_answered():
     client = httpx.Client(base_url="http://am.test", transport=httpx.MockTransport(refuse))
     with pytest.raises(AlertmanagerError, match="answered 400: silence invalid: end time"):
         sync_silences(config_with(window(HOUR, 2 * HOUR)), client, NOW)
+
+
+def test_a_silence_id_with_any_characters_is_expired_as_one_quoted_path_segment() -> None:
+    """Found by the fuzz test: an id holding a control character made httpx refuse the URL
+    with an exception that is not an AlertmanagerError."""
+    config = Config.model_validate({"targets": [{"name": "api", "url": "https://api.test/"}]})
+    stale = {
+        "id": "a\x1f/../b c",
+        "status": {"state": "active"},
+        "matchers": [{"name": "alertname", "value": "ProbeDown", "isRegex": False}],
+        "startsAt": "2026-03-15T11:00:00.000Z",
+        "endsAt": "2026-03-15T13:00:00.000Z",
+        "createdBy": "uptime-sla",
+        "comment": "maintenance [uptime-sla window 0123456789abcdef]",
+    }
+    deleted: list[str] = []
+
+    def alertmanager(request: httpx.Request) -> httpx.Response:
+        if request.method == "GET":
+            return httpx.Response(200, json=[stale])
+        deleted.append(request.url.raw_path.decode())
+        return httpx.Response(200)
+
+    transport = httpx.MockTransport(alertmanager)
+    with httpx.Client(base_url="http://am.test", transport=transport) as client:
+        sync_silences(config, client, datetime(2026, 3, 15, 12, tzinfo=UTC))
+    assert deleted == ["/api/v2/silence/a%1F%2F..%2Fb%20c"]
