@@ -158,15 +158,22 @@ class SlowStore:
         return self.store.write(batch)
 
 
-def test_results_evicted_from_a_batch_being_written_count_as_written_not_dropped(
-    store: Store,
-) -> None:
+def full_writer(store: Store | None) -> tuple[BatchWriter, ProbeMetrics, SlowStore]:
+    """A writer of limit 3 holding results 0, 1 and 2, whose next write (to `store`, or
+    refused) sees 10 and 11 submitted meanwhile: each pushes the oldest out of the buffer."""
     metrics = ProbeMetrics()
     slow = SlowStore(store, [probe(10), probe(11)])
     writer = BatchWriter(slow, metrics, interval=3600, limit=3)  # type: ignore[arg-type]
     slow.writer = writer
     for i in range(3):
         writer.submit(probe(i))
+    return writer, metrics, slow
+
+
+def test_results_evicted_from_a_batch_being_written_count_as_written_not_dropped(
+    store: Store,
+) -> None:
+    writer, metrics, slow = full_writer(store)
     writer.flush()  # writes 0, 1, 2 while 10 and 11 push 0 and 1 out of the buffer
     assert [r.started.second for r in store.results()] == [0, 1, 2]
     assert (metrics.written, metrics.dropped, metrics.buffered) == (3, 0, 2)
@@ -177,12 +184,7 @@ def test_results_evicted_from_a_batch_being_written_count_as_written_not_dropped
 
 
 def test_results_evicted_from_a_batch_whose_write_fails_count_as_dropped() -> None:
-    metrics = ProbeMetrics()
-    slow = SlowStore(None, [probe(10), probe(11)])
-    writer = BatchWriter(slow, metrics, interval=3600, limit=3)  # type: ignore[arg-type]
-    slow.writer = writer
-    for i in range(3):
-        writer.submit(probe(i))
+    writer, metrics, _ = full_writer(None)
     writer.flush()  # fails: 0 and 1 were pushed out meanwhile, and are lost
     assert (metrics.written, metrics.dropped, metrics.buffered) == (0, 2, 3)
 
