@@ -72,13 +72,15 @@ def pdfs(reports: dict[str, MonthReport], tmp_path_factory: pytest.TempPathFacto
         path = folder / f"{name}.pdf"
         path.write_bytes(render_pdf(render_html(report)))
         found[name] = path
-        for old in SHOTS.glob(f"{name}-page-*.png"):
-            old.unlink()
+        # Pages drawn beside the PDF, then copied for people: another worker running this
+        # module's fixture at the same time may be rewriting the shared copies.
         subprocess.run(
-            ["pdftoppm", "-png", "-r", "70", str(path), str(SHOTS / f"{name}-page")],
+            ["pdftoppm", "-png", "-r", "70", str(path), str(folder / f"{name}-page")],
             check=True,
             timeout=COMMAND_PATIENCE,
         )
+        for image in folder.glob(f"{name}-page-*.png"):
+            shutil.copyfile(image, SHOTS / image.name)
     return found
 
 
@@ -337,10 +339,10 @@ def test_a_capped_credit_never_reads_as_its_uncapped_percent(reports, pdf_texts)
         assert not re.search(r"100 % (=|of)", flat)
 
 
-def test_the_artifacts_hold_every_pdf_page(pdf_texts):
+def test_the_artifacts_hold_every_pdf_page(pdfs, pdf_texts):
     for name, texts in pdf_texts.items():
         pages = len(texts)
-        images = sorted(SHOTS.glob(f"{name}-page-*.png"))
+        images = sorted(pdfs[name].parent.glob(f"{name}-page-*.png"))
         assert len(images) == pages, name
         assert all(image.stat().st_size > 5_000 for image in images)
 
